@@ -1,0 +1,60 @@
+"""The algorithm contract used by the in-process runner and by the ROS trainer node alike.
+
+Data reaches an algorithm one vectorised step at a time through :meth:`Algorithm.record`,
+whether it came from gymnasium envs in this process or from topics in the node graph;
+learning happens only in :meth:`Algorithm.update`, never while recording.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from rl_control.policies.base import Policy, PolicyOutput
+
+
+class Algorithm(ABC):
+    """A learning rule around a :class:`Policy`."""
+
+    #: registry name used by configs and the CLI (``ppo``, ``trpo``, ``sac``, ...)
+    name: str = ""
+    #: on-policy algorithms drop transitions produced by stale policy versions
+    on_policy: bool = True
+
+    policy: Policy
+    #: incremented by every :meth:`update`; actions carry it so stale data can be dropped
+    policy_version: int = 0
+
+    @abstractmethod
+    def act(self, obs: np.ndarray) -> PolicyOutput:
+        """Exploration action for a batch of raw observations [N, obs_dim]."""
+
+    @abstractmethod
+    def record(
+        self,
+        obs: np.ndarray,
+        out: PolicyOutput,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        next_obs: np.ndarray,
+    ) -> None:
+        """Store one vectorised step. ``next_obs`` is the true next observation (before reset)."""
+
+    @abstractmethod
+    def ready(self) -> bool:
+        """True when enough data has been recorded for :meth:`update`."""
+
+    @abstractmethod
+    def update(self) -> dict[str, float]:
+        """Learn from the recorded data; returns scalar statistics for logging."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: policy, critics, optimisers, normalisers, counters."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict`."""

@@ -1,0 +1,142 @@
+"""Soft-wall cart-pole (Bui, You & Duan, "PPO with MPC-based policy"; Aydinoglu et al.).
+
+A cart on a rail carries a pole hinged at its top; two soft walls at x = ±wall_distance push
+on the pole's tip with force k·penetration. State s = (x, θ, ẋ, θ̇), positions first as in
+Drake; θ = 0 is upright and positive θ tilts the tip towards +x. Action: horizontal force on
+the cart in [-100, 100] N. Control and physics step dt = 0.01 s.
+
+Everything here is a pure function of arrays that works on numpy arrays and on torch
+tensors alike (batched over leading axes), so the env, the MPC model and the ROS nodes
+share one definition of reward, termination and dynamics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rl_control.tasks.lcs import LCS
+
+STATE_NAMES = ("x", "theta", "x_dot", "theta_dot")
+#: reward weights on (x, θ, ẋ, θ̇): r = 15 − sᵀ diag(Q) s − R a²
+STATE_COST = (20.0, 20.0, 0.1, 0.1)
+ACTION_COST = 1e-3
+ALIVE_BONUS = 15.0
+
+
+@dataclass(frozen=True)
+class SoftWallCartPoleParams:
+    """Physical and task parameters (SI units). Masses/lengths follow Aydinoglu et al."""
+
+    cart_mass: float = 0.978
+    pole_mass: float = 0.411
+    pole_length: float = 0.6  # pivot to tip: where the walls push
+    pole_com: float = 0.4267  # pivot to the pole's centre of mass
+    pole_inertia: float = 0.411 * 0.6**2 / 12.0  # about the centre of mass
+    gravity: float = 9.81
+    wall_distance: float = 0.35
+    wall_stiffness: float = 700.0
+    max_force: float = 100.0
+    dt: float = 0.01
+    max_steps: int = 400
+    x_limit: float = 0.5
+    theta_limit: float = math.pi / 4
+    # reset distribution: uniform in ±init_range, per state component
+    init_range: tuple[float, float, float, float] = (0.1, 0.2, 0.5, 1.0)
+
+    def __post_init__(self) -> None:
+        for name in ("cart_mass", "pole_mass", "pole_length", "pole_com", "dt", "max_force"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"SoftWallCartPoleParams.{name} must be > 0")
+        if self.wall_stiffness <= 0 or self.wall_distance <= 0:
+            raise ValueError("SoftWallCartPoleParams: walls need positive stiffness and distance")
+
+
+def reward_terms(state: Any, action: Any) -> dict[str, Any]:
+    """Reward split into its terms; sum them for the reward. Works batched, numpy or torch."""
+    state_cost = sum(w * state[..., i] ** 2 for i, w in enumerate(STATE_COST))
+    return {
+        "alive": ALIVE_BONUS + 0.0 * state[..., 0],
+        "state_cost": -state_cost,
+        "action_cost": -ACTION_COST * action[..., 0] ** 2,
+    }
+
+
+def reward(state: Any, action: Any) -> Any:
+    """r(s, a) = 15 − sᵀ diag(20, 20, 0.1, 0.1) s − 1e-3 a²."""
+    terms = reward_terms(state, action)
+    return terms["alive"] + terms["state_cost"] + terms["action_cost"]
+
+
+def terminated(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> Any:
+    """True where the cart or the pole has left its safe range."""
+    return (abs(state[..., 0]) > params.x_limit) | (abs(state[..., 1]) > params.theta_limit)
+
+
+def observation(state: Any) -> Any:
+    """The policy observes the full state."""
+    return state
+
+
+def tip_x(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> Any:
+    """Horizontal position of the pole tip (exact, not linearised)."""
+    sin = np.sin if isinstance(state, np.ndarray) else type(state).sin
+    return state[..., 0] + params.pole_length * sin(state[..., 1])
+
+
+def wall_forces(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> Any:
+    """Wall force magnitudes (λ_right, λ_left) = k·max(penetration, 0), numpy [..., 2]."""
+    tip = tip_x(np.asarray(state, dtype=np.float64), params)
+    right = params.wall_stiffness * np.maximum(tip - params.wall_distance, 0.0)
+    left = params.wall_stiffness * np.maximum(-params.wall_distance - tip, 0.0)
+    return np.stack([right, left], axis=-1)
+
+
+def sample_initial_state(
+    rng: np.random.Generator, params: SoftWallCartPoleParams = SoftWallCartPoleParams()
+) -> np.ndarray:
+    """Reset distribution: uniform in ±init_range around upright at rest."""
+    bound = np.asarray(params.init_range, dtype=np.float64)
+    return rng.uniform(-bound, bound)
+
+
+def _linear_accelerations(p: SoftWallCartPoleParams) -> tuple[np.ndarray, ...]:
+    """Upright linearisation q̈ = K q + b a + G λ of the rigid-body dynamics, q = (x, θ)."""
+    mass = np.array(
+        [
+            [p.cart_mass + p.pole_mass, p.pole_mass * p.pole_com],
+            [p.pole_mass * p.pole_com, p.pole_inertia + p.pole_mass * p.pole_com**2],
+        ]
+    )
+    inv = np.linalg.inv(mass)
+    K = inv @ np.array([[0.0, 0.0], [0.0, p.pole_mass * p.gravity * p.pole_com]])
+    b = inv @ np.array([1.0, 0.0])
+    # a horizontal tip force f acts on (x, θ) as (f, l·f); λ_right pushes −x, λ_left +x
+    tip = np.array([1.0, p.pole_length])
+    G = inv @ np.stack([-tip, tip], axis=1)
+    return K, b, G
+
+
+def exact_lcs(params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> LCS:
+    """The system as a discrete LCS, linearised about upright, semi-implicit Euler at dt.
+
+    v' = v + dt·(K q + b a + G λ),  q' = q + dt·v'  (the integrator PyBullet uses), and
+    0 ≤ λ ⊥ λ/k − penetration(s) ≥ 0 with the tip linearised (x_tip ≈ x + l·θ), so that
+    λ = k·max(penetration, 0) is the soft-wall force.
+    """
+    p, dt = params, params.dt
+    K, b, G = _linear_accelerations(p)
+    eye = np.eye(2)
+    A = np.block([[eye + dt**2 * K, dt * eye], [dt * K, eye]])
+    B = np.concatenate([dt**2 * b, dt * b])[:, None]
+    C = np.concatenate([dt**2 * G, dt * G], axis=0)
+    l, k, w = p.pole_length, p.wall_stiffness, p.wall_distance
+    # right: λ/k − (x + lθ − w) ≥ 0;  left: λ/k − (−w − x − lθ) ≥ 0
+    D = np.array([[-1.0, -l, 0.0, 0.0], [1.0, l, 0.0, 0.0]])
+    return LCS(
+        A=A, B=B, C=C, d=np.zeros(4), D=D, E=np.zeros((2, 1)), F=np.eye(2) / k,
+        c=np.array([w, w]),
+    )

@@ -1,0 +1,48 @@
+"""Install rl_control: `pip install -e .` (no ROS) or `colcon build` (ROS 2, ament_python)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "rl_control"
+NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node"]
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="ROS 2 control stack for learned robot policies (PPO, TRPO, SAC, PPO-MPC, M-DeMoRL)",
+    packages=find_packages(exclude=["test", "test.*", "bench", "experiments"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.23",
+        "torch>=2.1",
+        "gymnasium>=0.29",
+        "pybullet>=3.2.5",
+        "casadi>=3.6",
+        "cyclonedds>=0.10.5",
+        "transforms3d>=0.4",
+        "pyyaml>=6.0",
+        "matplotlib>=3.6",
+        "tqdm>=4.60",
+        "tensorboard>=2.12",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "ruff>=0.4"],
+        "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3"],
+    },
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.xml")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
+        (f"share/{PACKAGE}/msg", glob("msg/msg/*.msg")),
+    ],
+    package_data={PACKAGE: ["ros/middleware/interfaces/**/*.msg", "ros/middleware/interfaces/**/*.srv"]},
+    include_package_data=True,
+    zip_safe=False,
+    entry_points={
+        "console_scripts": [f"rl-control = {PACKAGE}.cli.main:main"]
+        + [f"{node} = {PACKAGE}.ros.nodes.{node}:main" for node in NODES],
+    },
+)
