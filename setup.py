@@ -10,7 +10,7 @@ NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node"]
 setup(
     name=PACKAGE,
     version="0.1.0",
-    description="ROS 2 control stack for learned robot policies (PPO, TRPO, SAC, PPO-MPC, M-DeMoRL)",
+    description="ROS 2 control stack for learned robot policies (PPO, TRPO, SAC, PPO-MPC)",
     packages=find_packages(exclude=["test", "test.*", "bench", "experiments"]),
     python_requires=">=3.10",
     install_requires=[
@@ -36,9 +36,11 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.xml")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
-        (f"share/{PACKAGE}/msg", glob("msg/msg/*.msg")),
+        (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
     ],
-    package_data={PACKAGE: ["ros/middleware/interfaces/**/*.msg", "ros/middleware/interfaces/**/*.srv"]},
+    package_data={
+        PACKAGE: ["ros/middleware/interfaces/**/*.msg", "ros/middleware/interfaces/**/*.srv"]
+    },
     include_package_data=True,
     zip_safe=False,
     entry_points={

@@ -57,6 +57,11 @@ class SoftWallCartPoleParams:
 
 def reward_terms(state: Any, action: Any) -> dict[str, Any]:
     """Reward split into its terms; sum them for the reward. Works batched, numpy or torch."""
+    if isinstance(state, np.ndarray) and state.ndim == 1:
+        # one env step: plain floats are ~10x cheaper than numpy on 4-vectors
+        s, a = state.tolist(), float(action[0])
+        cost = sum(w * v * v for w, v in zip(STATE_COST, s, strict=True))
+        return {"alive": ALIVE_BONUS, "state_cost": -cost, "action_cost": -ACTION_COST * a * a}
     state_cost = sum(w * state[..., i] ** 2 for i, w in enumerate(STATE_COST))
     return {
         "alive": ALIVE_BONUS + 0.0 * state[..., 0],
@@ -73,6 +78,8 @@ def reward(state: Any, action: Any) -> Any:
 
 def terminated(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> Any:
     """True where the cart or the pole has left its safe range."""
+    if isinstance(state, np.ndarray) and state.ndim == 1:
+        return abs(float(state[0])) > params.x_limit or abs(float(state[1])) > params.theta_limit
     return (abs(state[..., 0]) > params.x_limit) | (abs(state[..., 1]) > params.theta_limit)
 
 
@@ -89,6 +96,10 @@ def tip_x(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams())
 
 def wall_forces(state: Any, params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> Any:
     """Wall force magnitudes (λ_right, λ_left) = k·max(penetration, 0), numpy [..., 2]."""
+    if isinstance(state, np.ndarray) and state.ndim == 1:
+        tip = float(state[0]) + params.pole_length * math.sin(float(state[1]))
+        k, w = params.wall_stiffness, params.wall_distance
+        return np.array([k * max(tip - w, 0.0), k * max(-w - tip, 0.0)])
     tip = tip_x(np.asarray(state, dtype=np.float64), params)
     right = params.wall_stiffness * np.maximum(tip - params.wall_distance, 0.0)
     left = params.wall_stiffness * np.maximum(-params.wall_distance - tip, 0.0)

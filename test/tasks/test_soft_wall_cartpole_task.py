@@ -11,7 +11,8 @@ def test_reward_matches_paper_formula_numpy_and_torch() -> None:
     rng = np.random.default_rng(0)
     s = rng.normal(size=(7, 4))
     a = rng.uniform(-100, 100, size=(7, 1))
-    expected = 15 - np.einsum("ni,ij,nj->n", s, np.diag([20, 20, 0.1, 0.1]), s) - 1e-3 * a[:, 0] ** 2
+    quadratic = np.einsum("ni,ij,nj->n", s, np.diag([20, 20, 0.1, 0.1]), s)
+    expected = 15 - quadratic - 1e-3 * a[:, 0] ** 2
     np.testing.assert_allclose(task.reward(s, a), expected)
     got = task.reward(torch.as_tensor(s), torch.as_tensor(a))
     np.testing.assert_allclose(got.numpy(), expected)
@@ -49,3 +50,17 @@ def test_lcs_upright_is_unstable_equilibrium() -> None:
 def test_params_reject_nonsense() -> None:
     with pytest.raises(ValueError, match="cart_mass"):
         task.SoftWallCartPoleParams(cart_mass=-1.0)
+
+
+def test_single_state_fast_paths_agree_with_batched() -> None:
+    rng = np.random.default_rng(1)
+    p = task.SoftWallCartPoleParams()
+    states = rng.uniform(-0.8, 0.8, size=(20, 4))
+    actions = rng.uniform(-100, 100, size=(20, 1))
+    batched_r = task.reward(states, actions)
+    batched_f = task.wall_forces(states, p)
+    batched_t = task.terminated(states, p)
+    for i in range(20):
+        assert task.reward(states[i], actions[i]) == pytest.approx(batched_r[i])
+        np.testing.assert_allclose(task.wall_forces(states[i], p), batched_f[i])
+        assert task.terminated(states[i], p) == batched_t[i]

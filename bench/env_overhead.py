@@ -1,0 +1,131 @@
+"""Env overhead: raw PyBullet steps/s of each task versus the gymnasium env's steps/s.
+
+The raw loop drives the very same PyBullet world the env built, doing only what the physics
+needs each control step: read the joints, apply the same forces (soft-wall force and cart
+force; leg torques; the Minitaur's PD torques at every physics sub-step) and step. The env
+loop calls ``env.step``. Overhead = raw steps/s ÷ env steps/s − 1 (target ≤ 20 %).
+Raw and env loops alternate, ``--repeats`` rounds, best of each kept (shared machine).
+
+    python bench/env_overhead.py [--steps 5000] [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pybullet
+
+from rl_control.envs.minitaur import MOTOR_DIRECTIONS, MinitaurEnv
+from rl_control.envs.soft_wall_cartpole import CART, POLE, SoftWallCartPoleEnv
+from rl_control.envs.two_link_leg import TwoLinkLegEnv
+from rl_control.tasks import minitaur as mt
+
+
+def best_rates(loops: tuple[Callable[[int], None], ...], steps: int, repeats: int) -> list[float]:
+    """Steps/s of each loop, best of ``repeats`` rounds; loops alternate within each round so
+    that load from other processes hits both alike."""
+    best = [math.inf] * len(loops)
+    for _ in range(repeats):
+        for i, loop in enumerate(loops):
+            start = time.perf_counter()
+            loop(steps)
+            best[i] = min(best[i], time.perf_counter() - start)
+    return [steps / b for b in best]
+
+
+def cartpole_loops() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    env = SoftWallCartPoleEnv(max_steps=10**9)
+    p, calls, body = env.params, env._calls, env._body
+    action = np.array([0.0], dtype=np.float32)
+
+    def raw(n: int) -> None:
+        for _ in range(n):
+            (x, _, _, _), (th, _, _, _) = calls.get_joint_states(body, (CART, POLE))
+            tip = x + p.pole_length * math.sin(th)
+            force = p.wall_stiffness * (
+                max(-p.wall_distance - tip, 0.0) - max(tip - p.wall_distance, 0.0)
+            )
+            calls.apply_external_force(
+                body,
+                POLE,
+                (force, 0.0, 0.0),
+                (tip, 0.0, p.pole_length * math.cos(th)),
+                pybullet.WORLD_FRAME,
+            )
+            calls.set_motor(body, CART, pybullet.TORQUE_CONTROL, force=0.0)
+            calls.step_simulation()
+
+    def gym_loop(n: int) -> None:
+        for _ in range(n):
+            env.step(action)
+
+    env.reset(options={"state": np.zeros(4)})  # upright at rest: never terminates
+    return raw, gym_loop
+
+
+def leg_loops() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    env = TwoLinkLegEnv(max_steps=10**9)
+    calls, body = env._calls, env._body
+    torque = np.array([0.05, -0.02])
+
+    def raw(n: int) -> None:
+        for _ in range(n):
+            calls.get_joint_states(body, (0, 1))
+            calls.set_motor_array(body, (0, 1), pybullet.TORQUE_CONTROL, forces=torque)
+            calls.step_simulation()
+
+    def gym_loop(n: int) -> None:
+        for _ in range(n):
+            env.step(torque)
+
+    env.reset(seed=0)
+    return raw, gym_loop
+
+
+def minitaur_loops() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    env = MinitaurEnv(max_steps=10**9)
+    p, calls, body, motors = env.params, env._calls, env._body, env._motors
+    stand = np.full(8, mt.STANDING_ANGLE, dtype=np.float32)
+
+    def raw(n: int) -> None:
+        for _ in range(n):
+            for _ in range(p.physics_substeps):
+                states = calls.get_joint_states(body, motors)
+                q = np.array([s[0] for s in states]) * MOTOR_DIRECTIONS
+                qd = np.array([s[1] for s in states]) * MOTOR_DIRECTIONS
+                tau = mt.pd_torque(stand, q, qd, p) * MOTOR_DIRECTIONS
+                calls.set_motor_array(body, motors, pybullet.TORQUE_CONTROL, forces=tau)
+                calls.step_simulation()
+            calls.get_base_pose(body)
+
+    def gym_loop(n: int) -> None:
+        for _ in range(n):
+            env.step(stand)
+
+    env.reset(seed=0)
+    return raw, gym_loop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5000, help="control steps per timing")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    tasks = {
+        "soft_wall_cartpole": (cartpole_loops, args.steps),
+        "two_link_leg": (leg_loops, args.steps),
+        "minitaur": (minitaur_loops, max(args.steps // 10, 50)),
+    }
+    print(f"{'task':20s} {'raw steps/s':>12s} {'env steps/s':>12s} {'overhead':>9s}")
+    for name, (make, steps) in tasks.items():
+        raw_rate, env_rate = best_rates(make(), steps, args.repeats)
+        overhead = raw_rate / env_rate - 1.0
+        print(f"{name:20s} {raw_rate:12.0f} {env_rate:12.0f} {overhead:9.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Embedded-back-end latency bench: round trip of a small message between two processes.
+
+Run: python bench/middleware_latency.py [--count 2000] [--seconds 3]
+Prints p50/p99 round-trip latency (std_msgs/String ping -> echo process -> pong) and the
+pipelined round-trip rate (messages/s) with a window of outstanding pings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+
+def echo() -> None:
+    """Child: echo /ping to /pong until stdin closes."""
+    from rl_control.ros import middleware as mw
+
+    node = mw.create_node("bench_echo")
+    pong = node.create_publisher("std_msgs/msg/String", "/bench/pong", mw.QoS(depth=100))
+    node.create_subscription("std_msgs/msg/String", "/bench/ping", pong.publish, mw.QoS(depth=100))
+    threading.Thread(target=lambda: (sys.stdin.read(), mw.shutdown()), daemon=True).start()
+    print("ready", flush=True)
+    mw.spin(node)
+
+
+def measure(count: int, seconds: float, window: int) -> dict[str, float]:
+    """Parent: ping-pong latency, then pipelined throughput."""
+    from rl_control.ros import middleware as mw
+
+    node = mw.create_node("bench_client")
+    cls = mw.message_class("std_msgs/msg/String")
+    received: list[str] = []
+    ping = node.create_publisher("std_msgs/msg/String", "/bench/ping", mw.QoS(depth=100))
+    node.create_subscription(
+        "std_msgs/msg/String", "/bench/pong", lambda m: received.append(m.data), mw.QoS(depth=100)
+    )
+    end = time.monotonic() + 15
+    while not received and time.monotonic() < end:  # both directions discovered
+        ping.publish(cls(data="warmup"))
+        mw.spin_once(node, 0.05)
+    if not received:
+        raise RuntimeError("echo process never answered")
+    mw.spin_once(node, 0.2)
+    received.clear()
+    rtts = []
+    for i in range(count):
+        tag = str(i)
+        t0 = time.perf_counter()
+        ping.publish(cls(data=tag))
+        while not received or received[-1] != tag:
+            mw.spin_once(node, 1.0)
+        rtts.append(time.perf_counter() - t0)
+    received.clear()
+    sent = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        while sent - len(received) < window:
+            ping.publish(cls(data="x"))
+            sent += 1
+        mw.spin_once(node, 0.01)
+    elapsed = time.perf_counter() - t0
+    rtt_ms = np.array(rtts) * 1e3
+    mw.shutdown()
+    return {
+        "p50_ms": float(np.percentile(rtt_ms, 50)),
+        "p99_ms": float(np.percentile(rtt_ms, 99)),
+        "mean_ms": float(rtt_ms.mean()),
+        "round_trips_per_s": len(received) / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--window", type=int, default=8)
+    parser.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo:
+        echo()
+        return
+    env = dict(os.environ, RL_CONTROL_MIDDLEWARE="embedded")
+    env.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 220))
+    os.environ.update(RL_CONTROL_MIDDLEWARE="embedded", ROS_DOMAIN_ID=env["ROS_DOMAIN_ID"])
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--echo"], env=env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if child.stdout.readline().strip() != "ready":
+            raise RuntimeError("echo process failed to start")
+        result = measure(args.count, args.seconds, args.window)
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+    print(
+        f"embedded back-end, 2 processes, std_msgs/String: round trip p50 "
+        f"{result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms, mean {result['mean_ms']:.3f}"
+        f" ms over {args.count}; pipelined (window {args.window}) "
+        f"{result['round_trips_per_s']:.0f} round trips/s"
+        f" = {2 * result['round_trips_per_s']:.0f} messages/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Shared PyBullet plumbing for the task envs: one private client per env, deterministic set-up.
+
+Every env owns its own :class:`BulletClient` (``DIRECT``, i.e. headless, unless
+``render_mode="human"``), so several envs in one process never share a world. Hot calls are
+bound once (:class:`FastCalls`) because ``BulletClient.__getattr__`` builds a new partial and
+inspects the function on every call, which costs more than a small multibody's physics step.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pybullet
+from pybullet_utils.bullet_client import BulletClient
+
+RENDER_MODES = ("human",)
+
+
+def make_client(render_mode: str | None = None) -> BulletClient:
+    """A fresh PyBullet world: headless by default, with a GUI only for ``render_mode="human"``."""
+    if render_mode not in (None, *RENDER_MODES):
+        raise ValueError(f"unknown render_mode {render_mode!r}; known: [None, 'human']")
+    mode = pybullet.GUI if render_mode == "human" else pybullet.DIRECT
+    client = BulletClient(connection_mode=mode)
+    client.resetSimulation()
+    # deterministic set-up: fixed time step and no real-time clock driving the physics
+    client.setRealTimeSimulation(0)
+    client.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+    return client
+
+
+class FastCalls:
+    """PyBullet functions pre-bound to one client id (avoids the per-call partial)."""
+
+    def __init__(self, client: BulletClient) -> None:
+        cid = client._client
+        bind = functools.partial
+        self.step_simulation = bind(pybullet.stepSimulation, physicsClientId=cid)
+        self.get_joint_states = bind(pybullet.getJointStates, physicsClientId=cid)
+        self.set_motor_array = bind(pybullet.setJointMotorControlArray, physicsClientId=cid)
+        self.set_motor = bind(pybullet.setJointMotorControl2, physicsClientId=cid)
+        self.apply_external_force = bind(pybullet.applyExternalForce, physicsClientId=cid)
+        self.get_base_pose = bind(pybullet.getBasePositionAndOrientation, physicsClientId=cid)
+
+
+def disable_default_motors(client: BulletClient, body: int, joints: Sequence[int]) -> None:
+    """Turn off PyBullet's default velocity motors so joints are free (or torque-driven)."""
+    n = len(joints)
+    client.setJointMotorControlArray(
+        body,
+        list(joints),
+        pybullet.VELOCITY_CONTROL,
+        targetVelocities=[0.0] * n,
+        forces=[0.0] * n,
+    )
+
+
+def zero_damping(client: BulletClient, body: int, links: Sequence[int]) -> None:
+    """Remove PyBullet's default linear/angular damping (0.04) from the body and its links."""
+    for link in (-1, *links):
+        client.changeDynamics(body, link, linearDamping=0.0, angularDamping=0.0, jointDamping=0.0)
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ValueError naming ``name`` when ``value`` holds NaN or inf (the env's input guard)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"non-finite {name}: {arr.tolist()}")

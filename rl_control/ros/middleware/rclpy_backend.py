@@ -1,0 +1,204 @@
+"""rclpy back-end: a thin adapter from the facade to rclpy (used where ROS 2 is installed).
+
+Every rclpy call here follows rclpy's documented API (Humble/Jazzy); rcl itself applies the
+--ros-args (remaps, __node/__ns, parameters, params files), which ros_args.py validates first.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node as RclNode
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosidl_runtime_py.utilities import get_message, get_service
+
+from rl_control.ros.middleware import api
+from rl_control.ros.middleware.api import QoS, as_qos
+from rl_control.ros.middleware.names import resolve_topic_name
+from rl_control.ros.middleware.params import coerce
+from rl_control.ros.middleware.ros_args import node_config, parse_ros_args, ros_sections
+
+_LOCK = threading.Lock()
+_PRIVATE_IDS = itertools.count()
+
+
+def _ensure_init() -> None:
+    with _LOCK:
+        if not rclpy.ok():
+            rclpy.init(args=None)
+
+
+def _profile(qos: int | QoS) -> QoSProfile:
+    q = as_qos(qos)
+    return QoSProfile(
+        depth=q.depth,
+        reliability=ReliabilityPolicy.RELIABLE
+        if q.reliability == "reliable"
+        else ReliabilityPolicy.BEST_EFFORT,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL
+        if q.durability == "transient_local"
+        else DurabilityPolicy.VOLATILE,
+        history=HistoryPolicy.KEEP_LAST if q.history == "keep_last" else HistoryPolicy.KEEP_ALL,
+    )
+
+
+def message_class(type_name: str) -> type:
+    return get_message(type_name)
+
+
+def service_class(srv_type: str) -> Any:
+    return get_service(srv_type)
+
+
+class _Publisher(api.Publisher):
+    def __init__(self, pub: Any) -> None:
+        self._pub, self.topic_name = pub, pub.topic_name
+
+    def publish(self, msg: Any) -> None:
+        self._pub.publish(msg)
+
+    def get_subscription_count(self) -> int:
+        return self._pub.get_subscription_count()
+
+
+class _Wrapped(api.Subscription, api.Timer, api.Service):
+    """Holds the rclpy entity so it is not garbage collected."""
+
+    def __init__(self, entity: Any, name: str = "") -> None:
+        self.entity, self.topic_name, self.service_name = entity, name, name
+
+    def cancel(self) -> None:
+        self.entity.cancel()
+
+
+class _Client(api.Client):
+    """Client on a hidden helper node with its own executor: call() never depends on (or
+    deadlocks with) whoever spins the main node."""
+
+    def __init__(self, helper: RclNode, srv_type: str, name: str) -> None:
+        self._helper = helper
+        self._client = helper.create_client(get_service(srv_type), name)
+        self._executor = SingleThreadedExecutor()
+        self._executor.add_node(helper)
+        self.service_name = self._client.srv_name
+
+    def wait_for_service(self, timeout: float = 5.0) -> bool:
+        return self._client.wait_for_service(timeout_sec=timeout)
+
+    def call(self, request: Any, timeout: float = 5.0) -> Any:
+        if not self._client.wait_for_service(timeout_sec=timeout):
+            raise TimeoutError(f"service {self.service_name} not available after {timeout}s")
+        future = self._client.call_async(request)
+        self._executor.spin_until_future_complete(future, timeout_sec=timeout)
+        if not future.done():
+            self._client.remove_pending_request(future)
+            raise TimeoutError(f"service {self.service_name} gave no reply within {timeout}s")
+        return future.result()
+
+
+class RclpyNode(api.Node):
+    """Facade node over an rclpy Node with a private single-threaded executor."""
+
+    def __init__(self, name: str, argv: list[str], namespace: str) -> None:
+        self._config = node_config(parse_ros_args(argv), name, namespace)
+        _ensure_init()
+        self._node = RclNode(name, namespace=namespace or None, cli_args=ros_sections(argv))
+        self.name, self.namespace = self._node.get_name(), self._node.get_namespace()
+        self._executor = SingleThreadedExecutor()
+        self._executor.add_node(self._node)
+        self._helper: RclNode | None = None
+
+    @property
+    def rclpy_node(self) -> RclNode:
+        """Escape hatch for ROS-only integrations (tf2, rviz plugins)."""
+        return self._node
+
+    def declare_parameter(self, name: str, default: Any = None) -> Any:
+        descriptor = ParameterDescriptor(dynamic_typing=True)  # empty-list defaults allowed
+        value = self._node.declare_parameter(name, default, descriptor).value
+        return coerce(name, value, default)
+
+    def get_parameter(self, name: str) -> Any:
+        if not self._node.has_parameter(name):
+            raise ValueError(f"parameter {name!r} is not declared")
+        return self._node.get_parameter(name).value
+
+    def create_publisher(self, type_name: str, topic: str, qos: int | QoS = 10) -> api.Publisher:
+        return _Publisher(
+            self._node.create_publisher(get_message(type_name), topic, _profile(qos))
+        )
+
+    def create_subscription(
+        self, type_name: str, topic: str, callback: Callable[[Any], None], qos: int | QoS = 10
+    ) -> api.Subscription:
+        sub = self._node.create_subscription(
+            get_message(type_name), topic, callback, _profile(qos)
+        )
+        return _Wrapped(sub, sub.topic_name)
+
+    def create_timer(self, period_s: float, callback: Callable[[], None]) -> api.Timer:
+        if not isinstance(period_s, (int, float)) or not period_s > 0:
+            raise ValueError(
+                f"timer period must be a positive number of seconds, got {period_s!r}"
+            )
+        return _Wrapped(self._node.create_timer(float(period_s), callback))
+
+    def create_service(
+        self, srv_type: str, name: str, callback: Callable[[Any, Any], Any]
+    ) -> api.Service:
+        srv = self._node.create_service(get_service(srv_type), name, callback)
+        return _Wrapped(srv, srv.srv_name)
+
+    def create_client(self, srv_type: str, name: str) -> api.Client:
+        if self._helper is None:
+            # Hidden name (leading underscore); remaps/namespace still apply via cli_args.
+            self._helper = RclNode(
+                f"_{self.name}_client{next(_PRIVATE_IDS)}",
+                namespace=self.namespace,
+                cli_args=ros_sections(["--ros-args"] + self._remap_args()),
+            )
+        return _Client(self._helper, srv_type, self.resolve_topic_name(name))
+
+    def _remap_args(self) -> list[str]:
+        return [a for src, dst in self._config.remaps for a in ("-r", f"{src}:={dst}")]
+
+    def get_logger(self) -> api.Logger:
+        return self._node.get_logger()  # has debug/info/warn/warning/error
+
+    def now(self) -> float:
+        return self._node.get_clock().now().nanoseconds * 1e-9
+
+    def resolve_topic_name(self, topic: str) -> str:
+        resolver = getattr(self._node, "resolve_topic_name", None)
+        if resolver is not None:
+            return resolver(topic)
+        return resolve_topic_name(topic, self.name, self.namespace, self._config.remaps)
+
+    def spin_once(self, timeout: float | None = None) -> None:
+        self._executor.spin_once(timeout_sec=timeout)
+
+    def destroy(self) -> None:
+        self._executor.remove_node(self._node)
+        self._node.destroy_node()
+        if self._helper is not None:
+            self._helper.destroy_node()
+
+
+def create_node(name: str, argv: list[str], namespace: str = "") -> RclpyNode:
+    return RclpyNode(name, argv, namespace)
+
+
+def ok() -> bool:
+    return rclpy.ok()
+
+
+def shutdown() -> None:
+    with _LOCK:
+        if rclpy.ok():
+            rclpy.shutdown()

@@ -1,0 +1,59 @@
+"""Substitution grammar of the launch XML subset: $(var), $(env), $(find-pkg-share)."""
+
+import pytest
+
+from rl_control.ros.launch.model import LaunchError
+from rl_control.ros.launch.substitutions import evaluate, has_substitution, parse_template
+
+
+def _eval(text: str, configs: dict[str, str] | None = None, env: dict[str, str] | None = None):
+    return evaluate(parse_template(text), configs or {}, env or {}, lambda pkg: f"/share/{pkg}")
+
+
+def test_plain_text_has_no_substitution() -> None:
+    assert parse_template("just text") == ("just text",)
+    assert not has_substitution(parse_template("a (b) 'c'"))
+    assert _eval("a (b) 'c'") == "a (b) 'c'"
+
+
+def test_var_env_and_find_pkg_share_in_one_string() -> None:
+    text = "$(find-pkg-share rl_control)/config/$(var algo)_$(env TASK).yaml"
+    assert (
+        _eval(text, {"algo": "ppo"}, {"TASK": "cartpole"})
+        == "/share/rl_control/config/ppo_cartpole.yaml"
+    )
+
+
+def test_defaults_of_var_and_env_including_quoted_and_nested() -> None:
+    assert _eval("$(var missing fallback)") == "fallback"
+    assert _eval("$(env NOPE 'two words')") == "two words"
+    assert _eval('$(env NOPE "x$(var a)y")', {"a": "-"}) == "x-y"
+    assert _eval("$(var $(var which))", {"which": "b", "b": "deep"}) == "deep"
+
+
+def test_missing_values_are_named() -> None:
+    with pytest.raises(LaunchError, match="launch configuration 'x' does not exist"):
+        _eval("$(var x)")
+    with pytest.raises(LaunchError, match="environment variable 'NOPE' does not exist"):
+        _eval("$(env NOPE)")
+
+
+def test_backslash_escapes_a_dollar() -> None:
+    assert _eval(r"\$(var x) costs \\1") == r"$(var x) costs \1"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("$(eval 1 + 1)", r"unsupported substitution \$\(eval"),
+        ("$(dirname)", r"unsupported substitution \$\(dirname"),
+        ("$(var)", r"\$\(var\) expects 1 or 2 argument"),
+        ("$(find-pkg-share a b)", r"expects 1 argument"),
+        ("$(var x", "unterminated substitution"),
+        ("$(var 'x)", "unterminated quote"),
+        ("$( var x)", "expected a substitution name"),
+    ],
+)
+def test_refusals_name_the_problem(text: str, message: str) -> None:
+    with pytest.raises(LaunchError, match=message):
+        parse_template(text)

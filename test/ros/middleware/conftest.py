@@ -1,0 +1,57 @@
+"""Fixtures for middleware tests: a private ROS_DOMAIN_ID per test process (no cross-talk)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PEER = Path(__file__).with_name("mw_peer.py")
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def domain_env() -> Iterator[dict[str, str]]:
+    """Environment with a domain id derived from the pid, shared with child processes."""
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str(10 + os.getpid() % 220)
+    env["RL_CONTROL_MIDDLEWARE"] = "embedded"
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    keys = ("ROS_DOMAIN_ID", "RL_CONTROL_MIDDLEWARE", "ROS_AUTOMATIC_DISCOVERY_RANGE")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in saved})
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def peer(domain_env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """The echo peer in its own process; stopped by closing its stdin."""
+    proc = subprocess.Popen(
+        [sys.executable, str(PEER)],
+        env=domain_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"peer failed to start: {line!r} {proc.stderr.read()}")
+    yield proc
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

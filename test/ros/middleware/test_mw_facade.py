@@ -1,0 +1,168 @@
+"""Facade behaviour on the embedded back-end inside one process: selection, parameters,
+timers, QoS, conversions and the discovery configuration."""
+
+from __future__ import annotations
+
+import array
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from rl_control.ros import middleware as mw
+from rl_control.ros.middleware.embedded.config import cyclone_config, discovery_range, domain_id
+
+
+@pytest.fixture()
+def node(domain_env: dict[str, str]) -> Iterator[mw.Node]:
+    n = mw.create_node("facade_test", ["--ros-args", "-p", "rate:=5", "-p", "gain:=2"])
+    yield n
+    mw.shutdown()
+
+
+def test_forced_backend_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "zenoh")
+    with pytest.raises(ValueError, match="RL_CONTROL_MIDDLEWARE='zenoh'"):
+        mw.backend_name()
+    monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "rclpy")
+    try:
+        import rclpy  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match="rclpy is not importable"):
+            mw.backend_name()
+    monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "embedded")
+    assert mw.backend_name() == "embedded"
+
+
+def test_parameters(node: mw.Node) -> None:
+    assert node.declare_parameter("rate", 1) == 5
+    assert node.declare_parameter("gain", 1.0) == 2.0  # int override coerced to float
+    assert isinstance(node.get_parameter("gain"), float)
+    assert node.declare_parameter("frame", "base") == "base"
+    with pytest.raises(ValueError, match="'missing' is not declared"):
+        node.get_parameter("missing")
+    with pytest.raises(ValueError, match="already declared"):
+        node.declare_parameter("rate", 2)
+
+
+def test_parameter_type_mismatch_is_type_error(domain_env: dict[str, str]) -> None:
+    n = mw.create_node("typed", ["--ros-args", "-p", "flag:=notabool"])
+    try:
+        with pytest.raises(TypeError, match="parameter 'flag'"):
+            n.declare_parameter("flag", False)
+    finally:
+        mw.shutdown()
+
+
+def test_in_process_pubsub_timer_and_latched_qos(node: mw.Node) -> None:
+    cls = mw.message_class("std_msgs/msg/Float64MultiArray")
+    latched = node.create_publisher("std_msgs/msg/Float64MultiArray", "cmd", mw.QOS_LATCHED)
+    latched.publish(cls(data=np.array([1.0, 2.0])))
+    got: list = []
+    # Transient-local: a subscriber created after the publish still receives the sample.
+    node.create_subscription("std_msgs/msg/Float64MultiArray", "/cmd", got.append, mw.QOS_LATCHED)
+    ticks: list[float] = []
+    node.create_timer(0.02, lambda: ticks.append(time.monotonic()))
+    mw.spin_for(node, 0.3)
+    assert got and list(got[0].data) == [1.0, 2.0]
+    assert 8 <= len(ticks) <= 16
+
+
+def test_callbacks_of_one_node_never_overlap(node: mw.Node) -> None:
+    import threading
+
+    active, overlaps = [0], [0]
+
+    def slow() -> None:
+        active[0] += 1
+        overlaps[0] += active[0] > 1
+        time.sleep(0.005)
+        active[0] -= 1
+
+    node.create_timer(0.001, slow)
+    threads = [threading.Thread(target=mw.spin_for, args=(node, 0.2)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps[0] == 0
+
+
+def test_publish_wrong_type_and_bad_inputs(node: mw.Node) -> None:
+    pub = node.create_publisher("std_msgs/msg/String", "s")
+    with pytest.raises(TypeError, match="takes String, got Bool"):
+        pub.publish(mw.message_class("std_msgs/msg/Bool")())
+    with pytest.raises(ValueError, match="positive number"):
+        node.create_timer(0, lambda: None)
+    with pytest.raises(TypeError, match="qos must be"):
+        node.create_publisher("std_msgs/msg/String", "s", qos="reliable")
+    with pytest.raises(ValueError, match="invalid topic name"):
+        node.create_publisher("std_msgs/msg/String", "bad//name")
+
+
+def test_conversions() -> None:
+    np.testing.assert_array_equal(mw.to_numpy(array.array("d", [1, 2])), [1.0, 2.0])
+    t = mw.message_class("builtin_interfaces/msg/Time")
+    stamp = mw.seconds_to_stamp(1.25, t)
+    assert (stamp.sec, stamp.nanosec) == (1, 250_000_000)
+    assert mw.stamp_to_seconds(stamp) == 1.25
+    with pytest.raises(ValueError, match="non-finite"):
+        mw.seconds_to_stamp(float("nan"), t)
+
+
+def test_discovery_configuration() -> None:
+    assert discovery_range({}) == "LOCALHOST"
+    xml = cyclone_config({})
+    assert "<AllowMulticast>false</AllowMulticast>" in xml and 'address="127.0.0.1"' in xml
+    assert cyclone_config({"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET"}) is None
+    off = cyclone_config({"ROS_AUTOMATIC_DISCOVERY_RANGE": "OFF"})
+    assert "<Peers></Peers>" in off and "127.0.0.1" not in off
+    assert "10.0.0.2" in cyclone_config({"ROS_STATIC_PEERS": "10.0.0.2"})
+    assert cyclone_config({"CYCLONEDDS_URI": "file://x.xml"}) is None
+    with pytest.raises(ValueError, match="ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        discovery_range({"ROS_AUTOMATIC_DISCOVERY_RANGE": "GALAXY"})
+    assert domain_id({"ROS_DOMAIN_ID": "42"}) == 42
+    with pytest.raises(ValueError, match="outside 0..232"):
+        domain_id({"ROS_DOMAIN_ID": "300"})
+    assert os.environ["ROS_DOMAIN_ID"]  # the fixture's private domain is in effect
+
+
+def test_trigger_and_empty_services_in_process(node: mw.Node) -> None:
+    import threading
+
+    server = mw.create_node("server")
+    calls: list[str] = []
+
+    def trigger(req, resp):
+        calls.append("trigger")
+        resp.success, resp.message = True, "reset done"
+        return resp
+
+    def empty(req, resp):
+        calls.append("empty")
+        return resp
+
+    def broken(req, resp):
+        raise RuntimeError("boom")
+
+    server.create_service("std_srvs/srv/Trigger", "reset", trigger)
+    server.create_service("std_srvs/srv/Empty", "~/pause", empty)
+    server.create_service("std_srvs/srv/Trigger", "broken", broken)
+    spinner = threading.Thread(target=mw.spin_for, args=(server, 3.0), daemon=True)
+    spinner.start()
+    trig = node.create_client("std_srvs/srv/Trigger", "/reset")
+    resp = trig.call(mw.service_class("std_srvs/srv/Trigger").Request(), timeout=3.0)
+    assert (resp.success, resp.message) == (True, "reset done")
+    pause = node.create_client("std_srvs/srv/Empty", "/server/pause")
+    pause.call(mw.service_class("std_srvs/srv/Empty").Request(), timeout=3.0)
+    assert calls == ["trigger", "empty"]
+    with pytest.raises(TypeError, match="takes Trigger_Request"):
+        trig.call(mw.service_class("std_srvs/srv/Empty").Request())
+    # A failing handler is logged by the server and the caller times out; the server lives on.
+    bad = node.create_client("std_srvs/srv/Trigger", "/broken")
+    with pytest.raises(TimeoutError, match="no reply"):
+        bad.call(mw.service_class("std_srvs/srv/Trigger").Request(), timeout=0.5)
+    resp = trig.call(mw.service_class("std_srvs/srv/Trigger").Request(), timeout=3.0)
+    assert resp.success
