@@ -1,0 +1,131 @@
+"""TRPO: natural-gradient step by conjugate gradient, KL-constrained line search.
+
+Follows Schulman et al. 2015 / sb3-contrib: the policy takes one step on the full rollout;
+the value function is then fitted by Adam regression on the GAE returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+from rl_control.algorithms.config import require
+from rl_control.algorithms.conjugate_gradient import conjugate_gradient
+from rl_control.algorithms.on_policy import OnPolicyAlgorithm, OnPolicyConfig
+from rl_control.models.actor_critic import gaussian_kl, gaussian_log_prob
+
+
+@dataclass
+class TRPOConfig(OnPolicyConfig):
+    """sb3-contrib TRPO defaults; ``target_kl`` is the trust-region size delta."""
+
+    learning_rate: float = 1e-3  # value-function Adam
+    batch_size: int = 128  # value-function minibatches
+    target_kl: float = 0.01
+    cg_max_steps: int = 15
+    cg_damping: float = 0.1
+    line_search_shrinking_factor: float = 0.8
+    line_search_max_iter: int = 10
+    n_critic_updates: int = 10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.target_kl > 0, f"target_kl must be > 0, got {self.target_kl}")
+        require(self.cg_max_steps > 0, f"cg_max_steps must be > 0, got {self.cg_max_steps}")
+        require(self.cg_damping >= 0, f"cg_damping must be >= 0, got {self.cg_damping}")
+        require(
+            0 < self.line_search_shrinking_factor < 1,
+            f"line_search_shrinking_factor must be in (0, 1), got "
+            f"{self.line_search_shrinking_factor}",
+        )
+        require(self.line_search_max_iter > 0, "line_search_max_iter must be > 0")
+        require(self.n_critic_updates >= 0, "n_critic_updates must be >= 0")
+
+
+def _flat_grad(y: torch.Tensor, params: list[torch.Tensor], **kw: bool) -> torch.Tensor:
+    return torch.cat([g.reshape(-1) for g in torch.autograd.grad(y, params, **kw)])
+
+
+class TRPO(OnPolicyAlgorithm):
+    """Trust region policy optimisation."""
+
+    name = "trpo"
+    config: TRPOConfig
+
+    def _build_optimizers(self) -> None:
+        params = self.policy.critic_parameters()
+        self.optimizers = {"value": torch.optim.Adam(params, lr=self.config.learning_rate)}
+
+    def _update_policy(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
+        stats = self.trpo_step(data)
+        stats["value_loss"] = self.fit_value(
+            data, self.optimizers["value"], self.config.n_critic_updates
+        )
+        return stats
+
+    def _surrogate_and_kl(
+        self, data: dict[str, torch.Tensor], old_mean: torch.Tensor, old_log_std: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.policy.mean_net(data["obs"])
+        log_std = self.policy.log_std.expand_as(mean)
+        ratio = torch.exp(gaussian_log_prob(data["actions"], mean, log_std) - data["log_probs"])
+        surrogate = (ratio * data["advantages"]).mean()
+        kl = gaussian_kl(old_mean, old_log_std.expand_as(mean), mean, log_std).mean()
+        return surrogate, kl
+
+    def trpo_step(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One natural-gradient step with backtracking; parameters are kept if none passes."""
+        cfg, params = self.config, self.policy.actor_parameters()
+        with torch.no_grad():
+            old_mean = self.policy.mean_net(data["obs"])
+            old_log_std = self.policy.log_std.detach().clone()
+        surrogate, kl = self._surrogate_and_kl(data, old_mean, old_log_std)
+        g = _flat_grad(surrogate, params, retain_graph=True)
+        kl_grad = _flat_grad(kl, params, create_graph=True)
+
+        def fisher_vector(v: torch.Tensor) -> torch.Tensor:
+            # Hessian of the mean KL at the old parameters = Fisher information
+            return _flat_grad(kl_grad @ v, params, retain_graph=True) + cfg.cg_damping * v
+
+        stats = {"policy_loss": -float(surrogate.detach()), "kl": 0.0, "line_search_steps": 0.0}
+        if not torch.isfinite(g).all() or float(g.norm()) == 0.0:
+            stats["accepted"] = 0.0
+            return stats
+        x = conjugate_gradient(fisher_vector, g, cfg.cg_max_steps)
+        xhx = float(x @ fisher_vector(x))
+        full_step = math.sqrt(2 * cfg.target_kl / max(xhx, 1e-12)) * x
+        accepted = self._line_search(
+            params, full_step, float(surrogate.detach()),
+            lambda: self._surrogate_and_kl(data, old_mean, old_log_std), stats,
+        )  # fmt: skip
+        stats["accepted"] = float(accepted)
+        return stats
+
+    @torch.no_grad()
+    def _line_search(
+        self,
+        params: list[torch.Tensor],
+        full_step: torch.Tensor,
+        old_surrogate: float,
+        evaluate: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+        stats: dict[str, float],
+    ) -> bool:
+        """Shrink the step until the surrogate improves and mean KL <= delta."""
+        cfg = self.config
+        old = parameters_to_vector(params).clone()
+        coef = 1.0
+        for i in range(cfg.line_search_max_iter):
+            vector_to_parameters(old + coef * full_step, params)
+            surrogate, kl = evaluate()
+            if float(kl) <= cfg.target_kl and float(surrogate) > old_surrogate:
+                stats.update(policy_loss=-float(surrogate), kl=float(kl))
+                stats["line_search_steps"] = float(i + 1)
+                return True
+            coef *= cfg.line_search_shrinking_factor
+        vector_to_parameters(old, params)
+        stats["line_search_steps"] = float(cfg.line_search_max_iter)
+        return False

@@ -1,0 +1,108 @@
+"""SAC: soft targets, temperature tuning, Polyak averaging, persistence, learning."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+from algo_toys import evaluate, train
+
+from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.sac import SAC, SACConfig, soft_q_target
+
+LOW, HIGH = np.array([-2.0]), np.array([2.0])
+
+
+def test_soft_q_target_by_hand() -> None:
+    y = soft_q_target(
+        rewards=torch.tensor([1.0, -0.5]),
+        terminated=torch.tensor([0.0, 1.0]),
+        next_q1=torch.tensor([2.0, 7.0]),
+        next_q2=torch.tensor([3.0, 9.0]),
+        next_log_prob=torch.tensor([-1.0, 4.0]),
+        alpha=0.2,
+        gamma=0.9,
+    )
+    # 1 + 0.9 * (min(2, 3) - 0.2 * -1) = 2.98; terminal: reward only
+    torch.testing.assert_close(y, torch.tensor([2.98, -0.5]))
+
+
+def _sac(**cfg) -> SAC:
+    base = dict(learning_starts=8, batch_size=8, hidden=[16, 16])
+    return SAC(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), 2, SACConfig(**{**base, **cfg}), 0)
+
+
+def _fill(algo: SAC, steps: int) -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        obs = rng.normal(size=(2, 2))
+        out = algo.act(obs)
+        algo.record(obs, out, rng.normal(size=2), np.array([False, True]), np.zeros(2), obs + 1)
+
+
+def test_warmup_actions_are_uniform_and_ready_waits_for_learning_starts() -> None:
+    algo = _sac(learning_starts=6)
+    out = algo.act(np.zeros((2000, 2)))
+    assert out.action[:, 0].min() >= -2 and out.action[:, 1].max() <= 1
+    assert abs(out.action[:, 1].mean() - 0.5) < 0.03
+    np.testing.assert_allclose(out.log_prob, -2 * math.log(2.0))
+    _fill(algo, 2)
+    assert not algo.ready()
+    _fill(algo, 1)
+    assert algo.ready() and algo.update()["critic_loss"] > 0
+    assert algo.policy_version == 1 and not algo.ready()  # train_freq = 1 vector step
+
+
+def test_gradient_step_uses_soft_target_and_polyak_averaging() -> None:
+    algo = _sac(tau=0.25)
+    _fill(algo, 8)
+    critic = [p.detach().clone() for p in algo.critic.parameters()]
+    target = [p.detach().clone() for p in algo.critic_target.parameters()]
+    algo.gradient_step()
+    for p, t_old, p_new, t_new in zip(
+        critic, target, algo.critic.parameters(), algo.critic_target.parameters(), strict=True
+    ):
+        torch.testing.assert_close(t_new, t_old + 0.25 * (p_new.detach() - t_old))
+        assert not torch.equal(p, p_new)
+    # the stored terminal flag reached the buffer and alpha moved towards target entropy
+    assert algo.buffer.terminated[:16].tolist() == [0.0, 1.0] * 8
+    assert algo.target_entropy == -2.0 and float(algo.log_alpha.detach()) != 0.0
+
+
+def test_fixed_entropy_coefficient_and_bad_config() -> None:
+    algo = _sac(ent_coef=0.05)
+    assert "alpha" not in algo.optimizers and math.isclose(
+        float(algo.log_alpha.exp()), 0.05, rel_tol=1e-6
+    )
+    with pytest.raises(ValueError, match="ent_coef must be 'auto' or a number"):
+        SACConfig(ent_coef="lots")
+
+
+def test_state_dict_round_trip() -> None:
+    a = _sac()
+    _fill(a, 10)
+    a.update()
+    b = _sac(tau=0.5)  # differently configured networks are fully overwritten
+    b.load_state_dict(a.state_dict())
+    b.config = a.config
+    b.buffer = copy.deepcopy(a.buffer)  # buffers are not checkpointed; copy to compare
+    obs = np.ones((2, 2))
+    for algo in (a, b):
+        out = algo.act(obs)
+        algo.record(obs, out, np.ones(2), np.zeros(2), np.zeros(2), obs)
+    assert a.update() == b.update()
+    for pa, pb in zip(a.critic_target.parameters(), b.critic_target.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb)
+    assert b.num_timesteps == a.num_timesteps and b.policy_version == a.policy_version
+    with pytest.raises(ValueError, match="not 'sac'"):
+        b.load_state_dict({**a.state_dict(), "algorithm": "ppo"})
+
+
+def test_sac_learns_point_mass() -> None:
+    cfg = {"hidden": [64, 64], "batch_size": 64, "learning_starts": 200, "learning_rate": 1e-3}
+    algo = make_algorithm("sac", 2, LOW, HIGH, 4, cfg, seed=0)
+    before = evaluate(algo.policy)
+    train(algo, num_envs=4, total_steps=2_400, seed=0)
+    after = evaluate(algo.policy)
+    assert after > before + 15.0 and after > 36.0, (before, after)
