@@ -1,0 +1,175 @@
+"""Our PPO / TRPO / SAC against stable-baselines3 (and sb3-contrib's TRPO), matched settings.
+
+For each algorithm both sides train on the same task for the same env steps with the
+hyperparameters of ``config/train/<algo>_<task>.yaml``, one torch thread each; we report
+training env steps per second (evaluation excluded) and the final deterministic return over
+the same evaluation seeds. Needs ``pip install stable-baselines3 sb3-contrib``.
+
+    python bench/compare_sb3.py --task soft_wall_cartpole --steps 20000 --sac-steps 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rl_control.envs.registration import make_env
+from rl_control.policies.base import Policy, PolicyOutput
+from rl_control.training.config import load_config
+from rl_control.training.evaluation import evaluate
+from rl_control.training.runner import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_SEED = 10_000
+
+
+class SB3Policy(Policy):
+    """Our act interface over an SB3 model (and its observation normaliser, if any)."""
+
+    kind = "sb3_adapter"
+
+    def __init__(self, model: Any, vec_normalize: Any | None = None) -> None:
+        self.model, self.vec_normalize = model, vec_normalize
+
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> PolicyOutput:
+        if self.vec_normalize is not None:
+            obs = self.vec_normalize.normalize_obs(obs)
+        action, _ = self.model.predict(obs, deterministic=deterministic)
+        action = np.asarray(action, dtype=np.float64)
+        return PolicyOutput(action, action, np.zeros(len(action)))
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError("adapter only")
+
+
+def _sb3_model(algo: str, cfg: dict[str, Any], env: Any, seed: int) -> Any:
+    """The SB3 counterpart of our algorithm with the same hyperparameters."""
+    from sb3_contrib import TRPO
+    from stable_baselines3 import PPO, SAC
+
+    hidden = list(cfg.pop("hidden", [64, 64] if algo != "sac" else [256, 256]))
+    activation = cfg.pop("activation", "tanh" if algo != "sac" else "relu")
+    act_fn = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[activation]
+    for key in ("normalize_obs", "init_log_std", "ortho_init"):
+        cfg.pop(key, None)
+    if algo == "sac":
+        kwargs = dict(net_arch=hidden, activation_fn=act_fn)
+        return SAC("MlpPolicy", env, policy_kwargs=kwargs, seed=seed, device="cpu", **cfg)
+    kwargs = dict(net_arch=dict(pi=hidden, vf=hidden), activation_fn=act_fn)
+    cls = PPO if algo == "ppo" else TRPO
+    return cls("MlpPolicy", env, policy_kwargs=kwargs, seed=seed, device="cpu", **cfg)
+
+
+def run_sb3(algo: str, task: str, steps: int, episodes: int) -> dict[str, float]:
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    config = load_config(ROOT / "config" / "train" / f"{algo}_{task}.yaml")
+    cfg = dict(config.algo_config)
+    normalize = cfg.get("normalize_obs", algo != "sac")  # our defaults: on-policy normalise
+    env = DummyVecEnv([lambda: make_env(task, **config.env)] * config.num_envs)
+    env.seed(config.seed)
+    if normalize:  # our on-policy algorithms normalise observations too
+        env = VecNormalize(env, norm_obs=True, norm_reward=False)
+    model = _sb3_model(algo, cfg, env, config.seed)
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    elapsed = time.perf_counter() - start
+    eval_env = make_env(task, **config.env)
+    if normalize:
+        env.training = False
+    result = evaluate(SB3Policy(model, env if normalize else None), eval_env, episodes, EVAL_SEED)
+    eval_env.close()
+    env.close()
+    return {"steps_per_s": model.num_timesteps / elapsed, "return": result.mean,
+            "return_std": result.std}  # fmt: skip
+
+
+def run_ours(algo: str, task: str, steps: int, episodes: int) -> dict[str, float]:
+    path = ROOT / "config" / "train" / f"{algo}_{task}.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(
+            path, {"total_steps": steps, "run_dir": str(Path(tmp) / "run")},
+            ["eval_every=0", "eval_episodes=1", "checkpoint_every=0"],
+        )  # fmt: skip
+        summary = Runner(config, tensorboard=False).train()
+        from rl_control.training.checkpoint import load_policy
+
+        policy = load_policy(config.run_dir)
+    eval_env = make_env(task, **config.env)
+    result = evaluate(policy, eval_env, episodes, EVAL_SEED)
+    eval_env.close()
+    return {"steps_per_s": summary["steps_per_s"], "return": result.mean,
+            "return_std": result.std}  # fmt: skip
+
+
+def raw_env_rate(task: str, steps: int = 2000) -> float:
+    """Random-action env steps per second (the ceiling for any learner)."""
+    env = make_env(task, seed=0)
+    env.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        if term or trunc:
+            env.reset()
+    rate = steps / (time.perf_counter() - start)
+    env.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="soft_wall_cartpole")
+    parser.add_argument("--algos", nargs="+", default=["ppo", "trpo", "sac"])
+    parser.add_argument("--steps", type=int, default=20_000, help="env steps for PPO/TRPO")
+    parser.add_argument("--sac-steps", type=int, default=5_000)
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    raw = raw_env_rate(args.task)
+    lines = [
+        f"# rl_control vs stable-baselines3 on `{args.task}`",
+        "",
+        f"One run each, seed 0, 1 torch thread, hyperparameters of config/train/<algo>_"
+        f"{args.task}.yaml on both sides. Random-action env rate: {raw:.0f} steps/s. "
+        f"Return: deterministic policy, {args.episodes} episodes, seeds {EVAL_SEED}+.",
+        "",
+        "| algo | env steps | ours steps/s | SB3 steps/s | speed-up | ours return | SB3 return |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for algo in args.algos:
+        steps = args.sac_steps if algo == "sac" else args.steps
+        ours = run_ours(algo, args.task, steps, args.episodes)
+        sb3 = run_sb3(algo, args.task, steps, args.episodes)
+        ratio = ours["steps_per_s"] / sb3["steps_per_s"] if sb3["steps_per_s"] else math.nan
+        lines.append(
+            f"| {algo} | {steps} | {ours['steps_per_s']:.0f} | {sb3['steps_per_s']:.0f} | "
+            f"{ratio:.2f}x | {ours['return']:.1f} ± {ours['return_std']:.1f} | "
+            f"{sb3['return']:.1f} ± {sb3['return_std']:.1f} |"
+        )
+        print(lines[-1], flush=True)
+    # steps/s depend on what else runs on the machine: record it next to the numbers
+    load = os.getloadavg()[1]
+    lines += ["", f"Machine: {os.cpu_count()} cores, 5-minute load average {load:.1f} at the end."]
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / f"compare_sb3_{args.task}.md"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The ``rl-control`` command: train, eval, plot, launch.
+
+Every user error (bad names, malformed YAML, missing files, NaN actions...) ends with one line
+``rl-control: error: ...`` on stderr and exit status 2; set ``RL_CONTROL_DEBUG=1`` to get the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import NoReturn, TextIO
+
+PROG = "rl-control"
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A problem with the user's input, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as one ``rl-control: error:`` line (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Train, evaluate and deploy learned robot policies.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a policy and write a run folder")
+    train.add_argument("--config", help="training YAML (e.g. config/train/ppo_*.yaml)")
+    train.add_argument("--algo", help="algorithm name (ppo, trpo, sac, ...)")
+    train.add_argument("--task", help="task name (soft_wall_cartpole, two_link_leg, minitaur)")
+    train.add_argument("--steps", type=int, dest="total_steps", help="total env steps")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--num-envs", type=int, dest="num_envs")
+    train.add_argument("--run-dir", dest="run_dir", help="run folder to create")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    train.add_argument(
+        "--init-from", dest="init_from", metavar="RUN_DIR",
+        help="warm-start from another on-policy run's checkpoint (e.g. TRPO -> PPO)",
+    )  # fmt: skip
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+        help="override a config value: algo.learning_rate=3e-4, env.latency=0.002, seed=3",
+    )  # fmt: skip
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    ev = sub.add_parser("eval", help="replay a run's policy deterministically")
+    ev.add_argument("run", metavar="RUN_DIR", help="run folder or checkpoint file")
+    ev.add_argument("--episodes", type=int, default=10)
+    ev.add_argument("--seed", type=int, help="first episode seed (default: the run's eval seed)")
+
+    plot = sub.add_parser("plot", help="overlay learning curves (mean and spread over seeds)")
+    plot.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    plot.add_argument("--out", default="learning_curves.png", help="PNG to write")
+    plot.add_argument("--band", choices=("minmax", "std"), default="minmax")
+    plot.add_argument("--title")
+
+    sub.add_parser(
+        "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
+    )
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rl_control.training.config import load_config
+    from rl_control.training.io import RunPaths
+    from rl_control.training.runner import Runner
+
+    overrides = {
+        k: getattr(args, k)
+        for k in ("algo", "task", "total_steps", "seed", "num_envs", "run_dir", "init_from")
+    }
+    if args.resume:
+        if args.config:
+            raise UsageError("--resume uses the run's own config.yaml; drop --config")
+        if args.run_dir or args.init_from:
+            raise UsageError("--resume cannot be combined with --run-dir or --init-from")
+        overrides["run_dir"] = args.resume
+        paths = RunPaths(args.resume)
+        if not paths.config.is_file():
+            raise UsageError(f"not a run folder (no {paths.config.name}): {args.resume}")
+        config = load_config(paths.config, overrides, args.sets)
+    else:
+        if args.config is None and (args.algo is None or args.task is None):
+            raise UsageError("train needs --config FILE, or both --algo and --task")
+        config = load_config(args.config, overrides, args.sets)
+    runner = Runner(config, resume=bool(args.resume), progress=not args.no_progress)
+    try:
+        summary = runner.train()
+    except KeyboardInterrupt:
+        print(
+            f"{PROG}: interrupted; checkpoint saved, continue with "
+            f"'{PROG} train --resume {config.run_dir}'",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"run {summary['run_dir']}: {summary['env_steps']} env steps, "
+        f"{summary['episodes']} episodes, eval return "
+        f"{summary['eval_return_mean']:.3f} ± {summary['eval_return_std']:.3f}"
+    )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from rl_control.training.checkpoint import load_checkpoint, policy_from_record
+    from rl_control.training.evaluation import EVAL_SEED_OFFSET, evaluate
+
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
+    checkpoint = load_checkpoint(args.run)
+    policy = policy_from_record(checkpoint["policy"])
+    seed = args.seed if args.seed is not None else checkpoint.get("seed", 0) + EVAL_SEED_OFFSET
+    from rl_control.envs.registration import make_env
+
+    env = make_env(checkpoint["task"], **checkpoint.get("env", {}))
+    try:
+        result = evaluate(policy, env, args.episodes, seed)
+    finally:
+        env.close()
+    print(
+        f"{checkpoint['algo']} on {checkpoint['task']} ({checkpoint.get('env_steps', '?')} "
+        f"env steps): return {result.mean:.3f} ± {result.std:.3f} over {args.episodes} "
+        f"episodes (seeds {seed}..{seed + args.episodes - 1}), mean length "
+        f"{result.lengths.mean():.1f}"
+    )
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from rl_control.training.plotting import plot_runs
+
+    out = plot_runs(args.runs, args.out, band=args.band, title=args.title)
+    print(f"wrote {out}")
+    return 0
+
+
+def _launch(argv: Sequence[str]) -> int:
+    try:
+        # imported here so the ROS-free core never loads the launch runner (or ROS)
+        from rl_control.ros.launch.cli import main as launch_main
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("rl_control"):
+            raise UsageError("launch support is not available (rl_control.ros.launch)") from None
+        raise
+    result = launch_main(list(argv))
+    return int(result or 0)
+
+
+def _run(argv: list[str]) -> int:
+    if argv and argv[0] == "launch":  # the launch runner parses its own arguments
+        return _launch(argv[1:])
+    args = _build_parser().parse_args(argv)
+    handler = {"train": _train, "eval": _eval, "plot": _plot}[args.command]
+    return handler(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("RL_CONTROL_DEBUG", "") not in ("", "0")
+    with warnings.catch_warnings():
+        # config notes (e.g. ignored algo_config after --algo) as one plain line, not a trace
+        warnings.showwarning = _show_warning
+        try:
+            return _run(argv)
+        except (UsageError, ValueError, TypeError, FileNotFoundError) as err:
+            if debug:
+                raise
+            message = str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+            print(f"{PROG}: error: {message}", file=sys.stderr)
+            return USAGE_ERROR
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    print(f"{PROG}: note: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

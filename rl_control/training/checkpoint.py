@@ -1,0 +1,109 @@
+"""Checkpoints: one file holding a policy that deploys on its own and a resumable learner.
+
+Layout (a plain dict saved with :func:`torch.save`)::
+
+    format, format_version
+    algo, algo_config, task, env       what produced it (rebuild the learner / the env)
+    policy: {kind, config, state}      enough for :func:`load_policy`, no algorithm needed
+    algorithm_state                    Algorithm.state_dict(), for resume and warm start
+    env_steps, episodes, updates, wall_time, rng, ... (caller's ``meta``)
+
+Checkpoints are pickles: load only files you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rl_control.algorithms.base import Algorithm
+from rl_control.policies.base import Policy
+from rl_control.policies.registry import build_policy
+from rl_control.training.io import RunPaths, atomic_save_torch
+
+FORMAT = "rl_control.checkpoint"
+FORMAT_VERSION = 1
+#: keys :func:`save_checkpoint` fills itself; ``meta`` may not override them
+_RESERVED = ("format", "format_version", "algo", "policy", "algorithm_state")
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """Accept a run folder or a checkpoint file; raise a one-line error if neither exists."""
+    path = Path(path)
+    if path.is_dir():
+        path = RunPaths(path).checkpoint
+        if not path.is_file():
+            raise ValueError(f"no checkpoint in run folder {path.parent} (expected {path.name})")
+    elif not path.is_file():
+        raise ValueError(f"checkpoint or run folder not found: {path}")
+    return path
+
+
+def policy_record(policy: Policy) -> dict[str, Any]:
+    """The ``{kind, config, state}`` triple that rebuilds ``policy`` with :func:`build_policy`."""
+    if not policy.kind:
+        raise ValueError(f"{type(policy).__name__} has no registered kind; cannot checkpoint it")
+    return {"kind": policy.kind, "config": policy.get_config(), "state": policy.get_state()}
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str], algorithm: Algorithm, meta: dict[str, Any]
+) -> dict[str, Any]:
+    """Atomically write ``algorithm`` plus ``meta`` (task, env, counters, RNG) to ``path``."""
+    clash = sorted(set(meta) & set(_RESERVED))
+    if clash:
+        raise ValueError(f"checkpoint meta may not set reserved key(s): {', '.join(clash)}")
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "algo": algorithm.name,
+        **meta,
+        "policy": policy_record(algorithm.policy),
+        "algorithm_state": algorithm.state_dict(),
+    }
+    atomic_save_torch(path, payload)
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint (file or run folder); missing/corrupt/foreign files raise ValueError."""
+    file = resolve_checkpoint(path)
+    try:
+        # weights_only=False: checkpoints also hold numpy RNG states and optimiser dicts
+        data = torch.load(file, map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"corrupt checkpoint {file}: {reason}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{file} is not an rl_control checkpoint")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"checkpoint {file} has format version {version}; this rl_control reads "
+            f"{FORMAT_VERSION}"
+        )
+    return data
+
+
+def policy_from_record(record: dict[str, Any]) -> Policy:
+    """Rebuild a policy from a ``{kind, config, state}`` record."""
+    try:
+        policy = build_policy(record["kind"], record["config"])
+    except KeyError as err:
+        raise ValueError(f"policy record lacks {err}") from None
+    except TypeError as err:
+        raise ValueError(f"policy config does not fit kind {record['kind']!r}: {err}") from None
+    policy.set_state(record["state"])
+    if isinstance(policy, torch.nn.Module):
+        policy.eval()
+    return policy
+
+
+def load_policy(path: str | os.PathLike[str]) -> Policy:
+    """The deployable policy of a checkpoint or run folder, without building any learner."""
+    return policy_from_record(load_checkpoint(path)["policy"])

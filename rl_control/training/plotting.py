@@ -1,0 +1,147 @@
+"""Learning-curve figures: one run's curve, and several runs grouped by label over seeds.
+
+Figures are drawn with matplotlib's object API on the Agg canvas (no pyplot, no display, no
+global backend switch) and written atomically like every other run-folder file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from rl_control.training.io import RunPaths, atomic_write_bytes, read_yaml
+from rl_control.training.metrics import read_metrics
+
+GRID_POINTS = 200
+
+
+@dataclass
+class RunCurve:
+    """Return against env steps of one run."""
+
+    label: str
+    steps: np.ndarray
+    returns: np.ndarray
+    metric: str
+
+
+def _save(fig: Figure, out: str | os.PathLike[str]) -> Path:
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    atomic_write_bytes(out, buffer.getvalue())
+    return Path(out)
+
+
+def _finite(steps: list[float], values: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    s, v = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    keep = np.isfinite(s) & np.isfinite(v)
+    return s[keep], v[keep]
+
+
+def load_curve(run_dir: str | os.PathLike[str]) -> RunCurve:
+    """Eval return of a run folder (train return if it was never evaluated), labelled by the
+    config's ``label`` or else its algorithm."""
+    paths = RunPaths(Path(run_dir))
+    if not paths.root.is_dir():
+        raise ValueError(f"run folder not found: {paths.root}")
+    columns = read_metrics(paths.metrics)
+    label = paths.root.name
+    if paths.config.is_file():
+        config = read_yaml(paths.config) or {}
+        label = str(config.get("label") or config.get("algo") or label)
+    steps = columns.get("env_steps", [])
+    for metric in ("eval_return_mean", "train_return"):
+        s, v = _finite(steps, columns.get(metric, []))
+        if len(s):
+            return RunCurve(label, s, v, metric)
+    raise ValueError(f"run folder {paths.root} has no logged returns yet")
+
+
+def plot_learning_curve(csv_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
+    """One run: training-episode return and deterministic eval return (± std) vs env steps."""
+    columns = read_metrics(csv_path)
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    steps = columns.get("env_steps", [])
+    s, v = _finite(steps, columns.get("train_return", []))
+    if len(s):
+        ax.plot(s, v, color="tab:gray", alpha=0.7, label="train episodes (mean)")
+    s, v = _finite(steps, columns.get("eval_return_mean", []))
+    if len(s):
+        std_by_step = dict(zip(steps, columns.get("eval_return_std", []), strict=True))
+        std = np.nan_to_num(np.asarray([std_by_step.get(x, 0.0) for x in s], dtype=float))
+        ax.plot(s, v, color="tab:blue", marker="o", ms=3, label="eval (deterministic)")
+        ax.fill_between(s, v - std, v + std, color="tab:blue", alpha=0.2)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("episode return")
+    ax.grid(alpha=0.3)
+    if ax.has_data():
+        ax.legend(loc="best")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def group_curves(curves: Sequence[RunCurve]) -> dict[str, list[RunCurve]]:
+    """Runs by label, in first-seen order."""
+    groups: dict[str, list[RunCurve]] = {}
+    for curve in curves:
+        groups.setdefault(curve.label, []).append(curve)
+    return groups
+
+
+def aggregate(curves: Sequence[RunCurve], band: str = "minmax") -> tuple[np.ndarray, ...]:
+    """(grid, mean, low, high) of curves interpolated onto the steps all of them cover.
+
+    ``band`` is ``"minmax"`` (envelope over seeds) or ``"std"`` (mean ± one std).
+    """
+    if band not in ("minmax", "std"):
+        raise ValueError(f"band must be 'minmax' or 'std', got {band!r}")
+    start = max(float(c.steps[0]) for c in curves)
+    stop = min(float(c.steps[-1]) for c in curves)
+    if stop <= start:  # no overlap (or single points): fall back to the first curve's steps
+        grid = curves[0].steps
+    else:
+        grid = np.linspace(start, stop, GRID_POINTS)
+    values = np.stack([np.interp(grid, c.steps, c.returns) for c in curves])
+    mean = values.mean(axis=0)
+    if band == "std":
+        std = values.std(axis=0)
+        return grid, mean, mean - std, mean + std
+    return grid, mean, values.min(axis=0), values.max(axis=0)
+
+
+def plot_runs(
+    run_dirs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    band: str = "minmax",
+    title: str | None = None,
+) -> Path:
+    """Overlay several runs: one line (mean over seeds) and band per label."""
+    if not run_dirs:
+        raise ValueError("plot needs at least one run folder")
+    curves = [load_curve(d) for d in run_dirs]
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    for label, group in group_curves(curves).items():
+        grid, mean, low, high = aggregate(group, band)
+        n = len(group)
+        (line,) = ax.plot(grid, mean, label=f"{label} (n={n})" if n > 1 else label)
+        if n > 1:
+            ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+    metric = {c.metric for c in curves}
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("eval return" if metric == {"eval_return_mean"} else "episode return")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return _save(fig, out)

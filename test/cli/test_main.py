@@ -1,0 +1,80 @@
+"""`rl-control`: one-line errors with exit status 2, plot, launch dispatch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from rl_control.cli.main import main
+from rl_control.training.io import atomic_write_yaml
+from rl_control.training.metrics import MetricsLogger
+
+
+def _fails(capsys, argv, message):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rl-control: error: "), err
+    assert message in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def bad_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("algo: ppo\ntask: [soft_wall_cartpole\n")
+    return path
+
+
+def test_user_errors_are_one_line(capsys, tmp_path, bad_yaml):
+    _fails(capsys, [], "required: COMMAND")
+    _fails(capsys, ["fly"], "invalid choice: 'fly'")
+    _fails(capsys, ["train"], "train needs --config FILE, or both --algo and --task")
+    _fails(capsys, ["train", "--config", str(tmp_path / "no.yaml")], "file not found")
+    _fails(capsys, ["train", "--config", str(bad_yaml)], "malformed YAML")
+    _fails(capsys, ["train", "--algo", "ppo", "--task", "t", "--steps", "many"], "invalid int")
+    _fails(capsys, ["train", "--algo", "ppo", "--task", "t", "--set", "bogus=1"], "'bogus'")
+    _fails(capsys, ["train", "--resume", str(tmp_path / "gone")], "not a run folder")
+    _fails(capsys, ["train", "--resume", "r", "--config", "c.yaml"], "drop --config")
+    _fails(capsys, ["eval", str(tmp_path / "gone")], "checkpoint or run folder not found")
+    _fails(capsys, ["eval", str(tmp_path), "--episodes", "0"], "--episodes must be at least 1")
+    _fails(capsys, ["plot", str(tmp_path / "gone")], "run folder not found")
+
+
+def test_entry_point_exits_2_without_traceback(tmp_path, bad_yaml):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rl_control.cli.main", "train", "--config", str(bad_yaml)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("rl-control: error: malformed YAML")
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_plot_writes_png(capsys, tmp_path):
+    runs = []
+    for seed in (0, 1):
+        run = tmp_path / f"ppo_{seed}"
+        run.mkdir()
+        atomic_write_yaml(run / "config.yaml", {"algo": "ppo", "task": "t", "seed": seed})
+        log = MetricsLogger(run / "metrics.csv")
+        for step in (0, 100, 200):
+            log.log({"env_steps": step, "eval_return_mean": step * (1 + seed)})
+        runs.append(str(run))
+    out = tmp_path / "curves.png"
+    assert main(["plot", *runs, "--out", str(out), "--band", "std"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_launch_dispatches_lazily(monkeypatch):
+    seen = []
+    fake = types.ModuleType("rl_control.ros.launch.cli")
+    fake.main = lambda argv: seen.append(argv) or 7
+    monkeypatch.setitem(sys.modules, "rl_control.ros.launch.cli", fake)
+    assert main(["launch", "sim.launch.xml", "backend:=pybullet", "--help"]) == 7
+    assert seen == [["sim.launch.xml", "backend:=pybullet", "--help"]]

@@ -1,0 +1,157 @@
+"""The in-process runner on a tiny env with the real algorithms."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import make_point_mass
+
+from rl_control.training.checkpoint import load_checkpoint
+from rl_control.training.config import TrainConfig
+from rl_control.training.metrics import read_metrics
+from rl_control.training.runner import Runner
+
+PPO_SMALL = {"n_steps": 64, "batch_size": 64, "n_epochs": 2}
+
+
+def _config(run_dir, **kw) -> TrainConfig:
+    base = dict(
+        algo="ppo", task="point_mass", num_envs=2, total_steps=512, seed=1,
+        algo_config=dict(PPO_SMALL), eval_every=256, eval_episodes=2, checkpoint_every=256,
+        log_every=1, run_dir=str(run_dir),
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _train(config: TrainConfig, resume: bool = False, tensorboard: bool = False) -> dict:
+    return Runner(
+        config, resume=resume, tensorboard=tensorboard, env_factory=make_point_mass
+    ).train()
+
+
+def test_run_folder_is_complete(tmp_path):
+    run = tmp_path / "run"
+    summary = _train(_config(run), tensorboard=True)
+    names = {p.name for p in run.iterdir()}
+    assert names == {"config.yaml", "checkpoint.pt", "metrics.csv", "tensorboard",
+                     "learning_curve.png"}  # fmt: skip
+    assert any((run / "tensorboard").iterdir())
+    assert (run / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    cols = read_metrics(run / "metrics.csv")
+    # row 0 evaluates the untrained policy; then one row per update (64 steps x 2 envs)
+    assert cols["env_steps"] == [0, 128, 256, 384, 512]
+    assert cols["updates"] == [0, 1, 2, 3, 4]
+    assert np.isfinite(cols["eval_return_mean"][0]) and np.isfinite(cols["eval_return_mean"][-1])
+    assert np.isnan(cols["eval_return_mean"][1])  # eval_every=256
+    assert np.isfinite(cols["policy_loss"][1:]).all()
+    ckpt = load_checkpoint(run)
+    assert (ckpt["env_steps"], ckpt["updates"], ckpt["task"]) == (512, 4, "point_mass")
+    assert summary["env_steps"] == 512
+    assert summary["eval_return_mean"] == cols["eval_return_mean"][-1]
+
+
+def test_same_seed_same_run(tmp_path):
+    a = read_metrics(_train(_config(tmp_path / "a"))["run_dir"] + "/metrics.csv")
+    b = read_metrics(_train(_config(tmp_path / "b"))["run_dir"] + "/metrics.csv")
+    c = read_metrics(_train(_config(tmp_path / "c", seed=2))["run_dir"] + "/metrics.csv")
+    np.testing.assert_array_equal(a["policy_loss"][1:], b["policy_loss"][1:])
+    assert a["eval_return_mean"][-1] == b["eval_return_mean"][-1]
+    assert a["eval_return_mean"][-1] != c["eval_return_mean"][-1]
+
+
+def test_resume_continues_step_count_and_is_deterministic(tmp_path):
+    run = tmp_path / "run"
+    _train(_config(run, total_steps=256))
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    _train(_config(run, total_steps=512), resume=True)
+    _train(_config(copy, total_steps=512), resume=True)
+    ckpt = load_checkpoint(run)
+    assert (ckpt["env_steps"], ckpt["updates"]) == (512, 4)
+    cols = read_metrics(run / "metrics.csv")
+    assert cols["env_steps"] == [0, 128, 256, 384, 512]  # no step logged twice
+    assert cols["wall_time"] == sorted(cols["wall_time"])
+    other = read_metrics(copy / "metrics.csv")
+    assert cols["policy_loss"][3:] == other["policy_loss"][3:]
+    with pytest.raises(ValueError, match="already has 512 env steps"):
+        _train(_config(run, total_steps=512), resume=True)
+    with pytest.raises(ValueError, match="holds algo 'ppo', not 'trpo'"):
+        _train(_config(run, algo="trpo", algo_config={}, total_steps=1024), resume=True)
+
+
+def test_warm_start_trpo_then_ppo(tmp_path):
+    trpo = _config(tmp_path / "trpo", algo="trpo", algo_config={"n_steps": 64})
+    _train(trpo)
+    trpo_eval = read_metrics(tmp_path / "trpo/metrics.csv")
+    ppo = _config(tmp_path / "ppo", init_from=str(tmp_path / "trpo"), total_steps=128)
+    ppo_eval = read_metrics(_train(ppo)["run_dir"] + "/metrics.csv")
+    # PPO's step-0 evaluation is the TRPO policy's last one: same deterministic policy
+    assert ppo_eval["eval_return_mean"][0] == trpo_eval["eval_return_mean"][-1]
+    cold = read_metrics(_train(_config(tmp_path / "cold", total_steps=128))["run_dir"]
+                        + "/metrics.csv")  # fmt: skip
+    assert cold["eval_return_mean"][0] != ppo_eval["eval_return_mean"][0]
+
+
+def test_sac_rows_are_throttled_by_log_every(tmp_path):
+    cfg = _config(
+        tmp_path / "sac", algo="sac", total_steps=300, log_every=100, eval_every=0,
+        algo_config={"learning_starts": 50, "batch_size": 32, "hidden": [16, 16]},
+    )  # fmt: skip
+    _train(cfg)
+    cols = read_metrics(tmp_path / "sac/metrics.csv")
+    assert cols["env_steps"] == [0, 100, 200, 300]
+    assert cols["updates"][-1] >= 100  # SAC updated every vectorised step after warm-up
+    assert np.isfinite(cols["eval_return_mean"][-1])  # final evaluation even with eval_every=0
+
+
+def test_nan_observation_is_a_clear_error(tmp_path):
+    cfg = _config(tmp_path / "nan", env={"nan_at": 100})
+    with pytest.raises(ValueError, match=r"non-finite observation at env step \d+"):
+        _train(cfg)
+    assert not (tmp_path / "nan/checkpoint.pt").exists()
+
+
+def test_bad_names_leave_no_run_folder(tmp_path):
+    with pytest.raises(ValueError, match="unknown algorithm 'ppp'"):
+        _train(_config(tmp_path / "x", algo="ppp"))
+    with pytest.raises(ValueError, match="unknown task 'cart'"):
+        _train(_config(tmp_path / "x", task="cart"))
+    with pytest.raises(ValueError, match="unknown config key"):
+        _train(_config(tmp_path / "x", algo_config={"learning_rat": 1e-3}))
+    assert not (tmp_path / "x").exists()
+
+
+def test_refuses_to_overwrite_a_run(tmp_path):
+    run = tmp_path / "run"
+    _train(_config(run, total_steps=128))
+    before = (run / "checkpoint.pt").read_bytes()
+    with pytest.raises(ValueError, match="already exists and is not empty; use --resume"):
+        _train(_config(run, total_steps=128))
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def test_nan_action_is_a_clear_error(tmp_path):
+    from rl_control.algorithms.registry import make_algorithm
+
+    def diverging(*args):
+        algo = make_algorithm(*args)
+        act = algo.act
+
+        def act_nan(obs):
+            out = act(obs)
+            out.action[:] = np.nan  # what a diverged policy network produces
+            return out
+
+        algo.act = act_nan
+        return algo
+
+    runner = Runner(
+        _config(tmp_path / "r"), tensorboard=False, env_factory=make_point_mass,
+        algorithm_factory=diverging,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"non-finite action at env step 0"):
+        runner.train()
+    assert not (tmp_path / "r/checkpoint.pt").exists()
