@@ -8,13 +8,34 @@ inspects the function on every call, which costs more than a small multibody's p
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import pybullet
-from pybullet_utils.bullet_client import BulletClient
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence C-level prints on fd 1 (PyBullet's build-time banner and ``argv[0]=`` line),
+    which would otherwise break one-line error messages and node logs."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+with quiet_stdout():
+    import pybullet  # noqa: E402  (imported silenced: it prints its build time on import)
+from pybullet_utils.bullet_client import BulletClient  # noqa: E402
 
 RENDER_MODES = ("human",)
 
@@ -24,7 +45,8 @@ def make_client(render_mode: str | None = None) -> BulletClient:
     if render_mode not in (None, *RENDER_MODES):
         raise ValueError(f"unknown render_mode {render_mode!r}; known: [None, 'human']")
     mode = pybullet.GUI if render_mode == "human" else pybullet.DIRECT
-    client = BulletClient(connection_mode=mode)
+    with quiet_stdout():
+        client = BulletClient(connection_mode=mode)
     client.resetSimulation()
     # deterministic set-up: fixed time step and no real-time clock driving the physics
     client.setRealTimeSimulation(0)

@@ -18,10 +18,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pybullet
 import pybullet_data
 
-from rl_control.envs.bullet import FastCalls, disable_default_motors, make_client
+from rl_control.envs.bullet import FastCalls, disable_default_motors, make_client, pybullet
 from rl_control.envs.params import override_params
 from rl_control.envs.wrappers import ObservationHistory, gaussian_noise
 from rl_control.tasks import minitaur as task

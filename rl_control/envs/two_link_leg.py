@@ -12,13 +12,13 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pybullet
 
 from rl_control.envs.bullet import (
     FastCalls,
     check_finite,
     disable_default_motors,
     make_client,
+    pybullet,
     zero_damping,
 )
 from rl_control.envs.params import override_params

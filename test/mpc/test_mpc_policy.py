@@ -1,0 +1,55 @@
+"""LCSMPCPolicy on the PyBullet soft-wall cart-pole: stabilisation, fallbacks, checkpoints."""
+
+import numpy as np
+import torch
+
+from rl_control.envs.registration import make_env
+from rl_control.policies.registry import build_policy
+from rl_control.tasks import soft_wall_cartpole as task
+
+
+def test_true_model_mpc_stabilises_within_the_walls() -> None:
+    policy = build_policy("mpc_lcs", {"model_perturbation": 0.0})
+    env, params = make_env("soft_wall_cartpole"), task.SoftWallCartPoleParams()
+    for seed in range(3):
+        obs, _ = env.reset(seed=seed)
+        policy.reset()
+        for _ in range(300):
+            out = policy.act(obs[None], deterministic=True)
+            assert out.info["plan"].shape == (1, 11, 4) and out.info["solve_time"][0] > 0
+            obs, _, terminated, truncated, _ = env.step(out.mean[0].astype(np.float32))
+            assert not terminated
+            assert abs(task.tip_x(obs, params)) < params.wall_distance + 0.02
+        assert np.abs(obs).max() < 0.05
+    assert policy.fallback_count == 0
+
+
+def test_failed_solve_falls_back_and_is_counted() -> None:
+    policy = build_policy("mpc_lcs", {"model_perturbation": 0.0})
+    obs = np.array([[0.05, 0.1, 0.0, 0.0]])
+    first = policy.act(obs, deterministic=True)
+    with torch.no_grad():
+        policy.model.delta[0] = float("nan")  # every later solve fails
+    out = policy.act(obs, deterministic=True)
+    assert policy.fallback_count == 1 and out.info["fallback"][0]
+    assert np.all(np.isfinite(out.action))
+    # the shifted previous plan supplies the action
+    np.testing.assert_allclose(
+        out.mean[0], policy.solver.mpc.actions(first.info["mpc_solution"][0])[1], rtol=1e-5
+    )
+
+
+def test_config_and_state_restore_the_policy() -> None:
+    policy = build_policy("mpc_lcs", {"model_perturbation": 0.3, "model_seed": 4})
+    with torch.no_grad():
+        policy.model.delta.add_(0.01)
+        policy.log_std.fill_(-2.0)
+    clone = build_policy("mpc_lcs", policy.get_config())
+    clone.set_state(policy.get_state())
+    obs = np.array([[0.02, -0.05, 0.1, 0.2]])
+    np.testing.assert_allclose(clone.act(obs, True).mean, policy.act(obs, True).mean, atol=1e-9)
+    log_prob, res = clone.evaluate_log_prob(torch.tensor(obs), torch.zeros(1, 1))
+    log_prob.sum().backward()
+    assert (
+        res.ok.all() and clone.model.delta.grad.abs().sum() > 0 and clone.log_std.grad is not None
+    )
