@@ -1,0 +1,347 @@
+"""The trainer node's logic: pair observations and actions into transitions, own episodes,
+feed the algorithm, learn in a worker thread, publish policy updates and checkpoint.
+
+Callbacks (:meth:`GraphTrainer.on_observation`, :meth:`GraphTrainer.on_action`,
+:meth:`GraphTrainer.poll`) run on the node's spin thread and only do bookkeeping; the
+algorithm's update (plus serialising the new policy and writing the checkpoint) runs in a
+worker thread. Transitions arriving meanwhile wait in a queue, since record() and update()
+must never overlap. Hooks (reset, pause, publish) are only ever called from the spin thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rl_control.algorithms.base import Algorithm
+from rl_control.graph.policy_server import PolicyUpdate, serialize_policy
+from rl_control.graph.tasks import GraphTask
+from rl_control.graph.transition_log import LoggedTransition, TransitionLog
+from rl_control.policies.base import PolicyOutput
+from rl_control.training.checkpoint import save_checkpoint
+from rl_control.training.session import RunSession
+
+
+@dataclass
+class ActionIn:
+    """An action message as the trainer needs it."""
+
+    step: int
+    episode: int
+    policy_version: int
+    action: np.ndarray
+    log_prob: float
+
+
+def _noop(*_: Any) -> None:
+    return None
+
+
+@dataclass
+class TrainerHooks:
+    """How the trainer reaches the graph (the node fills these in; tests record calls)."""
+
+    request_reset: Callable[[], None] = _noop
+    set_paused: Callable[[bool], None] = _noop
+    publish_update: Callable[[PolicyUpdate], None] = _noop
+    publish_stats: Callable[[dict[str, float]], None] = _noop
+
+
+@dataclass
+class _Episode:
+    episode: int
+    last_step: int
+    length: int = 0
+    first_step: int = 2**62
+    ret: float = 0.0
+    active: bool = True
+    obs: dict[int, np.ndarray] = field(default_factory=dict)
+    actions: dict[int, ActionIn] = field(default_factory=dict)
+
+
+class GraphTrainer:
+    """Turns topic traffic into :meth:`Algorithm.record` calls and runs learning beside it."""
+
+    def __init__(
+        self,
+        task: GraphTask,
+        algorithm: Algorithm,
+        session: RunSession,
+        log: TransitionLog,
+        hooks: TrainerHooks | None = None,
+        total_steps: int = 100_000,
+        checkpoint_every: int = 10,
+        recorded: int = 0,
+        stall_timeout: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.task, self.algorithm, self.session, self.log = task, algorithm, session, log
+        self.hooks = hooks or TrainerHooks()
+        self.total_steps, self.checkpoint_every = int(total_steps), int(checkpoint_every)
+        self.recorded = int(recorded)  # transitions given to record() in this run, ever
+        self.dropped_stale = 0
+        self.cut_episodes = 0
+        self.done = False
+        self._ep: _Episode | None = None
+        self._held: LoggedTransition | None = None
+        self._held_next = -1  # step at which the held transition ended
+        self._queue: list[LoggedTransition] = []
+        self._worker: threading.Thread | None = None
+        self._result: tuple[dict[str, float], PolicyUpdate, int | None] | BaseException | None = (
+            None
+        )
+        self._last_checkpoint_update = session.counters.updates
+        self.stall_timeout, self.clock = float(stall_timeout), clock
+        self._stall_since: float | None = None
+        self._checkpoint_lock = threading.Lock()
+
+    # --- start-up ------------------------------------------------------------------------
+    def start(self) -> PolicyUpdate:
+        """Replay the log's unrecorded tail (resume) and return the update to publish first."""
+        for t in self.log.read(self.recorded):
+            self._record(t, log=False)
+            self.session.add_steps(1)
+        if not self.session.paths.checkpoint.is_file():
+            self.checkpoint()  # from now on a restart always resumes
+        self._maybe_start_update()
+        update = self._policy_update()
+        self.hooks.publish_update(update)
+        return update
+
+    def _policy_update(self) -> PolicyUpdate:
+        config = self.session.config
+        return serialize_policy(
+            self.algorithm.policy, self.algorithm.policy_version, config.task, config.env
+        )
+
+    @property
+    def updating(self) -> bool:
+        return self._worker is not None
+
+    # --- traffic -------------------------------------------------------------------------
+    def on_observation(self, step: int, episode: int, state: np.ndarray) -> None:
+        """An estimated state; starts, continues or ignores an episode."""
+        if self.done:
+            return
+        ep = self._ep
+        restarted = ep is not None and episode == ep.episode and step < ep.last_step
+        if ep is None or episode != ep.episode or restarted:  # reset or a respawned bridge
+            if ep is not None and ep.active:
+                self._cut()
+            ep = self._ep = _Episode(int(episode), int(step))
+            self._stall_since = None
+        if not ep.active or step in ep.obs:
+            return  # leftovers of an ended episode, or a re-published observation
+        ep.last_step = max(ep.last_step, int(step))
+        ep.obs[int(step)] = np.asarray(state, dtype=np.float64)
+        ep.first_step = min(ep.first_step, int(step))
+        self._pair(int(step) - 1)
+        over = step - ep.first_step >= self.task.max_steps
+        if ep.active and (over or self.task.terminated(ep.obs[int(step)])):
+            self._stall_since = self._stall_since or self.clock()  # its action may be late
+
+    def on_action(self, action: ActionIn) -> None:
+        """A policy action; paired with the observations around it."""
+        ep = self._ep
+        if self.done or ep is None or not ep.active or action.episode != ep.episode:
+            return
+        ep.actions.setdefault(int(action.step), action)  # the first one is what was applied
+        self._pair(int(action.step))
+
+    def _pair(self, step: int) -> None:
+        ep = self._ep
+        if step not in ep.obs or step + 1 not in ep.obs or step not in ep.actions:
+            return
+        state, next_state = ep.obs.pop(step), ep.obs[step + 1]
+        act = ep.actions.pop(step)
+        for old in [k for k in ep.obs if k < step]:  # steps whose action never came (misses)
+            del ep.obs[old]
+        for old in [k for k in ep.actions if k < step]:  # actions the bridge did not apply
+            del ep.actions[old]
+        if self._held is not None and self._held_next != step:
+            self._flush_held(truncate=True)  # a gap: the held one's successor is missing
+        self._held_next = step + 1
+        applied = self.task.clip_action(act.action)
+        reward = self.task.reward(state, applied, next_state)
+        ep.length += 1
+        ep.ret += reward
+        term = self.task.terminated(next_state)
+        trunc = ep.length >= self.task.max_steps and not term
+        t = LoggedTransition(
+            -1, act.policy_version, self.task.observation(state), np.asarray(act.action),
+            act.log_prob, reward, term, trunc, self.task.observation(next_state),
+        )  # fmt: skip
+        if self.algorithm.on_policy and act.policy_version != self.algorithm.policy_version:
+            if not self.updating:  # during an update the version is about to change anyway
+                self.dropped_stale += 1
+                self._cut()
+                self.hooks.request_reset()
+                return
+        self._hold(t)
+        if term or trunc:
+            self._flush_held()
+            ep.active = False
+            self.session.add_steps(0, [ep.ret])
+            if not self.updating:
+                self.hooks.request_reset()  # else after the update, with the new policy
+        self._maybe_start_update()
+
+    def _hold(self, t: LoggedTransition) -> None:
+        """Keep the newest transition back one step, so a cut can still mark it truncated."""
+        self._flush_held()
+        self._held = t
+
+    def _flush_held(self, truncate: bool = False) -> None:
+        t, self._held = self._held, None
+        if t is None:
+            return
+        if truncate and not t.terminated:
+            t.truncated = True
+        if self.updating:
+            self._queue.append(t)
+        else:
+            self._record(t)
+
+    def _cut(self) -> None:
+        """End the current episode without a natural end (restart, stale policy, update)."""
+        self._flush_held(truncate=True)
+        if self._ep is not None and self._ep.active:
+            self._ep.active = False
+            self.cut_episodes += 1
+
+    def _record(self, t: LoggedTransition, log: bool = True) -> None:
+        if self.algorithm.on_policy and t.policy_version != self.algorithm.policy_version:
+            self.dropped_stale += 1
+            return
+        if log:
+            t.index = self.recorded
+            self.log.append(t)
+        self.recorded += 1
+        out = PolicyOutput(
+            action=t.action[None], mean=t.action[None], log_prob=np.array([t.log_prob]),
+            info={"policy_version": np.array([t.policy_version])},
+        )  # fmt: skip
+        self.algorithm.record(
+            t.obs[None], out, np.array([t.reward]), np.array([t.terminated]),
+            np.array([t.truncated]), t.next_obs[None],
+        )  # fmt: skip
+        if log:
+            self.session.add_steps(1)
+        # before anything else is recorded: the storage may be full (the last one included)
+        self._maybe_start_update()
+        if not self.updating and self.session.counters.env_steps >= self.total_steps:
+            self._finish()
+
+    # --- learning ------------------------------------------------------------------------
+    def _maybe_start_update(self) -> None:
+        if self.done or self.updating or not self.algorithm.ready():
+            return
+        if self.algorithm.on_policy:
+            # the held step and the rest of this episode would be stale after the update:
+            # drop the former and pause the bridge instead of simulating the latter
+            if self._held is not None:
+                self._held = None
+                self.dropped_stale += 1
+            self._cut()
+            self.hooks.set_paused(True)
+        meta = self.session.checkpoint_meta()
+        meta["updates"] += 1
+        meta["graph_recorded"] = self.recorded
+        due = meta["updates"] - self._last_checkpoint_update
+        save = self.checkpoint_every > 0 and due >= self.checkpoint_every
+        if save:
+            self._last_checkpoint_update = meta["updates"]
+        self._result = None
+        self._worker = threading.Thread(target=self._learn, args=(meta, save), daemon=True)
+        self._worker.start()
+
+    def _learn(self, meta: dict[str, Any], save: bool) -> None:
+        try:
+            stats = self.algorithm.update()
+            update = self._policy_update()
+            if save:
+                with self._checkpoint_lock:
+                    save_checkpoint(self.session.paths.checkpoint, self.algorithm, meta)
+            self._result = (stats, update, meta["graph_recorded"] if save else None)
+        except BaseException as err:  # re-raised on the spin thread by poll()
+            self._result = err
+
+    def poll(self) -> dict[str, Any] | None:
+        """Collect a finished update: publish it, log a row, resume the graph.
+
+        Also ends an episode that reached a terminal state or its length in observations
+        but never in transitions (missed actions), after ``stall_timeout``. Returns the
+        metrics row written (None when no update finished); re-raises a worker failure.
+        """
+        ep, since = self._ep, self._stall_since
+        if ep is None or not ep.active:
+            self._stall_since = None
+        elif since is not None and self.clock() - since > self.stall_timeout:
+            self._stall_since = None
+            self._cut()
+            if not self.updating:
+                self.hooks.request_reset()
+        if self._worker is None or self._worker.is_alive():
+            return None
+        self._worker.join()
+        self._worker, result = None, self._result
+        if isinstance(result, BaseException):
+            raise result
+        stats, update, saved_at = result
+        if saved_at is not None:
+            self.log.compact(saved_at)  # those rows are in the checkpoint now
+        self.session.add_update(stats)
+        self.hooks.publish_update(update)
+        row = self.session.write_row()
+        row.update(dropped_stale=self.dropped_stale, policy_version=update.version)
+        self.hooks.publish_stats(row)
+        queued, self._queue = self._queue, []
+        for t in queued:
+            self._record(t)
+        if self.done:
+            return row
+        if self.algorithm.on_policy:
+            self._cut()
+            self.hooks.request_reset()
+            self.hooks.set_paused(False)
+        elif self._ep is not None and not self._ep.active:
+            self.hooks.request_reset()
+        if self.session.counters.env_steps >= self.total_steps:
+            self._finish()
+        else:
+            self._maybe_start_update()
+        return row
+
+    def _finish(self) -> None:
+        """Budget reached: final checkpoint, metrics row and learning curve."""
+        if self.done:
+            return
+        self.done = True
+        self._flush_held(truncate=True)
+        self.hooks.set_paused(True)
+        if self.session.steps_since_row() > 0:
+            self.session.write_row()
+        self.checkpoint()
+        self.session.plot()
+
+    def checkpoint(self) -> None:
+        """Write the checkpoint now (not while an update runs) and compact the log."""
+        if self.updating:
+            raise RuntimeError("checkpoint() while an update is running")
+        meta = self.session.checkpoint_meta()
+        meta["graph_recorded"] = self.recorded
+        with self._checkpoint_lock:
+            save_checkpoint(self.session.paths.checkpoint, self.algorithm, meta)
+        self.log.compact(self.recorded)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until a running update has finished and been collected (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        while self.updating and time.monotonic() < end:
+            self._worker.join(timeout=max(0.0, end - time.monotonic()))
+            self.poll()

@@ -1,0 +1,140 @@
+"""Message <-> rl_control.graph conversions shared by the nodes (attribute access only, so
+the same code runs on rclpy messages and on the embedded back-end's)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rl_control.graph.sensors import (
+    BasePose,
+    ImuReading,
+    SensorReadings,
+    decode_step_tag,
+    encode_step_tag,
+)
+from rl_control.ros import middleware as mw
+
+if TYPE_CHECKING:  # torch-free at run time: the bridge and estimator never load torch
+    from rl_control.graph.policy_server import PolicyUpdate
+
+
+def _set_xyz(vec: Any, values: np.ndarray) -> None:
+    vec.x, vec.y, vec.z = (float(v) for v in values[:3])
+
+
+def _set_quat(quat: Any, xyzw: np.ndarray) -> None:
+    quat.x, quat.y, quat.z, quat.w = (float(v) for v in xyzw[:4])
+
+
+def _xyz(vec: Any) -> np.ndarray:
+    return np.array([vec.x, vec.y, vec.z], dtype=np.float64)
+
+
+_TYPES = {
+    "joint_state": "sensor_msgs/msg/JointState",
+    "imu": "sensor_msgs/msg/Imu",
+    "odometry": "nav_msgs/msg/Odometry",
+    "transform": "geometry_msgs/msg/TransformStamped",
+    "tf": "tf2_msgs/msg/TFMessage",
+    "clock": "rosgraph_msgs/msg/Clock",
+    "time": "builtin_interfaces/msg/Time",
+    "policy_update": "rl_control_msgs/msg/PolicyUpdate",
+}
+
+
+class Messages:
+    """Conversions with the message classes looked up once (a lookup costs ~30 µs)."""
+
+    def __init__(self) -> None:
+        self.cls = {key: mw.message_class(name) for key, name in _TYPES.items()}
+
+    def stamp(self, msg: Any, t: float) -> None:
+        """Set msg.header.stamp to ``t`` seconds."""
+        msg.header.stamp = mw.seconds_to_stamp(t, self.cls["time"])
+
+    def joint_state(self, r: SensorReadings) -> Any:
+        """sensor_msgs/JointState; frame_id carries the lock-step (step, episode) tag."""
+        msg = self.cls["joint_state"]()
+        self.stamp(msg, r.stamp)
+        msg.header.frame_id = encode_step_tag(r.step, r.episode) if r.step >= 0 else ""
+        msg.name = list(r.joint_names)
+        msg.position, msg.velocity, msg.effort = (
+            [float(v) for v in arr] for arr in (r.position, r.velocity, r.effort)
+        )
+        return msg
+
+    def imu(self, r: SensorReadings, frame: str) -> Any:
+        msg = self.cls["imu"]()
+        self.stamp(msg, r.stamp)
+        msg.header.frame_id = frame
+        _set_quat(msg.orientation, r.imu.orientation_xyzw)
+        _set_xyz(msg.angular_velocity, r.imu.angular_velocity)
+        _set_xyz(msg.linear_acceleration, r.imu.linear_acceleration)
+        return msg
+
+    def odometry(self, t: float, base: BasePose, odom_frame: str, base_frame: str) -> Any:
+        msg = self.cls["odometry"]()
+        self.stamp(msg, t)
+        msg.header.frame_id, msg.child_frame_id = odom_frame, base_frame
+        _set_xyz(msg.pose.pose.position, base.position)
+        _set_quat(msg.pose.pose.orientation, base.orientation_xyzw)
+        _set_xyz(msg.twist.twist.linear, base.linear_velocity)
+        _set_xyz(msg.twist.twist.angular, base.angular_velocity)
+        return msg
+
+    def tf(self, t: float, base: BasePose, parent: str, child: str) -> Any:
+        transform = self.cls["transform"]()
+        self.stamp(transform, t)
+        transform.header.frame_id, transform.child_frame_id = parent, child
+        _set_xyz(transform.transform.translation, base.position)
+        _set_quat(transform.transform.rotation, base.orientation_xyzw)
+        msg = self.cls["tf"]()
+        msg.transforms = [transform]
+        return msg
+
+    def clock(self, t: float) -> Any:
+        msg = self.cls["clock"]()
+        msg.clock = mw.seconds_to_stamp(t, self.cls["time"])
+        return msg
+
+    def readings(self, js: Any, imu_msg: Any | None, odom: Any | None = None) -> SensorReadings:
+        """SensorReadings from a JointState (+ Imu, + Odometry for the base pose); step -1
+        when the header has no lock-step tag."""
+        tag = decode_step_tag(js.header.frame_id)
+        step, episode = tag if tag is not None else (-1, -1)
+        imu_reading = None
+        if imu_msg is not None:
+            q = imu_msg.orientation
+            imu_reading = ImuReading(
+                np.array([q.x, q.y, q.z, q.w], dtype=np.float64),
+                _xyz(imu_msg.angular_velocity), _xyz(imu_msg.linear_acceleration),
+            )  # fmt: skip
+        base = None
+        if odom is not None:
+            pose, twist = odom.pose.pose, odom.twist.twist
+            o = pose.orientation
+            base = BasePose(
+                _xyz(pose.position), np.array([o.x, o.y, o.z, o.w], dtype=np.float64),
+                _xyz(twist.linear), _xyz(twist.angular),
+            )  # fmt: skip
+        n = len(js.name)
+        effort = mw.to_numpy(js.effort) if len(js.effort) == n else np.zeros(n)
+        return SensorReadings(
+            mw.stamp_to_seconds(js.header.stamp), step, episode, list(js.name),
+            mw.to_numpy(js.position), mw.to_numpy(js.velocity), effort, imu_reading, base,
+        )  # fmt: skip
+
+    def policy_update_msg(self, update: PolicyUpdate) -> Any:
+        msg = self.cls["policy_update"]()
+        msg.version, msg.format, msg.checksum = update.version, update.format, update.checksum
+        msg.data = bytes(update.data)
+        return msg
+
+    def policy_update(self, msg: Any) -> PolicyUpdate:
+        from rl_control.graph.policy_server import PolicyUpdate
+
+        data = msg.data
+        data = bytes(data) if not isinstance(data, bytes) else data
+        return PolicyUpdate(int(msg.version), str(msg.format), str(msg.checksum), data)

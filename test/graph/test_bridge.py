@@ -1,0 +1,73 @@
+"""Lock-step bridge: steps only on the current step's action, counts misses, numbers resets."""
+
+import numpy as np
+import pytest
+
+from rl_control.envs.registration import make_env
+from rl_control.graph.bridge import LockStepBridge
+from rl_control.graph.tasks import make_graph_task
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def bridge():
+    env = make_env("soft_wall_cartpole")
+    clock = FakeClock()
+    b = LockStepBridge(
+        env, make_graph_task("soft_wall_cartpole"), timeout=0.5, hold_on_miss=True, clock=clock
+    )
+    b.fake_clock = clock
+    yield b
+    env.close()
+
+
+def test_advances_only_on_the_current_steps_action(bridge) -> None:
+    r0 = bridge.reset(seed=3)
+    assert (r0.step, r0.episode) == (0, 0)
+    assert r0.joint_names == ["cart_slider", "pole_hinge"]
+    state = bridge.env.unwrapped.state
+    np.testing.assert_allclose(r0.position, state[:2])
+    np.testing.assert_allclose(r0.velocity, state[2:])
+    assert bridge.on_action(5, [1.0]) is None and bridge.ignored == 1  # wrong step
+    assert bridge.on_action(0, [np.nan]) is None and bridge.rejected == 1
+    r1 = bridge.on_action(0, [250.0])
+    assert (r1.step, r1.episode) == (1, 0)
+    np.testing.assert_allclose(r1.applied_action, [100.0])  # clipped like the env
+    assert r1.stamp == pytest.approx(0.01)
+    assert bridge.on_action(0, [1.0]) is None and bridge.ignored == 2  # late duplicate
+
+
+def test_timeout_applies_held_action_and_counts_a_miss(bridge) -> None:
+    bridge.reset(seed=0)
+    bridge.on_action(0, [30.0])
+    assert bridge.poll() is None and bridge.misses == 0  # not late yet
+    bridge.fake_clock.t += 0.6
+    r = bridge.poll()
+    assert bridge.misses == 1 and r.step == 2
+    np.testing.assert_allclose(r.applied_action, [30.0])
+
+
+def test_pause_stops_stepping_and_resume_republishes(bridge) -> None:
+    r = bridge.reset(seed=0)
+    assert bridge.pause(True) is None
+    assert bridge.on_action(0, [1.0]) is None
+    bridge.fake_clock.t += 5.0
+    assert bridge.poll() is None and bridge.misses == 0
+    assert bridge.pause(False) is r
+    assert bridge.on_action(0, [1.0]).step == 1
+
+
+def test_reset_takes_the_next_step_number_and_episode(bridge) -> None:
+    bridge.reset(seed=0)
+    bridge.on_action(0, [0.0])
+    r = bridge.reset()
+    assert (r.step, r.episode) == (2, 1)
+    assert bridge.on_action(1, [0.0]) is None  # an action for the old episode is never applied
+    assert bridge.episode_steps == 0

@@ -1,0 +1,78 @@
+"""Policy server: checksums, hot-swap only between episodes, staleness, version tags."""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from rl_control.graph.policy_server import PolicyServer, deserialize_policy, serialize_policy
+from rl_control.models.actor_critic import GaussianActorCritic
+
+
+def _policy(seed: int) -> GaussianActorCritic:
+    torch.manual_seed(seed)
+    policy = GaussianActorCritic(4, 1, [-100.0], [100.0], hidden=[8], ortho_init=False)
+    with torch.no_grad():
+        for param in policy.mean_net.parameters():
+            param.normal_()
+    return policy
+
+
+STATE = np.array([0.1, -0.1, 0.2, 0.0])
+
+
+def test_update_round_trip_and_checksum_rejection() -> None:
+    update = serialize_policy(_policy(1), 4)
+    rebuilt = deserialize_policy(update)
+    np.testing.assert_allclose(rebuilt.predict(STATE), _policy(1).predict(STATE))
+    server = PolicyServer(_policy(0), version=0)
+    tampered = dataclasses.replace(update, data=update.data[:-1] + bytes([update.data[-1] ^ 1]))
+    assert not server.offer(tampered)
+    assert not server.offer(dataclasses.replace(update, format="pickle"))
+    assert server.rejected_updates == 2 and server.pending is None
+    assert server.offer(update) and server.pending is update
+
+
+def test_hot_swap_happens_only_at_an_episode_boundary() -> None:
+    server = PolicyServer(_policy(0), version=0, deterministic=True)
+    first = server.act(0, 0, STATE, stamp=0.0, now=0.0)
+    assert first.policy_version == 0
+    assert server.offer(serialize_policy(_policy(1), 1))
+    same_episode = server.act(1, 0, STATE, stamp=0.01, now=0.01)
+    assert same_episode.policy_version == 0
+    np.testing.assert_allclose(same_episode.action, first.action)
+    new_episode = server.act(2, 1, STATE, stamp=0.02, now=0.02)
+    assert new_episode.policy_version == 1 and server.swaps == 1
+    np.testing.assert_allclose(new_episode.action, _policy(1).predict(STATE))
+    assert not np.allclose(new_episode.action, first.action)
+    assert not server.offer(serialize_policy(_policy(2), 1))  # not newer: refused
+
+
+def test_first_policy_is_installed_immediately() -> None:
+    server = PolicyServer()
+    assert server.act(0, 0, STATE, 0.0, 0.0) is None
+    server.offer(serialize_policy(_policy(0), 3))
+    assert server.act(1, 0, STATE, 0.01, 0.01).policy_version == 3
+
+
+def test_stale_observations_are_refused_and_repeats_get_the_same_action() -> None:
+    server = PolicyServer(_policy(0), version=2, max_age=0.1)
+    assert server.act(0, 0, STATE, stamp=1.0, now=1.5) is None
+    assert server.stale_observations == 1
+    a = server.act(1, 0, STATE, stamp=1.0, now=1.05)
+    b = server.act(1, 0, STATE, stamp=1.0, now=1.05)  # re-published observation
+    assert a is b and a.policy_version == 2 and a.step == 1
+    assert np.isfinite(a.log_prob) and a.solve_time >= 0
+
+
+def test_update_carries_the_task_so_the_server_maps_state_to_observation() -> None:
+    torch.manual_seed(0)
+    leg_policy = GaussianActorCritic(8, 2, [-3.0, -3.0], [3.0, 3.0], hidden=[8])
+    server = PolicyServer(deterministic=True)
+    assert server.offer(serialize_policy(leg_policy, 1, "two_link_leg", {}))
+    state = np.array([0.3, -0.6, 0.0, 0.0, 0.1])  # (q, q_dot, t): 5-D, the policy sees 8-D
+    result = server.act(0, 0, state, 0.0, 0.0)
+    from rl_control.graph.tasks import make_graph_task
+
+    expected = leg_policy.predict(make_graph_task("two_link_leg").observation(state))
+    np.testing.assert_allclose(result.action, expected)

@@ -1,0 +1,223 @@
+"""Graph trainer: pairing, rewards from the task, episode ownership, stale versions,
+learning in a worker thread, and resume from the transition log."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from rl_control.algorithms.base import Algorithm
+from rl_control.graph.session import build_graph_trainer
+from rl_control.graph.tasks import make_graph_task
+from rl_control.graph.trainer import ActionIn, GraphTrainer, TrainerHooks
+from rl_control.graph.transition_log import TransitionLog
+from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.tasks import soft_wall_cartpole as cp
+from rl_control.training.config import TrainConfig
+from rl_control.training.io import RunPaths
+from rl_control.training.session import RunSession
+
+
+class FakeAlgorithm(Algorithm):
+    """Records what it is given; update() can be held on an event to observe the thread."""
+
+    name = "fake"
+
+    def __init__(self, on_policy: bool = True, batch: int = 1000) -> None:
+        self.on_policy, self.batch = on_policy, batch
+        self.policy = GaussianActorCritic(4, 1, [-100.0], [100.0], hidden=[8])
+        self.policy_version = 0
+        self.records: list[tuple] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.update_thread: str | None = None
+
+    def act(self, obs):
+        return self.policy.act(obs)
+
+    def record(self, obs, out, reward, terminated, truncated, next_obs):
+        self.records.append(
+            (
+                obs[0],
+                out.action[0],
+                float(reward[0]),
+                bool(terminated[0]),
+                bool(truncated[0]),
+                next_obs[0],
+                int(out.info["policy_version"][0]),
+            )
+        )
+
+    def ready(self):
+        return len(self.records) >= self.batch
+
+    def update(self):
+        self.update_thread = threading.current_thread().name
+        self.gate.wait(10)
+        self.records.clear()
+        self.policy_version += 1
+        return {"loss": 1.0}
+
+    def state_dict(self):
+        return {"policy": self.policy.get_state(), "version": self.policy_version}
+
+    def load_state_dict(self, state):
+        self.policy_version = state["version"]
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.calls: list = []
+        self.hooks = TrainerHooks(
+            lambda: self.calls.append("reset"),
+            lambda p: self.calls.append(("pause", p)),
+            lambda u: self.calls.append(("update", u.version)),
+            lambda row: self.calls.append(("stats", row["env_steps"])),
+        )
+
+
+def _trainer(tmp_path, algo, max_steps=400, total=10_000):
+    task = make_graph_task("soft_wall_cartpole", {"max_steps": max_steps})
+    config = TrainConfig(algo="fake", task="soft_wall_cartpole", run_dir=str(tmp_path))
+    session = RunSession(config, RunPaths(tmp_path), tensorboard=False)
+    hooks = Hooks()
+    log = TransitionLog(tmp_path / "t.bin", 4, 1)
+    trainer = GraphTrainer(
+        task, algo, session, log, hooks.hooks, total_steps=total, stall_timeout=0.05
+    )
+    return trainer, hooks
+
+
+def _state(x: float) -> np.ndarray:
+    return np.array([x, 0.0, 0.0, 0.0])
+
+
+def _act(step, episode=0, version=0, a=10.0):
+    return ActionIn(step, episode, version, np.array([a]), -0.5)
+
+
+def test_pairs_out_of_order_messages_with_task_reward(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, _ = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    trainer.on_observation(1, 0, _state(0.1))  # the action for step 0 arrives late
+    assert algo.records == []
+    trainer.on_action(_act(0, a=250.0))
+    trainer.on_action(_act(1))
+    trainer.on_observation(2, 0, _state(0.2))
+    assert len(algo.records) == 1  # the newest transition is held back one step
+    obs, action, reward, term, trunc, next_obs, version = algo.records[0]
+    np.testing.assert_allclose(obs, _state(0.0))
+    np.testing.assert_allclose(next_obs, _state(0.1))
+    assert action[0] == 250.0  # recorded as sampled ...
+    assert reward == pytest.approx(
+        cp.reward(_state(0.1), np.array([100.0]))
+    )  # ... rewarded clipped
+    assert (term, trunc, version) == (False, False, 0)
+    assert trainer.session.counters.env_steps == 1
+
+
+def test_trainer_owns_episodes_termination_truncation_and_leftovers(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, hooks = _trainer(tmp_path, algo, max_steps=3)
+    trainer.on_observation(0, 0, _state(0.0))
+    trainer.on_action(_act(0))
+    trainer.on_observation(1, 0, _state(0.9))  # beyond x_limit: terminated
+    assert algo.records[-1][3] is True and hooks.calls == ["reset"]
+    trainer.on_action(_act(1))
+    trainer.on_observation(2, 0, _state(0.0))  # leftovers of the ended episode
+    assert len(algo.records) == 1
+    for k in range(3, 7):  # new episode from step 3; truncated after 3 transitions
+        trainer.on_observation(k, 1, _state(0.0))
+        trainer.on_action(_act(k, episode=1))
+    flags = [(r[3], r[4]) for r in algo.records[1:]]
+    assert flags == [(False, False), (False, False), (False, True)]
+    assert hooks.calls == ["reset", "reset"]
+    assert trainer.session.counters.episodes == 2
+
+
+def test_stale_policy_versions_are_dropped_for_on_policy(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    algo.policy_version = 1
+    trainer, hooks = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    trainer.on_action(_act(0, version=0))
+    trainer.on_observation(1, 0, _state(0.0))
+    assert algo.records == [] and trainer.dropped_stale == 1
+    assert hooks.calls == ["reset"]  # the policy node swaps at the next episode
+    off = FakeAlgorithm(on_policy=False)
+    off.policy_version = 5
+    trainer2, _ = _trainer(tmp_path / "off", off)
+    for k in range(3):
+        trainer2.on_observation(k, 0, _state(0.0))
+        trainer2.on_action(_act(k, version=0))
+    assert len(off.records) == 1 and trainer2.dropped_stale == 0
+
+
+def test_bridge_restart_cuts_the_episode_as_truncated(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, _ = _trainer(tmp_path, algo)
+    for k in range(4):
+        trainer.on_observation(10 + k, 2, _state(0.0))
+        trainer.on_action(_act(10 + k, episode=2))
+    trainer.on_observation(0, 0, _state(0.0))  # a respawned bridge starts over
+    assert [r[4] for r in algo.records] == [False, False, True]
+    assert trainer.cut_episodes == 1
+
+
+def test_update_runs_in_a_worker_thread_while_traffic_continues(tmp_path) -> None:
+    algo = FakeAlgorithm(batch=3)
+    algo.gate.clear()
+    trainer, hooks = _trainer(tmp_path, algo)
+    for k in range(5):
+        trainer.on_observation(k, 0, _state(0.0))
+        trainer.on_action(_act(k))
+    assert trainer.updating and ("pause", True) in hooks.calls
+    trainer.on_observation(5, 0, _state(0.0))  # callbacks return while update() blocks
+    assert trainer.poll() is None
+    algo.gate.set()
+    trainer.wait(5)
+    assert algo.update_thread != threading.current_thread().name
+    assert ("update", 1) in hooks.calls and ("stats", 3) in hooks.calls
+    assert hooks.calls[-2:] == ["reset", ("pause", False)]
+    assert trainer.dropped_stale >= 1  # the held version-0 step did not reach version 1
+
+
+def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, hooks = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    trainer.on_observation(1, 0, _state(0.9))  # terminal, but no action ever pairs it
+    trainer.poll()
+    assert hooks.calls == []
+    import time
+
+    time.sleep(0.1)
+    trainer.poll()
+    assert hooks.calls == ["reset"]
+
+
+def test_restart_replays_transitions_recorded_after_the_checkpoint(tmp_path) -> None:
+    config = TrainConfig(
+        algo="ppo",
+        task="soft_wall_cartpole",
+        run_dir=str(tmp_path),
+        total_steps=10_000,
+        algo_config={"n_steps": 256, "hidden": [8]},
+    )
+    trainer, resumed = build_graph_trainer(config)
+    assert not resumed
+    trainer.start()  # writes the initial checkpoint
+    for k in range(11):
+        trainer.on_observation(k, 0, _state(0.01 * k))
+        trainer.on_action(_act(k))
+    assert trainer.algorithm.storage.step == 9  # 10 transitions, the newest held back
+    trainer.log.close()
+    again, resumed = build_graph_trainer(config)  # e.g. after a crash of the trainer node
+    assert resumed
+    again.start()
+    assert again.algorithm.storage.step == 9
+    assert again.session.counters.env_steps == 9
+    np.testing.assert_allclose(again.algorithm.storage.obs[:9], trainer.algorithm.storage.obs[:9])
+    with pytest.raises(ValueError, match="already holds a checkpoint"):
+        build_graph_trainer(config, resume=False)

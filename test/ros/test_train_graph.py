@@ -1,0 +1,143 @@
+"""End to end: train.launch.xml through the embedded back-end, as separate processes over
+real topics (private ROS_DOMAIN_ID), with and without the sim bridge killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rl_control.training.checkpoint import load_checkpoint
+from rl_control.training.metrics import read_metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+PID_LINE = re.compile(r"process \[(\w+)\] started with pid (\d+)")
+
+
+class Launch:
+    """`rl-control launch launch/train.launch.xml ...` with its output collected live."""
+
+    def __init__(self, run_dir: Path, steps: int, domain: int) -> None:
+        env = dict(
+            os.environ,
+            ROS_DOMAIN_ID=str(domain),
+            RL_CONTROL_MIDDLEWARE="embedded",
+            OMP_NUM_THREADS="1",
+            PYTHONUNBUFFERED="1",
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "rl_control.cli.main",
+            "launch",
+            "launch/train.launch.xml",
+            "task:=soft_wall_cartpole",
+            "algo:=ppo",
+            f"steps:={steps}",
+            f"run_dir:={run_dir}",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def pids(self, label: str) -> list[int]:
+        return [
+            int(m[2])
+            for line in list(self.lines)
+            if (m := PID_LINE.search(line)) and m[1] == label
+        ]
+
+    def wait_for(self, pattern: str, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.proc.poll() is None:
+            if any(re.search(pattern, line) for line in list(self.lines)):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def finish(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            self.proc.wait(20)
+            raise AssertionError("launch did not stop:\n" + "\n".join(self.lines[-40:])) from None
+        finally:
+            self._reader.join(5)
+
+    def output(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+
+def _domain(offset: int) -> int:
+    return 100 + (os.getpid() + offset) % 100  # parallel test runs never share a domain
+
+
+def test_train_launch_learns_and_writes_the_run_folder(tmp_path) -> None:
+    run = tmp_path / "run"
+    launch = Launch(run, steps=2560, domain=_domain(0))
+    code = launch.finish(timeout=170)
+    assert code == 0, launch.output()
+    text = "\n".join(launch.lines)
+    assert "2560/2560 steps" in text or "done: 2560 steps" in text, launch.output()
+    assert re.search(r"\[trainer_node\].*steps \(\d+%\), policy v\d+, return", text)  # progress
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["env_steps"] >= 2560 and checkpoint["algo"] == "ppo"
+    metrics = read_metrics(run / "metrics.csv")
+    returns = [r for r in metrics["train_return"] if r == r]
+    assert len(returns) >= 4, metrics
+    assert max(returns[-2:]) > 1.5 * returns[0], returns  # learning over the graph
+    assert (run / "learning_curve.png").stat().st_size > 0
+
+
+def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path) -> None:
+    run = tmp_path / "run"
+    launch = Launch(run, steps=2048, domain=_domain(1))
+    try:
+        assert launch.wait_for(r"\[trainer_node\].*1024/2048 steps", 120), launch.output()
+        (bridge_pid,) = launch.pids("sim_bridge")
+        os.kill(bridge_pid, signal.SIGKILL)
+        # the runner respawns the bridge; the trainer carries on with its rollout buffer
+        assert launch.wait_for(
+            rf"process \[sim_bridge\] started with pid (?!{bridge_pid}\b)", 30
+        ), launch.output()
+    finally:
+        code = launch.finish(timeout=150)
+    assert code == 0, launch.output()
+    assert len(launch.pids("sim_bridge")) == 2 and len(launch.pids("trainer_node")) == 1
+    text = "\n".join(launch.lines)
+    assert "done: 2048 steps" in text, launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
+    rows = read_metrics(run / "metrics.csv")["env_steps"]
+    assert rows == sorted(rows) and rows[-1] == 2048
+
+
+@pytest.mark.slow
+def test_train_launch_reaches_a_balancing_policy(tmp_path) -> None:
+    """The long version: 20k steps of PPO over the graph balance the pole most of the time."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=20480, domain=_domain(2))
+    assert launch.finish(timeout=900) == 0, launch.output()
+    returns = [r for r in read_metrics(run / "metrics.csv")["train_return"] if r == r]
+    assert max(returns[-3:]) > 2500, returns  # 400 steps x ~15 per step at best
