@@ -9,6 +9,9 @@ import time
 from rl_control.ros.middleware.api import Logger
 
 _LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40, "fatal": 50}
+# We print records ourselves; without a handler, stdlib's last-resort handler would print
+# warnings and errors a second time. Records still propagate to handlers users add (caplog).
+logging.getLogger("rl_control.ros").addHandler(logging.NullHandler())
 
 
 class ConsoleLogger(Logger):

@@ -1,7 +1,8 @@
 """sim_bridge: a task's PyBullet world on topics (lock-step for training, or free-running).
 
 Publishes /clock (at most every `clock_period` wall seconds), joint_states (the lock-step
-tag in header.frame_id), imu, ground_truth/odom and /tf (floating bases only); takes
+tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_ground_truth
+(floating bases only; the estimator publishes odom -> base_frame); takes
 `action` (rl_control_msgs/Action) or, if `command_topic` is set, ros2_control-style
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
 "step=<k>;episode=<e>") and `pause` (std_srvs/SetBool).
@@ -62,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if r.imu is not None:
             pubs["imu"].publish(msgs.imu(r, p["base_frame"]))
         if r.base is not None:
-            pubs["odom"].publish(msgs.odometry(r.stamp, r.base, p["odom_frame"], p["base_frame"]))
-            pubs["tf"].publish(msgs.tf(r.stamp, r.base, p["odom_frame"], p["base_frame"]))
+            truth = f"{p['base_frame']}_ground_truth"  # the estimator owns odom -> base_frame
+            pubs["odom"].publish(msgs.odometry(r.stamp, r.base, p["odom_frame"], truth))
+            pubs["tf"].publish(msgs.tf(r.stamp, r.base, p["odom_frame"], truth))
         pubs["js"].publish(msgs.joint_state(r))  # last: the estimator fires on joint states
 
     def on_action(msg: Any) -> None:

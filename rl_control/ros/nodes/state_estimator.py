@@ -59,7 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def on_odom(msg: Any) -> None:
         latest_odom[0] = msg
-        odom_pub.publish(msg)  # simulation: the ground truth is the estimate
+        # simulation: the ground truth is the estimate, republished in the estimator's frames
+        msg.header.frame_id, msg.child_frame_id = p["odom_frame"], p["base_frame"]
+        odom_pub.publish(msg)
         if tf_pub is not None:
             tfm = mw.message_class("tf2_msgs/msg/TFMessage")()
             transform = mw.message_class("geometry_msgs/msg/TransformStamped")()
