@@ -14,8 +14,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import pybullet
 
+from rl_control.envs.bullet import pybullet  # imported there with its banner silenced
 from rl_control.graph.sensors import BasePose, ImuReading, SensorReadings
 from rl_control.graph.tasks import GraphTask
 
@@ -97,7 +97,9 @@ class LockStepBridge:
     """Advances the env from step k to k+1 only when the action for step k arrives.
 
     Without an action within ``timeout`` seconds (of ``clock``), :meth:`poll` applies a
-    fallback (zeros, or the last action with ``hold_on_miss``) and counts a miss.
+    fallback (zeros, or the last action with ``hold_on_miss``) and counts a miss. Until the
+    first action has arrived (policy still loading, nodes still discovering each other) a
+    timeout only re-offers the current readings: the world does not move without a policy.
     """
 
     def __init__(
@@ -122,6 +124,7 @@ class LockStepBridge:
         self.episode_steps = 0
         self._last_action = np.zeros(task.act_dim)
         self._waiting_since = clock()
+        self._armed = False  # set by the first accepted action
         self.readings: SensorReadings | None = None
 
     @property
@@ -170,6 +173,7 @@ class LockStepBridge:
         if not np.all(np.isfinite(action)):
             self.rejected += 1
             return None
+        self._armed = True
         return self._step_physics(action)
 
     def command(self, action: Any) -> bool:
@@ -197,6 +201,9 @@ class LockStepBridge:
             return None
         if self.clock() - self._waiting_since < self.timeout:
             return None
+        if not self._armed:  # nobody is acting yet: publish the same step again
+            self._waiting_since = self.clock()
+            return self.readings
         self.misses += 1
         fallback = self._last_action if self.hold_on_miss else np.zeros(self.task.act_dim)
         return self._step_physics(fallback)

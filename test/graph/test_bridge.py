@@ -71,3 +71,13 @@ def test_reset_takes_the_next_step_number_and_episode(bridge) -> None:
     assert (r.step, r.episode) == (2, 1)
     assert bridge.on_action(1, [0.0]) is None  # an action for the old episode is never applied
     assert bridge.episode_steps == 0
+
+
+def test_no_misses_before_the_first_action_only_republishes(bridge) -> None:
+    r0 = bridge.reset(seed=0)
+    bridge.fake_clock.t += 5.0  # policy still loading
+    again = bridge.poll()
+    assert again is r0 and again.step == 0 and bridge.misses == 0
+    bridge.on_action(0, [1.0])
+    bridge.fake_clock.t += 0.6
+    assert bridge.poll().step == 2 and bridge.misses == 1  # armed: late actions now count

@@ -111,9 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 0.02 if lock_step else max(0.0, min(0.02, next_step - time.monotonic()))
             )
             if lock_step:
+                misses = bridge.misses
                 stepped = bridge.poll()
                 if stepped is not None:
-                    log.warn(f"no action for step {stepped.step - 1}: held the last one")
+                    if bridge.misses > misses:
+                        log.warn(f"no action for step {stepped.step - 1}: held the last one")
                     publish(stepped)
                 elif not bridge.paused and time.monotonic() - last_pub[0] > bridge.timeout / 4:
                     publish(bridge.readings)  # a late subscriber gets the step again (idempotent)
