@@ -9,6 +9,7 @@ inspects the function on every call, which costs more than a small multibody's p
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import sys
@@ -17,20 +18,26 @@ from typing import Any
 
 import numpy as np
 
+_LIBC = ctypes.CDLL(None)
+
 
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
-    """Silence C-level prints on fd 1 (PyBullet's build-time banner and ``argv[0]=`` line),
+    """Silence C-level prints on fds 1 and 2 (PyBullet's build-time banner, ``argv[0]=``),
     which would otherwise break one-line error messages and node logs."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     try:
         with open(os.devnull, "wb") as devnull:
             os.dup2(devnull.fileno(), 1)
+            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+        _LIBC.fflush(None)  # C stdio buffers empty into /dev/null, not later into the terminal
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 with quiet_stdout():
