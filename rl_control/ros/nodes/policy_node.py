@@ -17,7 +17,6 @@ import numpy as np
 from rl_control.graph.policy_server import ActionResult, PolicyServer, task_observation
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.runtime import Running
 
 
 def _markers(result: ActionResult, stamp: Any, frame: str) -> Any:
@@ -106,8 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     waited_since = time.monotonic()
     try:
-        running = Running()
-        while running():
+        while mw.ok():
             node.spin_once(0.05)
             if (
                 server.policy is None

@@ -21,7 +21,6 @@ from rl_control.graph.sensors import SensorReadings, encode_step_tag
 from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.runtime import Running
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,8 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     period = task.dt / p["real_time_factor"] if p["real_time_factor"] > 0 else 0.0
     next_step = time.monotonic()
     try:
-        running = Running()
-        while running():
+        while mw.ok():
             node.spin_once(
                 0.02 if lock_step else max(0.0, min(0.02, next_step - time.monotonic()))
             )

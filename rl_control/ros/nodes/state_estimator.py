@@ -14,7 +14,6 @@ from rl_control.graph.estimator import StateEstimator
 from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.runtime import Running
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,8 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     node.create_subscription("nav_msgs/msg/Odometry", "ground_truth/odom", on_odom, 10)
     log.info(f"estimating {p['task']} state from joint_states")
     try:
-        running = Running()
-        while running():
+        while mw.ok():
             node.spin_once(0.1)
     except KeyboardInterrupt:  # Ctrl-C or the launch shutting down: a normal way to stop
         pass

@@ -16,7 +16,6 @@ from rl_control.graph.session import build_graph_trainer
 from rl_control.graph.trainer import ActionIn, TrainerHooks
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.runtime import Running
 from rl_control.training.config import load_config
 
 
@@ -103,8 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.warn(f"bridge {kind} service did not answer in {p['reset_timeout']} s")
 
     try:
-        running = Running()
-        while running() and not trainer.done:
+        while mw.ok() and not trainer.done:
             # take whatever arrived as a batch, then sleep: waking per message would cost
             # the lock-step chain (bridge, estimator, policy) a context switch on every step
             node.spin_once(0.0)
