@@ -1,10 +1,14 @@
-"""Building algorithm config dataclasses from plain dicts (YAML), rejecting unknown keys."""
+"""Building algorithm config dataclasses from plain dicts (YAML), rejecting unknown keys;
+the optimiser the algorithms share."""
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Iterable
 from typing import Any, TypeVar
+
+import torch
 
 T = TypeVar("T")
 
@@ -52,3 +56,12 @@ def require(condition: bool, message: str) -> None:
     """Raise ValueError(message) unless ``condition`` (config validation helper)."""
     if not condition:
         raise ValueError(message)
+
+
+def adam(params: Iterable[torch.Tensor], lr: float) -> torch.optim.Adam:
+    """Adam with torch's fused kernel: same update rule, one kernel for all parameters.
+
+    The default for-loop implementation dispatches a dozen ops per parameter tensor, which
+    dominates the step of the small networks trained here (~3-4x slower on CPU).
+    """
+    return torch.optim.Adam(params, lr=lr, fused=True)

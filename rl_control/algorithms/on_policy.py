@@ -56,7 +56,7 @@ def _batch(name: str, x: np.ndarray, n: int, dtype: type = np.float32) -> np.nda
     arr = np.asarray(x, dtype=dtype)
     if arr.shape[:1] != (n,):
         raise ValueError(f"record(): {name} must have leading dimension {n}, got {arr.shape}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"record(): non-finite {name}")
     return arr
 
@@ -136,26 +136,27 @@ class OnPolicyAlgorithm(Algorithm):
         if version is not None and np.any(np.asarray(version) != self.policy_version):
             self.dropped_stale_steps += 1  # produced by an older policy: not on-policy data
             return
-        n = self.num_envs
-        obs_t = self.policy.obs_tensor(_batch("obs", obs, n))
-        next_t = self.policy.obs_tensor(_batch("next_obs", next_obs, n))
-        reward_t = torch.from_numpy(_batch("reward", reward, n).reshape(n))
-        term = torch.from_numpy(_batch("terminated", terminated, n, bool).reshape(n))
-        trunc = torch.from_numpy(_batch("truncated", truncated, n, bool).reshape(n))
-        action = torch.from_numpy(_batch("action", out.action, n).reshape(n, -1))
-        nobs = self.policy.normalize_obs(obs_t)
+        # numpy for the per-step bookkeeping (torch dispatch costs more than these few values)
+        n, policy = self.num_envs, self.policy
+        obs_t = policy.obs_tensor(_batch("obs", obs, n))
+        reward_a = _batch("reward", reward, n).reshape(n)
+        term = _batch("terminated", terminated, n, bool).reshape(n)
+        trunc = _batch("truncated", truncated, n, bool).reshape(n)
+        action = _batch("action", out.action, n).reshape(n, -1)
+        next_a = policy.obs_tensor(_batch("next_obs", next_obs, n)).numpy()
+        nobs = policy.normalize_obs(obs_t)
         if "value" in out.info:
-            values = torch.from_numpy(_batch("value", out.info["value"], n).reshape(n))
+            values = _batch("value", out.info["value"], n).reshape(n)
         else:  # e.g. actions from a remote policy node that does not send values
-            values = self.policy.value(nobs)
+            values = policy.value(nobs).numpy()
         bootstrap = trunc & ~term
         if bootstrap.any():
-            v_next = self.policy.value(self.policy.normalize_obs(next_t))
-            reward_t = reward_t + self.config.gamma * v_next * bootstrap
+            v_next = policy.value(policy.normalize_obs(torch.from_numpy(next_a))).numpy()
+            reward_a = reward_a + self.config.gamma * v_next * bootstrap
+        unit_action = (action - policy.action_center.numpy()) / policy.action_half_range.numpy()
         self.storage.add(
-            nobs, self.policy.to_unit(action),
-            torch.from_numpy(_batch("log_prob", out.log_prob, n).reshape(n)),
-            values, reward_t, (term | trunc).float(), next_t,
+            nobs.numpy(), unit_action, _batch("log_prob", out.log_prob, n).reshape(n),
+            values, reward_a, term | trunc, next_a,
         )  # fmt: skip
         self._pending_obs.append(obs_t)  # merged into the normaliser after the update
 
@@ -179,7 +180,7 @@ class OnPolicyAlgorithm(Algorithm):
         with torch.no_grad():
             values = self.policy.value(data["obs"])
         var = data["returns"].var()
-        stats["explained_variance"] = float(1 - (data["returns"] - values).var() / var)
+        stats["explained_variance"] = (1 - (data["returns"] - values).var() / var).item()
         stats["dropped_stale_steps"] = float(self.dropped_stale_steps)
         self._merge_pending_obs()
         self.storage.reset()
@@ -198,7 +199,7 @@ class OnPolicyAlgorithm(Algorithm):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-        return float(loss.detach())
+        return loss.item()
 
     def _merge_pending_obs(self) -> None:
         if self._pending_obs and self.policy.normalize_obs_enabled:

@@ -14,11 +14,15 @@ class ReplayBuffer:
         if capacity <= 0:
             raise ValueError(f"replay buffer capacity must be positive, got {capacity}")
         self.capacity = int(capacity)
-        self.obs = np.zeros((self.capacity, obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros((self.capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros((self.capacity, act_dim), dtype=np.float32)
-        self.rewards = np.zeros(self.capacity, dtype=np.float32)
-        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        # one row per transition, columns [obs | next_obs | action | reward | terminated]:
+        # sampling is then a single row gather; the named fields are column views of it
+        widths = [obs_dim, obs_dim, act_dim, 1, 1]
+        self._data = np.zeros((self.capacity, sum(widths)), dtype=np.float32)
+        self._splits = np.cumsum(widths)[:-1].tolist()
+        self.obs, self.next_obs, self.actions, rewards, terminated = np.split(
+            self._data, self._splits, axis=1
+        )
+        self.rewards, self.terminated = rewards[:, 0], terminated[:, 0]
         self.pos = 0
         self.size = 0
 
@@ -46,10 +50,9 @@ class ReplayBuffer:
         if self.size == 0:
             raise RuntimeError("cannot sample from an empty replay buffer")
         idx = torch.randint(self.size, (batch_size,), generator=generator).numpy()
+        rows = torch.from_numpy(self._data[idx])
+        obs, next_obs, actions, rewards, terminated = rows.tensor_split(self._splits, dim=1)
         return {
-            "obs": torch.from_numpy(self.obs[idx]),
-            "actions": torch.from_numpy(self.actions[idx]),
-            "rewards": torch.from_numpy(self.rewards[idx]),
-            "next_obs": torch.from_numpy(self.next_obs[idx]),
-            "terminated": torch.from_numpy(self.terminated[idx]),
-        }
+            "obs": obs, "actions": actions, "rewards": rewards[:, 0],
+            "next_obs": next_obs, "terminated": terminated[:, 0],
+        }  # fmt: skip

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from rl_control.algorithms.base import Algorithm
-from rl_control.algorithms.config import require
+from rl_control.algorithms.config import adam, require
 from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.models.actor_critic import SquashedGaussianActor
 from rl_control.models.q_networks import TwinQ
@@ -69,6 +69,9 @@ def soft_q_target(
     return rewards + gamma * (1.0 - terminated) * soft_value
 
 
+_STAT_KEYS = ("critic_loss", "actor_loss", "alpha", "alpha_loss", "entropy", "q")
+
+
 class SAC(Algorithm):
     """Off-policy: every recorded transition is kept regardless of the policy version."""
 
@@ -109,11 +112,13 @@ class SAC(Algorithm):
         self.log_alpha = torch.tensor(math.log(init_alpha), requires_grad=self.auto_alpha)
         lr = config.learning_rate
         self.optimizers = {
-            "actor": torch.optim.Adam(self.policy.parameters(), lr=lr),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=lr),
+            "actor": adam(self.policy.parameters(), lr),
+            "critic": adam(self.critic.parameters(), lr),
         }
         if self.auto_alpha:
-            self.optimizers["alpha"] = torch.optim.Adam([self.log_alpha], lr=lr)
+            self.optimizers["alpha"] = adam([self.log_alpha], lr)
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.critic_target.parameters())
         self.policy_version = 0
         self.num_timesteps = 0  # transitions recorded
         self._steps_since_update = 0  # vectorised steps
@@ -173,13 +178,12 @@ class SAC(Algorithm):
             raise RuntimeError("update() called before SAC is ready (learning_starts/train_freq)")
         cfg = self.config
         steps = cfg.gradient_steps if cfg.gradient_steps > 0 else self._transitions_since_update
-        sums: dict[str, float] = {}
+        sums = torch.zeros(len(_STAT_KEYS))
         for _ in range(steps):
-            for key, value in self.gradient_step().items():
-                sums[key] = sums.get(key, 0.0) + value
+            sums += self._gradient_step()
         self._steps_since_update = self._transitions_since_update = 0
         self.policy_version += 1
-        return {k: v / steps for k, v in sums.items()}
+        return dict(zip(_STAT_KEYS, (sums / steps).tolist(), strict=True))
 
     # --- learning -------------------------------------------------------------------------
     def _norm(self, obs: torch.Tensor) -> torch.Tensor:
@@ -187,6 +191,10 @@ class SAC(Algorithm):
 
     def gradient_step(self) -> dict[str, float]:
         """One critic, actor and temperature update on a sampled batch; then Polyak targets."""
+        return dict(zip(_STAT_KEYS, self._gradient_step().tolist(), strict=True))
+
+    def _gradient_step(self) -> torch.Tensor:
+        """:meth:`gradient_step`, its statistics as one tensor (in ``_STAT_KEYS`` order)."""
         cfg = self.config
         batch = self.buffer.sample(cfg.batch_size, self.generator)
         obs, next_obs = self._norm(batch["obs"]), self._norm(batch["next_obs"])
@@ -209,23 +217,26 @@ class SAC(Algorithm):
         self.optimizers["critic"].zero_grad()
         critic_loss.backward()
         self.optimizers["critic"].step()
-        # actor: the critic's parameters receive gradients here but are not stepped
-        actor_loss = (alpha * log_prob - self.critic.min_q(obs, u_new)).mean()
-        self.optimizers["actor"].zero_grad()
-        actor_loss.backward()
+        # actor: gradients flow through the critic to the action only; the critic's weight
+        # gradients would be discarded (zeroed before its next step), so they are not formed
+        for p in self._critic_params:
+            p.requires_grad_(False)
+        try:
+            actor_loss = (alpha * log_prob - self.critic.min_q(obs, u_new)).mean()
+            self.optimizers["actor"].zero_grad()
+            actor_loss.backward()
+        finally:
+            for p in self._critic_params:
+                p.requires_grad_(True)
         self.optimizers["actor"].step()
         self._gradient_updates += 1
         if self._gradient_updates % cfg.target_update_interval == 0:
-            with torch.no_grad():
-                for p, p_t in zip(
-                    self.critic.parameters(), self.critic_target.parameters(), strict=True
-                ):
-                    p_t.lerp_(p, cfg.tau)
-        return {
-            "critic_loss": critic_loss.item(), "actor_loss": actor_loss.item(),
-            "alpha": alpha.item(), "alpha_loss": alpha_loss.item(),
-            "entropy": -log_prob.mean().item(), "q": q1.mean().item(),
-        }  # fmt: skip
+            with torch.no_grad():  # Polyak averaging, one kernel over all parameters
+                torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)
+        with torch.no_grad():
+            return torch.stack([
+                critic_loss, actor_loss, alpha, alpha_loss, -log_prob.mean(), q1.mean()
+            ])  # fmt: skip
 
     # --- persistence ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

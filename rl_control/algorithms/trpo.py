@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from rl_control.algorithms.config import require
+from rl_control.algorithms.config import adam, require
 from rl_control.algorithms.conjugate_gradient import conjugate_gradient
 from rl_control.algorithms.on_policy import OnPolicyAlgorithm, OnPolicyConfig
 from rl_control.models.actor_critic import gaussian_kl, gaussian_log_prob
@@ -31,6 +31,7 @@ class TRPOConfig(OnPolicyConfig):
     line_search_shrinking_factor: float = 0.8
     line_search_max_iter: int = 10
     n_critic_updates: int = 10
+    ent_coef: float = 0.0  # entropy bonus in the surrogate (the locomotion slides' 5.03e-3)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -44,6 +45,7 @@ class TRPOConfig(OnPolicyConfig):
         )
         require(self.line_search_max_iter > 0, "line_search_max_iter must be > 0")
         require(self.n_critic_updates >= 0, "n_critic_updates must be >= 0")
+        require(self.ent_coef >= 0, f"ent_coef must be >= 0, got {self.ent_coef}")
 
 
 def _flat_grad(y: torch.Tensor, params: list[torch.Tensor], **kw: bool) -> torch.Tensor:
@@ -58,7 +60,7 @@ class TRPO(OnPolicyAlgorithm):
 
     def _build_optimizers(self) -> None:
         params = self.policy.critic_parameters()
-        self.optimizers = {"value": torch.optim.Adam(params, lr=self.config.learning_rate)}
+        self.optimizers = {"value": adam(params, self.config.learning_rate)}
 
     def _update_policy(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
         stats = self.trpo_step(data)
@@ -74,6 +76,9 @@ class TRPO(OnPolicyAlgorithm):
         log_std = self.policy.log_std.expand_as(mean)
         ratio = torch.exp(gaussian_log_prob(data["actions"], mean, log_std) - data["log_probs"])
         surrogate = (ratio * data["advantages"]).mean()
+        if self.config.ent_coef != 0.0:  # entropy of the state-independent Gaussian
+            entropy = (self.policy.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum()
+            surrogate = surrogate + self.config.ent_coef * entropy
         kl = gaussian_kl(old_mean, old_log_std.expand_as(mean), mean, log_std).mean()
         return surrogate, kl
 
@@ -91,15 +96,16 @@ class TRPO(OnPolicyAlgorithm):
             # Hessian of the mean KL at the old parameters = Fisher information
             return _flat_grad(kl_grad @ v, params, retain_graph=True) + cfg.cg_damping * v
 
-        stats = {"policy_loss": -float(surrogate.detach()), "kl": 0.0, "line_search_steps": 0.0}
-        if not torch.isfinite(g).all() or float(g.norm()) == 0.0:
+        old_surrogate = surrogate.detach().item()
+        stats = {"policy_loss": -old_surrogate, "kl": 0.0, "line_search_steps": 0.0}
+        if not torch.isfinite(g).all() or g.norm().item() == 0.0:
             stats["accepted"] = 0.0
             return stats
         x = conjugate_gradient(fisher_vector, g, cfg.cg_max_steps)
-        xhx = float(x @ fisher_vector(x))
+        xhx = (x @ fisher_vector(x)).detach().item()
         full_step = math.sqrt(2 * cfg.target_kl / max(xhx, 1e-12)) * x
         accepted = self._line_search(
-            params, full_step, float(surrogate.detach()),
+            params, full_step, old_surrogate,
             lambda: self._surrogate_and_kl(data, old_mean, old_log_std), stats,
         )  # fmt: skip
         stats["accepted"] = float(accepted)
@@ -120,9 +126,10 @@ class TRPO(OnPolicyAlgorithm):
         coef = 1.0
         for i in range(cfg.line_search_max_iter):
             vector_to_parameters(old + coef * full_step, params)
-            surrogate, kl = evaluate()
-            if float(kl) <= cfg.target_kl and float(surrogate) > old_surrogate:
-                stats.update(policy_loss=-float(surrogate), kl=float(kl))
+            surrogate_t, kl_t = evaluate()
+            surrogate, kl = surrogate_t.item(), kl_t.item()
+            if kl <= cfg.target_kl and surrogate > old_surrogate:
+                stats.update(policy_loss=-surrogate, kl=kl)
                 stats["line_search_steps"] = float(i + 1)
                 return True
             coef *= cfg.line_search_shrinking_factor

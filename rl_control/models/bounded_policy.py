@@ -66,7 +66,7 @@ class BoundedPolicy(nn.Module, Policy):
             raise ValueError(
                 f"expected observations of shape [N, {self.obs_dim}], got {arr.shape}"
             )
-        if not np.all(np.isfinite(arr)):
+        if not np.isfinite(arr).all():
             raise ValueError("non-finite observation passed to the policy")
         return torch.from_numpy(arr)
 
@@ -81,6 +81,15 @@ class BoundedPolicy(nn.Module, Policy):
     def from_unit(self, u: torch.Tensor) -> torch.Tensor:
         """Unit action space -> env action."""
         return self.action_center + self.action_half_range * u
+
+    def from_unit_numpy(self, u: torch.Tensor) -> np.ndarray:
+        """:meth:`from_unit` as a float64 numpy batch, computed in float32 like the tensor op.
+
+        numpy's elementwise ops on a few values cost a fraction of torch's dispatch; the buffers
+        are read on every call, so loaded or moved state is always honoured.
+        """
+        center, half = self.action_center.numpy(), self.action_half_range.numpy()
+        return (center + half * u.numpy()).astype(np.float64)
 
     # --- Policy persistence --------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -23,6 +24,20 @@ def activation_class(name: str) -> type[nn.Module]:
     return _ACTIVATIONS[name]
 
 
+class MLP(nn.Sequential):
+    """An ``nn.Sequential`` whose forward calls its layers' ``forward`` directly.
+
+    Same layers, parameters and state-dict keys as the plain container; skipping the per-layer
+    ``Module.__call__`` machinery (hook dispatch) saves a few microseconds per layer, which is
+    a large share of a small network's forward at rollout and minibatch sizes.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self._modules.values():
+            x = layer.forward(x)  # type: ignore[union-attr]
+        return x
+
+
 def mlp(
     in_dim: int,
     out_dim: int,
@@ -30,7 +45,7 @@ def mlp(
     activation: str = "tanh",
     ortho_init: bool = False,
     output_gain: float = 1.0,
-) -> nn.Sequential:
+) -> MLP:
     """Linear layers of sizes ``in_dim -> *hidden -> out_dim`` with ``activation`` between.
 
     With ``ortho_init`` hidden layers get orthogonal weights with gain sqrt(2) and the output
@@ -53,4 +68,4 @@ def mlp(
         layers.append(linear)
         if not last:
             layers.append(act())
-    return nn.Sequential(*layers)
+    return MLP(*layers)

@@ -5,7 +5,13 @@ import pytest
 import torch
 from algo_toys import evaluate, train
 
-from rl_control.algorithms.ppo import PPO, PPOConfig, adapt_kl_beta, clipped_surrogate_loss
+from rl_control.algorithms.ppo import (
+    PPO,
+    PPOConfig,
+    adapt_kl_beta,
+    clip_grad_norm,
+    clipped_surrogate_loss,
+)
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.trpo import TRPO, TRPOConfig
 
@@ -138,3 +144,24 @@ def test_same_seed_same_training() -> None:
         runs.append(algo.policy.get_state())
     for key in runs[0]:
         torch.testing.assert_close(runs[0][key], runs[1][key], msg=key)
+
+
+@pytest.mark.parametrize("scale", [0.01, 10.0])
+def test_clip_grad_norm_matches_torch(scale: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    ours = [torch.nn.Parameter(torch.zeros(s)) for s in ((4, 3), (3,), (1,))]
+    ref = [torch.nn.Parameter(torch.zeros(s)) for s in ((4, 3), (3,), (1,))]
+    for a, b in zip(ours, ref, strict=True):
+        a.grad = torch.randn(a.shape, generator=g) * scale
+        b.grad = a.grad.clone()
+    ours[2].grad = None  # parameters without gradients are skipped, as in torch
+    ref[2].grad = None
+    clip_grad_norm(ours, 0.5)
+    torch.nn.utils.clip_grad_norm_(ref, 0.5)
+    for a, b in zip(ours[:2], ref[:2], strict=True):
+        torch.testing.assert_close(a.grad, b.grad)
+    norm = torch.linalg.vector_norm(torch.cat([p.grad.reshape(-1) for p in ours[:2]]))
+    if scale > 1:  # clipped to the max norm; small gradients pass unchanged (checked above)
+        assert float(norm) == pytest.approx(0.5, rel=1e-5)
+    else:
+        assert float(norm) < 0.5

@@ -106,3 +106,48 @@ def test_sac_learns_point_mass() -> None:
     train(algo, num_envs=4, total_steps=2_400, seed=0)
     after = evaluate(algo.policy)
     assert after > before + 15.0 and after > 36.0, (before, after)
+
+
+def test_replay_buffer_samples_whole_transitions() -> None:
+    from rl_control.algorithms.replay_buffer import ReplayBuffer
+
+    buf = ReplayBuffer(5, 3, 2)
+    for i in range(7):  # wraps: rows hold transitions 5, 6, 2, 3, 4
+        buf.add(np.full((1, 3), i), np.full((1, 2), -i), np.array([10.0 * i]),
+                np.full((1, 3), i + 0.5), np.array([i % 2]))  # fmt: skip
+    assert buf.rewards.tolist() == [50.0, 60.0, 20.0, 30.0, 40.0] and len(buf) == 5
+    batch = buf.sample(64, torch.Generator().manual_seed(0))
+    i = batch["obs"][:, 0]
+    assert set(i.tolist()) == {2.0, 3.0, 4.0, 5.0, 6.0}
+    torch.testing.assert_close(batch["obs"], i[:, None].expand(64, 3))
+    torch.testing.assert_close(batch["actions"], -i[:, None].expand(64, 2))
+    torch.testing.assert_close(batch["next_obs"], i[:, None].expand(64, 3) + 0.5)
+    torch.testing.assert_close(batch["rewards"], 10 * i)
+    torch.testing.assert_close(batch["terminated"], i % 2)
+
+
+def test_actor_step_leaves_critic_without_gradients_but_trainable() -> None:
+    algo = SAC(2, LOW, HIGH, 1, SACConfig(learning_starts=0, batch_size=8), seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(16):
+        obs = rng.normal(size=(1, 2))
+        out = algo.act(obs)
+        algo.record(obs, out, rng.normal(size=1), np.zeros(1), np.zeros(1), obs + 0.1)
+    stats = algo.update()
+    assert set(stats) == {"critic_loss", "actor_loss", "alpha", "alpha_loss", "entropy", "q"}
+    assert all(math.isfinite(v) for v in stats.values())
+    # reference: the same step with the critic's weight gradients formed in the actor pass
+    ref = copy.deepcopy(algo)
+    ref._critic_params = []  # nothing toggled
+    ref.config.target_update_interval = 10**9  # no Polyak step there (targets not compared)
+    algo.gradient_step()
+    ref.gradient_step()
+    assert all(p.requires_grad for p in algo.critic.parameters())
+    for mine, theirs in ((algo.policy, ref.policy), (algo.critic, ref.critic)):
+        for a, b in zip(mine.parameters(), theirs.parameters(), strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
+    # only the reference carries the discarded actor-loss gradients on the critic
+    assert any(
+        not torch.allclose(a.grad, b.grad)
+        for a, b in zip(algo.critic.parameters(), ref.critic.parameters(), strict=True)
+    )

@@ -86,3 +86,24 @@ def test_trpo_learns_point_mass() -> None:
     train(algo, num_envs=4, total_steps=16_000, seed=0)
     after = evaluate(algo.policy)
     assert after > before + 12.0, (before, after)
+
+
+def test_trpo_entropy_bonus_widens_the_policy_within_the_trust_region() -> None:
+    algo, data = _filled(0.01)
+    data["advantages"] = torch.zeros_like(data["advantages"])  # only the entropy term pulls
+    with torch.no_grad():
+        old_mean = algo.policy.mean_net(data["obs"])
+    old_log_std = algo.policy.log_std.detach().clone()
+    algo.config.ent_coef = 0.01
+    stats = algo.trpo_step(data)
+    assert stats["accepted"] == 1.0
+    assert bool((algo.policy.log_std > old_log_std).all())
+    with torch.no_grad():
+        kl = gaussian_kl(old_mean, old_log_std, algo.policy.mean_net(data["obs"]),
+                         algo.policy.log_std).mean()  # fmt: skip
+    assert 0.0 < float(kl) <= 0.01
+    algo, data = _filled(0.01)  # without the bonus there is nothing to gain: no step
+    data["advantages"] = torch.zeros_like(data["advantages"])
+    assert algo.trpo_step(data)["accepted"] == 0.0
+    with pytest.raises(ValueError, match="ent_coef must be >= 0"):
+        TRPOConfig(ent_coef=-1.0)

@@ -61,3 +61,35 @@ def test_normalizer_is_saved_with_module_state() -> None:
     torch.testing.assert_close(restored.mean, rms.mean)
     with pytest.raises(ValueError, match="non-finite"):
         rms.update(torch.tensor([[np.nan, 0.0, 0.0]]))
+
+
+def test_mlp_fast_forward_matches_a_plain_sequential() -> None:
+    torch.manual_seed(0)
+    net = mlp(3, 2, hidden=(8, 5), activation="tanh", ortho_init=True)
+    plain = torch.nn.Sequential(*net)  # the same layer objects through Module.__call__
+    assert list(net.state_dict()) == list(plain.state_dict())  # checkpoints unchanged
+    x = torch.randn(6, 3, requires_grad=True)
+    torch.testing.assert_close(net(x), plain(x), rtol=0, atol=0)
+    (g_fast,) = torch.autograd.grad(net(x).sum(), x)
+    (g_plain,) = torch.autograd.grad(plain(x).sum(), x)
+    torch.testing.assert_close(g_fast, g_plain, rtol=0, atol=0)
+
+
+def test_float32_normalisation_follows_every_change_of_the_statistics() -> None:
+    rms = RunningMeanStd(2)
+    x = torch.tensor([[1.0, -4.0], [3.0, 8.0]])
+    torch.testing.assert_close(rms.normalize(x), x)  # identity before any data
+    rms.update(x)
+    expected = rms.normalize(x.double()).float()  # the float64 route
+    torch.testing.assert_close(rms.normalize(x), expected, rtol=1e-6, atol=1e-6)
+    assert not torch.allclose(expected, x)
+    other = RunningMeanStd(2)
+    other.update(torch.tensor([[100.0, 0.0], [300.0, 2.0]]))
+    rms.load_state_dict(other.state_dict())  # in-place copy into the same buffers
+    torch.testing.assert_close(rms.normalize(x), other.normalize(x.double()).float())
+    x_grad = x.clone().requires_grad_()
+    with torch.inference_mode():  # statistics first cached while acting ...
+        rms.update(x)
+        rms.normalize(x)
+    rms.normalize(x_grad).sum().backward()  # ... still serve a differentiable call
+    torch.testing.assert_close(x_grad.grad[0], (1 / rms.var.sqrt()).float())
