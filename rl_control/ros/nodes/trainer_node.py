@@ -62,10 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def publish_stats(row: dict[str, Any]) -> None:
         stats_pub.publish(_stats_msg(row))
         share = 100 * row["env_steps"] / config.total_steps
+        ret = row["train_return"]  # NaN while no episode has ended since the last update
+        ret_text = "no episode ended" if math.isnan(ret) else f"return {ret:.1f}"
         log.info(
             f"{row['env_steps']}/{config.total_steps} steps ({share:.0f}%), "
-            f"policy v{row['policy_version']}, return {row['train_return']:.1f}, "
-            f"{row['steps_per_s']:.0f} steps/s"
+            f"policy v{row['policy_version']}, {ret_text}, {row['steps_per_s']:.0f} steps/s"
         )
 
     def queue(kind: str) -> Callable[..., None]:
