@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 _LIBC = ctypes.CDLL(None)
@@ -98,3 +99,20 @@ def check_finite(name: str, value: Any) -> None:
     arr = np.asarray(value, dtype=np.float64)
     if not np.isfinite(arr).all():
         raise ValueError(f"non-finite {name}: {arr.tolist()}")
+
+
+class BulletEnv(gym.Env):
+    """Base of the task envs: parameters, a private PyBullet world and its clean-up."""
+
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 100}
+
+    def __init__(self, params: Any, render_mode: str | None) -> None:
+        self.params = params
+        self.render_mode = render_mode
+        self._client: BulletClient | None = make_client(render_mode)
+        self._calls = FastCalls(self._client)
+
+    def close(self) -> None:
+        if getattr(self, "_client", None) is not None:
+            self._client.disconnect()
+            self._client = None

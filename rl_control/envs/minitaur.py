@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 import pybullet_data
 
-from rl_control.envs.bullet import FastCalls, disable_default_motors, make_client, pybullet
+from rl_control.envs.bullet import BulletEnv, disable_default_motors, pybullet
 from rl_control.envs.params import override_params
 from rl_control.envs.wrappers import ObservationHistory, gaussian_noise
 from rl_control.tasks import minitaur as task
@@ -36,7 +36,7 @@ KNEE_ANCHOR_LEFT = (0.0, 0.01, 0.2)
 INIT_POSITION = (0.0, 0.0, 0.2)
 
 
-class MinitaurEnv(gym.Env):
+class MinitaurEnv(BulletEnv):
     """8 desired motor angles in, 28-D observation out; see :mod:`rl_control.tasks.minitaur`."""
 
     metadata = {"render_modes": ["human"], "render_fps": 100}
@@ -47,8 +47,8 @@ class MinitaurEnv(gym.Env):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        self.params = p = override_params(params or MinitaurParams(), overrides)
-        self.render_mode = render_mode
+        super().__init__(override_params(params or MinitaurParams(), overrides), render_mode)
+        p = self.params
         center = task.STANDING_ANGLE
         self.action_space = gym.spaces.Box(
             center - p.action_range, center + p.action_range, (task.NUM_MOTORS,), np.float32
@@ -56,8 +56,6 @@ class MinitaurEnv(gym.Env):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (task.OBS_DIM,), np.float32)
         self._noise_std = task.noise_scale(p)
         self._history = ObservationHistory(p.latency, p.physics_dt)
-        self._client = make_client(render_mode)
-        self._calls = FastCalls(self._client)
         self._body, self._motors = self._build()
         self._snapshot = self._client.saveState()
         self._settled_torques = self._torques.copy()  # the snapshot holds no motor commands
@@ -173,8 +171,3 @@ class MinitaurEnv(gym.Env):
             "base_position": np.array(position),
         }
         return self._observe(), reward, terminated, truncated, info
-
-    def close(self) -> None:
-        if getattr(self, "_client", None) is not None:
-            self._client.disconnect()
-            self._client = None

@@ -18,10 +18,9 @@ import gymnasium as gym
 import numpy as np
 
 from rl_control.envs.bullet import (
-    FastCalls,
+    BulletEnv,
     check_finite,
     disable_default_motors,
-    make_client,
     pybullet,
     zero_damping,
 )
@@ -33,7 +32,7 @@ CART, POLE = 0, 1  # link (= joint) indices of the multibody
 _TINY_INERTIA = 1e-6  # axes about which a link cannot turn still need a positive inertia
 
 
-class SoftWallCartPoleEnv(gym.Env):
+class SoftWallCartPoleEnv(BulletEnv):
     """Cart-pole between two soft walls; observation = state (x, θ, ẋ, θ̇), action = force [N].
 
     ``reset(options={"state": s})`` starts from a given state instead of the reset
@@ -48,13 +47,12 @@ class SoftWallCartPoleEnv(gym.Env):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        self.params = override_params(params or SoftWallCartPoleParams(), overrides)
-        self.render_mode = render_mode
+        super().__init__(
+            override_params(params or SoftWallCartPoleParams(), overrides), render_mode
+        )
         p = self.params
         self.action_space = gym.spaces.Box(-p.max_force, p.max_force, (1,), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (4,), np.float32)
-        self._client = make_client(render_mode)
-        self._calls = FastCalls(self._client)
         self._body = self._build()
         self.state = np.zeros(4)
         self.wall_force = np.zeros(2)
@@ -145,8 +143,3 @@ class SoftWallCartPoleEnv(gym.Env):
             raise ValueError(f"non-finite observation from SoftWallCartPole: {obs.tolist()}")
         info = {"reward_terms": {k: float(v) for k, v in terms.items()}, "wall_force": lam}
         return obs, reward, terminated, truncated, info
-
-    def close(self) -> None:
-        if getattr(self, "_client", None) is not None:
-            self._client.disconnect()
-            self._client = None

@@ -14,10 +14,9 @@ import gymnasium as gym
 import numpy as np
 
 from rl_control.envs.bullet import (
-    FastCalls,
+    BulletEnv,
     check_finite,
     disable_default_motors,
-    make_client,
     pybullet,
     zero_damping,
 )
@@ -31,7 +30,7 @@ _JOINTS = (HIP, KNEE)
 _TORQUE_CONTROL = pybullet.TORQUE_CONTROL
 
 
-class TwoLinkLegEnv(gym.Env):
+class TwoLinkLegEnv(BulletEnv):
     """Torque-controlled 2R leg tracking a semi-elliptical foot path; see the task module."""
 
     metadata = {"render_modes": ["human"], "render_fps": 500}
@@ -42,13 +41,10 @@ class TwoLinkLegEnv(gym.Env):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        self.params = override_params(params or TwoLinkLegParams(), overrides)
-        self.render_mode = render_mode
+        super().__init__(override_params(params or TwoLinkLegParams(), overrides), render_mode)
         p = self.params
         self.action_space = gym.spaces.Box(-p.max_torque, p.max_torque, (2,), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (8,), np.float32)
-        self._client = make_client(render_mode)
-        self._calls = FastCalls(self._client)
         self._body = self._build()
         self.state = np.zeros(4)
         self.time = 0.0
@@ -133,8 +129,3 @@ class TwoLinkLegEnv(gym.Env):
         truncated = self._steps >= p.max_steps and not terminated
         info = {"reward_terms": {k: float(v) for k, v in terms.items()}, "torque": torque}
         return self._observe(errors), reward, terminated, truncated, info
-
-    def close(self) -> None:
-        if getattr(self, "_client", None) is not None:
-            self._client.disconnect()
-            self._client = None
