@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from results_table import start_run, write_markdown
 
 from rl_control.envs.registration import make_env
 from rl_control.policies.base import Policy, PolicyOutput
@@ -182,20 +182,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs per side")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    run = start_run()
     torch.set_num_threads(1)
     raw = raw_env_rate(args.task)
-    lines = [
-        f"# rl_control vs stable-baselines3 on `{args.task}`",
-        "",
+    notes = [
         f"Seed 0, 1 torch thread, hyperparameters of config/train/<algo>_{args.task}.yaml on "
         f"both sides, SB3 on [-1, 1]-rescaled actions (as ours) and VecNormalize where ours "
         f"normalises. Steps/s per CPU-second, best of {args.repeats} alternating runs per side "
         f"(see bench/compare_sb3.py). Random-action env rate: {raw:.0f} steps/s. Return: "
-        f"deterministic policy, {args.episodes} episodes, seeds {EVAL_SEED}+ (first run).",
-        "",
-        "| algo | env steps | ours steps/s | SB3 steps/s | speed-up | ours return | SB3 return |",
-        "|---|---|---|---|---|---|---|",
+        f"deterministic policy, {args.episodes} episodes, seeds {EVAL_SEED}+ (first run)."
     ]
+    header = ["algo", "env steps", "ours steps/s", "SB3 steps/s", "speed-up", "ours return",
+              "SB3 return"]  # fmt: skip
+    rows = []
     for algo in args.algos:
         steps = args.sac_steps if algo == "sac" else args.steps
         ours_runs, sb3_runs = [], []
@@ -205,18 +204,21 @@ def main() -> None:
         ours = dict(ours_runs[0], steps_per_s=max(r["steps_per_s"] for r in ours_runs))
         sb3 = dict(sb3_runs[0], steps_per_s=max(r["steps_per_s"] for r in sb3_runs))
         ratio = ours["steps_per_s"] / sb3["steps_per_s"] if sb3["steps_per_s"] else math.nan
-        lines.append(
-            f"| {algo} | {steps} | {ours['steps_per_s']:.0f} | {sb3['steps_per_s']:.0f} | "
-            f"{ratio:.2f}x | {ours['return']:.1f} ± {ours['return_std']:.1f} | "
-            f"{sb3['return']:.1f} ± {sb3['return_std']:.1f} |"
-        )
-        print(lines[-1], flush=True)
-    # steps/s depend on what else runs on the machine: record it next to the numbers
-    load = os.getloadavg()[1]
-    lines += ["", f"Machine: {os.cpu_count()} cores, 5-minute load average {load:.1f} at the end."]
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"compare_sb3_{args.task}.md"
-    out.write_text("\n".join(lines) + "\n")
+        rows.append([
+            algo, steps, f"{ours['steps_per_s']:.0f}", f"{sb3['steps_per_s']:.0f}",
+            f"{ratio:.2f}x", f"{ours['return']:.1f} ± {ours['return_std']:.1f}",
+            f"{sb3['return']:.1f} ± {sb3['return_std']:.1f}",
+        ])  # fmt: skip
+        print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    out = write_markdown(
+        f"compare_sb3_{args.task}",
+        f"rl_control vs stable-baselines3 on `{args.task}`",
+        header,
+        rows,
+        notes,
+        run=run,
+        out_dir=args.out,
+    )
     print(f"wrote {out}")
 
 

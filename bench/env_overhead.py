@@ -5,6 +5,7 @@ needs each control step: read the joints, apply the same forces (soft-wall force
 force; leg torques; the Minitaur's PD torques at every physics sub-step) and step. The env
 loop calls ``env.step``. Overhead = raw steps/s ÷ env steps/s − 1 (target ≤ 20 %).
 Raw and env loops alternate, ``--repeats`` rounds, best of each kept (shared machine).
+Writes bench/results/env_overhead.md (``python bench/update_readme.py`` copies it).
 
     python bench/env_overhead.py [--steps 5000] [--repeats 7]
 """
@@ -18,11 +19,14 @@ from collections.abc import Callable
 
 import numpy as np
 import pybullet
+from results_table import start_run, verdict, write_markdown
 
 from rl_control.envs.minitaur import MOTOR_DIRECTIONS, MinitaurEnv
 from rl_control.envs.soft_wall_cartpole import CART, POLE, SoftWallCartPoleEnv
 from rl_control.envs.two_link_leg import TwoLinkLegEnv
 from rl_control.tasks import minitaur as mt
+
+TARGET = 0.20  # env overhead over the raw physics loop
 
 
 def best_rates(loops: tuple[Callable[[int], None], ...], steps: int, repeats: int) -> list[float]:
@@ -115,16 +119,32 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000, help="control steps per timing")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    run = start_run()
     tasks = {
         "soft_wall_cartpole": (cartpole_loops, args.steps),
         "two_link_leg": (leg_loops, args.steps),
         "minitaur": (minitaur_loops, max(args.steps // 10, 50)),
     }
     print(f"{'task':20s} {'raw steps/s':>12s} {'env steps/s':>12s} {'overhead':>9s}")
+    rows = []
     for name, (make, steps) in tasks.items():
         raw_rate, env_rate = best_rates(make(), steps, args.repeats)
         overhead = raw_rate / env_rate - 1.0
         print(f"{name:20s} {raw_rate:12.0f} {env_rate:12.0f} {overhead:9.1%}")
+        ok = verdict(overhead <= TARGET)
+        rows.append([name, steps, f"{raw_rate:.0f}", f"{env_rate:.0f}", f"{overhead:.1%}", ok])
+    path = write_markdown(
+        "env_overhead",
+        "Env overhead: raw PyBullet loop versus the gymnasium env, same world",
+        ["task", "control steps / timing", "raw steps/s", "env steps/s", "overhead",
+         f"overhead ≤ {TARGET * 100:.0f} %"],
+        rows,
+        [f"Overhead = raw steps/s ÷ env steps/s − 1; raw and env loops alternate, best of "
+         f"{args.repeats} rounds each (see bench/env_overhead.py). Minitaur timings use a tenth "
+         "of the control steps (each runs several physics sub-steps)."],
+        run=run,
+    )  # fmt: skip
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Both train PPO on the same task with the same config (one env: the graph has one
 the graph runs `rl-control launch launch/train.launch.xml` as separate processes over the
 embedded back-end. Reported: env steps/s over the trainer's wall time (from metrics.csv, so
 process start-up is excluded; it is printed separately), and the ratio (target >= 50 %).
+Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copies it).
 
     python bench/graph_throughput.py [--steps 10240] [--task soft_wall_cartpole] [--repeat 3]
 """
@@ -19,7 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_table import start_run, verdict, write_markdown
+
 ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.5  # graph steps/s over in-process steps/s
 
 
 def _config(task: str, algo: str, steps: int, run_dir: Path) -> dict:
@@ -95,11 +99,12 @@ def main() -> None:
     parser.add_argument("--domain", type=int, default=77)
     parser.add_argument("--repeat", type=int, default=3, help="alternating pairs of runs")
     args = parser.parse_args()
+    run = start_run()
     print(
         f"task {args.task}, {args.algo}, {args.steps} env steps, one env/bridge; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    ratios = []
+    ratios, rows = [], []
     for i in range(args.repeat):  # alternate, so both sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
             local = in_process(args.task, args.algo, args.steps, Path(tmp))
@@ -109,7 +114,25 @@ def main() -> None:
             f"run {i}: in-process {local:6.0f} env steps/s | graph {remote:6.0f} env steps/s "
             f"(launch {wall:.1f} s end to end) | ratio {100 * remote / local:5.1f} %"
         )
-    print(f"median graph / in-process: {100 * statistics.median(ratios):5.1f} % (target >= 50 %)")
+        rows.append([f"run {i}", f"{local:.0f}", f"{remote:.0f}", f"{wall:.1f}",
+                     f"{100 * remote / local:.1f} %", ""])  # fmt: skip
+    median = statistics.median(ratios)
+    print(f"median graph / in-process: {100 * median:5.1f} % (target >= 50 %)")
+    rows.append(["median", "", "", "", f"{100 * median:.1f} %", verdict(median >= TARGET)])
+    path = write_markdown(
+        "graph_throughput",
+        "Lock-step training throughput: node graph versus in-process runner",
+        ["run", "in-process env steps/s", "graph env steps/s", "launch end to end (s)",
+         "graph / in-process", f"median ≥ {100 * TARGET:.0f} %"],
+        rows,
+        [f"{args.algo} on {args.task}, {args.steps} env steps, one env (the graph has one "
+         "bridge); the graph is `rl-control launch launch/train.launch.xml` over the embedded "
+         "back-end. Graph steps/s over the trainer's wall time (metrics.csv, start-up "
+         "excluded); in-process over the whole train() incl. two 1-episode evaluations. "
+         f"{args.repeat} alternating pairs."],
+        run=run,
+    )  # fmt: skip
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

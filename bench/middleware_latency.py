@@ -2,7 +2,8 @@
 
 Run: python bench/middleware_latency.py [--count 2000] [--seconds 3]
 Prints p50/p99 round-trip latency (std_msgs/String ping -> echo process -> pong) and the
-pipelined round-trip rate (messages/s) with a window of outstanding pings.
+pipelined round-trip rate (messages/s) with a window of outstanding pings, and writes them to
+bench/results/middleware_latency.md (target: round-trip p50 <= 0.5 ms).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+from results_table import RunInfo, start_run, verdict, write_markdown
+
+TARGET_P50_MS = 0.5  # embedded round trip, two processes
 
 
 def echo() -> None:
@@ -85,6 +90,7 @@ def main() -> None:
     if args.echo:
         echo()
         return
+    run = start_run()
     env = dict(os.environ, RL_CONTROL_MIDDLEWARE="embedded")
     env.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 220))
     os.environ.update(RL_CONTROL_MIDDLEWARE="embedded", ROS_DOMAIN_ID=env["ROS_DOMAIN_ID"])
@@ -106,6 +112,29 @@ def main() -> None:
         f"{result['round_trips_per_s']:.0f} round trips/s"
         f" = {2 * result['round_trips_per_s']:.0f} messages/s"
     )
+    print(f"wrote {write_table(result, args, run)}")
+
+
+def write_table(result: dict[str, float], args: argparse.Namespace, run: RunInfo) -> Path:
+    """bench/results/middleware_latency.md from the measured figures."""
+    rate = result["round_trips_per_s"]
+    rows = [
+        ["round trip p50", f"{result['p50_ms']:.3f} ms", f"≤ {TARGET_P50_MS} ms",
+         verdict(result["p50_ms"] <= TARGET_P50_MS)],
+        ["round trip p99", f"{result['p99_ms']:.3f} ms", "", ""],
+        ["round trip mean", f"{result['mean_ms']:.3f} ms", "", ""],
+        [f"pipelined, window {args.window}", f"{rate:.0f} round trips/s = {2 * rate:.0f} msgs/s",
+         "", ""],
+    ]  # fmt: skip
+    return write_markdown(
+        "middleware_latency",
+        "Embedded back-end: round trip between two processes",
+        ["metric", "value", "target", "result"],
+        rows,
+        [f"std_msgs/String ping -> echo process -> pong, {args.count} sequential round trips, "
+         f"then {args.seconds:g} s pipelined with {args.window} pings outstanding."],
+        run=run,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
