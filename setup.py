@@ -19,6 +19,7 @@ setup(
         "gymnasium>=0.29",
         "pybullet>=3.2.5",
         "casadi>=3.6",
+        "scipy>=1.10",
         "cyclonedds>=0.10.5",
         "transforms3d>=0.4",
         "pyyaml>=6.0",
