@@ -1,14 +1,20 @@
 """PPO with an MPC-based policy over a learnable LCS (Bui, You & Duan, Algorithm 1).
 
 The on-policy base collects rollouts, computes GAE and returns; the update minimises
-L = L_CLIP + α·L_PRED (eq. 15) by Adam steps on θ = (Θ, V-params, log σ), with dμ/dθ from
-implicit differentiation of the MPC, and regresses the MLP critic V_φ. L_PRED (eq. 12) is the
-one-step prediction error of the learnable LCS on the collected transitions, each state
-component divided by the batch std of its one-step change (raw errors are ~1e-4 and would
-need an α tuned per unit). MPC solves of a minibatch are warm-started from the solution
-recorded at that sample in the previous pass, and run on ``workers`` processes.
-Deviation from the paper: after the joint steps, ``pred_steps`` extra Adam steps on α·L_PRED
-alone (cheap: no MPC solves) let the model follow the data faster.
+L = L_CLIP + α·L_PRED (eq. 15) by Adam steps on θ = (Θ, log σ), plus the V(s_H) parameters
+with ``terminal: learned``, with dμ/dθ from implicit differentiation of the MPC, and regresses
+the MLP critic V_φ. L_PRED (eq. 12) is the one-step prediction error of the learnable LCS on
+the collected transitions, each state component divided by the std of its one-step change
+over the model buffer (raw errors are ~1e-4 and would need an α tuned per unit). MPC solves
+of a minibatch are warm-started from the solution recorded at that sample in the previous
+pass, and run on ``workers`` processes.
+Deviations from the paper: after the joint steps, ``pred_steps`` extra full-batch Adam steps
+on α·L_PRED alone (cheap: no MPC solves) let the model follow the data faster, and they use
+the last ``model_buffer`` transitions of all updates, not only the current batch: the model is
+a one-step predictor, so off-policy data is valid for it, and a batch from a policy that has
+just learned to balance excites the dynamics too little (fitting on it alone undid the model).
+The terminal value is then refreshed from the new model (``terminal: model_lqr``, see
+:mod:`rl_control.mpc.mpc_policy`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from rl_control.algorithms.config import config_from_dict, require
 from rl_control.algorithms.ppo import PPO, PPOConfig, clipped_surrogate_loss
 from rl_control.algorithms.registry import register_algorithm
 from rl_control.algorithms.storage import minibatches
-from rl_control.mpc.mpc_policy import LCSMPCPolicy
+from rl_control.mpc.mpc_policy import TERMINAL_MODES, LCSMPCPolicy
 from rl_control.policies.base import PolicyOutput
 
 
@@ -33,27 +39,34 @@ class PPOMPCConfig(PPOConfig):
     """PPO settings plus the MPC policy's; defaults sized for the soft-wall cart-pole."""
 
     learning_rate: float = 3e-3  # on the scaled θ (relative changes), and the critic
-    n_steps: int = 800
-    batch_size: int = 200
+    n_steps: int = 200
+    batch_size: int = 100
     n_epochs: int = 4
     max_grad_norm: float = 1.0
     pred_coef: float = 1.0  # α of eq. 15
-    pred_steps: int = 50  # extra full-batch Adam steps on α·L_PRED alone (no MPC solves)
+    pred_steps: int = 200  # extra full-batch Adam steps on α·L_PRED alone (no MPC solves)
+    model_buffer: int = 20000  # transitions kept for those steps (all updates, FIFO)
     horizon: int = 10
     smoothing: float = 1e-3
     action_barrier: float = 0.1
-    model_perturbation: float = 0.3
-    model_seed: int = 0
+    model_perturbation: float = 0.6
+    model_seed: int = 1
     terminal_discount: float = 0.99
     init_log_std: float = -1.5
     workers: int = 1
+    terminal: str = "model_lqr"  # V(s_H): LQR of the current model, or "learned" by L_CLIP
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.pred_coef >= 0, f"pred_coef must be >= 0, got {self.pred_coef}")
         require(self.pred_steps >= 0, f"pred_steps must be >= 0, got {self.pred_steps}")
+        require(self.model_buffer >= 1, f"model_buffer must be >= 1, got {self.model_buffer}")
         require(self.workers >= 1, f"workers must be >= 1, got {self.workers}")
         require(self.mode == "clip", "ppo_mpc supports mode 'clip' only")
+        require(
+            self.terminal in TERMINAL_MODES,
+            f"terminal must be one of {TERMINAL_MODES}, got {self.terminal!r}",
+        )
 
 
 class PPOMPC(PPO):
@@ -89,9 +102,12 @@ class PPOMPC(PPO):
                 cfg.init_log_std,
                 cfg.hidden,
                 cfg.workers,
+                cfg.terminal,
             )
         self.policy.generator = self.generator
+        self.terminal_failures = 0  # LQR terminal refreshes without a Riccati solution
         self._transitions: list[tuple[np.ndarray, ...]] = []
+        self._model_data = np.zeros((0, 2 * obs_dim + len(np.atleast_1d(action_low))))
         self._build_optimizers()
 
     def _build_optimizers(self) -> None:
@@ -149,7 +165,14 @@ class PPOMPC(PPO):
         obs, act, nxt, warm = (np.concatenate(x) for x in zip(*self._transitions, strict=True))
         data = dict(data, index=torch.arange(len(obs)))
         obs_t, act_t, nxt_t = (torch.from_numpy(x) for x in (obs, act, nxt))
-        scale = (nxt_t - obs_t).std(0).clamp_min(1e-6)
+        self._model_data = np.concatenate([self._model_data, np.hstack([obs, act, nxt])])
+        self._model_data = self._model_data[-cfg.model_buffer :]
+        n_x, n_a = obs.shape[1], act.shape[1]
+        buf = torch.from_numpy(self._model_data)
+        buf_obs, buf_act, buf_nxt = buf[:, :n_x], buf[:, n_x : n_x + n_a], buf[:, n_x + n_a :]
+        # one scale for both uses of L_PRED, from all buffered data (a batch of a balancing
+        # policy has tiny one-step changes, which would blow its own errors up)
+        scale = (buf_nxt - buf_obs).std(0).clamp_min(1e-6)
         sums: dict[str, float] = {}
         n_updates, fails, solves = 0, 0, 0
         for _ in range(cfg.n_epochs):
@@ -183,12 +206,15 @@ class PPOMPC(PPO):
                 ):
                     sums[key] = sums.get(key, 0.0) + float(val.detach())
         stats = {k: v / max(n_updates, 1) for k, v in sums.items()}
-        stats["pred_loss_after"] = self._fit_model(obs_t, act_t, nxt_t, scale)
+        stats["pred_loss_after"] = self._fit_model(buf_obs, buf_act, buf_nxt, scale)
+        if not policy.refresh_terminal():
+            self.terminal_failures += 1
+        stats["terminal_refresh_failures"] = float(self.terminal_failures)
         stats.update(
             n_updates=float(n_updates),
             update_solve_failures=float(fails),
             update_solves=float(solves),
-            std=float(policy.log_std.exp().mean()),
+            std=float(policy.log_std.detach().exp().mean()),
         )
         return stats
 
@@ -206,10 +232,17 @@ class PPOMPC(PPO):
             return float(self.prediction_loss(obs, act, nxt, scale))
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"fallback_count": self.policy.fallback_count}
+        return {
+            "fallback_count": self.policy.fallback_count,
+            "terminal_failures": self.terminal_failures,
+            "model_data": self._model_data.copy(),
+        }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self.policy.fallback_count = int(state.get("fallback_count", 0))
+        self.terminal_failures = int(state.get("terminal_failures", 0))
+        if "model_data" in state:
+            self._model_data = np.asarray(state["model_data"], dtype=np.float64)
 
 
 def _build(

@@ -1,8 +1,16 @@
 """The MPC-based Gaussian policy of PPO-MPC: a ~ N(μ_θ(s), ξ I), μ_θ(s) = a₀* of the LCS-MPC.
 
-θ = (Θ, V-params, log σ): Θ the learnable LCS, V(s) = −sᵀLLᵀs + pᵀs the terminal value
-(initialised from the discounted LQR cost-to-go of the *initial model*, then learned through
-the PPO loss), σ² = ξ in the unit action space (action / half-range), like the neural kinds.
+θ = (Θ, V-params, log σ): Θ the learnable LCS, V(s) = −sᵀLLᵀs + pᵀs the terminal value,
+σ² = ξ in the unit action space (action / half-range), like the neural kinds.
+
+Terminal value, two modes (``terminal``):
+- ``"model_lqr"`` (default): V is the discounted LQR cost-to-go of the *current* learned
+  (A, B), recomputed by :meth:`LCSMPCPolicy.refresh_terminal` after every update. It is a
+  function of Θ treated with a stop-gradient (not optimised by the PPO loss). Why: with a
+  10-step horizon (0.1 s) the terminal term decides the plan; a quadratic tied to the
+  *initial* wrong model keeps the MPC failing even after L_PRED has fixed the dynamics.
+- ``"learned"``: V's parameters start from the LQR cost-to-go of the initial model and are
+  then learned through the PPO loss only (the earlier design; kept for comparison).
 μ_θ is differentiable by implicit differentiation of the MPC's KKT conditions
 (:class:`MPCMean`); d log π / dξ is the analytic Gaussian one, by torch autograd.
 """
@@ -25,6 +33,8 @@ from rl_control.mpc.lcs_mpc import MPCSettings, lqr_terminal
 from rl_control.policies.base import PolicyOutput
 from rl_control.policies.registry import register_policy
 from rl_control.tasks import soft_wall_cartpole
+
+TERMINAL_MODES = ("model_lqr", "learned")
 
 
 class MPCMean(torch.autograd.Function):
@@ -55,6 +65,17 @@ class ScaledVector(nn.Module):
     def forward(self) -> torch.Tensor:
         return self.base + self.scale * self.delta
 
+    @torch.no_grad()
+    def rebase(self, base: np.ndarray, floor: float = 0.01) -> None:
+        """Move the reference point to ``base`` (scales follow it) and zero ``delta``."""
+        base_t = torch.as_tensor(np.asarray(base, dtype=np.float64))
+        if base_t.shape != self.base.shape or not torch.isfinite(base_t).all():
+            raise ValueError(f"rebase needs a finite vector of shape {tuple(self.base.shape)}")
+        self.base.copy_(base_t)
+        top = max(float(base_t.abs().max()), 1e-3)
+        self.scale.copy_(base_t.abs() + floor * top)
+        self.delta.zero_()
+
 
 @register_policy("mpc_lcs")
 class LCSMPCPolicy(BoundedPolicy):
@@ -75,8 +96,13 @@ class LCSMPCPolicy(BoundedPolicy):
         init_log_std: float = -1.5,
         hidden: Sequence[int] = (64, 64),
         workers: int = 1,
+        terminal: str = "model_lqr",
     ) -> None:
         super().__init__(obs_dim, act_dim, action_low, action_high, normalize_obs=False)
+        if terminal not in TERMINAL_MODES:
+            raise ValueError(f"terminal must be one of {TERMINAL_MODES}, got {terminal!r}")
+        self.terminal_mode = terminal
+        self.terminal_discount = float(terminal_discount)
         exact = soft_wall_cartpole.exact_lcs()
         if exact.dims[:2] != (self.obs_dim, self.act_dim):
             raise ValueError(
@@ -108,6 +134,7 @@ class LCSMPCPolicy(BoundedPolicy):
             init_log_std=float(init_log_std),
             hidden=[int(h) for h in hidden],
             workers=int(workers),
+            terminal=terminal,
         )
 
     # --- parameters ---------------------------------------------------------------------
@@ -116,7 +143,27 @@ class LCSMPCPolicy(BoundedPolicy):
         return torch.cat([self.model.flat(), self.terminal()])
 
     def actor_parameters(self) -> list[nn.Parameter]:
-        return [self.model.delta, self.terminal.delta, self.log_std]
+        """Parameters the PPO loss optimises (the terminal only in ``learned`` mode)."""
+        if self.terminal_mode == "learned":
+            return [self.model.delta, self.terminal.delta, self.log_std]
+        return [self.model.delta, self.log_std]
+
+    def refresh_terminal(self) -> bool:
+        """``model_lqr`` mode: V := LQR cost-to-go of the current model (no-op otherwise).
+
+        Returns False (keeping the previous V) when the Riccati equation has no stabilising
+        solution for the current (A, B); the caller counts that.
+        """
+        if self.terminal_mode != "model_lqr":
+            return True
+        lcs = self.model.to_lcs()
+        try:
+            params = lqr_terminal(lcs.A, lcs.B, self.terminal_discount)
+            self.terminal.rebase(params)
+        except (ValueError, np.linalg.LinAlgError):
+            return False
+        self._warm.clear()  # plans of the previous problem are poor warm starts
+        return True
 
     def critic_parameters(self) -> list[nn.Parameter]:
         return list(self.value_net.parameters())

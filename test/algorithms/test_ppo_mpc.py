@@ -10,7 +10,9 @@ from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.evaluation import evaluate
 
 LOW, HIGH = np.array([-100.0]), np.array([100.0])
-# a badly wrong initial model (60 % noise): its MPC drops the pole within ~20 steps
+# a badly wrong initial model (60 % noise, model seed 1): its MPC drops the pole within ~30
+# steps (return ~130 on the eval episodes below, where the zero-force policy scores ~1070 and
+# the exact model's MPC ~5970 of at most 6000)
 CONFIG = dict(n_steps=200, batch_size=100, n_epochs=2, model_perturbation=0.6, model_seed=1)
 
 
@@ -20,9 +22,11 @@ def test_registered_and_rejects_bad_config() -> None:
         make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"pred_coef": -1.0}, 0)
     with pytest.raises(ValueError, match="unknown config"):
         make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"horizn": 5}, 0)
+    with pytest.raises(ValueError, match="terminal must be one of"):
+        make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"terminal": "critic"}, 0)
 
 
-def test_short_run_learns_the_model_and_checkpoints() -> None:
+def test_short_run_improves_the_return_and_checkpoints() -> None:
     torch.manual_seed(0)
     algo = make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, CONFIG, 0)
     env = make_env("soft_wall_cartpole")
@@ -30,7 +34,7 @@ def test_short_run_learns_the_model_and_checkpoints() -> None:
     before = evaluate(algo.policy, env, 3, 500).mean
     pred_losses, pred_after = [], []
     obs = envs.reset(seed=0)
-    for _ in range(3):
+    for _ in range(2):
         while not algo.ready():
             out = algo.act(obs)
             step = envs.step(out.action)
@@ -42,8 +46,10 @@ def test_short_run_learns_the_model_and_checkpoints() -> None:
         assert stats["n_updates"] > 0 and np.isfinite(stats["policy_loss"])
     after = evaluate(algo.policy, env, 3, 500).mean
     assert pred_after[-1] < 0.5 * pred_losses[0]
-    # the return does not reliably improve within this budget (see the PPO-MPC report)
-    assert np.isfinite(before) and np.isfinite(after)
+    # real learning: from far below the zero-force policy to balancing (~5900 measured)
+    assert before < 1000
+    assert after > before + 3000 and after > 4500
+    assert stats["terminal_refresh_failures"] == 0
     # checkpoint round trip: a fresh algorithm restored from the state acts identically
     other = make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, CONFIG, 1)
     other.load_state_dict(algo.state_dict())

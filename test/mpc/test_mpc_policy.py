@@ -1,9 +1,13 @@
-"""LCSMPCPolicy on the PyBullet soft-wall cart-pole: stabilisation, fallbacks, checkpoints."""
+"""LCSMPCPolicy on the PyBullet soft-wall cart-pole: stabilisation, fallbacks, checkpoints,
+terminal-value modes."""
 
 import numpy as np
+import pytest
 import torch
 
 from rl_control.envs.registration import make_env
+from rl_control.models.lcs import lcs_to_flat
+from rl_control.mpc.lcs_mpc import lqr_terminal
 from rl_control.policies.registry import build_policy
 from rl_control.tasks import soft_wall_cartpole as task
 
@@ -53,3 +57,32 @@ def test_config_and_state_restore_the_policy() -> None:
     assert (
         res.ok.all() and clone.model.delta.grad.abs().sum() > 0 and clone.log_std.grad is not None
     )
+
+
+def test_model_lqr_terminal_follows_the_model_and_survives_bad_models() -> None:
+    policy = build_policy("mpc_lcs", {"model_perturbation": 0.6, "model_seed": 1})
+    assert policy.terminal.delta not in set(policy.actor_parameters())
+    with torch.no_grad():
+        policy.model.from_flat(lcs_to_flat(task.exact_lcs()))
+    assert policy.refresh_terminal()
+    exact = task.exact_lcs()
+    np.testing.assert_allclose(
+        policy.terminal().detach().numpy(), lqr_terminal(exact.A, exact.B), rtol=1e-9
+    )
+    before = policy.terminal().detach().clone()
+    with torch.no_grad():  # B = 0: (A, B) not stabilisable, no Riccati solution
+        flat = lcs_to_flat(exact)
+        flat[16:20] = 0.0
+        policy.model.from_flat(flat)
+    assert not policy.refresh_terminal()
+    torch.testing.assert_close(policy.terminal().detach(), before)
+
+
+def test_learned_terminal_mode_trains_the_terminal_and_rejects_unknown_modes() -> None:
+    policy = build_policy("mpc_lcs", {"terminal": "learned"})
+    assert any(p is policy.terminal.delta for p in policy.actor_parameters())
+    before = policy.terminal().detach().clone()
+    assert policy.refresh_terminal()  # a no-op in this mode
+    torch.testing.assert_close(policy.terminal().detach(), before)
+    with pytest.raises(ValueError, match="terminal must be one of"):
+        build_policy("mpc_lcs", {"terminal": "critic"})
