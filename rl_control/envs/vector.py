@@ -78,8 +78,14 @@ class SyncVectorEnv:
                 o, _ = env.reset()
             obs.append(o)
         return VectorStep(
-            np.stack(obs), reward, terminated, truncated, np.stack(next_obs), infos,
-            ep_return, ep_length,
+            np.stack(obs),
+            reward,
+            terminated,
+            truncated,
+            np.stack(next_obs),
+            infos,
+            ep_return,
+            ep_length,
         )
 
     def close(self) -> None:

@@ -40,8 +40,10 @@ class Policy(ABC):
     def act(self, obs: np.ndarray, deterministic: bool = False) -> PolicyOutput:
         """Act on a batch ``obs`` of shape [N, obs_dim]."""
 
-    def reset(self, env_ids: np.ndarray | None = None) -> None:
-        """Forget per-episode state (warm starts, previous plans) for ``env_ids`` (all if None)."""
+    def reset(self, env_ids: np.ndarray | None = None) -> None:  # noqa: B027 (optional hook)
+        """Forget per-episode state (warm starts, previous plans) for ``env_ids`` (all if None).
+
+        Stateless policies keep this default, which does nothing."""
 
     def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """SB3-style deployment call: one observation [obs_dim] or a batch [N, obs_dim]."""

@@ -61,8 +61,14 @@ class LCS:
             setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
         nx, na, nl = self.A.shape[0], self.B.shape[1], self.C.shape[1]
         expected = {
-            "A": (nx, nx), "B": (nx, na), "C": (nx, nl), "d": (nx,),
-            "D": (nl, nx), "E": (nl, na), "F": (nl, nl), "c": (nl,),
+            "A": (nx, nx),
+            "B": (nx, na),
+            "C": (nx, nl),
+            "d": (nx,),
+            "D": (nl, nx),
+            "E": (nl, na),
+            "F": (nl, nl),
+            "c": (nl,),
         }
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:

@@ -148,6 +148,12 @@ def exact_lcs(params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> LCS:
     # right: λ/k − (x + lθ − w) ≥ 0;  left: λ/k − (−w − x − lθ) ≥ 0
     D = np.array([[-1.0, -l, 0.0, 0.0], [1.0, l, 0.0, 0.0]])
     return LCS(
-        A=A, B=B, C=C, d=np.zeros(4), D=D, E=np.zeros((2, 1)), F=np.eye(2) / k,
+        A=A,
+        B=B,
+        C=C,
+        d=np.zeros(4),
+        D=D,
+        E=np.zeros((2, 1)),
+        F=np.eye(2) / k,
         c=np.array([w, w]),
     )
