@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed (pip install -e .[test])")
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff missing: pip install -e .[test]")
 def test_ruff_check_passes() -> None:
     result = subprocess.run(
         ["ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
