@@ -86,6 +86,13 @@ def backend_name() -> str:
 
 
 def _backend() -> ModuleType:
+    # ok() runs once per spin loop: resolve the module once per value of the env var
+    return _backend_for(os.environ.get(ENV_VAR, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _backend_for(forced: str) -> ModuleType:
+    del forced  # the cache key; backend_name() reads (and validates) the same variable
     return importlib.import_module(_MODULES[backend_name()])
 
 

@@ -29,10 +29,17 @@ _ZERO: dict[str, Any] = {
 }
 
 
+# Values stored as they are; checked by exact type first since every field set of every
+# (de)serialized message goes through _ros_setattr.
+_PLAIN = frozenset({float, int, str, list, bool})
+
+
 def _ros_setattr(self: Any, name: str, value: Any) -> None:
     """Let fields take numpy arrays, tuples, bytes and array.array (as rclpy messages do);
     they are stored as lists, which is what the CDR serializer iterates."""
-    if isinstance(value, np.ndarray):
+    if type(value) in _PLAIN:
+        pass
+    elif isinstance(value, np.ndarray):
         value = value.tolist()
     elif isinstance(value, (tuple, bytes, bytearray)) or type(value).__name__ == "array":
         value = list(value)
