@@ -13,7 +13,7 @@ from typing import Any
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node as RclNode
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message, get_service
@@ -113,6 +113,7 @@ class RclpyNode(api.Node):
         self._executor = SingleThreadedExecutor()
         self._executor.add_node(self._node)
         self._helper: RclNode | None = None
+        self._defaults: dict[str, Any] = {}
 
     @property
     def rclpy_node(self) -> RclNode:
@@ -120,14 +121,20 @@ class RclpyNode(api.Node):
         return self._node
 
     def declare_parameter(self, name: str, default: Any = None) -> Any:
+        if self._node.has_parameter(name):  # same error as the embedded back-end
+            raise ValueError(f"parameter {name!r} is already declared")
         descriptor = ParameterDescriptor(dynamic_typing=True)  # empty-list defaults allowed
         value = self._node.declare_parameter(name, default, descriptor).value
+        self._defaults[name] = default
         return coerce(name, value, default)
 
     def get_parameter(self, name: str) -> Any:
         if not self._node.has_parameter(name):
             raise ValueError(f"parameter {name!r} is not declared")
-        return self._node.get_parameter(name).value
+        # coerced like the declared value (`-p gain:=2` with default 1.0 gives 2.0), and read
+        # live so `ros2 param set` still takes effect
+        value = self._node.get_parameter(name).value
+        return coerce(name, value, self._defaults.get(name, value))
 
     def create_publisher(self, type_name: str, topic: str, qos: int | QoS = 10) -> api.Publisher:
         return _Publisher(
@@ -181,7 +188,10 @@ class RclpyNode(api.Node):
         return resolve_topic_name(topic, self.name, self.namespace, self._config.remaps)
 
     def spin_once(self, timeout: float | None = None) -> None:
-        self._executor.spin_once(timeout_sec=timeout)
+        try:
+            self._executor.spin_once(timeout_sec=timeout)
+        except ExternalShutdownException:  # mw.shutdown() from another thread: a normal stop
+            pass
 
     def destroy(self) -> None:
         self._executor.remove_node(self._node)

@@ -36,7 +36,7 @@ def train_process() -> launch.actions.ExecuteProcess:
             "ros2", "launch", "rl_control", "train.launch.xml", "task:=soft_wall_cartpole",
             "algo:=ppo", f"steps:={STEPS}", f"run_dir:={RUN_DIR}",
         ],
-        env=env, output="screen",
+        env=env, output="screen", cached_output=True,
     )  # fmt: skip
 
 
