@@ -1,0 +1,24 @@
+"""rclpy back-end behaves like the embedded one for parameters (needs ROS 2)."""
+
+import os
+
+import pytest
+
+pytest.importorskip("rclpy", reason="ROS 2 (rclpy) is not installed: source ROS 2 Jazzy")
+pytestmark = pytest.mark.ros
+
+
+def test_parameters_are_coerced_and_double_declare_is_a_value_error(monkeypatch) -> None:
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+    from rl_control.ros.middleware import rclpy_backend
+
+    node = rclpy_backend.create_node("param_check", ["--ros-args", "-p", "gain:=2"])
+    try:
+        assert node.declare_parameter("gain", 1.0) == 2.0
+        assert isinstance(node.get_parameter("gain"), float)
+        with pytest.raises(ValueError, match="already declared"):
+            node.declare_parameter("gain", 1.0)
+        with pytest.raises(ValueError, match="not declared"):
+            node.get_parameter("missing")
+    finally:
+        node.destroy()
