@@ -2,7 +2,7 @@
 
 from glob import glob
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 PACKAGE = "rl_control"
 NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node"]
@@ -11,7 +11,9 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     description="ROS 2 control stack for learned robot policies (PPO, TRPO, SAC, PPO-MPC)",
-    packages=find_packages(exclude=["test", "test.*", "bench", "experiments"]),
+    # namespace discovery also lists the .msg-only folders under ros/middleware/interfaces,
+    # which setuptools otherwise warns about as unlisted data packages
+    packages=find_namespace_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.23",
