@@ -13,7 +13,11 @@ from typing import Any
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import (
+    ExternalShutdownException,
+    SingleThreadedExecutor,
+    TimeoutException,
+)
 from rclpy.node import Node as RclNode
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosidl_runtime_py.utilities import get_message, get_service
@@ -26,6 +30,7 @@ from rl_control.ros.middleware.ros_args import node_config, parse_ros_args, ros_
 
 _LOCK = threading.Lock()
 _PRIVATE_IDS = itertools.count()
+_MAX_DRAIN = 1000  # callbacks run by one spin_once after the first
 
 
 def _ensure_init() -> None:
@@ -77,15 +82,25 @@ class _Wrapped(api.Subscription, api.Timer, api.Service):
         self.entity.cancel()
 
 
-class _Client(api.Client):
-    """Client on a hidden helper node with its own executor: call() never depends on (or
-    deadlocks with) whoever spins the main node."""
+class _Helper:
+    """A hidden node with its own executor for service clients, so call() never depends on
+    (or deadlocks with) whoever spins the main node. One executor per helper: an rclpy node
+    belongs to one executor at a time, so clients share it, one call at a time."""
 
-    def __init__(self, helper: RclNode, srv_type: str, name: str) -> None:
+    def __init__(self, name: str, namespace: str) -> None:
+        # no global arguments: the process's `-r __node:=...` would rename the helper too
+        self.node = RclNode(name, namespace=namespace or None, use_global_arguments=False)
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        self.lock = threading.Lock()
+
+
+class _Client(api.Client):
+    """Service client on the node's :class:`_Helper`."""
+
+    def __init__(self, helper: _Helper, srv_type: str, name: str) -> None:
         self._helper = helper
-        self._client = helper.create_client(get_service(srv_type), name)
-        self._executor = SingleThreadedExecutor()
-        self._executor.add_node(helper)
+        self._client = helper.node.create_client(get_service(srv_type), name)
         self.service_name = self._client.srv_name
 
     def wait_for_service(self, timeout: float = 5.0) -> bool:
@@ -94,8 +109,9 @@ class _Client(api.Client):
     def call(self, request: Any, timeout: float = 5.0) -> Any:
         if not self._client.wait_for_service(timeout_sec=timeout):
             raise TimeoutError(f"service {self.service_name} not available after {timeout}s")
-        future = self._client.call_async(request)
-        self._executor.spin_until_future_complete(future, timeout_sec=timeout)
+        with self._helper.lock:
+            future = self._client.call_async(request)
+            self._helper.executor.spin_until_future_complete(future, timeout_sec=timeout)
         if not future.done():
             self._client.remove_pending_request(future)
             raise TimeoutError(f"service {self.service_name} gave no reply within {timeout}s")
@@ -112,7 +128,7 @@ class RclpyNode(api.Node):
         self.name, self.namespace = self._node.get_name(), self._node.get_namespace()
         self._executor = SingleThreadedExecutor()
         self._executor.add_node(self._node)
-        self._helper: RclNode | None = None
+        self._helper: _Helper | None = None
         self._defaults: dict[str, Any] = {}
 
     @property
@@ -163,17 +179,10 @@ class RclpyNode(api.Node):
         return _Wrapped(srv, srv.srv_name)
 
     def create_client(self, srv_type: str, name: str) -> api.Client:
-        if self._helper is None:
-            # Hidden name (leading underscore); remaps/namespace still apply via cli_args.
-            self._helper = RclNode(
-                f"_{self.name}_client{next(_PRIVATE_IDS)}",
-                namespace=self.namespace,
-                cli_args=ros_sections(["--ros-args"] + self._remap_args()),
-            )
+        if self._helper is None:  # hidden name (leading underscore)
+            self._helper = _Helper(f"_{self.name}_client{next(_PRIVATE_IDS)}", self.namespace)
+        # resolved here (remaps, namespace), so the helper needs no arguments of its own
         return _Client(self._helper, srv_type, self.resolve_topic_name(name))
-
-    def _remap_args(self) -> list[str]:
-        return [a for src, dst in self._config.remaps for a in ("-r", f"{src}:={dst}")]
 
     def get_logger(self) -> api.Logger:
         return self._node.get_logger()  # has debug/info/warn/warning/error
@@ -188,16 +197,26 @@ class RclpyNode(api.Node):
         return resolve_topic_name(topic, self.name, self.namespace, self._config.remaps)
 
     def spin_once(self, timeout: float | None = None) -> None:
+        """Run every ready callback, waiting up to ``timeout`` for the first one.
+
+        rclpy's own spin_once runs a single callback; draining matches the embedded back-end,
+        so a node polling at a fixed rate keeps up with its topics instead of dropping samples.
+        """
         try:
             self._executor.spin_once(timeout_sec=timeout)
-        except ExternalShutdownException:  # mw.shutdown() from another thread: a normal stop
-            pass
+            for _ in range(_MAX_DRAIN):  # bounded: a flood cannot starve the caller
+                handler, _, _ = self._executor.wait_for_ready_callbacks(timeout_sec=0.0)
+                handler()
+                handler.result()  # re-raise a callback's exception, as spin_once does
+        except (TimeoutException, ExternalShutdownException):
+            pass  # nothing more is ready, or mw.shutdown() from another thread
 
     def destroy(self) -> None:
         self._executor.remove_node(self._node)
         self._node.destroy_node()
         if self._helper is not None:
-            self._helper.destroy_node()
+            self._helper.executor.remove_node(self._helper.node)
+            self._helper.node.destroy_node()
 
 
 def create_node(name: str, argv: list[str], namespace: str = "") -> RclpyNode:
