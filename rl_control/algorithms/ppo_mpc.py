@@ -26,9 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rl_control.algorithms.config import config_from_dict, require
+from rl_control.algorithms.config import require
 from rl_control.algorithms.ppo import PPO, PPOConfig, clipped_surrogate_loss
-from rl_control.algorithms.registry import register_algorithm
+from rl_control.algorithms.registry import algorithm_factory, register_algorithm
 from rl_control.algorithms.storage import minibatches
 from rl_control.mpc.mpc_policy import TERMINAL_MODES, LCSMPCPolicy
 from rl_control.policies.base import PolicyOutput
@@ -245,16 +245,4 @@ class PPOMPC(PPO):
             self._model_data = np.asarray(state["model_data"], dtype=np.float64)
 
 
-def _build(
-    obs_dim: int,
-    action_low: np.ndarray,
-    action_high: np.ndarray,
-    num_envs: int,
-    config: dict[str, Any],
-    seed: int,
-) -> PPOMPC:
-    cfg = config_from_dict(PPOMPCConfig, PPOMPC.name, config)
-    return PPOMPC(obs_dim, action_low, action_high, num_envs, cfg, seed)
-
-
-register_algorithm(PPOMPC.name, _build)
+register_algorithm(PPOMPC.name, algorithm_factory(PPOMPC, PPOMPCConfig))

@@ -22,7 +22,9 @@ AlgorithmFactory = Callable[[int, np.ndarray, np.ndarray, int, dict[str, Any], i
 _PLUGIN_MODULES = ("rl_control.algorithms.ppo_mpc", "rl_control.algorithms.demorl")
 
 
-def _factory(cls: type, config_cls: type) -> AlgorithmFactory:
+def algorithm_factory(cls: type, config_cls: type) -> AlgorithmFactory:
+    """The factory of an Algorithm class whose config dataclass is ``config_cls``."""
+
     def build(
         obs_dim: int,
         action_low: np.ndarray,
@@ -38,9 +40,9 @@ def _factory(cls: type, config_cls: type) -> AlgorithmFactory:
 
 
 ALGORITHMS: dict[str, AlgorithmFactory] = {
-    "ppo": _factory(PPO, PPOConfig),
-    "trpo": _factory(TRPO, TRPOConfig),
-    "sac": _factory(SAC, SACConfig),
+    "ppo": algorithm_factory(PPO, PPOConfig),
+    "trpo": algorithm_factory(TRPO, TRPOConfig),
+    "sac": algorithm_factory(SAC, SACConfig),
 }
 
 
