@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from rl_control.ros.middleware.ros_args import node_config, parse_ros_args, ros_
 
 _LOCK = threading.Lock()
 _PRIVATE_IDS = itertools.count()
-_MAX_DRAIN = 1000  # callbacks run by one spin_once after the first
+_MAX_DRAIN_S = 0.01  # s spent running further ready callbacks after the first
 
 
 def _ensure_init() -> None:
@@ -204,7 +205,8 @@ class RclpyNode(api.Node):
         """
         try:
             self._executor.spin_once(timeout_sec=timeout)
-            for _ in range(_MAX_DRAIN):  # bounded: a flood cannot starve the caller
+            end = time.monotonic() + _MAX_DRAIN_S
+            while time.monotonic() < end:  # bounded: a steady stream cannot starve the caller
                 handler, _, _ = self._executor.wait_for_ready_callbacks(timeout_sec=0.0)
                 handler()
                 handler.result()  # re-raise a callback's exception, as spin_once does
