@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.models.bounded_policy import BoundedPolicy
 
 
 def make(low=(-100.0, 0.0), high=(100.0, 2.0)) -> GaussianActorCritic:
@@ -13,6 +14,7 @@ def make(low=(-100.0, 0.0), high=(100.0, 2.0)) -> GaussianActorCritic:
 
 def test_unit_space_maps_to_the_bounds_and_back() -> None:
     policy = make()
+    assert isinstance(policy, BoundedPolicy)
     u = torch.tensor([[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]])
     env = policy.from_unit(u)
     np.testing.assert_allclose(env.numpy(), [[-100, 0], [0, 1], [100, 2]])

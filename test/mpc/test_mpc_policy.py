@@ -8,12 +8,14 @@ import torch
 from rl_control.envs.registration import make_env
 from rl_control.models.lcs import lcs_to_flat
 from rl_control.mpc.lcs_mpc import lqr_terminal
+from rl_control.mpc.mpc_policy import LCSMPCPolicy
 from rl_control.policies.registry import build_policy
 from rl_control.tasks import soft_wall_cartpole as task
 
 
 def test_true_model_mpc_stabilises_within_the_walls() -> None:
     policy = build_policy("mpc_lcs", {"model_perturbation": 0.0})
+    assert isinstance(policy, LCSMPCPolicy)  # the registry builds the MPC policy kind
     env, params = make_env("soft_wall_cartpole"), task.SoftWallCartPoleParams()
     for seed in range(3):
         obs, _ = env.reset(seed=seed)
