@@ -28,9 +28,15 @@ def fill(readme: str, tables: dict[str, str]) -> str:
     return pattern.sub(replace, readme)
 
 
+def demote_headings(markdown: str, levels: int = 3) -> str:
+    """Result files start with their own '# Title'; inside the README they sit under '###'."""
+    deeper = "#" * levels
+    return re.sub(r"^(#+) ", lambda m: f"{deeper}{m.group(1)} ", markdown, flags=re.M)
+
+
 def main() -> int:
     tables = {
-        path.stem: path.read_text()
+        path.stem: demote_headings(path.read_text())
         for folder in RESULT_DIRS
         if folder.is_dir()
         for path in sorted(folder.glob("*.md"))

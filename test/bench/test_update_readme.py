@@ -17,3 +17,8 @@ def test_fill_replaces_named_blocks_only() -> None:
     )
     out = update_readme.fill(readme, {"x": "| new |\n"})
     assert "| new |" in out and "old" not in out and "keep" in out
+
+
+def test_result_titles_become_subheadings() -> None:
+    out = update_readme.demote_headings("# Title\n| a |\n## Sub\n")
+    assert out == "#### Title\n| a |\n##### Sub\n"
