@@ -8,11 +8,10 @@ from pathlib import Path
 from rl_control.graph.tasks import make_graph_task
 from rl_control.graph.trainer import GraphTrainer, TrainerHooks
 from rl_control.graph.transition_log import TransitionLog
-from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.io import RunPaths, atomic_write_yaml
-from rl_control.training.rng import seed_everything, set_rng_state
-from rl_control.training.session import RunSession
+from rl_control.training.rng import seed_everything
+from rl_control.training.session import RunSession, restore_run
 
 #: file of the run folder holding the transitions recorded since the last checkpoint
 TRANSITION_LOG = "transitions.bin"
@@ -49,16 +48,7 @@ def build_graph_trainer(
         raise ValueError(f"run folder {paths.root} already holds a checkpoint; resume or move it")
     counters, recorded = None, 0
     if resumed:
-        checkpoint = load_checkpoint(paths.checkpoint)
-        for key in ("algo", "task"):
-            if checkpoint.get(key) != getattr(config, key):
-                raise ValueError(
-                    f"cannot resume {config.run_dir}: it holds {key} {checkpoint.get(key)!r}, "
-                    f"not {getattr(config, key)!r}"
-                )
-        algorithm.load_state_dict(checkpoint["algorithm_state"])
-        set_rng_state(checkpoint["rng"])
-        counters = RunSession.counters_from_checkpoint(checkpoint)
+        checkpoint, counters = restore_run(paths.checkpoint, config, algorithm)
         recorded = int(checkpoint.get("graph_recorded", 0))
     else:
         paths.root.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,8 @@ from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EVAL_SEED_OFFSET, EvalResult, evaluate
 from rl_control.training.io import RunPaths, atomic_write_yaml
-from rl_control.training.rng import seed_everything, set_rng_state
-from rl_control.training.session import RunSession
+from rl_control.training.rng import seed_everything
+from rl_control.training.session import RunSession, restore_run
 
 EnvFactory = Callable[..., gym.Env]  # make_env(task, seed=None, **params)
 AlgorithmFactory = Callable[
@@ -127,16 +127,7 @@ class Runner:
     def _open_run_dir(self, algorithm: Algorithm) -> RunSession:
         cfg = self.config
         if self.resume:
-            checkpoint = load_checkpoint(cfg.run_dir)
-            for key in ("algo", "task"):
-                if checkpoint.get(key) != getattr(cfg, key):
-                    raise ValueError(
-                        f"cannot resume {cfg.run_dir}: it holds {key} {checkpoint.get(key)!r}, "
-                        f"not {getattr(cfg, key)!r}"
-                    )
-            algorithm.load_state_dict(checkpoint["algorithm_state"])
-            set_rng_state(checkpoint["rng"])
-            counters = RunSession.counters_from_checkpoint(checkpoint)
+            _, counters = restore_run(cfg.run_dir, cfg, algorithm)
             if counters.env_steps >= cfg.total_steps:
                 raise ValueError(
                     f"run {cfg.run_dir} already has {counters.env_steps} env steps; "

@@ -12,18 +12,19 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rl_control.algorithms.base import Algorithm
-from rl_control.training.checkpoint import save_checkpoint
+from rl_control.training.checkpoint import load_checkpoint, save_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EvalResult
 from rl_control.training.io import RunPaths
 from rl_control.training.metrics import MetricsLogger
 from rl_control.training.plotting import plot_learning_curve
-from rl_control.training.rng import get_rng_state
+from rl_control.training.rng import get_rng_state, set_rng_state
 
 
 @dataclass
@@ -34,6 +35,23 @@ class Counters:
     episodes: int = 0
     updates: int = 0
     wall_time: float = 0.0
+
+
+def restore_run(
+    checkpoint_path: str | Path, config: TrainConfig, algorithm: Algorithm
+) -> tuple[dict[str, Any], Counters]:
+    """Load a run's checkpoint into ``algorithm`` and the RNGs, after checking it was made
+    by the same algorithm on the same task; returns the checkpoint and its counters."""
+    checkpoint = load_checkpoint(checkpoint_path)
+    for key in ("algo", "task"):
+        if checkpoint.get(key) != getattr(config, key):
+            raise ValueError(
+                f"cannot resume {config.run_dir}: it holds {key} {checkpoint.get(key)!r}, "
+                f"not {getattr(config, key)!r}"
+            )
+    algorithm.load_state_dict(checkpoint["algorithm_state"])
+    set_rng_state(checkpoint["rng"])
+    return checkpoint, RunSession.counters_from_checkpoint(checkpoint)
 
 
 class RunSession:
