@@ -7,12 +7,34 @@ learning happens only in :meth:`Algorithm.update`, never while recording.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import torch
 
 from rl_control.policies.base import Policy, PolicyOutput
+
+
+def check_setup(
+    num_envs: int, action_low: Any, action_high: Any
+) -> tuple[int, list[float], list[float]]:
+    """Validate the constructor arguments every algorithm shares; bounds as flat lists."""
+    if num_envs <= 0:
+        raise ValueError(f"num_envs must be positive, got {num_envs}")
+    low = np.asarray(action_low, dtype=np.float64).reshape(-1).tolist()
+    high = np.asarray(action_high, dtype=np.float64).reshape(-1).tolist()
+    return int(num_envs), low, high
+
+
+@contextlib.contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Build networks from ``seed`` without touching torch's global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 class Algorithm(ABC):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rl_control.algorithms.base import Algorithm
+from rl_control.algorithms.base import Algorithm, check_setup, seeded_init
 from rl_control.algorithms.config import require
 from rl_control.algorithms.storage import RolloutStorage, minibatches
 from rl_control.models.actor_critic import GaussianActorCritic
@@ -76,17 +76,13 @@ class OnPolicyAlgorithm(Algorithm):
         config: OnPolicyConfig,
         seed: int = 0,
     ) -> None:
-        if num_envs <= 0:
-            raise ValueError(f"num_envs must be positive, got {num_envs}")
-        self.config, self.num_envs, self.seed = config, int(num_envs), int(seed)
-        low = np.asarray(action_low, dtype=np.float64).reshape(-1)
-        high = np.asarray(action_high, dtype=np.float64).reshape(-1)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching global RNG
-            torch.manual_seed(seed)
-            self.policy = self._make_policy(obs_dim, low.tolist(), high.tolist())
+        self.num_envs, low, high = check_setup(num_envs, action_low, action_high)
+        self.config, self.seed = config, int(seed)
+        with seeded_init(seed):
+            self.policy = self._make_policy(obs_dim, low, high)
         self.generator = torch.Generator().manual_seed(seed)
         self.policy.generator = self.generator
-        self.storage = RolloutStorage(config.n_steps, self.num_envs, obs_dim, low.size)
+        self.storage = RolloutStorage(config.n_steps, self.num_envs, obs_dim, len(low))
         self._pending_obs: list[torch.Tensor] = []  # raw obs of the current rollout
         self.policy_version = 0
         self.dropped_stale_steps = 0

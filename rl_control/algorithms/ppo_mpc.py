@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rl_control.algorithms.base import seeded_init
 from rl_control.algorithms.config import require
 from rl_control.algorithms.ppo import PPO, PPOConfig, clipped_surrogate_loss
 from rl_control.algorithms.registry import algorithm_factory, register_algorithm
@@ -86,8 +87,7 @@ class PPOMPC(PPO):
     ) -> None:
         super().__init__(obs_dim, action_low, action_high, num_envs, config, seed)
         cfg = config
-        with torch.random.fork_rng(devices=[]):  # seeded critic init, global RNG untouched
-            torch.manual_seed(seed)
+        with seeded_init(seed):
             self.policy = LCSMPCPolicy(
                 obs_dim,
                 len(np.atleast_1d(action_low)),

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rl_control.algorithms.base import Algorithm
+from rl_control.algorithms.base import Algorithm, check_setup, seeded_init
 from rl_control.algorithms.config import adam, require
 from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.models.actor_critic import SquashedGaussianActor
@@ -87,14 +87,10 @@ class SAC(Algorithm):
         config: SACConfig,
         seed: int = 0,
     ) -> None:
-        if num_envs <= 0:
-            raise ValueError(f"num_envs must be positive, got {num_envs}")
-        self.config, self.num_envs = config, int(num_envs)
-        low = np.asarray(action_low, dtype=np.float64).reshape(-1).tolist()
-        high = np.asarray(action_high, dtype=np.float64).reshape(-1).tolist()
+        self.num_envs, low, high = check_setup(num_envs, action_low, action_high)
+        self.config = config
         act_dim = len(low)
-        with torch.random.fork_rng(devices=[]):  # seeded init without touching global RNG
-            torch.manual_seed(seed)
+        with seeded_init(seed):
             self.policy = SquashedGaussianActor(
                 obs_dim, act_dim, low, high, config.hidden, config.activation,
                 config.normalize_obs,
