@@ -165,29 +165,30 @@ class LockStepBridge:
         if int(step) != self.step:
             self.ignored += 1
             return None
-        try:
-            action = np.asarray(action, dtype=np.float64).reshape(self.task.act_dim)
-        except ValueError:
-            self.rejected += 1
-            return None
-        if not np.all(np.isfinite(action)):
-            self.rejected += 1
+        action = self._checked(action)
+        if action is None:
             return None
         self._armed = True
         return self._step_physics(action)
 
     def command(self, action: Any) -> bool:
         """Free-running mode: set the action held by :meth:`step_free` (False if rejected)."""
-        try:
-            action = np.asarray(action, dtype=np.float64).reshape(self.task.act_dim)
-        except ValueError:
-            self.rejected += 1
-            return False
-        if not np.all(np.isfinite(action)):
-            self.rejected += 1
+        action = self._checked(action)
+        if action is None:
             return False
         self._last_action = action
         return True
+
+    def _checked(self, action: Any) -> np.ndarray | None:
+        """The action as a float vector of the task's size, or None (counted) if it is not."""
+        try:
+            action = np.asarray(action, dtype=np.float64).reshape(self.task.act_dim)
+        except ValueError:
+            action = None
+        if action is None or not np.all(np.isfinite(action)):
+            self.rejected += 1
+            return None
+        return action
 
     def step_free(self) -> SensorReadings | None:
         """Free-running mode: advance one step with the latest commanded action."""

@@ -54,7 +54,19 @@ def _names(srv_type: str) -> tuple[str, str]:
     return f"{pkg}/srv/{name}_Request", f"{pkg}/srv/{name}_Response"
 
 
-class EmbeddedService(api.Service):
+class _Endpoint:
+    """What server and client share: request/response classes, their wire forms, the name."""
+
+    def __init__(self, node: Any, ctx: Any, srv_type: str, name: str) -> None:
+        self._req_name, self._resp_name = _names(srv_type)
+        classes = ctx.types.service_class(srv_type)
+        self._req_cls, self._resp_cls = classes.Request, classes.Response
+        self._req_wire = wire_class(self._req_cls, self._req_name)
+        self._resp_wire = wire_class(self._resp_cls, self._resp_name)
+        self.service_name = node.resolve_topic_name(name)
+
+
+class EmbeddedService(_Endpoint, api.Service):
     """Server side: takes requests in the node's spin_once and writes replies."""
 
     def __init__(
@@ -62,12 +74,8 @@ class EmbeddedService(api.Service):
     ) -> None:
         if not callable(callback):
             raise TypeError(f"service callback for {name!r} is not callable")
-        req_name, resp_name = _names(srv_type)
-        classes = ctx.types.service_class(srv_type)
-        self._req_cls, self._resp_cls = classes.Request, classes.Response
-        self._req_wire = wire_class(self._req_cls, req_name)
-        self._resp_wire = wire_class(self._resp_cls, resp_name)
-        self.service_name = node.resolve_topic_name(name)
+        super().__init__(node, ctx, srv_type, name)
+        req_name, resp_name = self._req_name, self._resp_name
         self._callback, self._node = callback, node
         self._reader = node._reader(
             req_name, "", SERVICE_QOS, self._req_wire, dds=f"rq{self.service_name}Request"
@@ -101,7 +109,6 @@ class EmbeddedService(api.Service):
             count += 1
         return count
 
-
     def _await_reply_reader(self, sample: Any, timeout: float = 1.0) -> None:
         """Wait (bounded) until the requester's reply reader is matched, as rmw_cyclonedds does.
 
@@ -126,17 +133,13 @@ class EmbeddedService(api.Service):
             time.sleep(0.002)
 
 
-class EmbeddedClient(api.Client):
+class EmbeddedClient(_Endpoint, api.Client):
     """Client side: call() writes the request and waits on its own reply reader, so it works
     from inside callbacks and without the node spinning."""
 
     def __init__(self, node: Any, ctx: Any, srv_type: str, name: str) -> None:
-        req_name, resp_name = _names(srv_type)
-        classes = ctx.types.service_class(srv_type)
-        self._req_cls, self._resp_cls = classes.Request, classes.Response
-        self._req_wire = wire_class(self._req_cls, req_name)
-        self._resp_wire = wire_class(self._resp_cls, resp_name)
-        self.service_name = node.resolve_topic_name(name)
+        super().__init__(node, ctx, srv_type, name)
+        req_name, resp_name = self._req_name, self._resp_name
         self._writer = node._writer(
             req_name, f"rq{self.service_name}Request", SERVICE_QOS, self._req_wire
         )
