@@ -100,6 +100,11 @@ class LockStepBridge:
     fallback (zeros, or the last action with ``hold_on_miss``) and counts a miss. Until the
     first action has arrived (policy still loading, nodes still discovering each other) a
     timeout only re-offers the current readings: the world does not move without a policy.
+
+    ``gated`` (training): step k also needs the trainer's grant for step k (:meth:`on_grant`),
+    which names the oldest policy version whose action may be applied. Without a grant the
+    bridge waits indefinitely and counts no miss, so the trainer can never fall behind: it
+    resets at episode ends and learns before the episode goes on with the new policy.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class LockStepBridge:
         timeout: float = 0.5,
         hold_on_miss: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        gated: bool = False,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"lock-step timeout must be > 0 s, got {timeout}")
@@ -121,7 +127,11 @@ class LockStepBridge:
         self.ignored = 0  # actions for other steps (late, duplicate or from before a reset)
         self.rejected = 0  # non-finite or wrongly sized actions
         self.paused = False
+        self.gated = bool(gated)
+        self.stale_actions = 0  # gated: actions older than the granted policy version
         self.episode_steps = 0
+        self._grant: int | None = None  # gated: min policy version granted for this step
+        self._pending: tuple[np.ndarray, int] | None = None  # gated: (action, version) waiting
         self._last_action = np.zeros(task.act_dim)
         self._waiting_since = clock()
         self._armed = False  # set by the first accepted action
@@ -158,8 +168,9 @@ class LockStepBridge:
         self._waiting_since = self.clock()
         return None if self.paused else self.readings
 
-    def on_action(self, step: int, action: Any) -> SensorReadings | None:
-        """Apply ``action`` if it is for the current step; returns the next readings or None."""
+    def on_action(self, step: int, action: Any, version: int = 0) -> SensorReadings | None:
+        """Apply ``action`` (of policy ``version``) if it is for the current step and, when
+        gated, granted; returns the next readings or None."""
         if self.paused or self.readings is None:
             return None
         if int(step) != self.step:
@@ -169,6 +180,34 @@ class LockStepBridge:
         if action is None:
             return None
         self._armed = True
+        if not self.gated:
+            return self._step_physics(action)
+        if self._grant is not None and version < self._grant:
+            self.stale_actions += 1
+            return None
+        if self._pending is None or version >= self._pending[1]:
+            self._pending = (action, int(version))
+        return self._step_granted()
+
+    def on_grant(self, step: int, episode: int, min_version: int = 0) -> SensorReadings | None:
+        """Gated mode: the trainer lets step ``step`` of ``episode`` be simulated."""
+        if self.paused or self.readings is None or not self.gated:
+            return None
+        if int(step) != self.step or int(episode) != self.episode:
+            self.ignored += 1  # a grant for a step already taken, or from before a reset
+            return None
+        self._grant = int(min_version)
+        self._waiting_since = self.clock()  # the action is due from now on
+        return self._step_granted()
+
+    def _step_granted(self) -> SensorReadings | None:
+        if self._grant is None or self._pending is None:
+            return None
+        action, version = self._pending
+        if version < self._grant:
+            self.stale_actions += 1
+            self._pending = None
+            return None
         return self._step_physics(action)
 
     def command(self, action: Any) -> bool:
@@ -198,7 +237,7 @@ class LockStepBridge:
 
     def poll(self) -> SensorReadings | None:
         """Apply the fallback action and count a miss if the current step's action is late."""
-        if self.paused or self.readings is None:
+        if self.paused or self.readings is None or (self.gated and self._grant is None):
             return None
         if self.clock() - self._waiting_since < self.timeout:
             return None
@@ -218,6 +257,7 @@ class LockStepBridge:
 
     def _advance(self, applied: np.ndarray) -> SensorReadings:
         self.step += 1
+        self._grant, self._pending = None, None
         q, v, tau, imu, base = self.reader.read()
         self.readings = SensorReadings(
             self.sim_time, self.step, self.episode, self.joint_names, q, v, tau, imu, base,

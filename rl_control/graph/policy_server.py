@@ -2,7 +2,10 @@
 
 Parameter updates travel as bytes with a sha256 checksum. A verified update waits until the
 next episode boundary (a new episode number, or the very first policy), so an episode is
-always run by one policy version; stale observations are refused and counted.
+always run by one policy version; stale observations are refused and counted. In training
+(``swap_mid_episode``) an update is swapped in at once and the current observation acted on
+again: the gated bridge waits for an action of the new version, as in-process PPO would go
+on with the episode after its update.
 """
 
 from __future__ import annotations
@@ -112,12 +115,13 @@ class PolicyServer:
         deterministic: bool = False,
         max_age: float = 0.5,
         observe: Callable[[np.ndarray], np.ndarray] | None = None,
+        swap_mid_episode: bool = False,
     ) -> None:
         if not max_age > 0:
             raise ValueError(f"max observation age must be > 0 s, got {max_age}")
         self.policy, self.version = policy, int(version)
         self.deterministic, self.max_age = bool(deterministic), float(max_age)
-        self.observe = observe
+        self.observe, self.swap_mid_episode = observe, bool(swap_mid_episode)
         self._observe_given = observe is not None  # else the updates' task decides
         self.pending: PolicyUpdate | None = None
         self.stale_observations = 0
@@ -125,6 +129,7 @@ class PolicyServer:
         self.swaps = 0
         self._episode: int | None = None
         self._last: ActionResult | None = None
+        self._last_obs: tuple[int, int, np.ndarray, float] | None = None
 
     def offer(self, update: PolicyUpdate) -> bool:
         """Queue a verified update newer than what runs or waits; False (counted) otherwise."""
@@ -138,8 +143,8 @@ class PolicyServer:
             self.rejected_updates += 1
             return False
         self.pending = update
-        if self.policy is None:
-            self._swap()  # nothing to keep consistent yet
+        if self.policy is None or self.swap_mid_episode:
+            self._swap()  # nothing to keep consistent yet, or the trainer waits for it
         return True
 
     def _swap(self) -> None:
@@ -168,8 +173,12 @@ class PolicyServer:
         if now - stamp > self.max_age:
             self.stale_observations += 1
             return None
+        self._last_obs = (int(step), int(episode), state, stamp)
         last = self._last
-        if last is not None and last.step == step and last.episode == episode:
+        if (
+            last is not None and last.step == step and last.episode == episode
+            and last.policy_version == self.version
+        ):  # fmt: skip
             return last
         if episode != self._episode:
             if self.pending is not None:
@@ -190,3 +199,14 @@ class PolicyServer:
             np.asarray(out.mean[0], np.float64), float(out.log_prob[0]), solve_time, info,
         )  # fmt: skip
         return self._last
+
+    @property
+    def last_stamp(self) -> float | None:
+        """Stamp of the newest observation acted on (None before the first)."""
+        return None if self._last_obs is None else self._last_obs[3]
+
+    def act_again(self, now: float) -> ActionResult | None:
+        """After a mid-episode swap: the newest observation's action from the new version."""
+        if self._last_obs is None or (self._last and self._last.policy_version == self.version):
+            return None
+        return self.act(*self._last_obs, now)

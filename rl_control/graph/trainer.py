@@ -5,7 +5,14 @@ Callbacks (:meth:`GraphTrainer.on_observation`, :meth:`GraphTrainer.on_action`,
 :meth:`GraphTrainer.poll`) run on the node's spin thread and only do bookkeeping; the
 algorithm's update (plus serialising the new policy and writing the checkpoint) runs in a
 worker thread. Transitions arriving meanwhile wait in a queue, since record() and update()
-must never overlap. Hooks (reset, pause, publish) are only ever called from the spin thread.
+must never overlap. Hooks (reset, pause, grant, publish) are only ever called from the spin
+thread.
+
+The trainer gates a lock-step bridge: once it has handled the transition into step k it
+grants step k (naming the oldest policy version allowed to act), so the simulation never
+runs ahead of it. It grants nothing at an episode end (it resets instead) and nothing while
+an on-policy update runs; afterwards it grants the same step for the new policy version,
+so episodes go on across updates as in the in-process runner.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class TrainerHooks:
     set_paused: Callable[[bool], None] = _noop
     publish_update: Callable[[PolicyUpdate], None] = _noop
     publish_stats: Callable[[dict[str, float]], None] = _noop
+    grant: Callable[[int, int, int], None] = _noop  # (step, episode, min policy version)
 
 
 @dataclass
@@ -97,7 +105,10 @@ class GraphTrainer:
         )
         self._last_checkpoint_update = session.counters.updates
         self.stall_timeout, self.clock = float(stall_timeout), clock
-        self._stall_since: float | None = None
+        self._undecided: tuple[int, float] | None = None  # (step, since): awaits its action
+        self._granted: tuple[int, int] | None = None  # last (step, episode) granted
+        self._grant_after_update: tuple[int, int] | None = None
+        self._min_version = 0  # actions of older policy versions are not applied any more
         self._checkpoint_lock = threading.Lock()
 
     # --- start-up ------------------------------------------------------------------------
@@ -128,30 +139,54 @@ class GraphTrainer:
         """An estimated state; starts, continues or ignores an episode."""
         if self.done:
             return
+        step, episode = int(step), int(episode)
         ep = self._ep
         restarted = ep is not None and episode == ep.episode and step < ep.last_step
         if ep is None or episode != ep.episode or restarted:  # reset or a respawned bridge
             if ep is not None and ep.active:
                 self._cut()
-            ep = self._ep = _Episode(int(episode), int(step))
-            self._stall_since = None
-        if not ep.active or step in ep.obs:
-            return  # leftovers of an ended episode, or a re-published observation
-        ep.last_step = max(ep.last_step, int(step))
-        ep.obs[int(step)] = np.asarray(state, dtype=np.float64)
-        ep.first_step = min(ep.first_step, int(step))
-        self._pair(int(step) - 1)
-        over = step - ep.first_step >= self.task.max_steps
-        if ep.active and (over or self.task.terminated(ep.obs[int(step)])):
-            self._stall_since = self._stall_since or self.clock()  # its action may be late
+            ep = self._ep = _Episode(episode, step)
+            self._undecided = None
+        if not ep.active:
+            return  # leftovers of an ended episode
+        if step in ep.obs:  # re-published: the bridge is waiting, maybe for a lost grant
+            if self._granted == (step, episode):
+                self.hooks.grant(step, episode, self._min_version)
+            return
+        ep.last_step = max(ep.last_step, step)
+        ep.obs[step] = np.asarray(state, dtype=np.float64)
+        ep.first_step = min(ep.first_step, step)
+        if step == ep.first_step:
+            self._decide(step)  # nothing leads into an episode's first step
+            return
+        self._undecided = (step, self.clock())
+        self._pair(step - 1)
 
     def on_action(self, action: ActionIn) -> None:
         """A policy action; paired with the observations around it."""
         ep = self._ep
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return
+        if self.algorithm.on_policy and action.policy_version < self._min_version:
+            return  # acted before the update reached the policy node; not applied
         ep.actions.setdefault(int(action.step), action)  # the first one is what was applied
         self._pair(int(action.step))
+
+    def _decide(self, step: int) -> None:
+        """The transition into ``step`` is handled: let the bridge simulate it, or hold it."""
+        self._undecided = None
+        ep = self._ep
+        if self.done or ep is None or not ep.active:
+            return  # the episode ended: a reset follows instead
+        if self.updating and self.algorithm.on_policy:
+            self._grant_after_update = (step, ep.episode)  # for the next policy version
+            return
+        self._grant(step, ep.episode)
+
+    def _grant(self, step: int, episode: int) -> None:
+        self._min_version = self.algorithm.policy_version if self.algorithm.on_policy else 0
+        self._granted = (step, episode)
+        self.hooks.grant(step, episode, self._min_version)
 
     def _pair(self, step: int) -> None:
         ep = self._ep
@@ -190,6 +225,7 @@ class GraphTrainer:
             if not self.updating:
                 self.hooks.request_reset()  # else after the update, with the new policy
         self._maybe_start_update()
+        self._decide(step + 1)
 
     def _hold(self, t: LoggedTransition) -> None:
         """Keep the newest transition back one step, so a cut can still mark it truncated."""
@@ -241,14 +277,9 @@ class GraphTrainer:
     def _maybe_start_update(self) -> None:
         if self.done or self.updating or not self.algorithm.ready():
             return
-        if self.algorithm.on_policy:
-            # the held step and the rest of this episode would be stale after the update:
-            # drop the former and pause the bridge instead of simulating the latter
-            if self._held is not None:
-                self._held = None
-                self.dropped_stale += 1
-            self._cut()
-            self.hooks.set_paused(True)
+        if self.algorithm.on_policy and self._held is not None:
+            self._held = None  # collected by this version: stale after the update
+            self.dropped_stale += 1
         meta = self.session.checkpoint_meta()
         meta["updates"] += 1
         meta["graph_recorded"] = self.recorded
@@ -272,20 +303,14 @@ class GraphTrainer:
             self._result = err
 
     def poll(self) -> dict[str, Any] | None:
-        """Collect a finished update: publish it, log a row, resume the graph.
+        """Collect a finished update: publish it, log a row, let the graph go on.
 
-        Also ends an episode that reached a terminal state or its length in observations
-        but never in transitions (missed actions), after ``stall_timeout``. Returns the
-        metrics row written (None when no update finished); re-raises a worker failure.
+        Also settles a step whose action never came (a missed action the bridge replaced)
+        after ``stall_timeout``: an end state ends the episode, any other is granted.
+        Returns the metrics row written (None when no update finished); re-raises a worker
+        failure.
         """
-        ep, since = self._ep, self._stall_since
-        if ep is None or not ep.active:
-            self._stall_since = None
-        elif since is not None and self.clock() - since > self.stall_timeout:
-            self._stall_since = None
-            self._cut()
-            if not self.updating:
-                self.hooks.request_reset()
+        self._settle_stalled()
         if self._worker is None or self._worker.is_alive():
             return None
         self._worker.join()
@@ -305,17 +330,42 @@ class GraphTrainer:
             self._record(t)
         if self.done:
             return row
-        if self.algorithm.on_policy:
-            self._cut()
-            self.hooks.request_reset()
-            self.hooks.set_paused(False)
-        elif self._ep is not None and not self._ep.active:
-            self.hooks.request_reset()
+        self._resume_after_update()
         if self.session.counters.env_steps >= self.total_steps:
             self._finish()
         else:
             self._maybe_start_update()
         return row
+
+    def _resume_after_update(self) -> None:
+        ep, held_step = self._ep, self._grant_after_update
+        self._grant_after_update = None
+        held, version = self._held, self.algorithm.policy_version
+        if self.algorithm.on_policy and held and held.policy_version != version:
+            self._held = None  # collected by the old version, after its rollout was full
+            self.dropped_stale += 1
+        if ep is None or not ep.active:
+            self.hooks.request_reset()
+        elif held_step is not None and held_step[1] == ep.episode:
+            for k in [k for k, a in ep.actions.items() if k >= held_step[0]]:
+                del ep.actions[k]  # acted on by the old version: the bridge will not apply it
+            self._grant(*held_step)
+
+    def _settle_stalled(self) -> None:
+        ep, undecided = self._ep, self._undecided
+        if ep is None or not ep.active or undecided is None:
+            return
+        step, since = undecided
+        if self.clock() - since <= self.stall_timeout or step not in ep.obs:
+            return
+        over = step - ep.first_step >= self.task.max_steps
+        if over or self.task.terminated(ep.obs[step]):
+            self._undecided = None
+            self._cut()
+            if not self.updating:
+                self.hooks.request_reset()
+        else:
+            self._decide(step)
 
     def _finish(self) -> None:
         """Budget reached: final checkpoint, metrics row and learning curve."""

@@ -81,3 +81,31 @@ def test_no_misses_before_the_first_action_only_republishes(bridge) -> None:
     bridge.on_action(0, [1.0])
     bridge.fake_clock.t += 0.6
     assert bridge.poll().step == 2 and bridge.misses == 1  # armed: late actions now count
+
+
+def test_gated_bridge_steps_only_with_the_trainers_grant_and_a_new_enough_action() -> None:
+    env = make_env("soft_wall_cartpole")
+    clock = FakeClock()
+    b = LockStepBridge(env, make_graph_task("soft_wall_cartpole"), 0.5, True, clock, gated=True)
+    try:
+        b.reset(seed=0)
+        assert b.on_action(0, [1.0], version=0) is None  # no grant yet: held
+        clock.t += 5.0
+        assert b.poll() is None and b.misses == 0  # waiting on the trainer is no miss
+        assert b.on_grant(0, 0, min_version=1) is None  # the pending action is too old
+        assert b.stale_actions == 1
+        assert b.on_action(0, [2.0], version=0) is None and b.stale_actions == 2
+        r1 = b.on_action(0, [3.0], version=1)
+        assert r1.step == 1
+        np.testing.assert_allclose(r1.applied_action, [3.0])
+        assert b.on_grant(0, 0) is None and b.ignored == 1  # a grant for a step taken
+        assert b.on_grant(1, 0) is None  # granted, the action is due from now on
+        clock.t += 0.6
+        r2 = b.poll()
+        assert b.misses == 1 and r2.step == 2
+        r3 = b.reset()
+        assert b.on_grant(3, 0) is None and b.ignored == 2  # wrong episode
+        assert b.on_grant(r3.step, r3.episode) is None
+        assert b.on_action(r3.step, [0.0]).step == r3.step + 1  # grant first, action second
+    finally:
+        env.close()

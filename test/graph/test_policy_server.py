@@ -48,6 +48,19 @@ def test_hot_swap_happens_only_at_an_episode_boundary() -> None:
     assert not server.offer(serialize_policy(_policy(2), 1))  # not newer: refused
 
 
+def test_training_swaps_mid_episode_and_acts_again_on_the_newest_observation() -> None:
+    server = PolicyServer(_policy(0), version=0, deterministic=True, swap_mid_episode=True)
+    assert server.act_again(0.0) is None  # nothing observed yet
+    first = server.act(5, 0, STATE, stamp=0.05, now=0.05)
+    assert server.offer(serialize_policy(_policy(1), 1)) and server.version == 1
+    again = server.act_again(now=0.05)
+    assert (again.step, again.episode, again.policy_version) == (5, 0, 1)
+    np.testing.assert_allclose(again.action, _policy(1).predict(STATE))
+    assert not np.allclose(again.action, first.action)
+    assert server.act(5, 0, STATE, stamp=0.05, now=0.05) is again  # re-published: same
+    assert server.act_again(0.05) is None and server.last_stamp == 0.05
+
+
 def test_first_policy_is_installed_immediately() -> None:
     server = PolicyServer()
     assert server.act(0, 0, STATE, 0.0, 0.0) is None

@@ -68,11 +68,13 @@ class FakeAlgorithm(Algorithm):
 class Hooks:
     def __init__(self) -> None:
         self.calls: list = []
+        self.grants: list[tuple[int, int, int]] = []
         self.hooks = TrainerHooks(
             lambda: self.calls.append("reset"),
             lambda p: self.calls.append(("pause", p)),
             lambda u: self.calls.append(("update", u.version)),
             lambda row: self.calls.append(("stats", row["env_steps"])),
+            lambda *grant: self.grants.append(grant),
         )
 
 
@@ -136,22 +138,41 @@ def test_trainer_owns_episodes_termination_truncation_and_leftovers(tmp_path) ->
     assert trainer.session.counters.episodes == 2
 
 
-def test_stale_policy_versions_are_dropped_for_on_policy(tmp_path) -> None:
+def test_grants_each_step_but_not_an_episode_end_and_repeats_a_lost_grant(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, hooks = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    assert hooks.grants == [(0, 0, 0)]  # an episode's first step: nothing to pair first
+    trainer.on_observation(1, 0, _state(0.1))
+    assert hooks.grants == [(0, 0, 0)]  # waits for the action that led there
+    trainer.on_action(_act(0))
+    assert hooks.grants[-1] == (1, 0, 0)
+    trainer.on_observation(1, 0, _state(0.1))  # re-published: the bridge still waits
+    assert hooks.grants[-1] == (1, 0, 0) and len(hooks.grants) == 3
+    trainer.on_action(_act(1))
+    trainer.on_observation(2, 0, _state(0.9))  # terminal: reset, no grant
+    assert hooks.calls == ["reset"] and len(hooks.grants) == 3
+
+
+def test_actions_older_than_the_granted_version_are_not_paired(tmp_path) -> None:
     algo = FakeAlgorithm()
     algo.policy_version = 1
     trainer, hooks = _trainer(tmp_path, algo)
     trainer.on_observation(0, 0, _state(0.0))
-    trainer.on_action(_act(0, version=0))
+    assert hooks.grants == [(0, 0, 1)]
+    trainer.on_action(_act(0, version=0))  # the policy node had not swapped yet
     trainer.on_observation(1, 0, _state(0.0))
-    assert algo.records == [] and trainer.dropped_stale == 1
-    assert hooks.calls == ["reset"]  # the policy node swaps at the next episode
+    assert algo.records == [] and hooks.grants == [(0, 0, 1)]
+    trainer.on_action(_act(0, version=1))
+    assert hooks.grants[-1] == (1, 0, 1) and hooks.calls == []
     off = FakeAlgorithm(on_policy=False)
     off.policy_version = 5
-    trainer2, _ = _trainer(tmp_path / "off", off)
+    trainer2, hooks2 = _trainer(tmp_path / "off", off)
     for k in range(3):
         trainer2.on_observation(k, 0, _state(0.0))
         trainer2.on_action(_act(k, version=0))
     assert len(off.records) == 1 and trainer2.dropped_stale == 0
+    assert {g[2] for g in hooks2.grants} == {0}  # off-policy: any version may act
 
 
 def test_bridge_restart_cuts_the_episode_as_truncated(tmp_path) -> None:
@@ -165,22 +186,29 @@ def test_bridge_restart_cuts_the_episode_as_truncated(tmp_path) -> None:
     assert trainer.cut_episodes == 1
 
 
-def test_update_runs_in_a_worker_thread_while_traffic_continues(tmp_path) -> None:
+def test_update_holds_the_step_and_then_grants_it_to_the_new_version(tmp_path) -> None:
     algo = FakeAlgorithm(batch=3)
     algo.gate.clear()
     trainer, hooks = _trainer(tmp_path, algo)
     for k in range(5):
         trainer.on_observation(k, 0, _state(0.0))
-        trainer.on_action(_act(k))
-    assert trainer.updating and ("pause", True) in hooks.calls
-    trainer.on_observation(5, 0, _state(0.0))  # callbacks return while update() blocks
-    assert trainer.poll() is None
+        trainer.on_action(_act(k))  # (2 -> 3) fills the rollout when step 4 is observed
+    assert trainer.updating and hooks.grants[-1] == (3, 0, 0)  # step 4 is held
+    assert trainer.poll() is None  # callbacks return while update() blocks
     algo.gate.set()
     trainer.wait(5)
     assert algo.update_thread != threading.current_thread().name
     assert ("update", 1) in hooks.calls and ("stats", 3) in hooks.calls
-    assert hooks.calls[-2:] == ["reset", ("pause", False)]
-    assert trainer.dropped_stale >= 1  # the held version-0 step did not reach version 1
+    assert hooks.grants[-1] == (4, 0, 1)  # the episode goes on with version 1
+    assert "reset" not in hooks.calls and trainer.cut_episodes == 0
+    assert trainer.dropped_stale == 1  # (3 -> 4) by version 0 did not reach version 1
+    trainer.on_action(_act(4, version=0))  # acted before the swap: not applied, not paired
+    trainer.on_action(_act(4, version=1))
+    trainer.on_observation(5, 0, _state(0.0))
+    trainer.on_action(_act(5, version=1))
+    trainer.on_observation(6, 0, _state(0.0))
+    assert [r[6] for r in algo.records] == [1]  # (4 -> 5) by version 1
+    assert hooks.grants[-1] == (6, 0, 1)
 
 
 def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path) -> None:
@@ -194,7 +222,22 @@ def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path
 
     time.sleep(0.1)
     trainer.poll()
-    assert hooks.calls == ["reset"]
+    assert hooks.calls == ["reset"] and hooks.grants == [(0, 0, 0)]
+
+
+def test_a_missed_action_is_granted_past_after_the_stall_timeout(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, hooks = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    trainer.on_observation(1, 0, _state(0.1))  # the bridge held the last action: no message
+    import time
+
+    time.sleep(0.1)
+    trainer.poll()
+    assert hooks.grants[-1] == (1, 0, 0) and hooks.calls == []
+    trainer.on_action(_act(1))
+    trainer.on_observation(2, 0, _state(0.2))
+    assert hooks.grants[-1] == (2, 0, 0)  # (0 -> 1) is lost, (1 -> 2) is paired
 
 
 def test_restart_replays_transitions_recorded_after_the_checkpoint(tmp_path) -> None:

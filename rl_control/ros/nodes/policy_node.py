@@ -1,7 +1,8 @@
 """policy_node: observation -> action (rl_control_msgs/Action) with the policy version.
 
-The policy comes from `checkpoint` (deploy) or from the trainer's policy_update (training;
-swapped in only between episodes). Publishes solve_time (std_msgs/Float64MultiArray, s) and,
+The policy comes from `checkpoint` (deploy) or from the trainer's policy_update (swapped in
+between episodes, or at once with `swap_mid_episode` in training, acting again on the newest
+observation). Publishes solve_time (std_msgs/Float64MultiArray, s) and,
 for planners that return a plan, plan_markers (visualization_msgs/MarkerArray) for rviz.
 """
 
@@ -43,11 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = {k: node.declare_parameter(k, d) for k, d in (
         ("checkpoint", ""), ("deterministic", False), ("max_observation_age", 0.1),
         ("policy_wait_timeout", 60.0), ("publish_markers", True), ("device", "cpu"),
-        ("num_threads", 1), ("task", ""), ("plan_frame", "odom"),
+        ("num_threads", 1), ("task", ""), ("plan_frame", "odom"), ("swap_mid_episode", False),
+        ("seed", -1),
     )}  # fmt: skip
     import torch
 
     torch.set_num_threads(int(p["num_threads"]))
+    if int(p["seed"]) >= 0:  # sampled actions repeat under a seed (lock-step training)
+        torch.manual_seed(int(p["seed"]))
     observe = task_observation(p["task"], {}) if p["task"] else None
     policy = None
     if p["checkpoint"]:
@@ -57,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         policy = policy_from_record(checkpoint["policy"])
         if observe is None:  # the checkpoint knows the task it was trained on
             observe = task_observation(checkpoint.get("task", ""), checkpoint.get("env"))
-    server = PolicyServer(policy, 0, p["deterministic"], p["max_observation_age"], observe)
+    server = PolicyServer(
+        policy, 0, p["deterministic"], p["max_observation_age"], observe,
+        swap_mid_episode=p["swap_mid_episode"],
+    )  # fmt: skip
     Action = mw.message_class("rl_control_msgs/msg/Action")
     action_pub = node.create_publisher("rl_control_msgs/msg/Action", "action", 10)
     solve_pub = node.create_publisher("std_msgs/msg/Float64MultiArray", "solve_time", 10)
@@ -71,10 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as err:  # e.g. an observation that does not fit the policy
             log.error(f"cannot act on step {msg.step}: {err}")
             return
+        publish(result, msg.header.stamp)
+
+    def publish(result: ActionResult | None, stamp: Any) -> None:
         if result is None:
             return
         out = Action()
-        out.header.stamp = msg.header.stamp
+        out.header.stamp = stamp
         out.step, out.episode, out.policy_version = (
             result.step,
             result.episode,
@@ -88,12 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             solve.data = [result.solve_time]
             solve_pub.publish(solve)
         if p["publish_markers"] and "plan" in result.info and marker_pub.get_subscription_count():
-            marker_pub.publish(_markers(result, msg.header.stamp, p["plan_frame"]))
+            marker_pub.publish(_markers(result, stamp, p["plan_frame"]))
 
     def on_update(msg: Any) -> None:
         update = msgs.policy_update(msg)
         if server.offer(update):
             log.info(f"policy v{update.version} received ({len(update.data)} bytes)")
+            if server.swap_mid_episode and server.last_stamp is not None:
+                publish(server.act_again(node.now()), mw.seconds_to_stamp(server.last_stamp))
         else:
             log.warn(
                 f"policy update v{update.version} rejected ({server.rejected_updates} so far)"

@@ -5,7 +5,8 @@ tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_gro
 (floating bases only; the estimator publishes odom -> base_frame); takes
 `action` (rl_control_msgs/Action) or, if `command_topic` is set, ros2_control-style
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
-"step=<k>;episode=<e>") and `pause` (std_srvs/SetBool).
+"step=<k>;episode=<e>") and `pause` (std_srvs/SetBool). With `trainer_gate` (training) a
+lock-step also waits for the trainer's `step_gate` (rl_control_msgs/StepGate) grant.
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("task", "soft_wall_cartpole"), ("seed", 0), ("lock_step", True), ("step_timeout", 1.0),
         ("real_time_factor", 1.0), ("reset_on_termination", False), ("gui", False),
         ("command_topic", ""), ("odom_frame", "odom"), ("base_frame", "base_link"),
-        ("clock_period", 0.05),
+        ("clock_period", 0.05), ("trainer_gate", False),
     )}  # fmt: skip
     task = make_graph_task(p["task"])
     env = make_env(p["task"], render_mode="human" if p["gui"] else None)
-    bridge = LockStepBridge(env, task, timeout=float(p["step_timeout"]), hold_on_miss=True)
+    lock_step = bool(p["lock_step"])
+    bridge = LockStepBridge(
+        env, task, timeout=float(p["step_timeout"]), hold_on_miss=True,
+        gated=lock_step and bool(p["trainer_gate"]),
+    )  # fmt: skip
     pubs = {
         "clock": node.create_publisher("rosgraph_msgs/msg/Clock", "/clock", mw.QOS_CLOCK),
         "js": node.create_publisher("sensor_msgs/msg/JointState", "joint_states", 10),
@@ -42,7 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "odom": node.create_publisher("nav_msgs/msg/Odometry", "ground_truth/odom", 10),
         "tf": node.create_publisher("tf2_msgs/msg/TFMessage", "/tf", 10),
     }
-    lock_step = bool(p["lock_step"])
 
     last_pub, last_clock = [time.monotonic()], [0.0]
 
@@ -69,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def on_action(msg: Any) -> None:
         if lock_step:
-            publish(bridge.on_action(msg.step, mw.to_numpy(msg.action)))
+            publish(bridge.on_action(msg.step, mw.to_numpy(msg.action), msg.policy_version))
         else:
             bridge.command(mw.to_numpy(msg.action))
 
@@ -92,6 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return response
 
     node.create_subscription("rl_control_msgs/msg/Action", "action", on_action, 10)
+    if bridge.gated:
+        node.create_subscription(
+            "rl_control_msgs/msg/StepGate", "step_gate",
+            lambda msg: publish(bridge.on_grant(msg.step, msg.episode, msg.min_policy_version)),
+            10,
+        )  # fmt: skip
     if p["command_topic"]:
         node.create_subscription(
             "std_msgs/msg/Float64MultiArray", p["command_topic"], on_command, 10

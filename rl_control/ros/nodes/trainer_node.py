@@ -1,13 +1,13 @@
 """trainer_node: observation + action -> transitions -> algorithm; publishes policy_update
-(latched) and training_stats, resets and pauses the bridge through its services, writes the
-run folder, and exits when the step budget is reached (train.launch.xml then shuts down).
+(latched), training_stats and step_gate (the lock-step grants the bridge waits for), resets
+and pauses the bridge through its services, writes the run folder, and exits when the step
+budget is reached (train.launch.xml then shuts down).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rl_control_msgs/msg/PolicyUpdate", "policy_update", mw.QOS_LATCHED
     )
     stats_pub = node.create_publisher("rl_control_msgs/msg/TrainingStats", "training_stats", 10)
+    gate_pub = node.create_publisher("rl_control_msgs/msg/StepGate", "step_gate", 10)
+    StepGate = mw.message_class("rl_control_msgs/msg/StepGate")
     reset_client = node.create_client("std_srvs/srv/Trigger", "reset")
     pause_client = node.create_client("std_srvs/srv/SetBool", "pause")
     requests: list[tuple[str, bool]] = []  # service calls run from the loop, not callbacks
@@ -59,8 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     def publish_update(update: PolicyUpdate) -> None:
         update_pub.publish(msgs.policy_update_msg(update))
 
+    def grant(step: int, episode: int, min_version: int) -> None:
+        gate = StepGate(step=step, episode=episode, min_policy_version=min_version)
+        msgs.stamp(gate, node.now())
+        gate_pub.publish(gate)
+
     def publish_stats(row: dict[str, Any]) -> None:
-        stats_pub.publish(_stats_msg(row))
+        msg = _stats_msg(row)
+        msgs.stamp(msg, node.now())
+        stats_pub.publish(msg)
         share = 100 * row["env_steps"] / config.total_steps
         ret = row["train_return"]  # NaN while no episode has ended since the last update
         ret_text = "no episode ended" if math.isnan(ret) else f"return {ret:.1f}"
@@ -72,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def queue(kind: str) -> Callable[..., None]:
         return lambda value=True: requests.append((kind, bool(value)))
 
-    hooks = TrainerHooks(queue("reset"), queue("pause"), publish_update, publish_stats)
+    hooks = TrainerHooks(queue("reset"), queue("pause"), publish_update, publish_stats, grant)
     trainer, resumed = build_graph_trainer(config, hooks, resume=bool(p["resume"]))
     node.create_subscription(
         "rl_control_msgs/msg/Observation", "observation",
@@ -104,10 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         while mw.ok() and not trainer.done:
-            # take whatever arrived as a batch, then sleep: waking per message would cost
-            # the lock-step chain (bridge, estimator, policy) a context switch on every step
-            node.spin_once(0.0)
-            time.sleep(0.004)
+            # the bridge waits for this node's grants: answer each observation at once
+            node.spin_once(0.01)
             trainer.poll()
             pending, requests[:] = list(requests), []
             # collapse repeated resets; the last pause state wins

@@ -63,9 +63,11 @@ def test_train_defaults() -> None:
     assert _files(nodes["sim_bridge"]) == ["backend_pybullet.yaml", "sim_bridge.yaml"]
     assert _params(nodes["sim_bridge"]) == {
         "task": "soft_wall_cartpole", "seed": "0", "lock_step": "true",
-        "reset_on_termination": "false", "gui": "false",
+        "reset_on_termination": "false", "trainer_gate": "true", "gui": "false",
     }  # fmt: skip
-    assert _params(nodes["policy_node"]) == {"deterministic": "false"}
+    assert _params(nodes["policy_node"]) == {
+        "deterministic": "false", "swap_mid_episode": "true", "seed": "0",
+    }  # fmt: skip
     trainer = _params(nodes["trainer_node"])
     assert trainer["config"] == str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
     assert trainer["run_dir"] == "runs/ppo_soft_wall_cartpole_seed0"

@@ -21,6 +21,7 @@ TYPES = [
     "rl_control_msgs/msg/Observation", "rl_control_msgs/msg/Action",
     "rl_control_msgs/msg/Transition", "rl_control_msgs/msg/PolicyUpdate",
     "rl_control_msgs/msg/TrainingStats", "rl_control_msgs/msg/Reward",
+    "rl_control_msgs/msg/StepGate",
     "sensor_msgs/msg/JointState", "sensor_msgs/msg/Imu", "nav_msgs/msg/Odometry",
     "tf2_msgs/msg/TFMessage", "std_msgs/msg/Float64MultiArray",
     "visualization_msgs/msg/MarkerArray", "rosgraph_msgs/msg/Clock",
