@@ -116,12 +116,14 @@ class PolicyServer:
         max_age: float = 0.5,
         observe: Callable[[np.ndarray], np.ndarray] | None = None,
         swap_mid_episode: bool = False,
+        seed: int | None = None,
     ) -> None:
         if not max_age > 0:
             raise ValueError(f"max observation age must be > 0 s, got {max_age}")
         self.policy, self.version = policy, int(version)
         self.deterministic, self.max_age = bool(deterministic), float(max_age)
         self.observe, self.swap_mid_episode = observe, bool(swap_mid_episode)
+        self.seed = seed
         self._observe_given = observe is not None  # else the updates' task decides
         self.pending: PolicyUpdate | None = None
         self.stale_observations = 0
@@ -159,8 +161,23 @@ class PolicyServer:
         if not self._observe_given:
             self.observe = observe
         self.policy, self.version = policy, update.version
+        self._seed_sampling(policy)
         policy.reset()
         self.swaps += 1
+
+    def _seed_sampling(self, policy: Policy) -> None:
+        """Each version samples its own noise: seeded from (seed, version), else at random.
+
+        A rebuilt policy's generator would otherwise start every version on the same
+        default-seeded noise sequence.
+        """
+        generator = getattr(policy, "generator", None)
+        if not isinstance(generator, torch.Generator):
+            return
+        if self.seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(int(self.seed) * 1_000_003 + self.version)
 
     def act(
         self, step: int, episode: int, state: np.ndarray, stamp: float, now: float

@@ -156,10 +156,14 @@ class GraphTrainer:
         ep.last_step = max(ep.last_step, step)
         ep.obs[step] = np.asarray(state, dtype=np.float64)
         ep.first_step = min(ep.first_step, step)
-        if step == ep.first_step:
-            self._decide(step)  # nothing leads into an episode's first step
-            return
         self._undecided = (step, self.clock())
+        if step == ep.first_step:
+            # nothing leads into an episode's first step; its own action must have reached
+            # this node before the bridge may apply it (the action topic may still be
+            # matching after a start or a respawn: the bridge re-offers the step meanwhile)
+            if step in ep.actions:
+                self._decide(step)
+            return
         self._pair(step - 1)
 
     def on_action(self, action: ActionIn) -> None:
@@ -167,9 +171,12 @@ class GraphTrainer:
         ep = self._ep
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return
-        if self.algorithm.on_policy and action.policy_version < self._min_version:
-            return  # acted before the update reached the policy node; not applied
+        if self.algorithm.on_policy and action.policy_version < self.algorithm.policy_version:
+            return  # acted before the update reached the policy node: never applied
         ep.actions.setdefault(int(action.step), action)  # the first one is what was applied
+        waiting = self._undecided
+        if waiting is not None and waiting[0] == action.step == ep.first_step:
+            self._decide(ep.first_step)
         self._pair(int(action.step))
 
     def _decide(self, step: int) -> None:
@@ -356,8 +363,9 @@ class GraphTrainer:
         if ep is None or not ep.active or undecided is None:
             return
         step, since = undecided
-        if self.clock() - since <= self.stall_timeout or step not in ep.obs:
-            return
+        late = self.clock() - since > self.stall_timeout
+        if not late or step not in ep.obs or step == ep.first_step:
+            return  # a first step waits for its action however long: nothing was missed
         over = step - ep.first_step >= self.task.max_steps
         if over or self.task.terminated(ep.obs[step]):
             self._undecided = None

@@ -142,11 +142,11 @@ def test_grants_each_step_but_not_an_episode_end_and_repeats_a_lost_grant(tmp_pa
     algo = FakeAlgorithm()
     trainer, hooks = _trainer(tmp_path, algo)
     trainer.on_observation(0, 0, _state(0.0))
-    assert hooks.grants == [(0, 0, 0)]  # an episode's first step: nothing to pair first
-    trainer.on_observation(1, 0, _state(0.1))
-    assert hooks.grants == [(0, 0, 0)]  # waits for the action that led there
+    assert hooks.grants == []  # a first step waits for its own action to reach the trainer
     trainer.on_action(_act(0))
-    assert hooks.grants[-1] == (1, 0, 0)
+    assert hooks.grants == [(0, 0, 0)]
+    trainer.on_observation(1, 0, _state(0.1))
+    assert hooks.grants[-1] == (1, 0, 0)  # (0 -> 1) paired
     trainer.on_observation(1, 0, _state(0.1))  # re-published: the bridge still waits
     assert hooks.grants[-1] == (1, 0, 0) and len(hooks.grants) == 3
     trainer.on_action(_act(1))
@@ -159,12 +159,16 @@ def test_actions_older_than_the_granted_version_are_not_paired(tmp_path) -> None
     algo.policy_version = 1
     trainer, hooks = _trainer(tmp_path, algo)
     trainer.on_observation(0, 0, _state(0.0))
-    assert hooks.grants == [(0, 0, 1)]
     trainer.on_action(_act(0, version=0))  # the policy node had not swapped yet
-    trainer.on_observation(1, 0, _state(0.0))
-    assert algo.records == [] and hooks.grants == [(0, 0, 1)]
+    assert hooks.grants == []
     trainer.on_action(_act(0, version=1))
-    assert hooks.grants[-1] == (1, 0, 1) and hooks.calls == []
+    assert hooks.grants == [(0, 0, 1)]
+    trainer.on_action(_act(1, version=0))  # ignored: the bridge will not apply it either
+    trainer.on_observation(1, 0, _state(0.0))
+    trainer.on_observation(2, 0, _state(0.0))
+    assert algo.records == [] and hooks.grants == [(0, 0, 1), (1, 0, 1)]  # 2 awaits action 1
+    trainer.on_action(_act(1, version=1))
+    assert hooks.grants[-1] == (2, 0, 1) and hooks.calls == []
     off = FakeAlgorithm(on_policy=False)
     off.policy_version = 5
     trainer2, hooks2 = _trainer(tmp_path / "off", off)
@@ -222,7 +226,20 @@ def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path
 
     time.sleep(0.1)
     trainer.poll()
-    assert hooks.calls == ["reset"] and hooks.grants == [(0, 0, 0)]
+    assert hooks.calls == ["reset"] and hooks.grants == []
+
+
+def test_a_first_step_waits_for_its_action_however_long(tmp_path) -> None:
+    algo = FakeAlgorithm()
+    trainer, hooks = _trainer(tmp_path, algo)
+    trainer.on_observation(0, 0, _state(0.0))
+    import time
+
+    time.sleep(0.1)
+    trainer.poll()
+    assert hooks.grants == []  # the action topic may still be matching: no transition lost
+    trainer.on_action(_act(0))
+    assert hooks.grants == [(0, 0, 0)]
 
 
 def test_a_missed_action_is_granted_past_after_the_stall_timeout(tmp_path) -> None:

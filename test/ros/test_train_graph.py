@@ -24,7 +24,9 @@ PID_LINE = re.compile(r"process \[(\w+)\] started with pid (\d+)")
 class Launch:
     """`rl-control launch launch/train.launch.xml ...` with its output collected live."""
 
-    def __init__(self, run_dir: Path, steps: int, domain: int) -> None:
+    def __init__(
+        self, run_dir: Path, steps: int, domain: int, algo: str = "ppo", seed: int = 0
+    ) -> None:
         env = dict(
             os.environ,
             ROS_DOMAIN_ID=str(domain),
@@ -39,7 +41,8 @@ class Launch:
             "launch",
             "launch/train.launch.xml",
             "task:=soft_wall_cartpole",
-            "algo:=ppo",
+            f"algo:={algo}",
+            f"seed:={seed}",
             f"steps:={steps}",
             f"run_dir:={run_dir}",
         ]
@@ -131,6 +134,30 @@ def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path)
     assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
     rows = read_metrics(run / "metrics.csv")["env_steps"]
     assert rows == sorted(rows) and rows[-1] == 2048
+
+
+def test_same_seed_same_training_over_the_graph(tmp_path) -> None:
+    """Lock-step + the trainer's grants + seeded sampling: two concurrent runs agree."""
+    runs = [tmp_path / "a", tmp_path / "b"]
+    launches = [Launch(r, steps=1024, domain=_domain(3 + i), seed=5) for i, r in enumerate(runs)]
+    for launch in launches:
+        assert launch.finish(timeout=170) == 0, launch.output()
+    a, b = (read_metrics(r / "metrics.csv") for r in runs)
+    assert a["env_steps"] == b["env_steps"] == [512, 1024]
+    assert a["episodes"] == b["episodes"] and a["train_return"] == b["train_return"], (a, b)
+
+
+def test_ppo_mpc_learns_over_the_graph(tmp_path) -> None:
+    """The main job's path: PPO with the MPC policy; episodes go on across its short
+    updates, so their returns reach the learning curve."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=800, domain=_domain(5), algo="ppo_mpc")
+    assert launch.finish(timeout=300) == 0, launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "ppo_mpc" and checkpoint["updates"] == 4
+    returns = [r for r in read_metrics(run / "metrics.csv")["train_return"] if r == r]
+    assert returns and returns[0] < 1000, returns  # the perturbed model drops the pole
+    assert max(returns[1:]) > returns[0] + 2000, returns  # balancing after a few updates
 
 
 @pytest.mark.slow

@@ -50,8 +50,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(int(p["num_threads"]))
-    if int(p["seed"]) >= 0:  # sampled actions repeat under a seed (lock-step training)
-        torch.manual_seed(int(p["seed"]))
     observe = task_observation(p["task"], {}) if p["task"] else None
     policy = None
     if p["checkpoint"]:
@@ -64,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = PolicyServer(
         policy, 0, p["deterministic"], p["max_observation_age"], observe,
         swap_mid_episode=p["swap_mid_episode"],
+        seed=int(p["seed"]) if int(p["seed"]) >= 0 else None,  # sampled actions repeat
     )  # fmt: skip
     Action = mw.message_class("rl_control_msgs/msg/Action")
     action_pub = node.create_publisher("rl_control_msgs/msg/Action", "action", 10)
