@@ -23,7 +23,7 @@ from launch_pytest.tools import process as process_tools  # noqa: E402
 
 pytestmark = pytest.mark.ros
 RUN_DIR = Path(os.environ.get("RL_CONTROL_LAUNCH_TEST_DIR", "/tmp/rl_control_launch_pytest"))
-STEPS = 1024
+STEPS = 800
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def train_process() -> launch.actions.ExecuteProcess:
     return launch.actions.ExecuteProcess(
         cmd=[
             "ros2", "launch", "rl_control", "train.launch.xml", "task:=soft_wall_cartpole",
-            "algo:=ppo", f"steps:={STEPS}", f"run_dir:={RUN_DIR}",
+            "algo:=ppo_mpc", f"steps:={STEPS}", f"run_dir:={RUN_DIR}",
         ],
         env=env, output="screen", cached_output=True,
     )  # fmt: skip
@@ -47,6 +47,7 @@ def train_launch(train_process: launch.actions.ExecuteProcess) -> launch.LaunchD
 
 @pytest.mark.launch(fixture=train_launch)
 def test_ros2_launch_trains_and_writes_a_checkpoint(train_process, launch_context):
+    """The main job (PPO-MPC) under rclpy: it must learn, not just run."""
     process_tools.wait_for_output_sync(
         launch_context, train_process, lambda out: f"{STEPS}/{STEPS} steps" in out, timeout=300
     )
@@ -54,4 +55,7 @@ def test_ros2_launch_trains_and_writes_a_checkpoint(train_process, launch_contex
     yield
     assert train_process.return_code == 0
     assert (RUN_DIR / "checkpoint.pt").is_file()
-    assert (RUN_DIR / "metrics.csv").is_file()
+    from rl_control.training.metrics import read_metrics
+
+    returns = [r for r in read_metrics(RUN_DIR / "metrics.csv")["train_return"] if r == r]
+    assert returns and max(returns[1:]) > returns[0] + 2000, returns
