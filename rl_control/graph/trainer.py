@@ -185,6 +185,8 @@ class GraphTrainer:
         ep = self._ep
         if self.done or ep is None or not ep.active:
             return  # the episode ended: a reset follows instead
+        if self.session.counters.env_steps >= self.total_steps:
+            return  # the budget is spent: the last update (if any) finishes the run
         if self.updating and self.algorithm.on_policy:
             self._grant_after_update = (step, ep.episode)  # for the next policy version
             return
@@ -284,6 +286,8 @@ class GraphTrainer:
     def _maybe_start_update(self) -> None:
         if self.done or self.updating or not self.algorithm.ready():
             return
+        if not self.algorithm.on_policy and self.session.counters.env_steps >= self.total_steps:
+            return  # off-policy: no further updates on transitions queued past the budget
         if self.algorithm.on_policy and self._held is not None:
             self._held = None  # collected by this version: stale after the update
             self.dropped_stale += 1
@@ -338,10 +342,9 @@ class GraphTrainer:
         if self.done:
             return row
         self._resume_after_update()
-        if self.session.counters.env_steps >= self.total_steps:
+        self._maybe_start_update()
+        if self.session.counters.env_steps >= self.total_steps and not self.updating:
             self._finish()
-        else:
-            self._maybe_start_update()
         return row
 
     def _resume_after_update(self) -> None:

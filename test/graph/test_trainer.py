@@ -215,6 +215,21 @@ def test_update_holds_the_step_and_then_grants_it_to_the_new_version(tmp_path) -
     assert hooks.grants[-1] == (6, 0, 1)
 
 
+def test_off_policy_run_ends_cleanly_when_the_budget_falls_inside_an_update(tmp_path) -> None:
+    algo = FakeAlgorithm(on_policy=False, batch=2)
+    algo.gate.clear()
+    trainer, hooks = _trainer(tmp_path, algo, total=4)
+    for k in range(8):  # off-policy: steps go on (queued) while the update runs
+        trainer.on_observation(k, 0, _state(0.0))
+        trainer.on_action(_act(k))
+    assert trainer.updating and not trainer.done
+    algo.gate.set()
+    trainer.wait(5)
+    assert trainer.done and not trainer.updating
+    assert trainer.session.counters.env_steps >= 4 and ("pause", True) in hooks.calls
+    assert (tmp_path / "checkpoint.pt").is_file()
+
+
 def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path) -> None:
     algo = FakeAlgorithm()
     trainer, hooks = _trainer(tmp_path, algo)

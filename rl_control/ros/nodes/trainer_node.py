@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -66,13 +67,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         msgs.stamp(gate, node.now())
         gate_pub.publish(gate)
 
+    logged_at, last_return = [-math.inf], [math.nan]
+
     def publish_stats(row: dict[str, Any]) -> None:
         msg = _stats_msg(row)
         msgs.stamp(msg, node.now())
         stats_pub.publish(msg)
+        last = row["env_steps"] >= config.total_steps
+        if time.monotonic() - logged_at[0] < 1.0 and not last:
+            return  # SAC updates every few steps: one progress line a second is enough
+        logged_at[0] = time.monotonic()
         share = 100 * row["env_steps"] / config.total_steps
-        ret = row["train_return"]  # NaN while no episode has ended since the last update
-        ret_text = "no episode ended" if math.isnan(ret) else f"return {ret:.1f}"
+        if not math.isnan(row["train_return"]):  # NaN: no episode ended since the last row
+            last_return[0] = row["train_return"]
+        ret = last_return[0]
+        ret_text = "no episode ended yet" if math.isnan(ret) else f"return {ret:.1f}"
         log.info(
             f"{row['env_steps']}/{config.total_steps} steps ({share:.0f}%), "
             f"policy v{row['policy_version']}, {ret_text}, {row['steps_per_s']:.0f} steps/s"
