@@ -69,6 +69,10 @@ class Algorithm(ABC):
     def ready(self) -> bool:
         """True when enough data has been recorded for :meth:`update`."""
 
+    def records_until_ready(self) -> int | None:
+        """How many more :meth:`record` calls make :meth:`ready` true (None: not known)."""
+        return None
+
     @abstractmethod
     def update(self) -> dict[str, float]:
         """Learn from the recorded data; returns scalar statistics for logging."""

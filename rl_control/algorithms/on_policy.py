@@ -159,6 +159,9 @@ class OnPolicyAlgorithm(Algorithm):
     def ready(self) -> bool:
         return self.storage.full
 
+    def records_until_ready(self) -> int:
+        return max(0, self.storage.num_steps - self.storage.step)
+
     def update(self) -> dict[str, float]:
         if not self.ready():
             storage = self.storage

@@ -226,6 +226,9 @@ class GraphTrainer:
                 self._cut()
                 self.hooks.request_reset()
                 return
+        early = not (term or trunc) and self._grant_is_safe_before_recording()
+        if early:  # the bridge and the policy go on while this node records
+            self._decide(step + 1)
         self._hold(t)
         if term or trunc:
             self._flush_held()
@@ -234,7 +237,20 @@ class GraphTrainer:
             if not self.updating:
                 self.hooks.request_reset()  # else after the update, with the new policy
         self._maybe_start_update()
-        self._decide(step + 1)
+        if not early:
+            self._decide(step + 1)
+
+    def _grant_is_safe_before_recording(self) -> bool:
+        """Whether recording the held transition cannot change the grant: it neither starts
+        an on-policy update nor spends the budget."""
+        if self.session.counters.env_steps + 1 >= self.total_steps:
+            return False
+        if not self.algorithm.on_policy:
+            return True  # off-policy updates run beside the traffic
+        if self.updating:
+            return False
+        left = self.algorithm.records_until_ready()
+        return left is not None and left > (1 if self._held is not None else 0)
 
     def _hold(self, t: LoggedTransition) -> None:
         """Keep the newest transition back one step, so a cut can still mark it truncated."""
