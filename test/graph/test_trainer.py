@@ -215,6 +215,32 @@ def test_update_holds_the_step_and_then_grants_it_to_the_new_version(tmp_path) -
     assert hooks.grants[-1] == (6, 0, 1)
 
 
+def test_grants_before_recording_unless_the_record_fills_the_rollout(tmp_path) -> None:
+    class Counting(FakeAlgorithm):
+        def records_until_ready(self):
+            return self.batch - len(self.records)
+
+    algo = Counting(batch=3)
+    algo.gate.clear()
+    trainer, hooks = _trainer(tmp_path, algo)
+    order: list[str] = []
+    hooks.hooks.grant = lambda *g: order.append(f"grant {g[0]}")
+    record = algo.record
+    algo.record = lambda *a: (order.append(f"record {len(algo.records)}"), record(*a))
+    for k in range(5):
+        trainer.on_observation(k, 0, _state(0.0))
+        trainer.on_action(_act(k))
+    # step 3 is granted before (1 -> 2) is recorded; (2 -> 3) fills the rollout, so step 4
+    # waits for the update instead of being granted first
+    assert order == [
+        "grant 0", "grant 1", "grant 2", "record 0", "grant 3", "record 1", "record 2",
+    ]  # fmt: skip
+    assert trainer.updating
+    algo.gate.set()
+    trainer.wait(5)
+    assert order[-1] == "grant 4"
+
+
 def test_off_policy_run_ends_cleanly_when_the_budget_falls_inside_an_update(tmp_path) -> None:
     algo = FakeAlgorithm(on_policy=False, batch=2)
     algo.gate.clear()
