@@ -13,6 +13,7 @@ from cyclonedds.idl import types as t
 
 from rl_control.ros.middleware.library import InterfaceLibrary, default_library
 from rl_control.ros.middleware.msgdef import Field, FieldType, MessageSpec, split_type_name
+from rl_control.ros.middleware.xcdr import install as install_codec
 
 # .msg primitive -> IDL type, as rosidl_adapter maps it (char is uint8, byte is octet).
 _PRIMS: dict[str, Any] = {
@@ -29,8 +30,8 @@ _ZERO: dict[str, Any] = {
 }
 
 
-# Values stored as they are; checked by exact type first since every field set of every
-# (de)serialized message goes through _ros_setattr.
+# Values stored as they are; checked by exact type first since every field set goes through
+# _ros_setattr (the generated decoders in xcdr/ fill __dict__ with what it would store).
 _PLAIN = frozenset({float, int, str, list, bool})
 
 
@@ -110,6 +111,8 @@ class TypeFactory:
         for const in spec.constants:
             setattr(cls, const.name, const.value)
         cls.__ros_type__ = spec.type_name
+        # Writers and readers then (de)serialize with code generated for this type.
+        install_codec(cls, spec, self.library.spec, self.message_class)
         return cls
 
     def message_class(self, type_name: str) -> type[IdlStruct]:

@@ -33,12 +33,14 @@ def domain_env() -> Iterator[dict[str, str]]:
             os.environ[key] = value
 
 
-@pytest.fixture(scope="module")
-def peer(domain_env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """The echo peer in its own process; stopped by closing its stdin."""
+@pytest.fixture(scope="module", params=["generated", "cyclonedds"])
+def peer(domain_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[subprocess.Popen]:
+    """The echo peer in its own process; stopped by closing its stdin. It runs once with each
+    CDR codec (RL_CONTROL_CDR_CODEC), so this process's generated codec also talks to
+    cyclonedds-python's own serializer."""
     proc = subprocess.Popen(
         [sys.executable, str(PEER)],
-        env=domain_env,
+        env=dict(domain_env, RL_CONTROL_CDR_CODEC=request.param),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -4,8 +4,8 @@ import dataclasses
 
 import pytest
 
-from rl_control.ros import middleware as mw
 from rl_control.ros.middleware.embedded import services
+from rl_control.ros.middleware.idltypes import TypeFactory
 
 
 @pytest.fixture(autouse=True)
@@ -14,12 +14,13 @@ def embedded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_wire_class_prepends_the_request_header() -> None:
-    request_cls = mw.service_class("std_srvs/srv/SetBool").Request
-    wire = services.wire_class(request_cls, "std_srvs/srv/SetBool_Request")
+    types = TypeFactory()
+    request_cls = types.service_class("std_srvs/srv/SetBool").Request
+    wire = services.wire_class(request_cls, "std_srvs/srv/SetBool_Request", types)
     names = [f.name for f in dataclasses.fields(wire)]
     assert names[:2] == ["rmw_client_id", "rmw_sequence_number"]
     assert names[2:] == [f.name for f in dataclasses.fields(request_cls)]
-    assert services.wire_class(request_cls, "std_srvs/srv/SetBool_Request") is wire  # cached
+    assert services.wire_class(request_cls, "std_srvs/srv/SetBool_Request", types) is wire
     sample = services._wrap(wire, 7, 3, request_cls(data=True))
     assert (sample.rmw_client_id, sample.rmw_sequence_number, sample.data) == (7, 3, True)
     assert services._unwrap(request_cls, sample) == request_cls(data=True)

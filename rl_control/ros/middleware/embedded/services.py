@@ -16,25 +16,36 @@ from cyclonedds.idl import types as t
 
 from rl_control.ros.middleware import api
 from rl_control.ros.middleware.api import QoS
-from rl_control.ros.middleware.idltypes import dds_type_name
-from rl_control.ros.middleware.msgdef import split_type_name
+from rl_control.ros.middleware.idltypes import TypeFactory, dds_type_name
+from rl_control.ros.middleware.msgdef import Field, FieldType, MessageSpec, split_type_name
+from rl_control.ros.middleware.xcdr import install as install_codec
 
 # rmw_cyclonedds uses the ROS services default profile: reliable, volatile, keep-last 10.
 SERVICE_QOS = QoS(depth=10)
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 _WIRE_CACHE: dict[type, type] = {}
 _WIRE_LOCK = threading.Lock()
+_HEADER_FIELDS = (("rmw_client_id", "uint64"), ("rmw_sequence_number", "int64"))
 
 
-def wire_class(cls: type, type_name: str) -> type:
-    """cls with the request header prepended, under the same DDS type name."""
+def wire_spec(spec: MessageSpec) -> MessageSpec:
+    """spec with the request header fields in front, as wire_class lays them out."""
+    header = tuple(Field(name, FieldType(base)) for name, base in _HEADER_FIELDS)
+    return MessageSpec(spec.type_name, header + spec.fields, ())
+
+
+def wire_class(cls: type, type_name: str, types: TypeFactory) -> type:
+    """cls (built by types) with the request header prepended, under the same DDS type name;
+    its samples go through the generated codec like every message's."""
     with _WIRE_LOCK:
         if cls not in _WIRE_CACHE:
-            fields = {"rmw_client_id": t.uint64, "rmw_sequence_number": t.int64}
+            fields = {name: getattr(t, base) for name, base in _HEADER_FIELDS}
             fields.update({f.name: f.type for f in dataclasses.fields(cls)})
-            _WIRE_CACHE[cls] = make_idl_struct(
-                cls.__name__ + "Wire", dds_type_name(type_name), fields
-            )
+            wire = make_idl_struct(cls.__name__ + "Wire", dds_type_name(type_name), fields)
+            spec = wire_spec(types.library.spec(type_name))
+            # plain_init: the wire class has no _ros_setattr, decoded samples use its __init__
+            install_codec(wire, spec, types.library.spec, types.message_class, plain_init=True)
+            _WIRE_CACHE[cls] = wire
         return _WIRE_CACHE[cls]
 
 
@@ -61,8 +72,8 @@ class _Endpoint:
         self._req_name, self._resp_name = _names(srv_type)
         classes = ctx.types.service_class(srv_type)
         self._req_cls, self._resp_cls = classes.Request, classes.Response
-        self._req_wire = wire_class(self._req_cls, self._req_name)
-        self._resp_wire = wire_class(self._resp_cls, self._resp_name)
+        self._req_wire = wire_class(self._req_cls, self._req_name, ctx.types)
+        self._resp_wire = wire_class(self._resp_cls, self._resp_name, ctx.types)
         self.service_name = node.resolve_topic_name(name)
 
 
