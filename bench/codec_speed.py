@@ -26,6 +26,8 @@ os.environ.setdefault("RL_CONTROL_MIDDLEWARE", "embedded")
 os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 220))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
+from results_table import start_run, write_markdown  # noqa: E402
+
 from rl_control.ros.middleware.embedded import create_node, shutdown  # noqa: E402
 from rl_control.ros.middleware.idltypes import TypeFactory  # noqa: E402
 
@@ -164,6 +166,7 @@ def main() -> None:
     parser.add_argument("--number", type=int, default=2000)
     parser.add_argument("--profile", choices=sorted(CASES), default=None)
     args = parser.parse_args()
+    run = start_run(["RL_CONTROL_CDR_CODEC"])
     node = create_node("codec_speed", [])
     types = node._ctx.types  # the classes the node's endpoints use
     try:
@@ -177,6 +180,7 @@ def main() -> None:
         print(f"{'':29} {'cyclonedds':>15} {'generated':>15}")
         print(f"{'message':22} {'bytes':>6} {'ser':>7} {'deser':>7} {'ser':>7} {'deser':>7} "
               f"{'speed-up':>9} {'publish+take':>13}")  # fmt: skip
+        rows = []
         for i, (label, build) in enumerate(CASES.items()):
             msg = build(types)
             times = codec_times(msg, args.repeat, args.number)
@@ -186,6 +190,19 @@ def main() -> None:
             ratio = f"{sum(times[:2]) / sum(times[2:]):8.1f}x" if times[2:] else f"{'-':>9}"
             print(f"{label:22} {len(msg.serialize()):6d} {times[0]:7.1f} {times[1]:7.1f}{fast} "
                   f"{ratio} {wire:13.1f}")  # fmt: skip
+            rows.append([label, len(msg.serialize()), *(f"{t:.1f}" for t in times[:2]),
+                         *(f"{t:.1f}" for t in (times[2:] or (float("nan"),) * 2)),
+                         ratio.strip(), f"{wire:.1f}"])  # fmt: skip
+        path = write_markdown(
+            "codec_speed", "Embedded back-end: µs per message, XCDR1 codec",
+            ["message", "bytes", "cyclonedds ser", "cyclonedds deser", "generated ser",
+             "generated deser", "speed-up", f"publish+take ({codec})"],
+            rows,
+            [f"best of {args.repeat} loops of {args.number}; publish+take: one node, a writer "
+             "and a reader in one participant (no network), through the node's dispatch."],
+            run=run,
+        )  # fmt: skip
+        print(f"wrote {path}")
     finally:
         shutdown()
 
