@@ -304,9 +304,6 @@ class GraphTrainer:
             return
         if not self.algorithm.on_policy and self.session.counters.env_steps >= self.total_steps:
             return  # off-policy: no further updates on transitions queued past the budget
-        if self.algorithm.on_policy and self._held is not None:
-            self._held = None  # collected by this version: stale after the update
-            self.dropped_stale += 1
         meta = self.session.checkpoint_meta()
         meta["updates"] += 1
         meta["graph_recorded"] = self.recorded
