@@ -33,6 +33,7 @@ class Parameters:
     def __init__(self, overrides: dict[str, Any]) -> None:
         self._overrides = dict(overrides)
         self._values: dict[str, Any] = {}
+        self._defaults: dict[str, Any] = {}  # what later sets are coerced against
         self._lock = threading.Lock()
 
     def declare(self, name: str, default: Any = None) -> Any:
@@ -44,6 +45,7 @@ class Parameters:
             value = self._overrides.get(name, default)
             value = coerce(name, value, default)
             self._values[name] = value
+            self._defaults[name] = default
             return value
 
     def get(self, name: str) -> Any:
@@ -55,3 +57,30 @@ class Parameters:
     def has(self, name: str) -> bool:
         with self._lock:
             return name in self._values
+
+    def names(self) -> list[str]:
+        """Declared names in declaration order."""
+        with self._lock:
+            return list(self._values)
+
+    def default(self, name: str) -> Any:
+        """The declared default (None: any type may be set), None if undeclared."""
+        with self._lock:
+            return self._defaults.get(name)
+
+    def _check(self, name: str, value: Any) -> Any:
+        if name not in self._values:
+            raise ParameterNotDeclaredError(f"parameter {name!r} is not declared")
+        default = self._defaults[name]
+        if value is None and default is not None:
+            raise TypeError(f"parameter {name!r}: cannot unset a {type(default).__name__}")
+        return coerce(name, value, default)
+
+    def set_many(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Set declared parameters all or none, each coerced as an override would be; returns
+        the stored values. Raises ParameterNotDeclaredError or TypeError naming the first bad
+        one (nothing is changed then)."""
+        with self._lock:
+            checked = {name: self._check(name, value) for name, value in values.items()}
+            self._values.update(checked)
+            return checked

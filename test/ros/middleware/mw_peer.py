@@ -1,7 +1,8 @@
 """Peer process for the multi-process middleware tests and the latency bench.
 
 Echoes /ping (std_msgs/String) to /pong, echoes rl_control_msgs/Observation on /obs_in to
-/obs_out, serves SetBool on /peer/toggle, publishes /clock = 42.5 s, and exits when its stdin
+/obs_out, serves SetBool on /peer/toggle, publishes /clock = 42.5 s, declares a few parameters
+(served by the parameter services), logs 'peer ready' (to /rosout), and exits when its stdin
 closes (so a crashed test never leaves it running).
 """
 
@@ -29,6 +30,10 @@ def main() -> None:
 
     node.create_service("std_srvs/srv/SetBool", "/peer/toggle", toggle)
     node.create_timer(0.05, lambda: clock.publish(clock_cls(clock=mw.seconds_to_stamp(42.5))))
+    for name, default in (("gain", 1.5), ("mode", "fast"), ("limits", [1.0, 2.0]),
+                          ("nested.depth", 3), ("nested.deeper.flag", True)):  # fmt: skip
+        node.declare_parameter(name, default)
+    node.get_logger().info("peer ready")
     threading.Thread(target=lambda: (sys.stdin.read(), mw.shutdown()), daemon=True).start()
     print("ready", flush=True)
     mw.spin(node)

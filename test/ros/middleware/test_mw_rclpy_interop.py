@@ -77,3 +77,66 @@ def test_rclpy_and_embedded_exchange_every_project_type() -> None:
         proc.wait()
         if rclpy.ok():
             rclpy.shutdown()
+
+
+PARAM_NODE = """
+from rl_control.ros import middleware as mw
+node = mw.create_node("embedded_params", namespace="/interop")
+node.declare_parameter("gain", 1.5)
+node.get_logger().warn("embedded says hi")
+print("ready", flush=True)
+mw.spin(node)
+"""
+
+
+def test_rclpy_reaches_embedded_rosout_and_parameter_services() -> None:
+    from rcl_interfaces.msg import Log
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+
+    env = dict(
+        os.environ, RL_CONTROL_MIDDLEWARE="embedded", RMW_IMPLEMENTATION="rmw_cyclonedds_cpp"
+    )
+    env["ROS_DOMAIN_ID"] = str(10 + (os.getpid() + 7) % 220)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    os.environ.update(ROS_DOMAIN_ID=env["ROS_DOMAIN_ID"], RMW_IMPLEMENTATION="rmw_cyclonedds_cpp")
+    proc = subprocess.Popen([sys.executable, "-c", PARAM_NODE], env=env,
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    context = Context()  # private: other tests may have initialised the default context
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        rclpy.init(context=context)
+        node = rclpy.create_node("plain_rclpy_params", context=context)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        logs: list[Log] = []
+        qos = QoSProfile(depth=1000, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        node.create_subscription(Log, "/rosout", logs.append, qos)
+        client = AsyncParameterClient(node, "/interop/embedded_params")
+        assert client.wait_for_services(timeout_sec=20.0)
+
+        def result(future):
+            executor.spin_until_future_complete(future, timeout_sec=10.0)
+            assert future.done()
+            return future.result()
+
+        assert "gain" in result(client.list_parameters()).result.names
+        assert result(client.get_parameters(["gain"])).values[0].double_value == 1.5
+        ok, bad = result(
+            client.set_parameters([Parameter("gain", value=2.5), Parameter("gain", value="x")])
+        ).results
+        assert ok.successful and not bad.successful and "expected float" in bad.reason
+        assert result(client.get_parameters(["gain"])).values[0].double_value == 2.5
+        end = time.monotonic() + 10  # transient-local: the log from start-up still arrives
+        while not any(m.msg == "embedded says hi" for m in logs) and time.monotonic() < end:
+            executor.spin_once(timeout_sec=0.1)
+        log = next(m for m in logs if m.msg == "embedded says hi")
+        assert (log.level, log.name) == (Log.WARN, "interop.embedded_params")
+    finally:
+        proc.kill()
+        proc.wait()
+        if context.ok():
+            rclpy.shutdown(context=context)

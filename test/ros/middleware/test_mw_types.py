@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +50,31 @@ KNOWN_HASHES = {
     ),
     "rmw_dds_common/msg/ParticipantEntitiesInfo": (
         "91a0593bacdcc50ea9bdcf849a938b128412cc1ea821245c663bcd26f83c295e"
+    ),
+    "rcl_interfaces/msg/Log": "e28ce254ca8abc06abf92773b74602cdbf116ed34fbaf294fb9f81da9f318eac",
+    "rcl_interfaces/msg/ParameterEvent": (
+        "043e627780fcad87a22d225bc2a037361dba713fca6a6b9f4b869a5aa0393204"
+    ),
+    "rcl_interfaces/msg/ParameterValue": (
+        "115fc089a387e23c7ecd3525c9189c379109119d6ab82e8dfbde0fdf6a7f9b68"
+    ),
+    "rcl_interfaces/msg/ParameterDescriptor": (
+        "52175dbfda6c51153101d33d2a9da05743f66f02d5ab2ca9ec4709b46b73d704"
+    ),
+    "rcl_interfaces/msg/SetParametersResult": (
+        "cfcc0fb0371ee5159b403960ef4300f8f9d2f1fd6117c8666b7f9654d528a9b1"
+    ),
+    "rcl_interfaces/srv/SetParameters_Request": (
+        "130d46386b7e84ea9ecf60608a4d83cbe5e5cb7c6cc5b712b7a4e3a6c254e932"
+    ),
+    "rcl_interfaces/srv/SetParameters_Response": (
+        "7a0e8140a0b8d98308fa81a5403a766e610af29a239caf54b7553227906fc266"
+    ),
+    "rcl_interfaces/srv/ListParameters_Request": (
+        "a1b0b5d6b967a5b8ac5bc8563c3ea678f349e312a6a4967227c5a96bc5ce38df"
+    ),
+    "rcl_interfaces/srv/ListParameters_Response": (
+        "31b937b82de3612426be79f231e386259f97e8dc843e3f2845288b4bfa296bdd"
     ),
 }
 
@@ -156,3 +184,34 @@ def test_unknown_type_is_a_clear_error(factory: TypeFactory) -> None:
         factory.message_class("nope/msg/Thing")
     with pytest.raises(ValueError, match="bad interface type name"):
         factory.message_class("JointState")
+
+
+def _installed_json(kind: str, name: str, pkg: str) -> Path | None:
+    """rosidl's generated type description of pkg/kind/name in a ROS 2 install, if any."""
+    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    for prefix in [*prefixes, "/opt/ros2_jazzy_ws/install", "/opt/ros/jazzy"]:
+        path = Path(prefix) / "share" / pkg / kind / f"{name}.json"
+        if path.is_file():
+            return path
+    return None
+
+
+BUNDLED_INTERFACES = sorted(BUNDLED.glob("*/msg/*.msg")) + sorted(BUNDLED.glob("*/srv/*.srv"))
+
+
+@pytest.mark.parametrize(
+    "path", BUNDLED_INTERFACES, ids=[f"{p.parts[-3]}/{p.stem}" for p in BUNDLED_INTERFACES]
+)
+def test_type_hashes_match_installed_rosidl_json(path: Path) -> None:
+    """Every bundled interface against the hashes rosidl generated in a ROS 2 install."""
+    pkg, kind, name = path.parts[-3], path.parts[-2], path.stem
+    found = _installed_json(kind, name, pkg)
+    if found is None:
+        pytest.skip(f"no ROS 2 install with {pkg}/{kind}/{name}.json")
+    hashes = json.loads(found.read_text())["type_hashes"]
+    published = {h["type_name"]: h["hash_string"] for h in hashes}
+    parts = [f"{pkg}/msg/{name}"] if kind == "msg" else [
+        f"{pkg}/srv/{name}_Request", f"{pkg}/srv/{name}_Response"
+    ]  # fmt: skip
+    for part in parts:
+        assert type_hash(part) == published[part], part

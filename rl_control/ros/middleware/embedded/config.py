@@ -64,8 +64,11 @@ def cyclone_config(env: Mapping[str, str] | None = None) -> str | None:
     )
 
 
-def dds_qos(qos: QoS, *, writer: bool, user_data: bytes | None = None) -> Qos:
-    """ROS QoS profile -> Cyclone reader/writer QoS (XCDR1, as rmw_cyclonedds_cpp uses)."""
+def dds_qos(
+    qos: QoS, *, writer: bool, user_data: bytes | None = None, lifespan_s: float | None = None
+) -> Qos:
+    """ROS QoS profile -> Cyclone reader/writer QoS (XCDR1, as rmw_cyclonedds_cpp uses);
+    lifespan_s sets the writer's LIFESPAN (rcl's /rosout profile uses 10 s)."""
     policies: list = [
         Policy.Reliability.Reliable(duration(milliseconds=100))
         if qos.reliability == "reliable"
@@ -87,4 +90,6 @@ def dds_qos(qos: QoS, *, writer: bool, user_data: bytes | None = None) -> Qos:
         policies.append(Policy.DurabilityService(0, history, -1, -1, -1))
     if user_data is not None:
         policies.append(Policy.Userdata(user_data))
+    if lifespan_s is not None:
+        policies.append(Policy.Lifespan(duration(seconds=lifespan_s)))
     return Qos(*policies)

@@ -3,7 +3,9 @@ rclpy's default context), the type factory and the ros_discovery_info publisher.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from cyclonedds.domain import Domain, DomainParticipant
@@ -40,7 +42,9 @@ class Context:
         self._lock = threading.RLock()
         self._topics: dict[tuple[str, type], Topic] = {}
         self._hashes: dict[str, str] = {}
+        # key -> (namespace, name, readers, writers); endpoints as (entity, Gid message)
         self._nodes: dict[int, tuple[str, str, list[Any], list[Any]]] = {}
+        self._batch_depth = 0
         self.closed = False
         info_cls = self.types.message_class(DISCOVERY_TYPE)
         self._info_cls = info_cls
@@ -78,17 +82,30 @@ class Context:
         self.publish_graph()
 
     def add_endpoint(self, key: int, entity: Any, *, writer: bool) -> None:
+        gid = self._gid_cls(data=gid_bytes(entity))  # computed once, published many times
         with self._lock:
-            self._nodes[key][3 if writer else 2].append(entity)
+            self._nodes[key][3 if writer else 2].append((entity, gid))
         self.publish_graph()
 
     def remove_endpoint(self, key: int, entity: Any) -> None:
         with self._lock:
             node = self._nodes.get(key)
             for seq in (node[2], node[3]) if node else ():
-                if entity in seq:
-                    seq.remove(entity)
+                seq[:] = [e for e in seq if e[0] is not entity]
         self.publish_graph()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Publish the graph once on leaving instead of on every change inside (a node
+        creates a dozen endpoints in its constructor)."""
+        with self._lock:
+            self._batch_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batch_depth -= 1
+            self.publish_graph()
 
     def unregister_node(self, key: int) -> None:
         with self._lock:
@@ -98,14 +115,14 @@ class Context:
     def publish_graph(self) -> None:
         """Publish ParticipantEntitiesInfo listing every node with its reader/writer GIDs."""
         with self._lock:
-            if self.closed:
+            if self.closed or self._batch_depth:
                 return
             nodes = [
                 self._node_cls(
                     node_namespace=ns,
                     node_name=name,
-                    reader_gid_seq=[self._gid_cls(data=gid_bytes(r)) for r in readers],
-                    writer_gid_seq=[self._gid_cls(data=gid_bytes(w)) for w in writers],
+                    reader_gid_seq=[gid for _, gid in readers],
+                    writer_gid_seq=[gid for _, gid in writers],
                 )
                 for ns, name, readers, writers in self._nodes.values()
             ]

@@ -23,6 +23,8 @@ from rl_control.ros.middleware.api import QOS_CLOCK, QoS, as_qos
 from rl_control.ros.middleware.convert import stamp_to_seconds
 from rl_control.ros.middleware.embedded.config import dds_qos
 from rl_control.ros.middleware.embedded.context import Context
+from rl_control.ros.middleware.embedded.parameter_services import ParameterServices
+from rl_control.ros.middleware.embedded.rosout import RosoutPublisher
 from rl_control.ros.middleware.logger import ConsoleLogger
 from rl_control.ros.middleware.names import resolve_topic_name
 from rl_control.ros.middleware.params import Parameters
@@ -100,10 +102,14 @@ class EmbeddedNode(api.Node):
         self._key = id(self)
         self._sim_time: float | None = None
         self._clock_reader: DataReader | None = None
-        context.register_node(self._key, self.namespace, self.name)
-        self._use_sim_time = bool(self._params.declare("use_sim_time", False))
-        if self._use_sim_time:
-            self._clock_reader = self._reader("rosgraph_msgs/msg/Clock", "/clock", QOS_CLOCK)
+        self._use_sim_time = False
+        self._param_services: ParameterServices | None = None
+        with context.batch():  # one ros_discovery_info sample for all of the below
+            context.register_node(self._key, self.namespace, self.name)
+            # rcl's per-node extras: /rosout, parameter services and /parameter_events
+            self._logger.sink = RosoutPublisher(self)
+            self._param_services = ParameterServices(self)
+            self._set_use_sim_time(bool(self.declare_parameter("use_sim_time", False)))
 
     # -- endpoints ---------------------------------------------------------------------
     def resolve_topic_name(self, topic: str) -> str:
@@ -113,11 +119,15 @@ class EmbeddedNode(api.Node):
         if self._destroyed or self._ctx.closed:
             raise RuntimeError(f"node {self.fully_qualified_name} is destroyed or shut down")
 
-    def _writer(self, type_name: str, dds_name: str, qos: QoS, cls: type) -> DataWriter:
+    def _writer(
+        self, type_name: str, dds_name: str, qos: QoS, cls: type, lifespan_s: float | None = None
+    ) -> DataWriter:
         topic = self._ctx.topic(dds_name, cls)
         data = self._ctx.user_data(type_name)
         writer = DataWriter(
-            self._ctx.participant, topic, dds_qos(qos, writer=True, user_data=data)
+            self._ctx.participant,
+            topic,
+            dds_qos(qos, writer=True, user_data=data, lifespan_s=lifespan_s),
         )
         self._entities.append(writer)
         self._ctx.add_endpoint(self._key, writer, writer=True)
@@ -191,7 +201,26 @@ class EmbeddedNode(api.Node):
 
     # -- parameters, logging, clock --------------------------------------------------------
     def declare_parameter(self, name: str, default: Any = None) -> Any:
-        return self._params.declare(name, default)
+        value = self._params.declare(name, default)
+        if self._param_services is not None:
+            self._param_services.publish_event(new={name: value})
+        return value
+
+    def _on_parameters_set(self, values: dict[str, Any]) -> None:
+        """Parameters changed through the parameter services: apply what the node itself
+        uses (use_sim_time); node code sees new values through get_parameter()."""
+        if "use_sim_time" in values:
+            self._set_use_sim_time(bool(values["use_sim_time"]))
+
+    def _set_use_sim_time(self, enabled: bool) -> None:
+        if enabled == self._use_sim_time:
+            return
+        if enabled and self._clock_reader is None:
+            self._clock_reader = self._reader("rosgraph_msgs/msg/Clock", "/clock", QOS_CLOCK)
+        self._use_sim_time = enabled
+        now = self.now()
+        for timer in self._timers:  # periods restart on the new clock
+            timer.next_due = now + timer.period
 
     def get_parameter(self, name: str) -> Any:
         return self._params.get(name)
@@ -265,6 +294,8 @@ class EmbeddedNode(api.Node):
         if self._destroyed:
             return
         self._destroyed = True
+        self._logger.sink = None
+        self._param_services = None
         self._guard.set(True)
         with self._spin_lock:
             self._subs.clear()
