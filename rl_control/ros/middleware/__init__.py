@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from types import ModuleType
@@ -45,6 +47,7 @@ __all__ = [
     "Timer",
     "backend_name",
     "create_node",
+    "hold_interrupts",
     "message_class",
     "ok",
     "seconds_to_stamp",
@@ -125,6 +128,14 @@ def spin_for(node: Node, duration: float) -> None:
 def ok() -> bool:
     """False once shutdown() was called."""
     return _backend().ok()
+
+
+def hold_interrupts() -> None:
+    """Ignore further SIGINTs while a node cleans up (checkpoint, destroy): a second Ctrl-C, or
+    the KeyboardInterrupt rclpy re-raises after it has already stopped its context, must not
+    abort the clean-up half-way. The launch escalates to SIGTERM if a node hangs."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def shutdown() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.context import Context
 from rclpy.executors import (
     ExternalShutdownException,
     SingleThreadedExecutor,
@@ -34,10 +35,20 @@ _PRIVATE_IDS = itertools.count()
 _MAX_DRAIN_S = 0.01  # s spent running further ready callbacks after the first
 
 
-def _ensure_init() -> None:
+# The back-end's own rclpy context, not rclpy's default one: a context cannot be initialised
+# again once shut down, so mw.shutdown() followed by a new node needs a fresh one (and code
+# beside the facade keeps rclpy's default context to itself).
+_CONTEXT: Context | None = None
+
+
+def _context() -> Context:
+    """The live context, initialised on first use and after a shutdown."""
+    global _CONTEXT
     with _LOCK:
-        if not rclpy.ok():
-            rclpy.init(args=None)
+        if _CONTEXT is None or not _CONTEXT.ok():
+            _CONTEXT = Context()
+            rclpy.init(args=None, context=_CONTEXT)
+        return _CONTEXT
 
 
 def _profile(qos: int | QoS) -> QoSProfile:
@@ -90,8 +101,11 @@ class _Helper:
 
     def __init__(self, name: str, namespace: str) -> None:
         # no global arguments: the process's `-r __node:=...` would rename the helper too
-        self.node = RclNode(name, namespace=namespace or None, use_global_arguments=False)
-        self.executor = SingleThreadedExecutor()
+        context = _context()
+        self.node = RclNode(
+            name, namespace=namespace or None, use_global_arguments=False, context=context
+        )
+        self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.lock = threading.Lock()
 
@@ -124,10 +138,12 @@ class RclpyNode(api.Node):
 
     def __init__(self, name: str, argv: list[str], namespace: str) -> None:
         self._config = node_config(parse_ros_args(argv), name, namespace)
-        _ensure_init()
-        self._node = RclNode(name, namespace=namespace or None, cli_args=ros_sections(argv))
+        context = _context()
+        self._node = RclNode(
+            name, namespace=namespace or None, cli_args=ros_sections(argv), context=context
+        )
         self.name, self.namespace = self._node.get_name(), self._node.get_namespace()
-        self._executor = SingleThreadedExecutor()
+        self._executor = SingleThreadedExecutor(context=context)
         self._executor.add_node(self._node)
         self._helper: _Helper | None = None
         self._defaults: dict[str, Any] = {}
@@ -226,10 +242,11 @@ def create_node(name: str, argv: list[str], namespace: str = "") -> RclpyNode:
 
 
 def ok() -> bool:
-    return rclpy.ok()
+    context = _CONTEXT
+    return context is not None and context.ok()
 
 
 def shutdown() -> None:
     with _LOCK:
-        if rclpy.ok():
-            rclpy.shutdown()
+        if _CONTEXT is not None and _CONTEXT.ok():
+            rclpy.shutdown(context=_CONTEXT)

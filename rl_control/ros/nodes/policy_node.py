@@ -129,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C or the launch shutting down: a normal way to stop
         pass
     finally:
+        mw.hold_interrupts()
         if server.stale_observations:
             log.info(f"{server.stale_observations} stale observations skipped")
         node.destroy()

@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C or the launch shutting down: a normal way to stop
         pass
     finally:
+        mw.hold_interrupts()
         env.close()
         node.destroy()
         mw.shutdown()

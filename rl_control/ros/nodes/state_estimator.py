@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C or the launch shutting down: a normal way to stop
         pass
     finally:
+        mw.hold_interrupts()
         node.destroy()
         mw.shutdown()
     return 0

@@ -139,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl-C or the launch shutting down: a normal way to stop
         pass
     finally:
+        mw.hold_interrupts()
         if not trainer.done:
             trainer.wait()
             trainer.checkpoint()  # keep the work done so far

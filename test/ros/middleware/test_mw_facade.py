@@ -166,3 +166,19 @@ def test_trigger_and_empty_services_in_process(node: mw.Node) -> None:
         bad.call(mw.service_class("std_srvs/srv/Trigger").Request(), timeout=0.5)
     resp = trig.call(mw.service_class("std_srvs/srv/Trigger").Request(), timeout=3.0)
     assert resp.success
+
+
+def test_hold_interrupts_ignores_sigint_in_the_main_thread_only() -> None:
+    import signal
+    import threading
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        worker = threading.Thread(target=mw.hold_interrupts)
+        worker.start()
+        worker.join()
+        assert signal.getsignal(signal.SIGINT) is before  # signals belong to the main thread
+        mw.hold_interrupts()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -22,3 +22,18 @@ def test_parameters_are_coerced_and_double_declare_is_a_value_error(monkeypatch)
             node.get_parameter("missing")
     finally:
         node.destroy()
+
+
+def test_a_node_after_shutdown_gets_a_fresh_context_not_rclpys_default(monkeypatch) -> None:
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+    import rclpy
+
+    from rl_control.ros.middleware import rclpy_backend
+
+    for round_ in range(2):  # rclpy cannot initialise a context twice: each round a new one
+        node = rclpy_backend.create_node(f"ctx_check{round_}", [])
+        assert rclpy_backend.ok()
+        node.destroy()
+        rclpy_backend.shutdown()
+        assert not rclpy_backend.ok()
+    assert not rclpy.ok()  # the default context stays free for code beside the facade
