@@ -275,3 +275,20 @@ def test_switch_off_keeps_cyclonedds(monkeypatch: pytest.MonkeyPatch) -> None:
     cls = TypeFactory().message_class("std_msgs/msg/String")
     assert not hasattr(cls, "__xcdr__")
     assert cls(data="hi").serialize() == bytes.fromhex("0001000003000000686900")
+
+
+def test_encoder_and_decoder_merge_nested_fixed_fields_into_one_struct_call() -> None:
+    """Pose = Point + Quaternion: the generated encoder (xcdr/encoder.py) packs, and the
+    decoder (xcdr/decoder.py) unpacks, all 7 doubles with one precompiled struct.Struct."""
+    from rl_control.ros.middleware.xcdr import generate
+
+    factory = TypeFactory()
+    name = "geometry_msgs/msg/Pose"
+    cls = factory.message_class(name)
+    codec = generate(factory.library.spec(name), factory.library.spec, factory.message_class, cls)
+    encode = codec.source.split("def decode")[0]
+    decode = codec.source[len(encode):]
+    assert encode.count(".pack(") == 1 and decode.count(".unpack_from(") == 1
+    pose = cls()
+    pose.position.x, pose.orientation.w = 1.5, -0.25
+    assert cls.deserialize(pose.serialize()) == pose
