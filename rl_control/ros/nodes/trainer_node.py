@@ -73,15 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = _stats_msg(row)
         msgs.stamp(msg, node.now())
         stats_pub.publish(msg)
+        fresh = not math.isnan(row["train_return"])  # NaN: no episode ended since last row
+        if fresh:
+            last_return[0] = row["train_return"]
         last = row["env_steps"] >= config.total_steps
         if time.monotonic() - logged_at[0] < 1.0 and not last:
             return  # SAC updates every few steps: one progress line a second is enough
         logged_at[0] = time.monotonic()
         share = 100 * row["env_steps"] / config.total_steps
-        if not math.isnan(row["train_return"]):  # NaN: no episode ended since the last row
-            last_return[0] = row["train_return"]
         ret = last_return[0]
-        ret_text = "no episode ended yet" if math.isnan(ret) else f"return {ret:.1f}"
+        ret_text = (
+            "no episode ended yet" if math.isnan(ret)
+            else f"return {ret:.1f}" if fresh else f"last return {ret:.1f}"
+        )  # fmt: skip
         log.info(
             f"{row['env_steps']}/{config.total_steps} steps ({share:.0f}%), "
             f"policy v{row['policy_version']}, {ret_text}, {row['steps_per_s']:.0f} steps/s"
