@@ -131,7 +131,9 @@ class LockStepBridge:
         self.stale_actions = 0  # gated: actions older than the granted policy version
         self.episode_steps = 0
         self._grant: int | None = None  # gated: min policy version granted for this step
-        self._pending: tuple[np.ndarray, int] | None = None  # gated: (action, version) waiting
+        # gated: (action, version) in arrival order; the first granted one is applied, the
+        # same one the trainer pairs (it keeps the first it receives from the same writer)
+        self._pending: list[tuple[np.ndarray, int]] = []
         self._last_action = np.zeros(task.act_dim)
         self._waiting_since = clock()
         self._armed = False  # set by the first accepted action
@@ -185,8 +187,7 @@ class LockStepBridge:
         if self._grant is not None and version < self._grant:
             self.stale_actions += 1
             return None
-        if self._pending is None or version >= self._pending[1]:
-            self._pending = (action, int(version))
+        self._pending.append((action, int(version)))
         return self._step_granted()
 
     def on_grant(self, step: int, episode: int, min_version: int = 0) -> SensorReadings | None:
@@ -201,14 +202,14 @@ class LockStepBridge:
         return self._step_granted()
 
     def _step_granted(self) -> SensorReadings | None:
-        if self._grant is None or self._pending is None:
+        if self._grant is None:
             return None
-        action, version = self._pending
-        if version < self._grant:
+        while self._pending:
+            action, version = self._pending.pop(0)
+            if version >= self._grant:
+                return self._step_physics(action)
             self.stale_actions += 1
-            self._pending = None
-            return None
-        return self._step_physics(action)
+        return None
 
     def command(self, action: Any) -> bool:
         """Free-running mode: set the action held by :meth:`step_free` (False if rejected)."""
@@ -257,7 +258,7 @@ class LockStepBridge:
 
     def _advance(self, applied: np.ndarray) -> SensorReadings:
         self.step += 1
-        self._grant, self._pending = None, None
+        self._grant, self._pending = None, []
         q, v, tau, imu, base = self.reader.read()
         self.readings = SensorReadings(
             self.sim_time, self.step, self.episode, self.joint_names, q, v, tau, imu, base,

@@ -109,3 +109,23 @@ def test_gated_bridge_steps_only_with_the_trainers_grant_and_a_new_enough_action
         assert b.on_action(r3.step, [0.0]).step == r3.step + 1  # grant first, action second
     finally:
         env.close()
+
+
+def test_gated_bridge_applies_the_first_granted_action_in_arrival_order() -> None:
+    """As the trainer pairs the first action it receives: the two never disagree, e.g. when
+    an off-policy update swaps the policy between two actions for one step."""
+    env = make_env("soft_wall_cartpole")
+    b = LockStepBridge(env, make_graph_task("soft_wall_cartpole"), 0.5, True, gated=True)
+    try:
+        b.reset(seed=0)
+        b.on_action(0, [1.0], version=0)
+        b.on_action(0, [2.0], version=1)  # the same step again, from the swapped-in policy
+        r = b.on_grant(0, 0, min_version=0)
+        np.testing.assert_allclose(r.applied_action, [1.0])
+        b.on_action(1, [3.0], version=1)
+        b.on_action(1, [4.0], version=2)
+        r = b.on_grant(1, 0, min_version=2)  # on-policy: only the new version may act
+        np.testing.assert_allclose(r.applied_action, [4.0])
+        assert b.stale_actions == 1
+    finally:
+        env.close()
