@@ -370,7 +370,7 @@ class GraphTrainer:
         if ep is None or not ep.active:
             self.hooks.request_reset()
         elif held_step is not None and held_step[1] == ep.episode:
-            for k in [k for k, a in ep.actions.items() if k >= held_step[0]]:
+            for k in [k for k in ep.actions if k >= held_step[0]]:
                 del ep.actions[k]  # acted on by the old version: the bridge will not apply it
             self._grant(*held_step)
 
