@@ -1,0 +1,1 @@
+"""Experiment scripts (run from the repository root); shared helpers live in fair.py."""

@@ -1,0 +1,222 @@
+"""Pure helpers for fair learning-curve comparisons (used by ppo_mpc_vs_ppo.py, reproduce.py).
+
+- :class:`Clock` / :func:`clocked_factory`: training wall and CPU seconds up to each
+  evaluation, measured the same way for every algorithm: from the start of the first (step 0)
+  evaluation, evaluations excluded (an evaluation lasts from its first episode's reset until
+  the next training env step), so start-up and the final checkpoint are out on both sides.
+- :func:`first_hit` / :func:`at_threshold`: the first evaluation at or above a threshold and
+  what had been spent by then (rollouts, env steps, wall and CPU seconds).
+- :func:`check_grid` / :func:`on_grid`: every policy in force at a common evaluation grid
+  point was evaluated, and the curve read on that grid as a step function.
+- :func:`screen`: the screening rule for PPO-MPC's initial models.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+#: an eval env is reset with seeds eval_seed + i, i < this (training envs never get those)
+_EVAL_SEED_SPAN = 1_000
+
+
+class Clock:
+    """Training wall/CPU seconds at the start of each evaluation, evaluations excluded."""
+
+    def __init__(self, eval_seed: int) -> None:
+        self.eval_seed = eval_seed
+        #: (wall s, CPU s) of training done before each evaluation, in order
+        self.at_eval: list[tuple[float, float]] = []
+        self._origin: tuple[float, float] | None = None
+        self._eval_start: tuple[float, float] | None = None
+        self._excluded = (0.0, 0.0)
+
+    @staticmethod
+    def now() -> tuple[float, float]:
+        """(wall, CPU) clock readings; CPU is the whole process (all threads)."""
+        return time.perf_counter(), time.process_time()
+
+    def evaluation_started(self, now: tuple[float, float] | None = None) -> None:
+        """The eval env was reset for an evaluation's first episode."""
+        now = self.now() if now is None else now
+        if self._eval_start is not None:  # back-to-back evaluations: no training in between
+            self.at_eval.append(self.at_eval[-1])
+            return
+        if self._origin is None:
+            self._origin = now
+        self._eval_start = now
+        self.at_eval.append(self._elapsed(now))
+
+    def training_step(self, now: tuple[float, float] | None = None) -> None:
+        """A training env stepped: ends the running evaluation, if any."""
+        if self._eval_start is None:
+            return
+        now = self.now() if now is None else now
+        start, excl = self._eval_start, self._excluded
+        self._excluded = (excl[0] + now[0] - start[0], excl[1] + now[1] - start[1])
+        self._eval_start = None
+
+    def _elapsed(self, now: tuple[float, float]) -> tuple[float, float]:
+        assert self._origin is not None
+        return tuple(n - o - e for n, o, e in zip(now, self._origin, self._excluded))  # type: ignore[return-value]
+
+
+class ClockedEnv(gym.Wrapper):
+    """Tells a :class:`Clock` when evaluations start and when training steps happen."""
+
+    def __init__(self, env: gym.Env, clock: Clock) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.is_eval = False
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+        if seed is not None and 0 <= seed - self.clock.eval_seed < _EVAL_SEED_SPAN:
+            self.is_eval = True
+            if seed == self.clock.eval_seed:
+                self.clock.evaluation_started()
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any):  # type: ignore[override]
+        if not self.is_eval:
+            self.clock.training_step()
+        return self.env.step(action)
+
+
+def clocked_factory(clock: Clock) -> Callable[..., gym.Env]:
+    """An env factory for :class:`~rl_control.training.runner.Runner` wrapping every env."""
+    from rl_control.envs.registration import make_env
+
+    def factory(task: str, seed: int | None = None, **params: Any) -> gym.Env:
+        return ClockedEnv(make_env(task, seed=seed, **params), clock)
+
+    return factory
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's evaluations: spent so far (env steps, rollouts, wall s, CPU s) and return."""
+
+    env_steps: np.ndarray
+    rollouts: np.ndarray
+    wall_s: np.ndarray
+    cpu_s: np.ndarray
+    returns: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.returns)
+        for name in ("env_steps", "rollouts", "wall_s", "cpu_s"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"Curve.{name} has {len(getattr(self, name))} points, not {n}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Sequence[float]]) -> Curve:
+        return cls(*(np.asarray(data[k], dtype=float) for k in CURVE_KEYS))
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {k: [float(v) for v in getattr(self, k)] for k in CURVE_KEYS}
+
+    def upto(self, env_steps: float) -> Curve:
+        """The evaluations at or before ``env_steps``."""
+        keep = self.env_steps <= env_steps
+        return Curve(*(getattr(self, k)[keep] for k in CURVE_KEYS))
+
+
+CURVE_KEYS = ("env_steps", "rollouts", "wall_s", "cpu_s", "returns")
+#: what :func:`at_threshold` reports, in table order
+SPENT = ("rollouts", "env_steps", "wall_s", "cpu_s")
+
+
+def first_hit(steps: Sequence[float], returns: Sequence[float], threshold: float) -> float:
+    """``steps`` at the first evaluation whose return is at or above ``threshold`` (NaN: none)."""
+    steps, returns = np.asarray(steps, dtype=float), np.asarray(returns, dtype=float)
+    if steps.shape != returns.shape:
+        raise ValueError(f"steps {steps.shape} and returns {returns.shape} differ in shape")
+    hit = np.nonzero(returns >= threshold)[0]
+    return float(steps[hit[0]]) if len(hit) else math.nan
+
+
+def at_threshold(curve: Curve, threshold: float) -> dict[str, float]:
+    """Rollouts, env steps, wall and CPU seconds spent at the first evaluation >= threshold."""
+    return {k: first_hit(getattr(curve, k), curve.returns, threshold) for k in SPENT}
+
+
+def eval_grid(budget: int, every: int) -> np.ndarray:
+    """The common evaluation grid 0, every, 2 every, ..., up to ``budget``."""
+    if every <= 0 or budget < every:
+        raise ValueError(f"need 0 < every <= budget, got every={every}, budget={budget}")
+    return np.arange(0, budget + 1, every, dtype=float)
+
+
+def check_grid(eval_steps: Sequence[float], update_size: int, grid: Sequence[float]) -> None:
+    """Raise ValueError unless the policy in force at every grid point was evaluated.
+
+    A run updates every ``update_size`` env steps; at grid point g the policy in force is the
+    one after the update at floor(g / update_size) * update_size, which must be an eval point.
+    """
+    if update_size <= 0:
+        raise ValueError(f"update_size must be positive, got {update_size}")
+    evaluated = {float(s) for s in eval_steps}
+    for g in grid:
+        last_update = float(int(g) // update_size * update_size)
+        if last_update not in evaluated:
+            raise ValueError(
+                f"grid point {g:g}: the policy of the update at {last_update:g} env steps was "
+                f"never evaluated (evaluations at {sorted(evaluated)})"
+            )
+
+
+def on_grid(steps: Sequence[float], values: Sequence[float], grid: Sequence[float]) -> np.ndarray:
+    """``values`` read on ``grid`` as a step function: the last evaluation at or before g."""
+    steps = np.asarray(steps, dtype=float)
+    if len(steps) == 0 or steps[0] > np.min(grid):
+        raise ValueError("on_grid: the curve must start at or before the grid's first point")
+    if np.any(np.diff(steps) < 0):
+        raise ValueError("on_grid: eval steps must be sorted")
+    index = np.searchsorted(steps, np.asarray(grid, dtype=float), side="right") - 1
+    return np.asarray(values, dtype=float)[index]
+
+
+def screen(
+    returns: Mapping[int, float], bar: float, needed: int, exclude: Iterable[int] = ()
+) -> list[int]:
+    """The screening rule: model seeds in increasing order, skipping ``exclude`` (seeds used
+    during development), kept when their MPC's eval return is below ``bar`` (the zero-force
+    policy's), until ``needed`` are kept. Raises ValueError if too few qualify."""
+    if needed < 1:
+        raise ValueError(f"needed must be at least 1, got {needed}")
+    skip = set(exclude)
+    kept = [s for s in sorted(returns) if s not in skip and returns[s] < bar][:needed]
+    if len(kept) < needed:
+        raise ValueError(f"only {len(kept)} of {needed} model seeds score below {bar:.1f}")
+    return kept
+
+
+def censored_median(values: Sequence[float]) -> float:
+    """Median over all seeds, a seed that never got there (NaN) counting as infinitely late,
+    so seeds that failed are not silently dropped (inf: the median seed never got there)."""
+    arr = np.asarray(values, dtype=float)
+    if len(arr) == 0:
+        raise ValueError("censored_median: no values")
+    return float(np.median(np.where(np.isnan(arr), np.inf, arr)))
+
+
+def spread(values: Sequence[float], digits: int = 0) -> str:
+    """'median [min, max]' over the seeds (censored, see :func:`censored_median`), with
+    'k/n reached' when some seeds never got there."""
+    arr = np.asarray(values, dtype=float)
+    ok = arr[~np.isnan(arr)]
+    if len(ok) == 0:
+        return f"not reached (0/{len(arr)})"
+
+    def fmt(x: float) -> str:
+        return "never" if math.isinf(x) else f"{x:.{digits}f}"
+
+    high = ok.max() if len(ok) == len(arr) else math.inf
+    text = f"{fmt(censored_median(arr))} [{fmt(ok.min())}, {fmt(high)}]"
+    return text if len(ok) == len(arr) else f"{text} ({len(ok)}/{len(arr)} reached)"

@@ -1,0 +1,106 @@
+"""Threshold, grid-alignment, screening and timing helpers of experiments/fair.py."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from experiments import fair
+
+
+def curve(returns: list[float]) -> fair.Curve:
+    n = len(returns)
+    steps = np.arange(n) * 400.0
+    return fair.Curve(steps, steps / 100, steps / 1000, steps / 2000, np.array(returns))
+
+
+def test_first_hit_is_the_first_evaluation_at_or_above_the_threshold() -> None:
+    assert fair.first_hit([0, 400, 800, 1200], [10, 90, 100, 50], 90) == 400
+    assert fair.first_hit([0, 400], [10, 89.9], 90) != fair.first_hit([0, 400], [10, 90], 90)
+    assert math.isnan(fair.first_hit([0, 400], [1, 2], 90))
+    with pytest.raises(ValueError, match="shape"):
+        fair.first_hit([0, 1], [1], 0)
+
+
+def test_at_threshold_reports_every_spent_quantity_at_the_same_evaluation() -> None:
+    out = fair.at_threshold(curve([0, 50, 95, 99]), 90)
+    assert out == {"rollouts": 8.0, "env_steps": 800.0, "wall_s": 0.8, "cpu_s": 0.4}
+    assert all(math.isnan(v) for v in fair.at_threshold(curve([0, 1]), 90).values())
+
+
+def test_curve_upto_truncates_every_column() -> None:
+    short = curve([0, 1, 2, 3]).upto(800)
+    assert short.env_steps.tolist() == [0, 400, 800] and short.returns.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="rollouts"):
+        fair.Curve(np.zeros(2), np.zeros(1), np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+def test_check_grid_needs_the_policy_in_force_at_every_grid_point() -> None:
+    grid = fair.eval_grid(2000, 400)
+    assert grid.tolist() == [0, 400, 800, 1200, 1600, 2000]
+    fair.check_grid([0, 400, 800, 1200, 1600, 2000], 200, grid)  # every second update
+    fair.check_grid([0, 1024, 2048], 1024, grid)  # every update: all in-force policies seen
+    with pytest.raises(ValueError, match="grid point 800"):
+        fair.check_grid([0, 400, 1200, 1600, 2000], 400, grid)
+    with pytest.raises(ValueError, match="0 < every"):
+        fair.eval_grid(100, 400)
+
+
+def test_on_grid_reads_the_last_evaluation_at_or_before_each_point() -> None:
+    values = fair.on_grid([0, 1024, 2048], [1, 2, 3], [0, 400, 800, 1200, 2000, 2400])
+    assert values.tolist() == [1, 1, 1, 2, 2, 3]
+    with pytest.raises(ValueError, match="start"):
+        fair.on_grid([400], [1], [0])
+
+
+def test_screen_keeps_seeds_below_the_bar_in_order_and_skips_development_seeds() -> None:
+    returns = {3: -5.0, 1: 10.0, 2: 299.0, 4: 2353.0, 5: 828.0}
+    assert fair.screen(returns, 1072.0, 3, exclude=[1]) == [2, 3, 5]
+    assert fair.screen(returns, 1072.0, 2) == [1, 2]
+    with pytest.raises(ValueError, match="only 3 of 4"):
+        fair.screen(returns, 1072.0, 4, exclude=[1])
+
+
+def test_spread_counts_seeds_that_never_got_there_as_late() -> None:
+    assert fair.spread([400, 800, 1200]) == "800 [400, 1200]"
+    assert fair.spread([400, math.nan, math.nan]) == "never [400, never] (1/3 reached)"
+    assert fair.spread([math.nan]) == "not reached (0/1)"
+    assert fair.censored_median([1, 2, math.nan]) == 2
+
+
+def test_clock_excludes_evaluations_and_stamps_each_one() -> None:
+    clock = fair.Clock(eval_seed=10_000)
+    clock.evaluation_started((100.0, 50.0))  # the step-0 evaluation: the origin
+    clock.training_step((103.0, 51.0))  # evaluation took 3 s wall, 1 s CPU
+    clock.training_step((110.0, 55.0))
+    clock.evaluation_started((113.0, 57.0))
+    clock.evaluation_started((113.5, 57.5))  # a second evaluation right after the first
+    clock.training_step((120.0, 60.0))
+    clock.evaluation_started((121.0, 61.0))
+    assert clock.at_eval == [(0.0, 0.0), (10.0, 6.0), (10.0, 6.0), (11.0, 7.0)]
+
+
+class _Env(gym.Env):
+    """A minimal env; the wrapper's bookkeeping is under test."""
+
+    observation_space = action_space = gym.spaces.Box(-1.0, 1.0, (1,))
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(1), {}
+
+    def step(self, action):
+        return np.zeros(1), 0.0, False, False, {}
+
+
+def test_clocked_env_tells_evaluation_episodes_from_training_steps() -> None:
+    clock = fair.Clock(eval_seed=10_000)
+    train, evaluation = fair.ClockedEnv(_Env(), clock), fair.ClockedEnv(_Env(), clock)
+    train.reset(seed=3)
+    evaluation.reset(seed=10_000)
+    evaluation.step(0)
+    evaluation.reset(seed=10_001)  # a later episode of the same evaluation: no new stamp
+    assert len(clock.at_eval) == 1 and not train.is_eval and evaluation.is_eval
+    train.step(0)
+    evaluation.reset(seed=10_000)
+    assert len(clock.at_eval) == 2 and clock.at_eval[1][0] >= 0.0
