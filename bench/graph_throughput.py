@@ -2,8 +2,12 @@
 
 Both train PPO on the same task with the same config (one env: the graph has one bridge);
 the graph runs `rl-control launch launch/train.launch.xml` as separate processes over the
-embedded back-end. Reported: env steps/s over the trainer's wall time (from metrics.csv, so
-process start-up is excluded; it is printed separately), and the ratio (target >= 50 %).
+embedded back-end. Both sides are timed over the same interval, from their metrics.csv (one
+row per update, written by the same RunSession code): env steps and seconds from the end of
+the first update to the last update (:func:`training_interval`), so process start-up, the
+first rollout (which on the graph includes waiting for the bridge), evaluations and the final
+checkpoint are excluded on both sides. Also reported: the ratio (target >= 50 %) and the
+launch's end-to-end seconds.
 Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copies it).
 
     python bench/graph_throughput.py [--steps 10240] [--task soft_wall_cartpole] [--repeat 3]
@@ -17,7 +21,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from results_table import start_run, verdict, write_markdown
@@ -42,8 +47,39 @@ def _config(task: str, algo: str, steps: int, run_dir: Path) -> dict:
     return data
 
 
+def training_interval(
+    env_steps: Sequence[float], steps_per_s: Sequence[float]
+) -> tuple[float, float]:
+    """(env steps, seconds) from the end of the first update's row to the last row.
+
+    Each metrics row holds its env-step count and the rate over the steps since the previous
+    row, with evaluation and checkpoint time already taken out by RunSession; a row's
+    seconds are its new steps over its rate. Rows without a rate (the step-0 evaluation) and
+    the first row with one are left out, so both sides start counting at the same point.
+    """
+    if len(env_steps) != len(steps_per_s):
+        raise ValueError(f"{len(env_steps)} env_steps but {len(steps_per_s)} steps_per_s")
+    rows, previous = [], 0.0
+    for steps, rate in zip(env_steps, steps_per_s, strict=True):
+        new, previous = steps - previous, steps
+        if new > 0 and math.isfinite(rate) and rate > 0:
+            rows.append((new, new / rate))
+    if len(rows) < 2:
+        raise ValueError(f"need at least 2 timed update rows, got {len(rows)}: raise --steps")
+    return sum(n for n, _ in rows[1:]), sum(t for _, t in rows[1:])
+
+
+def rate_of(run_dir: Path) -> float:
+    """Env steps/s of a run over :func:`training_interval`."""
+    from rl_control.training.metrics import read_metrics
+
+    metrics = read_metrics(run_dir / "metrics.csv")
+    steps, seconds = training_interval(metrics["env_steps"], metrics["steps_per_s"])
+    return steps / seconds
+
+
 def in_process(task: str, algo: str, steps: int, work: Path) -> float:
-    """Env steps/s of the in-process runner (whole train(), incl. two 1-episode evaluations)."""
+    """Env steps/s of the in-process runner over :func:`training_interval`."""
     import torch
 
     from rl_control.training.config import TrainConfig
@@ -51,15 +87,15 @@ def in_process(task: str, algo: str, steps: int, work: Path) -> float:
 
     torch.set_num_threads(1)
     config = TrainConfig.from_dict(_config(task, algo, steps, work / "inproc"))
-    start = time.perf_counter()
-    summary = Runner(config, tensorboard=False).train()
-    return summary["env_steps"] / (time.perf_counter() - start)
+    Runner(config, tensorboard=False).train()
+    return rate_of(work / "inproc")
 
 
 def graph(task: str, algo: str, steps: int, work: Path, domain: int) -> tuple[float, float]:
-    """(env steps/s over the trainer's wall time, end-to-end wall seconds of the launch)."""
+    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
+    import time
+
     from rl_control.training.io import atomic_write_yaml
-    from rl_control.training.metrics import read_metrics
 
     cfg = _config(task, algo, steps, work / "graph")
     cfg.pop("run_dir")
@@ -86,9 +122,7 @@ def graph(task: str, algo: str, steps: int, work: Path, domain: int) -> tuple[fl
     subprocess.run(
         cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    total = time.perf_counter() - start
-    metrics = read_metrics(work / "graph" / "metrics.csv")
-    return metrics["env_steps"][-1] / metrics["wall_time"][-1], total
+    return rate_of(work / "graph"), time.perf_counter() - start
 
 
 def main() -> None:
@@ -127,9 +161,9 @@ def main() -> None:
         rows,
         [f"{args.algo} on {args.task}, {args.steps} env steps, one env (the graph has one "
          "bridge); the graph is `rl-control launch launch/train.launch.xml` over the embedded "
-         "back-end. Graph steps/s over the trainer's wall time (metrics.csv, start-up "
-         "excluded); in-process over the whole train() incl. two 1-episode evaluations. "
-         f"{args.repeat} alternating pairs."],
+         "back-end. Both sides: env steps/s from the end of the first update to the last "
+         "(metrics.csv rows; start-up, first rollout, evaluations and final checkpoint "
+         f"excluded on both). {args.repeat} alternating pairs."],
         run=run,
     )  # fmt: skip
     print(f"wrote {path}")

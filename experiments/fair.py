@@ -64,7 +64,8 @@ class Clock:
 
     def _elapsed(self, now: tuple[float, float]) -> tuple[float, float]:
         assert self._origin is not None
-        return tuple(n - o - e for n, o, e in zip(now, self._origin, self._excluded))  # type: ignore[return-value]
+        (w, c), (w0, c0), (we, ce) = now, self._origin, self._excluded
+        return w - w0 - we, c - c0 - ce
 
 
 class ClockedEnv(gym.Wrapper):
@@ -220,3 +221,14 @@ def spread(values: Sequence[float], digits: int = 0) -> str:
     high = ok.max() if len(ok) == len(arr) else math.inf
     text = f"{fmt(censored_median(arr))} [{fmt(ok.min())}, {fmt(high)}]"
     return text if len(ok) == len(arr) else f"{text} ({len(ok)}/{len(arr)} reached)"
+
+
+def median_ratio(slow: Sequence[float], fast: Sequence[float]) -> float:
+    """Censored median of ``slow`` over that of ``fast``: inf if only ``fast``'s median seed
+    got there, 0 if only ``slow``'s did, NaN if neither did."""
+    a, b = censored_median(slow), censored_median(fast)
+    if math.isinf(a) and math.isinf(b):
+        return math.nan
+    if math.isinf(b):
+        return 0.0
+    return a / b if b > 0 else (math.inf if a > 0 else math.nan)

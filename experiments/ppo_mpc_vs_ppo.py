@@ -93,10 +93,21 @@ _FULL_GRID = tuple(
 )
 FULL = Plan(4000, 40960, 400, 5, (0, 1, 2, 3, 4), (100, 101), _FULL_GRID, range(2, 60))
 QUICK = Plan(
-    50, 100, 50, 1, (0,), (100,), ((50, 1, 1e-3, 4), (100, 4, 3e-4, 10)), range(2, 12),
+    50,
+    100,
+    50,
+    1,
+    (0,),
+    (100,),
+    ((50, 1, 1e-3, 4), (100, 4, 3e-4, 10)),
+    range(2, 12),
     mpc_update=50,
     mpc_overrides=(
-        ("n_steps", 50), ("batch_size", 50), ("n_epochs", 1), ("pred_steps", 5), ("horizon", 5)
+        ("n_steps", 50),
+        ("batch_size", 50),
+        ("n_epochs", 1),
+        ("pred_steps", 5),
+        ("horizon", 5),
     ),
     env_overrides=(("max_steps", 30),),
 )
@@ -107,21 +118,35 @@ DEFAULT_PPO = (2048, 4, 3e-4, 10)  # the config file: SB3 defaults, 4 envs x 512
 def ppo_settings(plan: Plan, variant: str, seed: int, ppo: tuple, steps: int) -> dict:
     update, envs, lr, epochs = ppo
     return {
-        "algo": "ppo", "variant": variant, "env": env_params(plan, variant), "seed": seed,
+        "algo": "ppo",
+        "variant": variant,
+        "env": env_params(plan, variant),
+        "seed": seed,
         "num_envs": envs,
-        "total_steps": steps, "eval_every": plan.every, "eval_episodes": plan.eval_episodes,
+        "total_steps": steps,
+        "eval_every": plan.every,
+        "eval_episodes": plan.eval_episodes,
         "algo_config": {"n_steps": update // envs, "learning_rate": lr, "n_epochs": epochs},
-    }  # fmt: skip
+    }
 
 
 def mpc_settings(plan: Plan, variant: str, seed: int, model_seed: int) -> dict:
     return {
-        "algo": "ppo_mpc", "variant": variant, "env": env_params(plan, variant), "seed": seed,
-        "num_envs": 1, "total_steps": plan.budget, "eval_every": plan.every,
+        "algo": "ppo_mpc",
+        "variant": variant,
+        "env": env_params(plan, variant),
+        "seed": seed,
+        "num_envs": 1,
+        "total_steps": plan.budget,
+        "eval_every": plan.every,
         "eval_episodes": plan.eval_episodes,
-        "algo_config": {"model_seed": model_seed, "model_perturbation": PERTURBATION,
-                        "workers": 1, **dict(plan.mpc_overrides)},
-    }  # fmt: skip
+        "algo_config": {
+            "model_seed": model_seed,
+            "model_perturbation": PERTURBATION,
+            "workers": 1,
+            **dict(plan.mpc_overrides),
+        },
+    }
 
 
 def env_params(plan: Plan, variant: str) -> dict[str, Any]:
@@ -164,9 +189,12 @@ def run_job(job: tuple[dict, str]) -> tuple[str, float]:
     data["algo_config"] = {**data.get("algo_config", {}), **settings["algo_config"]}
     data.update(
         {k: settings[k] for k in ("seed", "num_envs", "total_steps", "eval_every")},
-        eval_episodes=settings["eval_episodes"], env=dict(settings["env"]),
-        checkpoint_every=0, run_dir=str(run_dir), label=name,
-    )  # fmt: skip
+        eval_episodes=settings["eval_episodes"],
+        env=dict(settings["env"]),
+        checkpoint_every=0,
+        run_dir=str(run_dir),
+        label=name,
+    )
     clock = fair.Clock(settings["seed"] + EVAL_SEED_OFFSET)
     wall0, cpu0 = fair.Clock.now()
     factory = fair.clocked_factory(clock)
@@ -183,8 +211,12 @@ def run_job(job: tuple[dict, str]) -> tuple[str, float]:
         np.array([c for _, c in clock.at_eval]),
         np.array([rows["eval_return_mean"][i] for i in evals]),
     )
-    payload = {"settings": settings, "curve": curve.to_dict(),
-               "process_wall_s": wall1 - wall0, "process_cpu_s": cpu1 - cpu0}  # fmt: skip
+    payload = {
+        "settings": settings,
+        "curve": curve.to_dict(),
+        "process_wall_s": wall1 - wall0,
+        "process_cpu_s": cpu1 - cpu0,
+    }
     atomic_write_json(result, payload)
     return name, time.perf_counter() - start
 
@@ -213,8 +245,8 @@ def run_all(jobs: list[dict], runs: Path, workers: int) -> None:
     """Run the unfinished ``jobs`` on ``workers`` processes, longest first."""
     todo = {key(s): s for s in jobs if load_result(runs / f"{key(s)}.json", s) is None}
     order = sorted(todo.values(), key=estimate_s, reverse=True)
-    print(f"{len(order)} of {len(jobs)} runs to do (~{sum(map(estimate_s, order)) / 60 / workers:.0f}"
-          f" min on {workers} processes)", flush=True)  # fmt: skip
+    minutes = sum(map(estimate_s, order)) / 60 / workers
+    print(f"{len(order)} of {len(jobs)} runs to do (~{minutes:.0f} min on {workers} processes)")
     if not order:
         return
     runs.mkdir(parents=True, exist_ok=True)
@@ -236,8 +268,10 @@ def describe(s: dict) -> str:
     c = s["algo_config"]
     if s["algo"] == "ppo_mpc":
         return f"ppo_mpc {s['variant']} seed {s['seed']} model {c['model_seed']}"
-    return (f"ppo {s['variant']} seed {s['seed']} {update_size(s)}/update {s['num_envs']} envs "
-            f"lr {c['learning_rate']:g} {c['n_epochs']} epochs {s['total_steps']} steps")  # fmt: skip
+    return (
+        f"ppo {s['variant']} seed {s['seed']} {update_size(s)}/update {s['num_envs']} envs "
+        f"lr {c['learning_rate']:g} {c['n_epochs']} epochs {s['total_steps']} steps"
+    )
 
 
 # --- references and screening -----------------------------------------------------------
@@ -245,8 +279,12 @@ def references(plan: Plan, runs: Path) -> dict[str, Any]:
     """Zero-force and exact-model MPC returns per variant and the screening returns
     (eval episodes of seed 0), cached in ``runs/references.json``."""
     path = runs / "references.json"
-    tag = {"eval_episodes": plan.eval_episodes, "screen": list(plan.screen_seeds),
-           "env": {v: env_params(plan, v) for v in VARIANTS}, "perturbation": PERTURBATION}  # fmt: skip
+    tag = {
+        "eval_episodes": plan.eval_episodes,
+        "screen": list(plan.screen_seeds),
+        "env": {v: env_params(plan, v) for v in VARIANTS},
+        "perturbation": PERTURBATION,
+    }
     if path.is_file() and (ref := json.loads(path.read_text())).get("tag") == tag:
         ref["screened"] = {int(k): v for k, v in ref["screened"].items()}
         return ref
@@ -304,24 +342,51 @@ class Group:
 
 def groups(plan: Plan, ref: dict[str, Any], tuned: tuple | None) -> list[Group]:
     seeds = plan.report_seeds
-    screened = fair.screen(ref["screened"], ref["zero"]["standard"], len(seeds),
-                           DEVELOPMENT_MODEL_SEEDS)  # fmt: skip
+    screened = fair.screen(
+        ref["screened"], ref["zero"]["standard"], len(seeds), DEVELOPMENT_MODEL_SEEDS
+    )
     out = []
     for variant in VARIANTS:
         if variant == "standard":
-            out.append(Group("PPO-MPC, screened initial models", variant,
-                             [mpc_settings(plan, variant, s, m)
-                              for s, m in zip(seeds, screened, strict=True)], plan.budget))  # fmt: skip
-        out.append(Group("PPO-MPC, unscreened initial models", variant,
-                         [mpc_settings(plan, variant, s, FIRST_MODEL_SEED + i)
-                          for i, s in enumerate(seeds)], plan.budget))  # fmt: skip
+            out.append(
+                Group(
+                    "PPO-MPC, screened initial models",
+                    variant,
+                    [
+                        mpc_settings(plan, variant, s, m)
+                        for s, m in zip(seeds, screened, strict=True)
+                    ],
+                    plan.budget,
+                )
+            )
+        out.append(
+            Group(
+                "PPO-MPC, unscreened initial models",
+                variant,
+                [
+                    mpc_settings(plan, variant, s, FIRST_MODEL_SEED + i)
+                    for i, s in enumerate(seeds)
+                ],
+                plan.budget,
+            )
+        )
         if tuned is not None:
-            out.append(Group(f"PPO, tuned ({ppo_name(tuned)})", variant,
-                             [ppo_settings(plan, variant, s, tuned, plan.budget) for s in seeds],
-                             plan.budget))  # fmt: skip
-        out.append(Group(f"PPO, default SB3-style ({ppo_name(DEFAULT_PPO)})", variant,
-                         [ppo_settings(plan, variant, s, DEFAULT_PPO, plan.long_budget)
-                          for s in seeds], plan.budget))  # fmt: skip
+            out.append(
+                Group(
+                    f"PPO, tuned ({ppo_name(tuned)})",
+                    variant,
+                    [ppo_settings(plan, variant, s, tuned, plan.budget) for s in seeds],
+                    plan.budget,
+                )
+            )
+        out.append(
+            Group(
+                f"PPO, default SB3-style ({ppo_name(DEFAULT_PPO)})",
+                variant,
+                [ppo_settings(plan, variant, s, DEFAULT_PPO, plan.long_budget) for s in seeds],
+                plan.budget,
+            )
+        )
     return out
 
 
@@ -362,8 +427,11 @@ def curves_of(group: Group, runs: Path, grid: np.ndarray) -> list[fair.Curve]:
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
-    parser.add_argument("--out", type=Path, help="results folder (default experiments/results; "
-                        "runs/experiments_quick with --quick)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (default experiments/results; runs/experiments_quick with --quick)",
+    )
     parser.add_argument("--runs", type=Path, help="per-run results (default runs/experiments/...)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--plan", action="store_true", help="print the jobs and estimate only")
@@ -371,9 +439,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     plan = QUICK if args.quick else FULL
-    out = args.out or (ROOT / "runs/experiments_quick" if args.quick else ROOT / "experiments/results")
-    runs = args.runs or ROOT / "runs/experiments" / ("ppo_mpc_vs_ppo_quick" if args.quick
-                                                     else "ppo_mpc_vs_ppo")  # fmt: skip
+    out = args.out or (
+        ROOT / "runs/experiments_quick" if args.quick else ROOT / "experiments/results"
+    )
+    runs = args.runs or ROOT / "runs/experiments" / (
+        "ppo_mpc_vs_ppo_quick" if args.quick else "ppo_mpc_vs_ppo"
+    )
     t0 = time.perf_counter()
     ref = references(plan, runs)
     print(f"references: zero {ref['zero']}, exact MPC {ref['exact_mpc']}", flush=True)
@@ -386,8 +457,9 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     tuned, scores = choose(plan, runs)
     report = groups(plan, ref, tuned)
     run_all([s for g in report for s in g.settings], runs, args.workers)
-    summary = write_results(plan, args, out, runs, ref, report, tuned, scores,
-                            time.perf_counter() - t0)  # fmt: skip
+    summary = write_results(
+        plan, args, out, runs, ref, report, tuned, scores, time.perf_counter() - t0
+    )
     return summary
 
 
@@ -399,8 +471,10 @@ def print_plan(plan: Plan, stage1: list[dict], workers: int) -> None:
     total = sum(map(estimate_s, stage1)) + stage2 * tuned_cost
     for s in stage1:
         print(f"  {describe(s)}: ~{estimate_s(s):.0f} s")
-    print(f"stage 1: {len(stage1)} runs; stage 2: {stage2} tuned-PPO runs; estimate "
-          f"~{total / 60 / workers:.0f} min on {workers} processes")  # fmt: skip
+    print(
+        f"stage 1: {len(stage1)} runs; stage 2: {stage2} tuned-PPO runs; estimate "
+        f"~{total / 60 / workers:.0f} min on {workers} processes"
+    )
 
 
 # --- results ----------------------------------------------------------------------------
@@ -409,20 +483,33 @@ def thresholds(ref: dict, variant: str, default_final: float) -> dict[str, float
 
 
 def write_results(
-    plan: Plan, args: argparse.Namespace, out: Path, runs: Path, ref: dict,
-    report: list[Group], tuned: tuple, scores: dict, total_s: float,
-) -> dict[str, Any]:  # fmt: skip
+    plan: Plan,
+    args: argparse.Namespace,
+    out: Path,
+    runs: Path,
+    ref: dict,
+    report: list[Group],
+    tuned: tuple,
+    scores: dict,
+    total_s: float,
+) -> dict[str, Any]:
     """The markdown table, the CSV of all curves, the plot and the summary JSON."""
     from rl_control.training.io import atomic_write_json, atomic_write_text
 
     grid = fair.eval_grid(plan.budget, plan.every)
     curves = {id(g): curves_of(g, runs, grid) for g in report}
-    summary: dict[str, Any] = {"quick": args.quick, "seeds": list(plan.report_seeds),
-                               "budget": plan.budget, "variants": {}}  # fmt: skip
+    summary: dict[str, Any] = {
+        "quick": args.quick,
+        "seeds": list(plan.report_seeds),
+        "budget": plan.budget,
+        "variants": {},
+    }
     lines = [
-        "# PPO-MPC vs a tuned PPO on the soft-wall cart-pole" + (" (QUICK)" * args.quick), "",
+        "# PPO-MPC vs a tuned PPO on the soft-wall cart-pole" + (" (QUICK)" * args.quick),
+        "",
         f"`python experiments/ppo_mpc_vs_ppo.py{' --quick' * args.quick}` "
-        f"({total_s / 60:.1f} min including runs reused from earlier invocations' results).", "",
+        f"({total_s / 60:.1f} min including runs reused from earlier invocations' results).",
+        "",
         f"Every run: {plan.budget} env steps compared, evaluated every {plan.every} env steps "
         f"on the same {plan.eval_episodes} deterministic episodes (checked: the policy in force "
         "at every grid point was evaluated). Default PPO runs continue to "
@@ -431,21 +518,31 @@ def write_results(
         f"{len(plan.ppo_grid)} configs (steps/update x envs x (lr, epochs)), scored by the mean "
         "eval return over the grid (area under the curve) on the standard task; the chosen one "
         f"is used on both tasks. Spent = median [min, max] over seeds at the first evaluation at "
-        "or above the threshold; a seed that never got there counts as later than all.", "",
-    ]  # fmt: skip
+        "or above the threshold; a seed that never got there counts as later than all.",
+        "",
+    ]
     for variant in VARIANTS:
         rows = [g for g in report if g.variant == variant]
         default = next(g for g in rows if g.label.startswith("PPO, default"))
         final = float(np.mean([c.returns[-1] for c in curves[id(default)]]))
         th = thresholds(ref, variant, final)
-        lines += [f"## Task: {variant}" + (f" (init_range {VARIANTS[variant]['init_range']})"
-                                            if VARIANTS[variant] else " (init_range default)"),
-                  "", f"Zero-force policy {ref['zero'][variant]:.0f}, exact-model MPC "
-                  f"{ref['exact_mpc'][variant]:.0f}; default PPO final ({plan.long_budget} "
-                  f"steps) {final:.0f}. Thresholds: t90 = {th['t90']:.0f}, t98 = "
-                  f"{th['t98']:.0f}.", "",
-                  "| method | threshold | rollouts | env steps | wall s | CPU s | "
-                  f"return at {plan.budget} |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"## Task: {variant}"
+            + (
+                f" (init_range {VARIANTS[variant]['init_range']})"
+                if VARIANTS[variant]
+                else " (init_range default)"
+            ),
+            "",
+            f"Zero-force policy {ref['zero'][variant]:.0f}, exact-model MPC "
+            f"{ref['exact_mpc'][variant]:.0f}; default PPO final ({plan.long_budget} "
+            f"steps) {final:.0f}. Thresholds: t90 = {th['t90']:.0f}, t98 = "
+            f"{th['t98']:.0f}.",
+            "",
+            "| method | threshold | rollouts | env steps | wall s | CPU s | "
+            f"return at {plan.budget} |",
+            "|---|---|---|---|---|---|---|",
+        ]
         vsum: dict[str, Any] = {"thresholds": th, "groups": {}}
         for g in rows:
             cs = [c.upto(g.cut) for c in curves[id(g)]]
@@ -453,21 +550,30 @@ def write_results(
             for name, tag in THRESHOLDS:
                 spent = [fair.at_threshold(c, th[tag]) for c in cs]
                 gsum[tag] = {k: [s[k] for s in spent] for k in fair.SPENT}
-                cells = [fair.spread(gsum[tag][k], 1 if k.endswith("_s") else 0)
-                         for k in fair.SPENT]
-                lines.append(f"| {g.label} | {name} | " + " | ".join(cells)
-                             + f" | {fair.spread(gsum['final'])} |")  # fmt: skip
+                cells = [
+                    fair.spread(gsum[tag][k], 1 if k.endswith("_s") else 0) for k in fair.SPENT
+                ]
+                lines.append(
+                    f"| {g.label} | {name} | "
+                    + " | ".join(cells)
+                    + f" | {fair.spread(gsum['final'])} |"
+                )
             vsum["groups"][g.label] = gsum
         summary["variants"][variant] = vsum
         lines += ["", *verdict_lines(vsum, variant), ""]
-    lines += ["Screening (MPC return of each initial model, zero-force bar "
-              f"{ref['zero']['standard']:.0f}): " + ", ".join(
-                  f"{k}: {v:.0f}" for k, v in ref["screened"].items()) +
-              f"; development seeds {list(DEVELOPMENT_MODEL_SEEDS)} excluded.",
-              "", "Tuning scores (mean eval return over the grid): " + "; ".join(
-                  f"{ppo_name(p)}: {v:.0f}" for p, v in sorted(scores.items(),
-                                                             key=lambda kv: -kv[1])), "",
-              *NOTES]  # fmt: skip
+    lines += [
+        "Screening (MPC return of each initial model, zero-force bar "
+        f"{ref['zero']['standard']:.0f}): "
+        + ", ".join(f"{k}: {v:.0f}" for k, v in ref["screened"].items())
+        + f"; development seeds {list(DEVELOPMENT_MODEL_SEEDS)} excluded.",
+        "",
+        "Tuning scores (mean eval return over the grid): "
+        + "; ".join(
+            f"{ppo_name(p)}: {v:.0f}" for p, v in sorted(scores.items(), key=lambda kv: -kv[1])
+        ),
+        "",
+        *NOTES,
+    ]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "ppo_mpc_vs_ppo.md", "\n".join(lines) + "\n")
     write_csv(out / "ppo_mpc_vs_ppo.csv", report, curves)
@@ -480,14 +586,17 @@ def write_results(
 def ratio(summary_variant: dict, slow: str, fast: str, tag: str, what: str) -> float:
     """Censored median of ``slow`` over that of ``fast`` (inf: slow never got there)."""
     g = summary_variant["groups"]
-    a, b = (fair.censored_median(g[x][tag][what]) for x in (slow, fast))
-    return float(a / b) if b > 0 and np.isfinite(b) else float("nan")
+    return fair.median_ratio(g[slow][tag][what], g[fast][tag][what])
 
 
 def labels(summary_variant: dict) -> dict[str, str]:
     names = list(summary_variant["groups"])
-    pick = {"unscreened": "unscreened", "screened": "PPO-MPC, screened", "tuned": "PPO, tuned",
-            "default": "PPO, default"}  # fmt: skip
+    pick = {
+        "unscreened": "unscreened",
+        "screened": "PPO-MPC, screened",
+        "tuned": "PPO, tuned",
+        "default": "PPO, default",
+    }
     return {k: n for k, v in pick.items() for n in names if v in n}
 
 
@@ -501,10 +610,12 @@ def verdict_lines(vsum: dict, variant: str) -> list[str]:
         r_steps = ratio(vsum, lab["tuned"], lab["unscreened"], tag, "env_steps")
         r_roll = ratio(vsum, lab["tuned"], lab["unscreened"], tag, "rollouts")
         r_def = ratio(vsum, lab["default"], lab["unscreened"], tag, "env_steps")
-        out.append(f"- {variant}, {tag}: tuned PPO / PPO-MPC (unscreened) = {r_steps:.1f}x in env "
-                   f"steps, {r_roll:.1f}x in rollouts (default PPO / PPO-MPC: {r_def:.1f}x in "
-                   "env steps; inf = PPO's median seed never got there, nan = PPO-MPC's did "
-                   "not).")  # fmt: skip
+        out.append(
+            f"- {variant}, {tag}: tuned PPO / PPO-MPC (unscreened) = {r_steps:.1f}x in env "
+            f"steps, {r_roll:.1f}x in rollouts (default PPO / PPO-MPC: {r_def:.1f}x in "
+            "env steps; inf: only PPO-MPC's median seed got there, 0: only PPO's, nan: "
+            "neither)."
+        )
     return out
 
 
@@ -527,7 +638,10 @@ def write_csv(path: Path, report: list[Group], curves: dict) -> None:
     rows = [["variant", "method", "seed", *fair.CURVE_KEYS]]
     for g in report:
         for s, c in zip(g.settings, curves[id(g)], strict=True):
-            rows += [[g.variant, g.label, s["seed"], *v] for v in zip(*c.to_dict().values())]
+            rows += [
+                [g.variant, g.label, s["seed"], *v]
+                for v in zip(*c.to_dict().values(), strict=True)
+            ]
     import io
 
     buffer = io.StringIO()
@@ -552,8 +666,14 @@ def plot(path: Path, report: list[Group], curves: dict, summary: dict) -> None:
             for i, c in enumerate(curves[id(g)]):
                 c = c.upto(g.cut)
                 for col, x in enumerate((c.env_steps, c.rollouts)):
-                    axes[row, col].plot(x, c.returns, color=color, alpha=0.6, lw=1,
-                                        label=g.label if i == 0 else None)  # fmt: skip
+                    axes[row, col].plot(
+                        x,
+                        c.returns,
+                        color=color,
+                        alpha=0.6,
+                        lw=1,
+                        label=g.label if i == 0 else None,
+                    )
         for col, xlabel in enumerate(("env steps", "rollouts (completed training episodes)")):
             ax = axes[row, col]
             for tag, ls in (("t90", "--"), ("t98", ":")):

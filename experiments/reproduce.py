@@ -55,8 +55,7 @@ def _pick(groups: dict[str, dict[str, Any]], text: str) -> dict[str, Any]:
 
 
 def _ratio(slow: dict, fast: dict, tag: str, what: str) -> float:
-    a, b = (fair.censored_median(g[tag][what]) for g in (slow, fast))
-    return a / b if b > 0 and math.isfinite(b) else math.nan
+    return fair.median_ratio(slow[tag][what], fast[tag][what])
 
 
 def judge_data_efficiency(summary: dict[str, Any]) -> tuple[str, str]:
@@ -92,11 +91,21 @@ def judge_same_performance(summary: dict[str, Any]) -> tuple[str, str]:
 
 PPO_MPC_PAPER = "ppo-with-mpc-based-policy (Fig. 3)"
 CLAIMS = (
-    Claim("PPO-MPC needs ~15x fewer rollouts than PPO (soft-wall cart-pole)", PPO_MPC_PAPER,
-          "~40 vs ~600 rollouts: 15x", "ppo_mpc_vs_ppo", judge_data_efficiency),
-    Claim("PPO-MPC and PPO reach the same level of performance", PPO_MPC_PAPER,
-          "same level", "ppo_mpc_vs_ppo", judge_same_performance),
-)  # fmt: skip
+    Claim(
+        "PPO-MPC needs ~15x fewer rollouts than PPO (soft-wall cart-pole)",
+        PPO_MPC_PAPER,
+        "~40 vs ~600 rollouts: 15x",
+        "ppo_mpc_vs_ppo",
+        judge_data_efficiency,
+    ),
+    Claim(
+        "PPO-MPC and PPO reach the same level of performance",
+        PPO_MPC_PAPER,
+        "same level",
+        "ppo_mpc_vs_ppo",
+        judge_same_performance,
+    ),
+)
 
 
 def command(experiment: str, quick: bool) -> str:
@@ -116,8 +125,17 @@ def rows(results: Path, quick: bool) -> list[list[str]]:
                 raise ValueError(f"{path} is from a {'quick' * summary['quick'] or 'full'} run")
             figure, verdict = c.judge(summary)
             seeds = ", ".join(map(str, summary["seeds"]))
-        out.append([c.claim, c.paper, c.paper_figure, figure, seeds, verdict,
-                    f"`{command(c.experiment, quick)}`"])  # fmt: skip
+        out.append(
+            [
+                c.claim,
+                c.paper,
+                c.paper_figure,
+                figure,
+                seeds,
+                verdict,
+                f"`{command(c.experiment, quick)}`",
+            ]
+        )
     return out
 
 
@@ -136,8 +154,11 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke run)")
     parser.add_argument("--report-only", action="store_true", help="no runs, only the table")
-    parser.add_argument("--out", type=Path, help="results folder (default experiments/results; "
-                        "runs/experiments_quick with --quick)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (default experiments/results; runs/experiments_quick with --quick)",
+    )
     parser.add_argument("--runs", type=Path, help="folder for the per-run results")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(None if argv is None else list(argv))

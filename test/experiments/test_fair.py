@@ -104,3 +104,10 @@ def test_clocked_env_tells_evaluation_episodes_from_training_steps() -> None:
     train.step(0)
     evaluation.reset(seed=10_000)
     assert len(clock.at_eval) == 2 and clock.at_eval[1][0] >= 0.0
+
+
+def test_median_ratio_handles_seeds_that_never_got_there() -> None:
+    assert fair.median_ratio([800, 1200, 1600], [400, 400, 800]) == 3.0
+    assert fair.median_ratio([math.nan] * 3, [400] * 3) == math.inf
+    assert fair.median_ratio([400] * 3, [math.nan] * 3) == 0.0
+    assert math.isnan(fair.median_ratio([math.nan], [math.nan]))

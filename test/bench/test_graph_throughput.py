@@ -1,0 +1,29 @@
+"""Both sides of the graph throughput benchmark are timed over the same interval."""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+spec = importlib.util.spec_from_file_location("graph_throughput", BENCH / "graph_throughput.py")
+graph_throughput = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(graph_throughput)
+
+
+def test_interval_starts_after_the_first_update_on_both_row_layouts() -> None:
+    # in-process: a step-0 evaluation row (no rate), then one row per 512-step update
+    inproc = graph_throughput.training_interval([0, 512, 1024, 1536], [math.nan, 10, 512, 256])
+    # graph: no step-0 row; the first update's row holds the start-up (a slow rate)
+    graph = graph_throughput.training_interval([512, 1024, 1536], [1, 512, 256])
+    assert inproc == graph == (1024, 3.0)
+
+
+def test_interval_needs_two_timed_rows() -> None:
+    with pytest.raises(ValueError, match="at least 2 timed"):
+        graph_throughput.training_interval([0, 512], [math.nan, 100])
+    with pytest.raises(ValueError, match="steps_per_s"):
+        graph_throughput.training_interval([0, 512], [1.0])

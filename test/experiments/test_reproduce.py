@@ -1,0 +1,42 @@
+"""`reproduce.py --quick` runs every claim's experiment on tiny budgets and writes the table."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from experiments import reproduce  # noqa: E402
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    lines = [line for line in markdown.splitlines() if line.startswith("| ")]
+    return [[c.strip() for c in line.strip("|").split(" | ")] for line in lines]
+
+
+def test_quick_run_writes_one_row_per_claim_with_a_known_verdict(tmp_path: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, str(ROOT / "experiments/reproduce.py"), "--quick", "--workers", "1",
+           "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=300, cwd=ROOT)
+    assert time.perf_counter() - start < 60
+    rows = table_rows((tmp_path / "reproduce.md").read_text())
+    assert rows[0] == list(reproduce.HEADER)
+    claims = rows[2:]
+    assert [r[0] for r in claims] == [c.claim for c in reproduce.CLAIMS]
+    assert all(len(r) == len(reproduce.HEADER) for r in claims)
+    assert all(r[5] in reproduce.VERDICTS and r[5] != "not run" for r in claims)
+    for name in ("ppo_mpc_vs_ppo.md", "ppo_mpc_vs_ppo.png", "ppo_mpc_vs_ppo.csv"):
+        assert (tmp_path / name).stat().st_size > 0
+    # resumable: a second run reuses every finished run and rewrites the same table shape
+    again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=300)
+    assert "0 of" in again.stdout and "runs to do" in again.stdout
+
+
+def test_missing_results_are_reported_as_not_run(tmp_path: Path) -> None:
+    rows = reproduce.rows(tmp_path, quick=False)
+    assert [r[5] for r in rows] == ["not run"] * len(reproduce.CLAIMS)
