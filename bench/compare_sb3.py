@@ -1,16 +1,18 @@
 """Our PPO / TRPO / SAC against stable-baselines3 (and sb3-contrib's TRPO), matched settings.
 
 For each algorithm both sides train on the same task for the same env steps with the
-hyperparameters of ``config/train/<algo>_<task>.yaml``, one torch thread each; we report
-training env steps per second (evaluation excluded) and the final deterministic return over
-the same evaluation seeds. Needs ``pip install stable-baselines3 sb3-contrib``.
+hyperparameters of ``config/train/<algo>_<task>.yaml``, one torch thread each, on seeds
+0 .. ``--seeds``-1; we report training env steps per second (evaluation excluded) and the
+final deterministic return over the same evaluation seeds, both as mean ± std over the same
+runs (one run per side and seed). Needs ``pip install stable-baselines3 sb3-contrib``.
 
 Clock: the machine is shared, so wall-clock rates of two runs a minute apart can differ by 2x.
 Steps/s are therefore per second of this process's CPU time (``time.process_time``; one torch
 thread and in-process PyBullet make that the idle-machine wall rate), and the two sides run
-alternately ``--repeats`` times, keeping each side's best rate. Ours is timed by its own run
-session (training loop only, evaluation and checkpoints excluded) with ``time.perf_counter``
-pointed at the CPU clock; SB3 is timed around ``model.learn``.
+alternately, seed by seed. Both sides are timed over their training loop only, model and env
+construction excluded: ours by its own run session (evaluation and checkpoints excluded) with
+``time.perf_counter`` pointed at the CPU clock; SB3 around ``model.learn`` (which evaluates
+and saves nothing).
 
 Fairness: our policies act in a unit action space (env action = centre + half-range * u, see
 rl_control/models/bounded_policy.py), so SB3 gets its envs through ``RescaleAction(-1, 1)``;
@@ -29,7 +31,7 @@ import contextlib
 import math
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +117,10 @@ def _unit_action_env(task: str, params: dict[str, Any]) -> Any:
     return RescaleAction(make_env(task, **params), -1.0, 1.0)
 
 
-def run_sb3(algo: str, task: str, steps: int, episodes: int) -> dict[str, float]:
+def run_sb3(algo: str, task: str, steps: int, episodes: int, seed: int) -> dict[str, float]:
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    config = load_config(ROOT / "config" / "train" / f"{algo}_{task}.yaml")
+    config = load_config(ROOT / "config" / "train" / f"{algo}_{task}.yaml", {"seed": seed})
     cfg = dict(config.algo_config)
     normalize = cfg.get("normalize_obs", algo != "sac")  # our defaults: on-policy normalise
     env = DummyVecEnv([lambda: _unit_action_env(task, config.env)] * config.num_envs)
@@ -139,11 +141,11 @@ def run_sb3(algo: str, task: str, steps: int, episodes: int) -> dict[str, float]
             "return_std": result.std}  # fmt: skip
 
 
-def run_ours(algo: str, task: str, steps: int, episodes: int) -> dict[str, float]:
+def run_ours(algo: str, task: str, steps: int, episodes: int, seed: int) -> dict[str, float]:
     path = ROOT / "config" / "train" / f"{algo}_{task}.yaml"
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(
-            path, {"total_steps": steps, "run_dir": str(Path(tmp) / "run")},
+            path, {"total_steps": steps, "seed": seed, "run_dir": str(Path(tmp) / "run")},
             ["eval_every=0", "eval_episodes=1", "checkpoint_every=0"],
         )  # fmt: skip
         with cpu_clock():
@@ -172,6 +174,26 @@ def raw_env_rate(task: str, steps: int = 2000) -> float:
     return rate
 
 
+def mean_std(runs: Sequence[dict[str, float]], key: str, digits: int) -> str:
+    """'mean ± std' of ``key`` over runs (population std, as np.std)."""
+    values = np.array([r[key] for r in runs], dtype=float)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def table_row(
+    algo: str, steps: int, ours: Sequence[dict[str, float]], sb3: Sequence[dict[str, float]]
+) -> list[object]:
+    """One table row: speed and return of the same runs, mean ± std over the seeds."""
+    if len(ours) != len(sb3) or not ours:
+        raise ValueError(f"need the same positive number of runs per side, got {len(ours)}, "
+                         f"{len(sb3)}")  # fmt: skip
+    sb3_rate = float(np.mean([r["steps_per_s"] for r in sb3]))
+    ratio = float(np.mean([r["steps_per_s"] for r in ours])) / sb3_rate if sb3_rate else math.nan
+    return [algo, steps, len(ours), mean_std(ours, "steps_per_s", 0),
+            mean_std(sb3, "steps_per_s", 0), f"{ratio:.2f}x", mean_std(ours, "return", 1),
+            mean_std(sb3, "return", 1)]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="soft_wall_cartpole")
@@ -179,36 +201,33 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000, help="env steps for PPO/TRPO")
     parser.add_argument("--sac-steps", type=int, default=5_000)
     parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=2, help="alternating runs per side")
+    parser.add_argument("--seeds", type=int, default=3, help="runs per side (seeds 0..n-1)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
+    if args.seeds < 2:
+        parser.error(f"--seeds must be at least 2 (a spread needs two runs), got {args.seeds}")
     run = start_run()
     torch.set_num_threads(1)
     raw = raw_env_rate(args.task)
     notes = [
-        f"Seed 0, 1 torch thread, hyperparameters of config/train/<algo>_{args.task}.yaml on "
-        f"both sides, SB3 on [-1, 1]-rescaled actions (as ours) and VecNormalize where ours "
-        f"normalises. Steps/s per CPU-second, best of {args.repeats} alternating runs per side "
-        f"(see bench/compare_sb3.py). Random-action env rate: {raw:.0f} steps/s. Return: "
-        f"deterministic policy, {args.episodes} episodes, seeds {EVAL_SEED}+ (first run)."
+        f"Seeds 0-{args.seeds - 1}, one run per side and seed (alternating), 1 torch thread, "
+        f"hyperparameters of config/train/<algo>_{args.task}.yaml on both sides, SB3 on "
+        "[-1, 1]-rescaled actions (as ours) and VecNormalize where ours normalises. Steps/s per "
+        "CPU-second of the training loop (construction and evaluation excluded on both sides), "
+        "mean ± std over the seeds; speed-up = ratio of the means. Return: deterministic "
+        f"policy, mean over {args.episodes} episodes (seeds {EVAL_SEED}+) of each run, then "
+        f"mean ± std over the seeds. Random-action env rate: {raw:.0f} steps/s."
     ]
-    header = ["algo", "env steps", "ours steps/s", "SB3 steps/s", "speed-up", "ours return",
-              "SB3 return"]  # fmt: skip
+    header = ["algo", "env steps", "seeds", "ours steps/s", "SB3 steps/s", "speed-up",
+              "ours return", "SB3 return"]  # fmt: skip
     rows = []
     for algo in args.algos:
         steps = args.sac_steps if algo == "sac" else args.steps
         ours_runs, sb3_runs = [], []
-        for _ in range(args.repeats):  # alternate, so slow phases of the machine hit both
-            ours_runs.append(run_ours(algo, args.task, steps, args.episodes))
-            sb3_runs.append(run_sb3(algo, args.task, steps, args.episodes))
-        ours = dict(ours_runs[0], steps_per_s=max(r["steps_per_s"] for r in ours_runs))
-        sb3 = dict(sb3_runs[0], steps_per_s=max(r["steps_per_s"] for r in sb3_runs))
-        ratio = ours["steps_per_s"] / sb3["steps_per_s"] if sb3["steps_per_s"] else math.nan
-        rows.append([
-            algo, steps, f"{ours['steps_per_s']:.0f}", f"{sb3['steps_per_s']:.0f}",
-            f"{ratio:.2f}x", f"{ours['return']:.1f} ± {ours['return_std']:.1f}",
-            f"{sb3['return']:.1f} ± {sb3['return_std']:.1f}",
-        ])  # fmt: skip
+        for seed in range(args.seeds):  # alternate, so slow phases of the machine hit both
+            ours_runs.append(run_ours(algo, args.task, steps, args.episodes, seed))
+            sb3_runs.append(run_sb3(algo, args.task, steps, args.episodes, seed))
+        rows.append(table_row(algo, steps, ours_runs, sb3_runs))
         print(" | ".join(str(c) for c in rows[-1]), flush=True)
     out = write_markdown(
         f"compare_sb3_{args.task}",

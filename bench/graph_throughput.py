@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from results_table import start_run, verdict, write_markdown
+from results_table import RESULTS_DIR, start_run, verdict, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.5  # graph steps/s over in-process steps/s
@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10240)
     parser.add_argument("--domain", type=int, default=77)
     parser.add_argument("--repeat", type=int, default=3, help="alternating pairs of runs")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
     args = parser.parse_args()
     run = start_run()
     print(
@@ -165,6 +166,7 @@ def main() -> None:
          "(metrics.csv rows; start-up, first rollout, evaluations and final checkpoint "
          f"excluded on both). {args.repeat} alternating pairs."],
         run=run,
+        out_dir=args.out,
     )  # fmt: skip
     print(f"wrote {path}")
 
