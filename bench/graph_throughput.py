@@ -16,12 +16,12 @@ Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
