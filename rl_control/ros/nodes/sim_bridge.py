@@ -19,9 +19,10 @@ from typing import Any
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.sensors import SensorReadings, encode_step_tag
-from rl_control.graph.tasks import make_graph_task
+from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
+from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,11 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("command_topic", ""), ("odom_frame", "odom"), ("base_frame", "base_link"),
         ("clock_period", 0.05), ("trainer_gate", False),
     )}  # fmt: skip
-    task = make_graph_task(p["task"])
+    require_task_facts(p["task"], GRAPH_FACTS, "the sim bridge")
+    task = make_task(p["task"])
     env = make_env(p["task"], render_mode="human" if p["gui"] else None)
+    robot = PyBulletRobot(env, task.joint_names, task.dt)
     lock_step = bool(p["lock_step"])
     bridge = LockStepBridge(
-        env, task, timeout=float(p["step_timeout"]), hold_on_miss=True,
+        robot, task, timeout=float(p["step_timeout"]), hold_on_miss=True,
         gated=lock_step and bool(p["trainer_gate"]),
     )  # fmt: skip
     pubs = {
@@ -134,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     finally:
         mw.hold_interrupts()
-        env.close()
+        robot.close()
         node.destroy()
         mw.shutdown()
     return 0

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from rl_control.graph.estimator import StateEstimator
-from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
+from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("task", "soft_wall_cartpole"), ("max_input_age", 0.05), ("publish_tf", True),
         ("odom_frame", "odom"), ("base_frame", "base_link"),
     )}  # fmt: skip
-    estimator = StateEstimator(make_graph_task(p["task"]))
+    require_task_facts(p["task"], GRAPH_FACTS, "the state estimator")
+    estimator = StateEstimator(make_task(p["task"]))
     obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)
     odom_pub = node.create_publisher("nav_msgs/msg/Odometry", "odom", 10)
     tf_pub = (
