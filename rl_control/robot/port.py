@@ -7,13 +7,14 @@ this protocol, never an env's internals.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from rl_control.graph.sensors import SensorReadings
 
 
+@runtime_checkable
 class RobotIO(Protocol):
     """Sensors in, commands out, at a fixed control period."""
 
