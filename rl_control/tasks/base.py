@@ -195,6 +195,12 @@ class Task:
             raise ValueError(f"task {self.name!r} has no state estimate from sensor readings")
         return self.definition.estimate(readings, self.params)
 
+    def dynamics(self) -> Any:
+        """The task's exact model at these params (the cart-pole: its LCS)."""
+        if self.definition.dynamics is None:
+            raise ValueError(f"task {self.name!r} has no exact dynamics model")
+        return self.definition.dynamics(self.params)
+
     def observation(self, state: Any) -> Any:
         obs = self.definition.observation(state, self.params)
         return np.asarray(obs, dtype=np.float64) if isinstance(state, np.ndarray) else obs

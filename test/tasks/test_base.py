@@ -49,3 +49,17 @@ def test_every_task_lists_the_facts_it_has() -> None:
     leg = make_task("two_link_leg")
     state = leg.definition.sample_initial_state(np.random.default_rng(0), leg.params)
     assert state.shape == (leg.definition.layout.size,) and leg.layout.get(state, "t") == 0.0
+
+
+def test_cartpole_dynamics_give_ds_da_in_torch() -> None:
+    from rl_control.models.lcs import LearnableLCS
+
+    task = make_task("soft_wall_cartpole")
+    lcs = task.dynamics()
+    model = LearnableLCS(lcs, gamma=1e-6)
+    s = torch.zeros(1, 4, dtype=torch.float64)
+    a = torch.tensor([[10.0]], dtype=torch.float64, requires_grad=True)
+    model.predict(s, a)[0, 2].backward()  # ∂ẋ'/∂a away from the walls is B's entry
+    assert a.grad.item() == pytest.approx(lcs.B[2, 0], rel=1e-6)
+    with pytest.raises(ValueError, match="'two_link_leg' has no exact dynamics model"):
+        make_task("two_link_leg").dynamics()

@@ -91,6 +91,12 @@ def test_a_gymnasium_id_trains_in_process_and_model_based_uses_refuse_it(tmp_pat
         build_graph_trainer(graph)
 
 
+def test_a_mujoco_env_trains_a_few_ppo_updates(tmp_path) -> None:
+    pytest.importorskip("mujoco", reason="MuJoCo envs need the mujoco package (not installed)")
+    metrics = _train(tmp_path, "HalfCheetah-v5", steps=1024)
+    assert metrics["updates"][-1] >= 2 and np.isfinite(metrics["policy_loss"][-1])
+
+
 def test_a_new_task_trains_in_process(tmp_path) -> None:
     returns = [r for r in _train(tmp_path, "point_mass")["train_return"] if r == r]
     assert np.mean(returns[-2:]) > returns[0] + 50.0, returns  # from ~-80 to ~+40
