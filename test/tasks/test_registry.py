@@ -7,6 +7,8 @@ trained in-process and through the node graph (whose nodes import it through
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
 import subprocess
 import sys
@@ -14,7 +16,6 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import point_mass_task  # noqa: F401  (registers "point_mass"; test/tasks is on sys.path)
 import pytest
 
 from rl_control.envs.registration import make_env
@@ -37,15 +38,24 @@ ROOT = HERE.parents[1]
 BUILTIN = ["minitaur", "soft_wall_cartpole", "two_link_leg"]
 
 
-def test_the_env_ids_and_entry_points_come_from_the_registry() -> None:
+@pytest.fixture
+def point_mass():
+    """The added task (test/tasks is on sys.path), registered for one test only."""
+    module = importlib.import_module("point_mass_task")
+    register_task(module.DEFINITION)  # again after an earlier test's clean-up
+    yield module
+    TASKS.pop("point_mass")
+
+
+def test_the_env_ids_and_entry_points_come_from_the_registry(point_mass) -> None:
     for name in BUILTIN:
         defn = get_task(name)
         assert gym.registry[defn.env_id].entry_point == defn.entry_point
-    assert TASKS["point_mass"] is point_mass_task.DEFINITION
-    register_task(point_mass_task.DEFINITION)  # the same definition again: no change
+    assert TASKS["point_mass"] is point_mass.DEFINITION
+    register_task(point_mass.DEFINITION)  # the same definition again: no change
+    other = dataclasses.replace(point_mass.DEFINITION, max_steps=lambda p: 1)
     with pytest.raises(ValueError, match="'point_mass' is already registered"):
-        register_task(point_mass_task.DEFINITION.__class__(**{
-            **point_mass_task.DEFINITION.__dict__, "max_steps": lambda p: 1}))  # fmt: skip
+        register_task(other)
 
 
 def test_missing_facts_are_refused_in_one_line() -> None:
@@ -97,7 +107,7 @@ def test_a_mujoco_env_trains_a_few_ppo_updates(tmp_path) -> None:
     assert metrics["updates"][-1] >= 2 and np.isfinite(metrics["policy_loss"][-1])
 
 
-def test_a_new_task_trains_in_process(tmp_path) -> None:
+def test_a_new_task_trains_in_process(tmp_path, point_mass) -> None:
     returns = [r for r in _train(tmp_path, "point_mass")["train_return"] if r == r]
     assert np.mean(returns[-2:]) > returns[0] + 50.0, returns  # from ~-80 to ~+40
 
