@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rl_control.algorithms.registry import algorithm_names, make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.envs.registration import make_env
 from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.evaluation import evaluate
@@ -19,16 +20,16 @@ CONFIG = dict(n_steps=200, batch_size=100, n_epochs=2, model_perturbation=0.6, m
 def test_registered_and_rejects_bad_config() -> None:
     assert "ppo_mpc" in algorithm_names()
     with pytest.raises(ValueError, match="pred_coef"):
-        make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"pred_coef": -1.0}, 0)
+        make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), {"pred_coef": -1.0}, 0)
     with pytest.raises(ValueError, match="unknown config"):
-        make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"horizn": 5}, 0)
+        make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), {"horizn": 5}, 0)
     with pytest.raises(ValueError, match="terminal must be one of"):
-        make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, {"terminal": "critic"}, 0)
+        make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), {"terminal": "critic"}, 0)
 
 
 def test_short_run_improves_the_return_and_checkpoints() -> None:
     torch.manual_seed(0)
-    algo = make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, CONFIG, 0)
+    algo = make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), CONFIG, 0)
     env = make_env("soft_wall_cartpole")
     envs = SyncVectorEnv([lambda: make_env("soft_wall_cartpole")])
     before = evaluate(algo.policy, env, 3, 500).mean
@@ -51,7 +52,7 @@ def test_short_run_improves_the_return_and_checkpoints() -> None:
     assert after > before + 3000 and after > 4500
     assert stats["terminal_refresh_failures"] == 0
     # checkpoint round trip: a fresh algorithm restored from the state acts identically
-    other = make_algorithm("ppo_mpc", 4, LOW, HIGH, 1, CONFIG, 1)
+    other = make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), CONFIG, 1)
     other.load_state_dict(algo.state_dict())
     s = np.array([[0.05, -0.1, 0.2, 0.3]])
     np.testing.assert_allclose(

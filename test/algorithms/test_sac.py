@@ -10,6 +10,7 @@ from algo_toys import evaluate, train
 
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.sac import SAC, SACConfig, soft_q_target
+from rl_control.algorithms.spec import AlgorithmSpec
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
 
@@ -30,7 +31,11 @@ def test_soft_q_target_by_hand() -> None:
 
 def _sac(**cfg) -> SAC:
     base = dict(learning_starts=8, batch_size=8, hidden=[16, 16])
-    return SAC(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), 2, SACConfig(**{**base, **cfg}), 0)
+    return SAC.build(
+        AlgorithmSpec(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), 2),
+        SACConfig(**{**base, **cfg}),
+        0,
+    )
 
 
 def _fill(algo: SAC, steps: int) -> None:
@@ -101,7 +106,7 @@ def test_state_dict_round_trip() -> None:
 
 def test_sac_learns_point_mass() -> None:
     cfg = {"hidden": [64, 64], "batch_size": 64, "learning_starts": 200, "learning_rate": 1e-3}
-    algo = make_algorithm("sac", 2, LOW, HIGH, 4, cfg, seed=0)
+    algo = make_algorithm("sac", AlgorithmSpec(2, LOW, HIGH, 4), cfg, seed=0)
     before = evaluate(algo.policy)
     train(algo, num_envs=4, total_steps=2_400, seed=0)
     after = evaluate(algo.policy)
@@ -127,7 +132,9 @@ def test_replay_buffer_samples_whole_transitions() -> None:
 
 
 def test_actor_step_leaves_critic_without_gradients_but_trainable() -> None:
-    algo = SAC(2, LOW, HIGH, 1, SACConfig(learning_starts=0, batch_size=8), seed=0)
+    algo = SAC.build(
+        AlgorithmSpec(2, LOW, HIGH, 1), SACConfig(learning_starts=0, batch_size=8), seed=0
+    )
     rng = np.random.default_rng(0)
     for _ in range(16):
         obs = rng.normal(size=(1, 2))
