@@ -58,3 +58,33 @@ def test_short_run_improves_the_return_and_checkpoints() -> None:
     np.testing.assert_allclose(
         other.policy.act(s, deterministic=True).mean, algo.policy.act(s, True).mean, atol=1e-8
     )
+
+
+def test_loss_is_ppo_terms_plus_the_prediction_term() -> None:
+    small = dict(n_steps=10, batch_size=10, horizon=5, model_perturbation=0.3, pred_coef=0.7)
+    algo = make_algorithm("ppo_mpc", AlgorithmSpec(4, LOW, HIGH, 1), small, 0)
+    envs = SyncVectorEnv([lambda: make_env("soft_wall_cartpole")])
+    obs = envs.reset(seed=0)
+    while not algo.ready():
+        out = algo.act(obs)
+        step = envs.step(out.action)
+        algo.record(obs, out, step.reward, step.terminated, step.truncated, step.next_obs)
+        obs = step.obs
+    algo.storage.compute_returns(torch.zeros(1), 0.99, 0.95)
+    ctx = algo.begin_update(algo.storage.flat())
+    terms, diagnostics = algo.loss_terms(ctx.data, ctx)
+    assert list(terms) == ["policy", "pred", "value", "entropy"]
+    assert set(diagnostics) == {"clip_fraction"}
+    # L_PRED by hand: squared one-step errors of the model, scaled per state component
+    x = ctx.extra
+    err = (x["nxt"] - algo.policy.model.predict(x["obs"], x["act"])) / x["scale"]
+    torch.testing.assert_close(terms["pred"], (err**2).sum(-1).mean())
+    assert terms["pred"].dtype == torch.float64 and float(terms["pred"].detach()) > 0
+    # the MPC log-probs equal the recorded ones before any step: the surrogate is -mean(A)
+    torch.testing.assert_close(terms["policy"], -ctx.data["advantages"].mean(), atol=1e-5, rtol=0)
+    loss = algo.total_loss(terms)  # ent_coef 0: no entropy term
+    expected = terms["policy"] + 0.7 * terms["pred"].float() + 0.5 * terms["value"]
+    torch.testing.assert_close(loss, expected)
+    loss.backward()  # the model gets gradients from L_PRED (and L_CLIP through the MPC)
+    assert algo.policy.model.delta.grad.abs().sum() > 0
+    envs.close()
