@@ -10,16 +10,13 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from rl_control.algorithms.config import config_from_dict
-from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.policies.base import Policy, PolicyOutput
-
-A = TypeVar("A", bound="Algorithm")
 
 
 @contextlib.contextmanager
@@ -45,6 +42,9 @@ class Algorithm(ABC):
     #: incremented by every :meth:`update`; actions carry it so stale data can be dropped
     policy_version: int = 0
 
+    # Concrete algorithms also offer ``build(spec, config, seed)``: it creates the policy under
+    # the seed and the storage or buffer, and passes them to ``__init__`` (registry builders).
+
     @classmethod
     def make_config(cls, config: Mapping[str, Any] | Any | None) -> Any:
         """``config`` as a ``config_cls`` instance; dict keys are validated by name."""
@@ -53,11 +53,6 @@ class Algorithm(ABC):
         if config is not None and not isinstance(config, Mapping):
             raise TypeError(f"algorithm config must be a mapping, got {type(config).__name__}")
         return config_from_dict(cls.config_cls, cls.name, dict(config or {}))
-
-    @classmethod
-    @abstractmethod
-    def build(cls: type[A], spec: AlgorithmSpec, config: Any, seed: int = 0) -> A:
-        """Build the policy (under ``seed``) and the storage for ``spec``, then the algorithm."""
 
     @abstractmethod
     def act(self, obs: np.ndarray) -> PolicyOutput:
