@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -83,12 +83,12 @@ def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
 
 @dataclass
 class UpdateContext:
-    """What one PPO update shares across its minibatches."""
+    """What one PPO update shares across its minibatches (subclasses add their own)."""
 
+    #: the flattened rollout the minibatches are drawn from
     data: dict[str, torch.Tensor]
-    #: the behaviour policy on the whole rollout (for the KL terms)
-    old: DiagGaussian | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the behaviour policy on the whole rollout (for the KL terms); None if not formed
+    old: DiagGaussian | None
 
 
 class PPO(OnPolicyAlgorithm):

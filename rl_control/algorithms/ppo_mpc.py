@@ -70,6 +70,20 @@ class PPOMPCConfig(PPOConfig):
         )
 
 
+@dataclass
+class MPCUpdateContext(UpdateContext):
+    """PPO-MPC's update data: the rollout's raw transitions, MPC warm starts, model buffer."""
+
+    obs: torch.Tensor  # raw float64 states [T*N, n_x]
+    act: torch.Tensor
+    nxt: torch.Tensor
+    warm: np.ndarray  # per-sample MPC solution, refreshed by every successful solve
+    buf: torch.Tensor  # model buffer rows [obs | act | next obs]
+    scale: torch.Tensor  # per-component std of the one-step change over the buffer
+    fails: int = 0
+    solves: int = 0
+
+
 class PPOMPC(PPO):
     """PPO-MPC: the policy is :class:`LCSMPCPolicy`; the critic is its MLP ``value_net``.
 
@@ -167,22 +181,19 @@ class PPOMPC(PPO):
         # one scale for both uses of L_PRED, from all buffered data (a batch of a balancing
         # policy has tiny one-step changes, which would blow its own errors up)
         scale = (buf[:, n_x + n_a :] - buf[:, :n_x]).std(0).clamp_min(1e-6)
-        extra = dict(
-            obs=torch.from_numpy(obs), act=torch.from_numpy(act), nxt=torch.from_numpy(nxt),
-            warm=warm, buf=buf, scale=scale, fails=0, solves=0,
-        )  # fmt: skip
-        return UpdateContext(data, None, extra)
+        obs_t, act_t, nxt_t = (torch.from_numpy(x) for x in (obs, act, nxt))
+        return MPCUpdateContext(data, None, obs_t, act_t, nxt_t, warm, buf, scale)
 
     def policy_term(
-        self, mb: dict[str, torch.Tensor], ctx: UpdateContext
+        self, mb: dict[str, torch.Tensor], ctx: MPCUpdateContext
     ) -> tuple[torch.Tensor, DiagGaussian, dict[str, torch.Tensor]]:
         """L_CLIP over the samples whose MPC solve succeeded (warm-started per sample)."""
-        x, idx = ctx.extra, mb["index"].numpy()
-        dist, res = self.policy.mpc_distribution(x["obs"][idx], x["warm"][idx])
+        idx = mb["index"].numpy()
+        dist, res = self.policy.mpc_distribution(ctx.obs[idx], ctx.warm[idx])
         log_prob = dist.log_prob(mb["actions"])
-        x["warm"][idx[res.ok]] = res.y[res.ok]
+        ctx.warm[idx[res.ok]] = res.y[res.ok]
         ok = torch.from_numpy(res.ok)
-        x["fails"], x["solves"] = x["fails"] + int((~res.ok).sum()), x["solves"] + len(idx)
+        ctx.fails, ctx.solves = ctx.fails + int((~res.ok).sum()), ctx.solves + len(idx)
         if ok.any():
             pg_loss, clip_frac = clipped_surrogate_loss(
                 log_prob[ok], mb["log_probs"][ok], mb["advantages"][ok], self.config.clip_range
@@ -192,13 +203,11 @@ class PPOMPC(PPO):
         return pg_loss, dist, {"clip_fraction": clip_frac}
 
     def extra_loss_terms(
-        self, mb: dict[str, torch.Tensor], ctx: UpdateContext
+        self, mb: dict[str, torch.Tensor], ctx: MPCUpdateContext
     ) -> dict[str, torch.Tensor]:
         """``pred``: L_PRED of the minibatch's transitions (float64, the model's dtype)."""
-        x, idx = ctx.extra, mb["index"].numpy()
-        return {
-            "pred": self.prediction_loss(x["obs"][idx], x["act"][idx], x["nxt"][idx], x["scale"])
-        }
+        idx = mb["index"].numpy()
+        return {"pred": self.prediction_loss(ctx.obs[idx], ctx.act[idx], ctx.nxt[idx], ctx.scale)}
 
     def loss_coefs(self) -> dict[str, float]:
         return {**super().loss_coefs(), "pred": self.config.pred_coef}
@@ -223,21 +232,20 @@ class PPOMPC(PPO):
         return torch.stack([named[k].detach().double() for k in self.stat_keys])
 
     def finish_update(
-        self, ctx: UpdateContext, stats: dict[str, float], n_updates: int, stopped: bool
+        self, ctx: MPCUpdateContext, stats: dict[str, float], n_updates: int, stopped: bool
     ) -> dict[str, float]:
         """Model-only L_PRED steps on the whole buffer, then the terminal value refresh."""
-        x, n_x = ctx.extra, ctx.extra["obs"].shape[1]
-        buf, n_a = x["buf"], x["act"].shape[1]
+        buf, n_x, n_a = ctx.buf, ctx.obs.shape[1], ctx.act.shape[1]
         stats["pred_loss_after"] = self._fit_model(
-            buf[:, :n_x], buf[:, n_x : n_x + n_a], buf[:, n_x + n_a :], x["scale"]
+            buf[:, :n_x], buf[:, n_x : n_x + n_a], buf[:, n_x + n_a :], ctx.scale
         )
         if not self.policy.refresh_terminal():
             self.terminal_failures += 1
         stats["terminal_refresh_failures"] = float(self.terminal_failures)
         stats.update(
             n_updates=float(n_updates),
-            update_solve_failures=float(x["fails"]),
-            update_solves=float(x["solves"]),
+            update_solve_failures=float(ctx.fails),
+            update_solves=float(ctx.solves),
             std=float(self.policy.log_std.detach().exp().mean()),
         )
         return stats

@@ -76,8 +76,7 @@ def test_loss_is_ppo_terms_plus_the_prediction_term() -> None:
     assert list(terms) == ["policy", "pred", "value", "entropy"]
     assert set(diagnostics) == {"clip_fraction"}
     # L_PRED by hand: squared one-step errors of the model, scaled per state component
-    x = ctx.extra
-    err = (x["nxt"] - algo.policy.model.predict(x["obs"], x["act"])) / x["scale"]
+    err = (ctx.nxt - algo.policy.model.predict(ctx.obs, ctx.act)) / ctx.scale
     torch.testing.assert_close(terms["pred"], (err**2).sum(-1).mean())
     assert terms["pred"].dtype == torch.float64 and float(terms["pred"].detach()) > 0
     # the MPC log-probs equal the recorded ones before any step: the surrogate is -mean(A)
