@@ -63,6 +63,16 @@ def _batch(name: str, x: np.ndarray, n: int, dtype: type = np.float32) -> np.nda
     return arr
 
 
+def _check_storage(storage: RolloutStorage, n_steps: int, spec: AlgorithmSpec) -> None:
+    have = (storage.num_steps, storage.num_envs, storage.obs.shape[-1], storage.actions.shape[-1])
+    want = (n_steps, spec.num_envs, spec.obs_dim, spec.act_dim)
+    if have != want:
+        raise ValueError(
+            f"rollout storage is (n_steps, num_envs, obs_dim, act_dim)={have}, the algorithm "
+            f"needs {want}"
+        )
+
+
 class OnPolicyAlgorithm(Algorithm):
     """Collects [n_steps, num_envs] rollouts via :meth:`record`; subclasses update the actor."""
 
@@ -84,18 +94,7 @@ class OnPolicyAlgorithm(Algorithm):
         ``actor_parameters``/``critic_parameters``, the observation normaliser and the
         action scaling of :class:`~rl_control.models.bounded_policy.BoundedPolicy`.
         """
-        have = (
-            storage.num_steps,
-            storage.num_envs,
-            *storage.obs.shape[2:],
-            *storage.actions.shape[2:],
-        )
-        want = (config.n_steps, spec.num_envs, spec.obs_dim, spec.act_dim)
-        if have != want:
-            raise ValueError(
-                f"rollout storage is (n_steps, num_envs, obs_dim, act_dim)={have}, the "
-                f"algorithm needs {want}"
-            )
+        _check_storage(storage, config.n_steps, spec)
         check_policy_dims(policy, spec)
         self.spec, self.num_envs = spec, spec.num_envs
         self.config, self.seed = config, int(seed)
