@@ -29,6 +29,7 @@ def build_graph_trainer(
     ``resume=False`` a folder that already holds a checkpoint is refused.
     """
     from rl_control.algorithms.registry import make_algorithm
+    from rl_control.algorithms.spec import AlgorithmSpec
 
     if not config.run_dir:
         raise ValueError("the graph trainer needs a run folder (run_dir)")
@@ -39,10 +40,8 @@ def build_graph_trainer(
     seed_everything(config.seed)
     require_task_facts(config.task, GRAPH_FACTS, "the node graph")
     task = make_task(config.task, config.env)
-    algorithm = make_algorithm(
-        config.algo, task.obs_dim, task.action_low, task.action_high, 1, dict(config.algo_config),
-        config.seed,
-    )  # fmt: skip
+    spec = AlgorithmSpec(task.obs_dim, task.action_low, task.action_high, num_envs=1, task=task)
+    algorithm = make_algorithm(config.algo, spec, dict(config.algo_config), config.seed)
     paths = RunPaths(Path(config.run_dir))
     resumed = paths.checkpoint.is_file()
     if resumed and not resume:
