@@ -2,18 +2,11 @@
 
 import numpy as np
 import pytest
+from clocks import FakeClock
 
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.tasks import make_graph_task
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
