@@ -101,9 +101,26 @@ NODES: dict[str, tuple[ParamSpec, ...]] = {
 }
 
 
-def declare(node: Any, specs: tuple[ParamSpec, ...]) -> dict[str, Any]:
-    """Declare ``specs`` on a middleware node; returns name -> value (overrides applied)."""
-    return {s.name: node.declare_parameter(s.name, s.default) for s in specs}
+class Params(dict):
+    """name -> value of a node's declared parameters; remembers which ones were read, so a
+    test can find a parameter that is declared but used by nothing."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._read: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        self._read.add(name)
+        return super().__getitem__(name)
+
+    def unread(self) -> list[str]:
+        """Declared names nothing has read yet."""
+        return [name for name in self if name not in self._read]
+
+
+def declare(node: Any, specs: tuple[ParamSpec, ...]) -> Params:
+    """Declare ``specs`` on a middleware node; returns their values (overrides applied)."""
+    return Params({s.name: node.declare_parameter(s.name, s.default) for s in specs})
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

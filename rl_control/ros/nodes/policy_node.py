@@ -46,7 +46,7 @@ class PolicyNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, POLICY_NODE)
-        self.p = p
+        self.p, self.markers, self.plan_frame = p, p["publish_markers"], p["plan_frame"]
         import torch
 
         torch.set_num_threads(p["num_threads"])
@@ -97,9 +97,9 @@ class PolicyNode:
             solve = mw.message_class("std_msgs/msg/Float64MultiArray")()
             solve.data = [result.solve_time]
             self.solve_pub.publish(solve)
-        markers = self.p["publish_markers"] and "plan" in result.info
+        markers = self.markers and "plan" in result.info
         if markers and self.marker_pub.get_subscription_count():
-            self.marker_pub.publish(_markers(result, stamp, self.p["plan_frame"]))
+            self.marker_pub.publish(_markers(result, stamp, self.plan_frame))
 
 
 def main(argv: list[str] | None = None) -> int:

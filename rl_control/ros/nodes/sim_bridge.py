@@ -32,12 +32,14 @@ class SimBridgeNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, SIM_BRIDGE)
-        self.p, self.truth = p, f"{p['base_frame']}_ground_truth"  # estimator: base_frame
+        self.p, self.seed, self.odom_frame = p, p["seed"], p["odom_frame"]
+        self.base_frame = p["base_frame"]
+        self.truth = f"{self.base_frame}_ground_truth"  # the estimator owns base_frame
         task = make_graph_task(p["task"])
         self.env = make_env(p["task"], render_mode="human" if p["gui"] else None)
         bridge = LockStepBridge(
             self.env, task, timeout=p["step_timeout"], hold_on_miss=True,
-            gated=p["lock_step"] and p["trainer_gate"], clock=time.monotonic,
+            gated=p["lock_step"] & p["trainer_gate"], clock=time.monotonic,
         )  # fmt: skip
         self.role = BridgeRole(
             bridge, task, self.publish, p["lock_step"], p["reset_on_termination"],
@@ -64,14 +66,14 @@ class SimBridgeNode:
         node.create_service("std_srvs/srv/SetBool", "pause", self.on_pause)
 
     def publish(self, r: SensorReadings, with_clock: bool) -> None:
-        p, msgs, pubs = self.p, self.msgs, self.pubs
+        msgs, pubs = self.msgs, self.pubs
         if with_clock:
             pubs["clock"].publish(msgs.clock(r.stamp))
         if r.imu is not None:
-            pubs["imu"].publish(msgs.imu(r, p["base_frame"]))
+            pubs["imu"].publish(msgs.imu(r, self.base_frame))
         if r.base is not None:
-            pubs["odom"].publish(msgs.odometry(r.stamp, r.base, p["odom_frame"], self.truth))
-            pubs["tf"].publish(msgs.tf(r.stamp, r.base, p["odom_frame"], self.truth))
+            pubs["odom"].publish(msgs.odometry(r.stamp, r.base, self.odom_frame, self.truth))
+            pubs["tf"].publish(msgs.tf(r.stamp, r.base, self.odom_frame, self.truth))
         pubs["js"].publish(msgs.joint_state(r))  # last: the estimator fires on joint states
 
     def on_reset(self, _: Any, response: Any) -> Any:
@@ -86,7 +88,7 @@ class SimBridgeNode:
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("sim_bridge", main_argv(argv))
     bridge = SimBridgeNode(node)
-    bridge.role.start(bridge.p["seed"])
+    bridge.role.start(bridge.seed)
     mode = "lock-step" if bridge.p["lock_step"] else "free-running"
     node.get_logger().info(f"{bridge.p['task']} bridge up ({mode})")
     return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.env.close)

@@ -24,7 +24,7 @@ class StateEstimatorNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.msgs, p = m.Messages(), declare(node, STATE_ESTIMATOR)
-        self.p = p
+        self.p, self.frames = p, (p["odom_frame"], p["base_frame"])
         estimator = StateEstimator(make_graph_task(p["task"]))
         self.role = EstimatorRole(estimator, p["max_input_age"], node.get_logger().warn)
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
@@ -55,7 +55,7 @@ class StateEstimatorNode:
     def on_odom(self, msg: Any) -> None:
         self.role.on_odom(mw.stamp_to_seconds(msg.header.stamp), msg)
         # simulation: the ground truth is the estimate, republished in the estimator's frames
-        msg.header.frame_id, msg.child_frame_id = self.p["odom_frame"], self.p["base_frame"]
+        msg.header.frame_id, msg.child_frame_id = self.frames
         self.odom_pub.publish(msg)
         if self.tf_pub is not None:
             tfm = mw.message_class("tf2_msgs/msg/TFMessage")()

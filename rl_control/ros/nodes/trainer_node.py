@@ -38,6 +38,7 @@ class TrainerNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, TRAINER_NODE)
+        self.p = p
         import torch
 
         torch.set_num_threads(p["num_threads"])
