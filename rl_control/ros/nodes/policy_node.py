@@ -13,32 +13,12 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
-
 from rl_control.graph.policy_role import PolicyRole, build_policy_server
 from rl_control.graph.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.params import POLICY_NODE, declare
 from rl_control.ros.nodes.run import main_argv, run_node
-
-
-def _markers(result: ActionResult, stamp: Any, frame: str) -> Any:
-    """The plan [H, state_dim] as a line strip through its first two state entries."""
-    marker = mw.message_class("visualization_msgs/msg/Marker")()
-    marker.header.stamp, marker.header.frame_id = stamp, frame
-    marker.ns, marker.id, marker.type = "mpc_plan", 0, 4  # LINE_STRIP
-    marker.scale.x = 0.01
-    marker.color.r, marker.color.g, marker.color.a = 1.0, 0.3, 1.0
-    marker.pose.orientation.w = 1.0
-    Point = mw.message_class("geometry_msgs/msg/Point")
-    plan = np.asarray(result.info["plan"], dtype=np.float64).reshape(len(result.info["plan"]), -1)
-    marker.points = [
-        Point(x=float(s[0]), y=float(s[1]) if s.size > 1 else 0.0, z=0.0) for s in plan
-    ]
-    out = mw.message_class("visualization_msgs/msg/MarkerArray")()
-    out.markers = [marker]
-    return out
 
 
 class PolicyNode:
@@ -99,7 +79,7 @@ class PolicyNode:
             self.solve_pub.publish(solve)
         markers = self.markers and "plan" in result.info
         if markers and self.marker_pub.get_subscription_count():
-            self.marker_pub.publish(_markers(result, stamp, self.plan_frame))
+            self.marker_pub.publish(m.plan_markers(result, stamp, self.plan_frame))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,15 +58,7 @@ class StateEstimatorNode:
         msg.header.frame_id, msg.child_frame_id = self.frames
         self.odom_pub.publish(msg)
         if self.tf_pub is not None:
-            tfm = mw.message_class("tf2_msgs/msg/TFMessage")()
-            transform = mw.message_class("geometry_msgs/msg/TransformStamped")()
-            transform.header, transform.child_frame_id = msg.header, msg.child_frame_id
-            pose = msg.pose.pose
-            t = transform.transform.translation
-            t.x, t.y, t.z = pose.position.x, pose.position.y, pose.position.z
-            transform.transform.rotation = pose.orientation
-            tfm.transforms = [transform]
-            self.tf_pub.publish(tfm)
+            self.tf_pub.publish(m.odometry_tf(msg))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,6 @@ budget is reached (train.launch.xml then shuts down). The logic is
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from typing import Any
@@ -19,18 +18,6 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.params import TRAINER_NODE, declare
 from rl_control.ros.nodes.run import main_argv, run_node
-
-
-def _stats_msg(row: dict[str, Any]) -> Any:
-    msg = mw.message_class("rl_control_msgs/msg/TrainingStats")()
-    msg.env_steps, msg.episodes = int(row["env_steps"]), int(row["episodes"])
-    msg.policy_version = int(row.get("policy_version", 0))
-    ret = float(row.get("train_return", math.nan))
-    msg.mean_return = msg.last_return = ret
-    msg.steps_per_second = float(row.get("steps_per_s", math.nan))
-    extra = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "env_steps"}
-    msg.names, msg.values = list(extra), [float(v) for v in extra.values()]
-    return msg
 
 
 class TrainerNode:
@@ -79,7 +66,7 @@ class TrainerNode:
         self.gate_pub.publish(gate)
 
     def publish_stats(self, row: dict[str, Any]) -> None:
-        msg = _stats_msg(row)
+        msg = m.training_stats(row)
         self.msgs.stamp(msg, self.node.now())
         self.stats_pub.publish(msg)
 
