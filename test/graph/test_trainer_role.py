@@ -4,6 +4,7 @@ throttled progress line (fake clock), and start / tick / close around a real tra
 import math
 
 import pytest
+import yaml
 from clocks import FakeClock
 
 from rl_control.graph.trainer_role import ProgressLog, ServiceQueue, TrainerRole, trainer_config
@@ -79,6 +80,9 @@ def test_role_starts_ticks_and_keeps_the_work_on_close(tmp_path) -> None:
     assert role.tick() is None  # nothing to do yet, not done
     role.close()
     assert load_checkpoint(tmp_path / "run")["env_steps"] == 0
+    # what `rl-control train --resume` reads from the folder: env steps, not updates
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["checkpoint_every"] == 50_000
     again = TrainerRole(config, published.append, print, print, print, log=lines.append)
     again.start()
     assert again.resumed and lines[-1].startswith("resumed ppo on soft_wall_cartpole at step 0")

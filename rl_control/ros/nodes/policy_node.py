@@ -13,11 +13,11 @@ import sys
 import time
 from typing import Any
 
+from rl_control.graph.params import POLICY_NODE, declare
 from rl_control.graph.policy_role import PolicyRole, build_policy_server
 from rl_control.graph.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.params import POLICY_NODE, declare
 from rl_control.ros.nodes.run import main_argv, run_node
 
 

@@ -19,11 +19,11 @@ from typing import Any
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.bridge_role import BridgeRole
+from rl_control.graph.params import SIM_BRIDGE, declare
 from rl_control.graph.sensors import SensorReadings
 from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.params import SIM_BRIDGE, declare
 from rl_control.ros.nodes.run import main_argv, run_node
 
 

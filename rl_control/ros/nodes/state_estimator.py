@@ -12,10 +12,10 @@ from typing import Any
 
 from rl_control.graph.estimator import StateEstimator
 from rl_control.graph.estimator_role import EstimatorRole
+from rl_control.graph.params import STATE_ESTIMATOR, declare
 from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.params import STATE_ESTIMATOR, declare
 from rl_control.ros.nodes.run import main_argv, run_node
 
 

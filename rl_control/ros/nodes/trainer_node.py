@@ -11,12 +11,12 @@ import sys
 import time
 from typing import Any
 
+from rl_control.graph.params import TRAINER_NODE, declare
 from rl_control.graph.policy_server import PolicyUpdate
 from rl_control.graph.trainer import ActionIn
 from rl_control.graph.trainer_role import TrainerRole, trainer_config
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.params import TRAINER_NODE, declare
 from rl_control.ros.nodes.run import main_argv, run_node
 
 
