@@ -28,6 +28,7 @@ class Launch:
     def __init__(
         self, run_dir: Path, steps: int, domain: int, algo: str = "ppo", seed: int = 0
     ) -> None:
+        self.domain = domain
         env = dict(
             os.environ,
             ROS_DOMAIN_ID=str(domain),
@@ -88,6 +89,7 @@ class Launch:
             raise AssertionError("launch did not stop:\n" + "\n".join(self.lines[-40:])) from None
         finally:
             self._reader.join(5)
+            domains.release(self.domain)  # the graph is gone: the id may serve another test
 
     def output(self) -> str:
         return "\n".join(self.lines[-60:])
