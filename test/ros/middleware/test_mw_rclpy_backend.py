@@ -1,6 +1,5 @@
 """rclpy back-end behaves like the embedded one for parameters (needs ROS 2)."""
 
-
 import domains  # test/domains.py: one allocator for DDS domain ids
 import pytest
 
