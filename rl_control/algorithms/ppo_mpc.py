@@ -245,4 +245,5 @@ class PPOMPC(PPO):
             self._model_data = np.asarray(state["model_data"], dtype=np.float64)
 
 
-register_algorithm(PPOMPC.name, algorithm_factory(PPOMPC, PPOMPCConfig))
+# the MPC model starts from the task's exact dynamics (the cart-pole's LCS)
+register_algorithm(PPOMPC.name, algorithm_factory(PPOMPC, PPOMPCConfig), ("dynamics",))

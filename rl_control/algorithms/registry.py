@@ -46,11 +46,25 @@ ALGORITHMS: dict[str, AlgorithmFactory] = {
 }
 
 
-def register_algorithm(name: str, factory: AlgorithmFactory) -> None:
-    """Make ``factory`` buildable as ``name`` (re-registering the same factory is a no-op)."""
+#: task facts (``rl_control.tasks.base.FACTS``) an algorithm needs beyond a gymnasium env
+TASK_FACTS: dict[str, tuple[str, ...]] = {}
+
+
+def register_algorithm(
+    name: str, factory: AlgorithmFactory, task_facts: tuple[str, ...] = ()
+) -> None:
+    """Make ``factory`` buildable as ``name`` (re-registering the same factory is a no-op);
+    ``task_facts``: what a model-based algorithm needs of the task (e.g. its dynamics)."""
     if name in ALGORITHMS and ALGORITHMS[name] is not factory:
         raise ValueError(f"algorithm {name!r} is already registered")
     ALGORITHMS[name] = factory
+    TASK_FACTS[name] = tuple(task_facts)
+
+
+def algorithm_task_facts(name: str) -> tuple[str, ...]:
+    """The task facts algorithm ``name`` needs (none for model-free ones or unknown names)."""
+    _load_plugins()
+    return TASK_FACTS.get(name, ())
 
 
 def _load_plugins() -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.sensors import SensorReadings, encode_step_tag
-from rl_control.graph.tasks import GraphTask
+from rl_control.tasks.base import Task
 
 #: (readings, publish /clock too) -> None: the node turns them into messages
 Publish = Callable[[SensorReadings, bool], None]
@@ -37,7 +37,7 @@ class BridgeRole:
     def __init__(
         self,
         bridge: LockStepBridge,
-        task: GraphTask,
+        task: Task,
         publish: Publish,
         lock_step: bool = True,
         reset_on_termination: bool = False,

@@ -86,9 +86,9 @@ def task_observation(task: str, params: dict[str, Any] | None) -> Callable | Non
     """The task's state -> observation function (None for no task)."""
     if not task:
         return None
-    from rl_control.graph.tasks import make_graph_task
+    from rl_control.tasks.registry import make_task
 
-    return make_graph_task(task, params).observation
+    return make_task(task, params).observation
 
 
 @dataclass

@@ -27,9 +27,9 @@ import numpy as np
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.graph.policy_server import PolicyUpdate, serialize_policy
-from rl_control.graph.tasks import GraphTask
 from rl_control.graph.transition_log import LoggedTransition, TransitionLog
 from rl_control.policies.base import PolicyOutput
+from rl_control.tasks.base import Task
 from rl_control.training.checkpoint import save_checkpoint
 from rl_control.training.session import RunSession
 
@@ -87,7 +87,7 @@ class GraphTrainer:
 
     def __init__(
         self,
-        task: GraphTask,
+        task: Task,
         algorithm: Algorithm,
         session: RunSession,
         log: TransitionLog,

@@ -32,9 +32,11 @@ from rl_control.mpc.batch import BatchMPCSolver, BatchResult
 from rl_control.mpc.lcs_mpc import MPCSettings, lqr_terminal
 from rl_control.policies.base import PolicyOutput
 from rl_control.policies.registry import register_policy
-from rl_control.tasks import soft_wall_cartpole
+from rl_control.tasks.registry import get_task
 
 TERMINAL_MODES = ("model_lqr", "learned")
+#: the task whose exact dynamics (its LCS) the MPC model starts from
+MODEL_TASK = "soft_wall_cartpole"
 
 
 class MPCMean(torch.autograd.Function):
@@ -103,7 +105,8 @@ class LCSMPCPolicy(BoundedPolicy):
             raise ValueError(f"terminal must be one of {TERMINAL_MODES}, got {terminal!r}")
         self.terminal_mode = terminal
         self.terminal_discount = float(terminal_discount)
-        exact = soft_wall_cartpole.exact_lcs()
+        model_task = get_task(MODEL_TASK)
+        exact = model_task.dynamics(model_task.params())
         if exact.dims[:2] != (self.obs_dim, self.act_dim):
             raise ValueError(
                 f"mpc_lcs models the soft-wall cart-pole (obs 4, act 1), got "

@@ -75,11 +75,12 @@ class Runner:
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
-            from rl_control.envs.registration import TASKS
+            from rl_control.algorithms.registry import algorithm_task_facts
             from rl_control.envs.registration import make_env as env_factory
+            from rl_control.tasks.registry import require_task_facts
 
-            if config.task not in TASKS:
-                raise ValueError(f"unknown task {config.task!r}; known: {sorted(TASKS)}")
+            needs = algorithm_task_facts(config.algo)
+            require_task_facts(config.task, needs, f"algorithm {config.algo!r}")
         if algorithm_factory is None:
             from rl_control.algorithms.registry import algorithm_names
             from rl_control.algorithms.registry import make_algorithm as algorithm_factory

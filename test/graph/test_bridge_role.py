@@ -7,7 +7,8 @@ from clocks import FakeClock
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.bridge_role import BridgeRole
-from rl_control.graph.tasks import make_graph_task
+from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.tasks.registry import make_task
 
 
 class Rig:
@@ -15,10 +16,11 @@ class Rig:
 
     def __init__(self, lock_step: bool = True, **kwargs) -> None:
         self.clock = FakeClock()
-        self.task = make_graph_task("soft_wall_cartpole", kwargs.pop("task_params", None))
+        self.task = make_task("soft_wall_cartpole", kwargs.pop("task_params", None))
         self.env = make_env("soft_wall_cartpole")
+        robot = PyBulletRobot(self.env, self.task.joint_names, self.task.dt)
         self.bridge = LockStepBridge(
-            self.env, self.task, timeout=0.4, hold_on_miss=True, clock=self.clock
+            robot, self.task, timeout=0.4, hold_on_miss=True, clock=self.clock
         )
         self.out: list[tuple[int, int, bool]] = []  # (step, episode, with /clock)
         self.warnings: list[str] = []

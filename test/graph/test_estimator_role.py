@@ -7,12 +7,12 @@ import pytest
 from rl_control.graph.estimator import StateEstimator
 from rl_control.graph.estimator_role import EstimatorRole
 from rl_control.graph.sensors import SensorReadings
-from rl_control.graph.tasks import make_graph_task
+from rl_control.tasks.registry import make_task
 
 
 def _role(task: str = "soft_wall_cartpole", age: float = 0.05):
     warnings: list[str] = []
-    role = EstimatorRole(StateEstimator(make_graph_task(task)), age, warnings.append)
+    role = EstimatorRole(StateEstimator(make_task(task)), age, warnings.append)
     return role, warnings
 
 
@@ -44,7 +44,7 @@ def test_estimate_passes_the_state_and_warns_on_what_cannot_be_estimated() -> No
     assert (est.step, est.episode) == (3, 0)
     np.testing.assert_allclose(est.state, [0.1, 0.2, 0.3, 0.4])
     quadruped, warnings = _role("minitaur")
-    motors = list(make_graph_task("minitaur").joint_names)
+    motors = list(make_task("minitaur").joint_names)
     no_imu = SensorReadings(0.25, 0, 0, motors, *(np.zeros(len(motors)) for _ in range(3)))
     assert quadruped.estimate(no_imu) is None and quadruped.failed == 1
     assert len(warnings) == 1 and warnings[0].startswith("no observation at t=0.250: ")

@@ -88,7 +88,7 @@ def test_update_carries_the_task_so_the_server_maps_state_to_observation() -> No
     assert server.offer(serialize_policy(leg_policy, 1, "two_link_leg", {}))
     state = np.array([0.3, -0.6, 0.0, 0.0, 0.1])  # (q, q_dot, t): 5-D, the policy sees 8-D
     result = server.act(0, 0, state, 0.0, 0.0)
-    from rl_control.graph.tasks import make_graph_task
+    from rl_control.tasks.registry import make_task
 
-    expected = leg_policy.predict(make_graph_task("two_link_leg").observation(state))
+    expected = leg_policy.predict(make_task("two_link_leg").observation(state))
     np.testing.assert_allclose(result.action, expected)

@@ -9,11 +9,11 @@ from clocks import FakeClock
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.graph.session import build_graph_trainer
-from rl_control.graph.tasks import make_graph_task
 from rl_control.graph.trainer import ActionIn, GraphTrainer, TrainerHooks
 from rl_control.graph.transition_log import TransitionLog
 from rl_control.models.actor_critic import GaussianActorCritic
 from rl_control.tasks import soft_wall_cartpole as cp
+from rl_control.tasks.registry import make_task
 from rl_control.training.config import TrainConfig
 from rl_control.training.io import RunPaths
 from rl_control.training.session import RunSession
@@ -81,7 +81,7 @@ class Hooks:
 
 def _trainer(tmp_path, algo, max_steps=400, total=10_000, clock=None, checkpoint_every=0):
     """A trainer on a fake clock (stalls happen only when a test advances it)."""
-    task = make_graph_task("soft_wall_cartpole", {"max_steps": max_steps})
+    task = make_task("soft_wall_cartpole", {"max_steps": max_steps})
     config = TrainConfig(algo="fake", task="soft_wall_cartpole", run_dir=str(tmp_path))
     session = RunSession(config, RunPaths(tmp_path), tensorboard=False)
     hooks = Hooks()

@@ -21,10 +21,11 @@ from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.bridge_role import BridgeRole
 from rl_control.graph.params import SIM_BRIDGE, declare
 from rl_control.graph.sensors import SensorReadings
-from rl_control.graph.tasks import make_graph_task
+from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 class SimBridgeNode:
@@ -35,10 +36,12 @@ class SimBridgeNode:
         self.p, self.seed, self.odom_frame = p, p["seed"], p["odom_frame"]
         self.base_frame = p["base_frame"]
         self.truth = f"{self.base_frame}_ground_truth"  # the estimator owns base_frame
-        task = make_graph_task(p["task"])
-        self.env = make_env(p["task"], render_mode="human" if p["gui"] else None)
+        require_task_facts(p["task"], GRAPH_FACTS, "the sim bridge")
+        task = make_task(p["task"])
+        env = make_env(p["task"], render_mode="human" if p["gui"] else None)
+        self.robot = PyBulletRobot(env, task.joint_names, task.dt)
         bridge = LockStepBridge(
-            self.env, task, timeout=p["step_timeout"], hold_on_miss=True,
+            self.robot, task, timeout=p["step_timeout"], hold_on_miss=True,
             gated=p["lock_step"] & p["trainer_gate"], clock=time.monotonic,
         )  # fmt: skip
         self.role = BridgeRole(
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     bridge.role.start(bridge.seed)
     mode = "lock-step" if bridge.p["lock_step"] else "free-running"
     node.get_logger().info(f"{bridge.p['task']} bridge up ({mode})")
-    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.env.close)
+    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.robot.close)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ from typing import Any
 from rl_control.graph.estimator import StateEstimator
 from rl_control.graph.estimator_role import EstimatorRole
 from rl_control.graph.params import STATE_ESTIMATOR, declare
-from rl_control.graph.tasks import make_graph_task
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 class StateEstimatorNode:
@@ -25,7 +25,8 @@ class StateEstimatorNode:
     def __init__(self, node: mw.Node) -> None:
         self.msgs, p = m.Messages(), declare(node, STATE_ESTIMATOR)
         self.p, self.frames = p, (p["odom_frame"], p["base_frame"])
-        estimator = StateEstimator(make_graph_task(p["task"]))
+        require_task_facts(p["task"], GRAPH_FACTS, "the state estimator")
+        estimator = StateEstimator(make_task(p["task"]))
         self.role = EstimatorRole(estimator, p["max_input_age"], node.get_logger().warn)
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
         self.obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)

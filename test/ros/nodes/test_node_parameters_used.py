@@ -27,7 +27,7 @@ def test_building_a_node_reads_every_declared_parameter(name, monkeypatch, ros_d
         if name == "trainer_node":
             bound.role.close()
         if name == "sim_bridge":
-            bound.env.close()
+            bound.robot.close()
     finally:
         node.destroy()
         mw.shutdown()
