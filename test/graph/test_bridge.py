@@ -2,19 +2,12 @@
 
 import numpy as np
 import pytest
+from clocks import FakeClock
 
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.tasks.registry import make_task
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _cartpole_robot(env):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import domains  # test/domains.py: one allocator for DDS domain ids
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_a_new_task_trains_through_the_graph(tmp_path) -> None:
     run = tmp_path / "run"
     env = dict(
         os.environ, RL_CONTROL_MIDDLEWARE="embedded", OMP_NUM_THREADS="1",
-        ROS_DOMAIN_ID=str(100 + (os.getpid() + 77) % 100), **{PLUGIN_VARIABLE: "point_mass_task"},
+        ROS_DOMAIN_ID=str(domains.allocate()), **{PLUGIN_VARIABLE: "point_mass_task"},
         PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")]),
     )  # fmt: skip
     cmd = [
