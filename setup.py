@@ -30,7 +30,10 @@ setup(
         "tensorboard>=2.12",
     ],
     extras_require={
-        "test": ["pytest>=7", "ruff>=0.4"],
+        # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on
+        # PyPI is not a MuJoCo build, so stay on 3.x
+        "mujoco": ["mujoco>=3.1,<4", "imageio>=2.14"],
+        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14"],
         "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3"],
     },
     data_files=[

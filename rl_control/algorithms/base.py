@@ -9,24 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
+from rl_control.algorithms.config import config_from_dict
 from rl_control.policies.base import Policy, PolicyOutput
-
-
-def check_setup(
-    num_envs: int, action_low: Any, action_high: Any
-) -> tuple[int, list[float], list[float]]:
-    """Validate the constructor arguments every algorithm shares; bounds as flat lists."""
-    if num_envs <= 0:
-        raise ValueError(f"num_envs must be positive, got {num_envs}")
-    low = np.asarray(action_low, dtype=np.float64).reshape(-1).tolist()
-    high = np.asarray(action_high, dtype=np.float64).reshape(-1).tolist()
-    return int(num_envs), low, high
 
 
 @contextlib.contextmanager
@@ -45,9 +35,24 @@ class Algorithm(ABC):
     #: on-policy algorithms drop transitions produced by stale policy versions
     on_policy: bool = True
 
+    #: the config dataclass :meth:`build` fills from a plain dict (set by each algorithm)
+    config_cls: type
+
     policy: Policy
     #: incremented by every :meth:`update`; actions carry it so stale data can be dropped
     policy_version: int = 0
+
+    # Concrete algorithms also offer ``build(spec, config, seed)``: it creates the policy under
+    # the seed and the storage or buffer, and passes them to ``__init__`` (registry builders).
+
+    @classmethod
+    def make_config(cls, config: Mapping[str, Any] | Any | None) -> Any:
+        """``config`` as a ``config_cls`` instance; dict keys are validated by name."""
+        if isinstance(config, cls.config_cls):
+            return config
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"algorithm config must be a mapping, got {type(config).__name__}")
+        return config_from_dict(cls.config_cls, cls.name, dict(config or {}))
 
     @abstractmethod
     def act(self, obs: np.ndarray) -> PolicyOutput:

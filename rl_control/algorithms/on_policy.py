@@ -11,15 +11,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rl_control.algorithms.base import Algorithm, check_setup, seeded_init
+from rl_control.algorithms.base import Algorithm, seeded_init
 from rl_control.algorithms.config import require
+from rl_control.algorithms.spec import AlgorithmSpec, check_policy_dims
 from rl_control.algorithms.storage import RolloutStorage, minibatches
 from rl_control.models.actor_critic import GaussianActorCritic
 from rl_control.policies.base import PolicyOutput
@@ -61,6 +63,16 @@ def _batch(name: str, x: np.ndarray, n: int, dtype: type = np.float32) -> np.nda
     return arr
 
 
+def _check_storage(storage: RolloutStorage, n_steps: int, spec: AlgorithmSpec) -> None:
+    have = (storage.num_steps, storage.num_envs, storage.obs.shape[-1], storage.actions.shape[-1])
+    want = (n_steps, spec.num_envs, spec.obs_dim, spec.act_dim)
+    if have != want:
+        raise ValueError(
+            f"rollout storage is (n_steps, num_envs, obs_dim, act_dim)={have}, the algorithm "
+            f"needs {want}"
+        )
+
+
 class OnPolicyAlgorithm(Algorithm):
     """Collects [n_steps, num_envs] rollouts via :meth:`record`; subclasses update the actor."""
 
@@ -69,33 +81,50 @@ class OnPolicyAlgorithm(Algorithm):
 
     def __init__(
         self,
-        obs_dim: int,
-        action_low: np.ndarray,
-        action_high: np.ndarray,
-        num_envs: int,
+        spec: AlgorithmSpec,
         config: OnPolicyConfig,
+        policy: Any,
+        storage: RolloutStorage,
         seed: int = 0,
     ) -> None:
-        self.num_envs, low, high = check_setup(num_envs, action_low, action_high)
+        """Learn with ``policy`` from rollouts in ``storage``; see :meth:`build` for the parts.
+
+        ``policy`` provides the on-policy API: ``distribution(nobs)`` (a
+        :class:`~rl_control.models.distributions.DiagGaussian` in unit space), ``value``,
+        ``actor_parameters``/``critic_parameters``, the observation normaliser and the
+        action scaling of :class:`~rl_control.models.bounded_policy.BoundedPolicy`.
+        """
+        _check_storage(storage, config.n_steps, spec)
+        check_policy_dims(policy, spec)
+        self.spec, self.num_envs = spec, spec.num_envs
         self.config, self.seed = config, int(seed)
-        with seeded_init(seed):
-            self.policy = self._make_policy(obs_dim, low, high)
+        self.policy = policy
         self.generator = torch.Generator().manual_seed(seed)
         self.policy.generator = self.generator
-        self.storage = RolloutStorage(config.n_steps, self.num_envs, obs_dim, len(low))
+        self.storage = storage
         self._pending_obs: list[torch.Tensor] = []  # raw obs of the current rollout
         self.policy_version = 0
         self.dropped_stale_steps = 0
         self._build_optimizers()
 
+    @classmethod
+    def build(cls, spec: AlgorithmSpec, config: Mapping[str, Any] | Any, seed: int = 0) -> Self:
+        """The policy of :meth:`make_policy` (built under ``seed``) and a fresh storage."""
+        cfg = cls.make_config(config)
+        with seeded_init(seed):
+            policy = cls.make_policy(spec, cfg)
+        storage = RolloutStorage(cfg.n_steps, spec.num_envs, spec.obs_dim, spec.act_dim)
+        return cls(spec, cfg, policy, storage, seed)
+
     # --- subclass hooks ----------------------------------------------------------------
-    def _make_policy(self, obs_dim: int, low: list[float], high: list[float]) -> Any:
-        """The actor-critic (built under the algorithm's seed); PPO-MPC overrides this."""
-        cfg = self.config
+    @classmethod
+    def make_policy(cls, spec: AlgorithmSpec, config: Any) -> Any:
+        """The Gaussian actor-critic of ``config``; PPO-MPC overrides this."""
+        low, high = list(spec.action_low), list(spec.action_high)
         return GaussianActorCritic(
-            obs_dim, len(low), low, high, hidden=cfg.hidden, activation=cfg.activation,
-            init_log_std=cfg.init_log_std, normalize_obs=cfg.normalize_obs,
-            ortho_init=cfg.ortho_init,
+            spec.obs_dim, spec.act_dim, low, high, hidden=config.hidden,
+            activation=config.activation, init_log_std=config.init_log_std,
+            normalize_obs=config.normalize_obs, ortho_init=config.ortho_init,
         )  # fmt: skip
 
     @abstractmethod

@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from rl_control.algorithms.base import seeded_init
 from rl_control.algorithms.config import require
-from rl_control.algorithms.ppo import PPO, PPOConfig, clipped_surrogate_loss
-from rl_control.algorithms.registry import algorithm_factory, register_algorithm
-from rl_control.algorithms.storage import minibatches
+from rl_control.algorithms.ppo import PPO, PPOConfig, UpdateContext, clipped_surrogate_loss
+from rl_control.algorithms.registry import register_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
+from rl_control.algorithms.storage import RolloutStorage
+from rl_control.models.distributions import DiagGaussian
 from rl_control.mpc.mpc_policy import TERMINAL_MODES, LCSMPCPolicy
 from rl_control.policies.base import PolicyOutput
 
@@ -70,50 +70,58 @@ class PPOMPCConfig(PPOConfig):
         )
 
 
+@dataclass
+class MPCUpdateContext(UpdateContext):
+    """PPO-MPC's update data: the rollout's raw transitions, MPC warm starts, model buffer."""
+
+    obs: torch.Tensor  # raw float64 states [T*N, n_x]
+    act: torch.Tensor
+    nxt: torch.Tensor
+    warm: np.ndarray  # per-sample MPC solution, refreshed by every successful solve
+    buf: torch.Tensor  # model buffer rows [obs | act | next obs]
+    scale: torch.Tensor  # per-component std of the one-step change over the buffer
+    fails: int = 0
+    solves: int = 0
+
+
 class PPOMPC(PPO):
-    """PPO-MPC: the policy is :class:`LCSMPCPolicy`; the critic is its MLP ``value_net``."""
+    """PPO-MPC: the policy is :class:`LCSMPCPolicy`; the critic is its MLP ``value_net``.
+
+    The update is PPO's with its policy term scored through the MPC solve and one extra
+    term, ``pred`` (α L_PRED); the model-only steps and the terminal refresh follow it.
+    """
 
     name = "ppo_mpc"
+    config_cls = PPOMPCConfig
     config: PPOMPCConfig
+    stat_keys = ("policy_loss", "pred_loss", "value_loss", "clip_fraction")
 
     def __init__(
         self,
-        obs_dim: int,
-        action_low: np.ndarray,
-        action_high: np.ndarray,
-        num_envs: int,
+        spec: AlgorithmSpec,
         config: PPOMPCConfig,
+        policy: LCSMPCPolicy,
+        storage: RolloutStorage,
         seed: int = 0,
     ) -> None:
-        super().__init__(obs_dim, action_low, action_high, num_envs, config, seed)
-        cfg = config
-        with seeded_init(seed):
-            self.policy = LCSMPCPolicy(
-                obs_dim,
-                len(np.atleast_1d(action_low)),
-                list(np.atleast_1d(action_low)),
-                list(np.atleast_1d(action_high)),
-                cfg.horizon,
-                cfg.smoothing,
-                cfg.action_barrier,
-                cfg.model_perturbation,
-                cfg.model_seed,
-                cfg.terminal_discount,
-                cfg.init_log_std,
-                cfg.hidden,
-                cfg.workers,
-                cfg.terminal,
-            )
-        self.policy.generator = self.generator
+        if not isinstance(policy, LCSMPCPolicy):
+            raise ValueError(f"ppo_mpc needs an LCSMPCPolicy, got {type(policy).__name__}")
+        super().__init__(spec, config, policy, storage, seed)
         self.terminal_failures = 0  # LQR terminal refreshes without a Riccati solution
         self._transitions: list[tuple[np.ndarray, ...]] = []
-        self._model_data = np.zeros((0, 2 * obs_dim + len(np.atleast_1d(action_low))))
-        self._build_optimizers()
+        self._model_data = np.zeros((0, 2 * spec.obs_dim + spec.act_dim))
+
+    @classmethod
+    def make_policy(cls, spec: AlgorithmSpec, config: PPOMPCConfig) -> LCSMPCPolicy:
+        cfg = config
+        return LCSMPCPolicy(
+            spec.obs_dim, spec.act_dim, list(spec.action_low), list(spec.action_high),
+            cfg.horizon, cfg.smoothing, cfg.action_barrier, cfg.model_perturbation,
+            cfg.model_seed, cfg.terminal_discount, cfg.init_log_std, cfg.hidden, cfg.workers,
+            cfg.terminal,
+        )  # fmt: skip
 
     def _build_optimizers(self) -> None:
-        if not isinstance(getattr(self, "policy", None), LCSMPCPolicy):
-            self.optimizers = {}  # the base class's throw-away neural policy
-            return
         lr = self.config.learning_rate
         self.optimizers = {
             "policy": torch.optim.Adam(self.policy.actor_parameters(), lr=lr),
@@ -159,62 +167,86 @@ class PPOMPC(PPO):
         pred = self.policy.model.predict(obs, act)
         return (((nxt - pred) / scale) ** 2).sum(-1).mean()
 
-    def _update_policy(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
-        cfg, policy = self.config, self.policy
+    # --- PPO's update hooks ---------------------------------------------------------------
+    def begin_update(self, data: dict[str, torch.Tensor]) -> UpdateContext:
+        """The rollout's raw transitions and MPC warm starts, and the model buffer's scale."""
+        cfg = self.config
         # the storage is [T, N] flattened row-major, like the transition list
         obs, act, nxt, warm = (np.concatenate(x) for x in zip(*self._transitions, strict=True))
         data = dict(data, index=torch.arange(len(obs)))
-        obs_t, act_t, nxt_t = (torch.from_numpy(x) for x in (obs, act, nxt))
         self._model_data = np.concatenate([self._model_data, np.hstack([obs, act, nxt])])
         self._model_data = self._model_data[-cfg.model_buffer :]
         n_x, n_a = obs.shape[1], act.shape[1]
         buf = torch.from_numpy(self._model_data)
-        buf_obs, buf_act, buf_nxt = buf[:, :n_x], buf[:, n_x : n_x + n_a], buf[:, n_x + n_a :]
         # one scale for both uses of L_PRED, from all buffered data (a batch of a balancing
         # policy has tiny one-step changes, which would blow its own errors up)
-        scale = (buf_nxt - buf_obs).std(0).clamp_min(1e-6)
-        sums: dict[str, float] = {}
-        n_updates, fails, solves = 0, 0, 0
-        for _ in range(cfg.n_epochs):
-            for mb in minibatches(data, cfg.batch_size, self.generator):
-                idx = mb["index"].numpy()
-                log_prob, res = policy.evaluate_log_prob(obs_t[idx], mb["actions"], warm[idx])
-                warm[idx[res.ok]] = res.y[res.ok]
-                ok = torch.from_numpy(res.ok)
-                fails, solves = fails + int((~res.ok).sum()), solves + len(idx)
-                if ok.any():
-                    pg_loss, clip_frac = clipped_surrogate_loss(
-                        log_prob[ok], mb["log_probs"][ok], mb["advantages"][ok], cfg.clip_range
-                    )
-                else:
-                    pg_loss, clip_frac = torch.zeros(()), torch.zeros(())
-                pred_loss = self.prediction_loss(obs_t[idx], act_t[idx], nxt_t[idx], scale)
-                value_loss = F.mse_loss(policy.value(mb["obs"]), mb["returns"])
-                loss = pg_loss + cfg.pred_coef * pred_loss.float() + cfg.vf_coef * value_loss
-                for opt in self.optimizers.values():
-                    opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(policy.actor_parameters(), cfg.max_grad_norm)
-                for opt in self.optimizers.values():
-                    opt.step()
-                n_updates += 1
-                for key, val in (
-                    ("policy_loss", pg_loss),
-                    ("pred_loss", pred_loss),
-                    ("value_loss", value_loss),
-                    ("clip_fraction", clip_frac),
-                ):
-                    sums[key] = sums.get(key, 0.0) + float(val.detach())
-        stats = {k: v / max(n_updates, 1) for k, v in sums.items()}
-        stats["pred_loss_after"] = self._fit_model(buf_obs, buf_act, buf_nxt, scale)
-        if not policy.refresh_terminal():
+        scale = (buf[:, n_x + n_a :] - buf[:, :n_x]).std(0).clamp_min(1e-6)
+        obs_t, act_t, nxt_t = (torch.from_numpy(x) for x in (obs, act, nxt))
+        return MPCUpdateContext(data, None, obs_t, act_t, nxt_t, warm, buf, scale)
+
+    def policy_term(
+        self, mb: dict[str, torch.Tensor], ctx: MPCUpdateContext
+    ) -> tuple[torch.Tensor, DiagGaussian, dict[str, torch.Tensor]]:
+        """L_CLIP over the samples whose MPC solve succeeded (warm-started per sample)."""
+        idx = mb["index"].numpy()
+        dist, res = self.policy.mpc_distribution(ctx.obs[idx], ctx.warm[idx])
+        log_prob = dist.log_prob(mb["actions"])
+        ctx.warm[idx[res.ok]] = res.y[res.ok]
+        ok = torch.from_numpy(res.ok)
+        ctx.fails, ctx.solves = ctx.fails + int((~res.ok).sum()), ctx.solves + len(idx)
+        if ok.any():
+            pg_loss, clip_frac = clipped_surrogate_loss(
+                log_prob[ok], mb["log_probs"][ok], mb["advantages"][ok], self.config.clip_range
+            )
+        else:
+            pg_loss, clip_frac = torch.zeros(()), torch.zeros(())
+        return pg_loss, dist, {"clip_fraction": clip_frac}
+
+    def extra_loss_terms(
+        self, mb: dict[str, torch.Tensor], ctx: MPCUpdateContext
+    ) -> dict[str, torch.Tensor]:
+        """``pred``: L_PRED of the minibatch's transitions (float64, the model's dtype)."""
+        idx = mb["index"].numpy()
+        return {"pred": self.prediction_loss(ctx.obs[idx], ctx.act[idx], ctx.nxt[idx], ctx.scale)}
+
+    def loss_coefs(self) -> dict[str, float]:
+        return {**super().loss_coefs(), "pred": self.config.pred_coef}
+
+    def optimizer_step(self, loss: torch.Tensor) -> None:
+        """Adam on θ and on the critic; only θ's gradient norm is clipped."""
+        for opt in self.optimizers.values():
+            opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.actor_parameters(), self.config.max_grad_norm)
+        for opt in self.optimizers.values():
+            opt.step()
+
+    def minibatch_stats(
+        self, terms: dict[str, torch.Tensor], diagnostics: dict[str, torch.Tensor]
+    ) -> torch.Tensor:
+        """Summed in float64 (L_PRED is a float64 model loss)."""
+        named = {
+            "policy_loss": terms["policy"], "pred_loss": terms["pred"],
+            "value_loss": terms["value"], **diagnostics,
+        }  # fmt: skip
+        return torch.stack([named[k].detach().double() for k in self.stat_keys])
+
+    def finish_update(
+        self, ctx: MPCUpdateContext, stats: dict[str, float], n_updates: int, stopped: bool
+    ) -> dict[str, float]:
+        """Model-only L_PRED steps on the whole buffer, then the terminal value refresh."""
+        buf, n_x, n_a = ctx.buf, ctx.obs.shape[1], ctx.act.shape[1]
+        stats["pred_loss_after"] = self._fit_model(
+            buf[:, :n_x], buf[:, n_x : n_x + n_a], buf[:, n_x + n_a :], ctx.scale
+        )
+        if not self.policy.refresh_terminal():
             self.terminal_failures += 1
         stats["terminal_refresh_failures"] = float(self.terminal_failures)
         stats.update(
             n_updates=float(n_updates),
-            update_solve_failures=float(fails),
-            update_solves=float(solves),
-            std=float(policy.log_std.detach().exp().mean()),
+            update_solve_failures=float(ctx.fails),
+            update_solves=float(ctx.solves),
+            std=float(self.policy.log_std.detach().exp().mean()),
         )
         return stats
 
@@ -245,4 +277,5 @@ class PPOMPC(PPO):
             self._model_data = np.asarray(state["model_data"], dtype=np.float64)
 
 
-register_algorithm(PPOMPC.name, algorithm_factory(PPOMPC, PPOMPCConfig))
+# the MPC model starts from the task's exact dynamics (the cart-pole's LCS)
+register_algorithm(PPOMPC.name, PPOMPC.build, ("dynamics",))

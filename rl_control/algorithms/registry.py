@@ -1,5 +1,9 @@
 """Algorithms by name: ``make_algorithm`` for configs and the CLI, ``register_algorithm`` for
-algorithms that live in later modules (PPO-MPC, M-DeMoRL)."""
+algorithms that live in plugin modules (PPO-MPC, later M-DeMoRL).
+
+Plugin modules are listed in :data:`PLUGIN_MODULES` and imported on first use (PPO-MPC pulls
+in the MPC stack); each must import: a broken or missing one raises, naming the module.
+"""
 
 from __future__ import annotations
 
@@ -7,79 +11,71 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from rl_control.algorithms.base import Algorithm
-from rl_control.algorithms.config import config_from_dict
-from rl_control.algorithms.ppo import PPO, PPOConfig
-from rl_control.algorithms.sac import SAC, SACConfig
-from rl_control.algorithms.trpo import TRPO, TRPOConfig
+from rl_control.algorithms.ppo import PPO
+from rl_control.algorithms.sac import SAC
+from rl_control.algorithms.spec import AlgorithmSpec
+from rl_control.algorithms.trpo import TRPO
 
-#: factory(obs_dim, action_low, action_high, num_envs, config, seed) -> Algorithm
-AlgorithmFactory = Callable[[int, np.ndarray, np.ndarray, int, dict[str, Any], int], Algorithm]
+#: builder(spec, config, seed) -> Algorithm, e.g. ``PPO.build``
+AlgorithmBuilder = Callable[[AlgorithmSpec, dict[str, Any], int], Algorithm]
 
-# modules that register further algorithms on import; missing ones are skipped
-_PLUGIN_MODULES = ("rl_control.algorithms.ppo_mpc", "rl_control.algorithms.demorl")
+#: modules that call :func:`register_algorithm` when imported; every one must import
+PLUGIN_MODULES: list[str] = ["rl_control.algorithms.ppo_mpc"]
 
-
-def algorithm_factory(cls: type, config_cls: type) -> AlgorithmFactory:
-    """The factory of an Algorithm class whose config dataclass is ``config_cls``."""
-
-    def build(
-        obs_dim: int,
-        action_low: np.ndarray,
-        action_high: np.ndarray,
-        num_envs: int,
-        config: dict[str, Any],
-        seed: int,
-    ) -> Algorithm:
-        cfg = config_from_dict(config_cls, cls.name, config)
-        return cls(obs_dim, action_low, action_high, num_envs, cfg, seed)
-
-    return build
-
-
-ALGORITHMS: dict[str, AlgorithmFactory] = {
-    "ppo": algorithm_factory(PPO, PPOConfig),
-    "trpo": algorithm_factory(TRPO, TRPOConfig),
-    "sac": algorithm_factory(SAC, SACConfig),
+ALGORITHMS: dict[str, AlgorithmBuilder] = {
+    "ppo": PPO.build,
+    "trpo": TRPO.build,
+    "sac": SAC.build,
 }
 
 
-def register_algorithm(name: str, factory: AlgorithmFactory) -> None:
-    """Make ``factory`` buildable as ``name`` (re-registering the same factory is a no-op)."""
-    if name in ALGORITHMS and ALGORITHMS[name] is not factory:
+#: task facts (``rl_control.tasks.base.FACTS``) an algorithm needs beyond a gymnasium env
+TASK_FACTS: dict[str, tuple[str, ...]] = {}
+
+
+def register_algorithm(
+    name: str, builder: AlgorithmBuilder, task_facts: tuple[str, ...] = ()
+) -> None:
+    """Make ``builder`` buildable as ``name`` (re-registering the same builder is a no-op);
+    ``task_facts``: what a model-based algorithm needs of the task (e.g. its dynamics)."""
+    if name in ALGORITHMS and ALGORITHMS[name] != builder:
         raise ValueError(f"algorithm {name!r} is already registered")
-    ALGORITHMS[name] = factory
+    ALGORITHMS[name] = builder
+    TASK_FACTS[name] = tuple(task_facts)
 
 
-def _load_plugins() -> None:
-    for module in _PLUGIN_MODULES:
+def algorithm_task_facts(name: str) -> tuple[str, ...]:
+    """The task facts algorithm ``name`` needs (none for model-free ones or unknown names)."""
+    load_plugins()
+    return TASK_FACTS.get(name, ())
+
+
+def load_plugins() -> None:
+    """Import every module of :data:`PLUGIN_MODULES` (imports are cached after the first)."""
+    for module in PLUGIN_MODULES:
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as err:  # not landed yet
-            if err.name != module:
-                raise
+        except Exception as err:
+            raise ImportError(
+                f"algorithm plugin module {module!r} failed to import: {err}"
+            ) from err
 
 
 def algorithm_names() -> list[str]:
-    _load_plugins()
+    load_plugins()
     return sorted(ALGORITHMS)
 
 
 def make_algorithm(
-    name: str,
-    obs_dim: int,
-    action_low: np.ndarray,
-    action_high: np.ndarray,
-    num_envs: int,
-    config: dict[str, Any],
-    seed: int,
+    name: str, spec: AlgorithmSpec, config: dict[str, Any] | None, seed: int
 ) -> Algorithm:
-    """Build algorithm ``name``; unknown names and unknown config keys raise ValueError."""
-    _load_plugins()
+    """Build algorithm ``name`` for ``spec``; unknown names and config keys raise ValueError."""
+    load_plugins()
     if name not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {name!r}; known: {sorted(ALGORITHMS)}")
+    if not isinstance(spec, AlgorithmSpec):
+        raise TypeError(f"make_algorithm needs an AlgorithmSpec, got {type(spec).__name__}")
     if config is not None and not isinstance(config, dict):
         raise TypeError(f"algorithm config must be a mapping, got {type(config).__name__}")
-    return ALGORITHMS[name](obs_dim, action_low, action_high, num_envs, config or {}, seed)
+    return ALGORITHMS[name](spec, config or {}, seed)

@@ -1,9 +1,29 @@
-"""A fixed-capacity ring buffer of transitions for off-policy algorithms."""
+"""A fixed-capacity ring buffer of transitions for off-policy algorithms, and the buffer
+interface SAC samples through."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import torch
+
+
+class TransitionBuffer(Protocol):
+    """What SAC needs of a buffer: :class:`ReplayBuffer`, or one mixing several sources."""
+
+    def __len__(self) -> int: ...
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None: ...
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]: ...
 
 
 class ReplayBuffer:

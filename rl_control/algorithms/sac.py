@@ -5,15 +5,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from rl_control.algorithms.base import Algorithm, check_setup, seeded_init
+from rl_control.algorithms.base import Algorithm, seeded_init
 from rl_control.algorithms.config import adam, require
-from rl_control.algorithms.replay_buffer import ReplayBuffer
+from rl_control.algorithms.replay_buffer import ReplayBuffer, TransitionBuffer
+from rl_control.algorithms.spec import AlgorithmSpec, check_policy_dims
 from rl_control.models.actor_critic import SquashedGaussianActor
 from rl_control.models.q_networks import TwinQ
 from rl_control.policies.base import PolicyOutput
@@ -76,30 +78,34 @@ class SAC(Algorithm):
     """Off-policy: every recorded transition is kept regardless of the policy version."""
 
     name = "sac"
+    config_cls = SACConfig
     on_policy = False
 
     def __init__(
         self,
-        obs_dim: int,
-        action_low: np.ndarray,
-        action_high: np.ndarray,
-        num_envs: int,
+        spec: AlgorithmSpec,
         config: SACConfig,
+        policy: SquashedGaussianActor,
+        critic: TwinQ,
         seed: int = 0,
+        buffer: TransitionBuffer | None = None,
     ) -> None:
-        self.num_envs, low, high = check_setup(num_envs, action_low, action_high)
+        """Learn ``policy`` and ``critic`` from ``buffer`` (a fresh ReplayBuffer if None).
+
+        An outside buffer may be shared or mixed (e.g. M-DeMoRL's two sources): SAC adds
+        the transitions it records to it and samples every batch from it.
+        """
+        check_policy_dims(policy, spec)
+        self.spec, self.num_envs = spec, spec.num_envs
         self.config = config
-        act_dim = len(low)
-        with seeded_init(seed):
-            self.policy = SquashedGaussianActor(
-                obs_dim, act_dim, low, high, config.hidden, config.activation,
-                config.normalize_obs,
-            )  # fmt: skip
-            self.critic = TwinQ(obs_dim, act_dim, config.hidden, config.activation)
+        act_dim = spec.act_dim
+        self.policy, self.critic = policy, critic
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
         self.generator = torch.Generator().manual_seed(seed)
         self.policy.generator = self.generator
-        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
+        if buffer is None:
+            buffer = ReplayBuffer(config.buffer_size, spec.obs_dim, act_dim)
+        self.buffer = buffer
         self.target_entropy = (
             -float(act_dim) if config.target_entropy == "auto" else float(config.target_entropy)
         )
@@ -120,6 +126,24 @@ class SAC(Algorithm):
         self._steps_since_update = 0  # vectorised steps
         self._transitions_since_update = 0
         self._gradient_updates = 0
+
+    @classmethod
+    def build(
+        cls,
+        spec: AlgorithmSpec,
+        config: Mapping[str, Any] | SACConfig,
+        seed: int = 0,
+        buffer: TransitionBuffer | None = None,
+    ) -> SAC:
+        """Actor then twin critic, both under ``seed``; ``buffer`` as in :meth:`__init__`."""
+        cfg = cls.make_config(config)
+        with seeded_init(seed):
+            policy = SquashedGaussianActor(
+                spec.obs_dim, spec.act_dim, list(spec.action_low), list(spec.action_high),
+                cfg.hidden, cfg.activation, cfg.normalize_obs,
+            )  # fmt: skip
+            critic = TwinQ(spec.obs_dim, spec.act_dim, cfg.hidden, cfg.activation)
+        return cls(spec, cfg, policy, critic, seed, buffer)
 
     # --- Algorithm ----------------------------------------------------------------------
     def act(self, obs: np.ndarray) -> PolicyOutput:

@@ -16,7 +16,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from rl_control.algorithms.config import adam, require
 from rl_control.algorithms.conjugate_gradient import conjugate_gradient
 from rl_control.algorithms.on_policy import OnPolicyAlgorithm, OnPolicyConfig
-from rl_control.models.actor_critic import gaussian_kl, gaussian_log_prob
+from rl_control.models.distributions import DiagGaussian
 
 
 @dataclass
@@ -56,6 +56,7 @@ class TRPO(OnPolicyAlgorithm):
     """Trust region policy optimisation."""
 
     name = "trpo"
+    config_cls = TRPOConfig
     config: TRPOConfig
 
     def _build_optimizers(self) -> None:
@@ -70,25 +71,25 @@ class TRPO(OnPolicyAlgorithm):
         return stats
 
     def _surrogate_and_kl(
-        self, data: dict[str, torch.Tensor], old_mean: torch.Tensor, old_log_std: torch.Tensor
+        self, data: dict[str, torch.Tensor], old: DiagGaussian
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        mean = self.policy.mean_net(data["obs"])
-        log_std = self.policy.log_std.expand_as(mean)
-        ratio = torch.exp(gaussian_log_prob(data["actions"], mean, log_std) - data["log_probs"])
+        base = self.policy.distribution(data["obs"])
+        # log-prob and KL with the std expanded per sample, the entropy on the shared std:
+        # the graph of the recorded baseline runs (autograd's summation order follows it)
+        dist = base.expanded()
+        ratio = torch.exp(dist.log_prob(data["actions"]) - data["log_probs"])
         surrogate = (ratio * data["advantages"]).mean()
-        if self.config.ent_coef != 0.0:  # entropy of the state-independent Gaussian
-            entropy = (self.policy.log_std + 0.5 * (1.0 + math.log(2 * math.pi))).sum()
-            surrogate = surrogate + self.config.ent_coef * entropy
-        kl = gaussian_kl(old_mean, old_log_std.expand_as(mean), mean, log_std).mean()
+        if self.config.ent_coef != 0.0:
+            surrogate = surrogate + self.config.ent_coef * base.entropy()
+        kl = old.expanded().kl(dist).mean()
         return surrogate, kl
 
     def trpo_step(self, data: dict[str, torch.Tensor]) -> dict[str, float]:
         """One natural-gradient step with backtracking; parameters are kept if none passes."""
         cfg, params = self.config, self.policy.actor_parameters()
         with torch.no_grad():
-            old_mean = self.policy.mean_net(data["obs"])
-            old_log_std = self.policy.log_std.detach().clone()
-        surrogate, kl = self._surrogate_and_kl(data, old_mean, old_log_std)
+            old = self.policy.distribution(data["obs"]).frozen()
+        surrogate, kl = self._surrogate_and_kl(data, old)
         g = _flat_grad(surrogate, params, retain_graph=True)
         kl_grad = _flat_grad(kl, params, create_graph=True)
 
@@ -106,7 +107,7 @@ class TRPO(OnPolicyAlgorithm):
         full_step = math.sqrt(2 * cfg.target_kl / max(xhx, 1e-12)) * x
         accepted = self._line_search(
             params, full_step, old_surrogate,
-            lambda: self._surrogate_and_kl(data, old_mean, old_log_std), stats,
+            lambda: self._surrogate_and_kl(data, old), stats,
         )  # fmt: skip
         stats["accepted"] = float(accepted)
         return stats

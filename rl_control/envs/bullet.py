@@ -102,7 +102,11 @@ def check_finite(name: str, value: Any) -> None:
 
 
 class BulletEnv(gym.Env):
-    """Base of the task envs: parameters, a private PyBullet world and its clean-up."""
+    """Base of the task envs: parameters, a private PyBullet world and its clean-up.
+
+    Sensor bridges read the robot through :meth:`physics_handles` and :meth:`joint_sensors`
+    (public, so nobody probes the env's private attributes).
+    """
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 100}
 
@@ -111,6 +115,42 @@ class BulletEnv(gym.Env):
         self.render_mode = render_mode
         self._client: BulletClient | None = make_client(render_mode)
         self._calls = FastCalls(self._client)
+        self._body = -1  # the robot's body id, set by the subclass's build
+        self._movable: list[int] | None = None
+
+    def physics_handles(self) -> tuple[int, int]:
+        """(PyBullet client id, robot body id) of this env's world."""
+        if self._client is None:
+            raise ValueError(f"{type(self).__name__} is closed: it has no PyBullet world")
+        return self._client._client, self._body
+
+    def movable_joints(self) -> list[int]:
+        """Indices of the robot's non-fixed joints, in model order."""
+        if self._movable is None:
+            cid, body = self.physics_handles()
+            self._movable = [
+                j for j in range(pybullet.getNumJoints(body, physicsClientId=cid))
+                if pybullet.getJointInfo(body, j, physicsClientId=cid)[2] != pybullet.JOINT_FIXED
+            ]  # fmt: skip
+        return self._movable
+
+    def joint_names(self) -> list[str]:
+        """The model's names of the joints :meth:`joint_sensors` reads."""
+        cid, body = self.physics_handles()
+        return [
+            pybullet.getJointInfo(body, j, physicsClientId=cid)[1].decode()
+            for j in self.movable_joints()
+        ]
+
+    def joint_sensors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(positions, velocities, efforts) of the movable joints, as encoders would read
+        them; robots whose motor convention differs from the raw joints override this."""
+        cid, body = self.physics_handles()
+        states = pybullet.getJointStates(body, self.movable_joints(), physicsClientId=cid)
+        q = np.array([s[0] for s in states], dtype=np.float64)
+        v = np.array([s[1] for s in states], dtype=np.float64)
+        tau = np.array([s[3] for s in states], dtype=np.float64)
+        return q, v, tau
 
     def close(self) -> None:
         if getattr(self, "_client", None) is not None:

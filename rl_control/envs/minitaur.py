@@ -21,12 +21,12 @@ import numpy as np
 import pybullet_data
 
 from rl_control.envs.bullet import BulletEnv, disable_default_motors, pybullet
-from rl_control.envs.params import override_params
 from rl_control.envs.wrappers import ObservationHistory, gaussian_noise
 from rl_control.tasks import minitaur as task
 from rl_control.tasks.minitaur import MinitaurParams
+from rl_control.tasks.params import override_params
 
-LEGS = ("front_left", "back_left", "front_right", "back_right")
+LEGS = task.LEGS
 #: +1/−1 per motor so that one angle convention serves both sides (L then R per leg)
 MOTOR_DIRECTIONS = np.array([-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0])
 KNEE_ANGLE = -2.1834  # rad: knee angle of the standing pose (closed five-bar at motors = π/2)
@@ -98,6 +98,14 @@ class MinitaurEnv(BulletEnv):
         for _ in range(p.settle_steps):
             self._physics_step(stand)
         return body, motors
+
+    # --- sensors ------------------------------------------------------------------------
+    def joint_names(self) -> list[str]:
+        return list(task.JOINT_NAMES)
+
+    def joint_sensors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Motor angles and velocities in the common convention, and the PD torques."""
+        return self._angles.copy(), self._velocities.copy(), self._torques.copy()
 
     # --- physics ------------------------------------------------------------------------
     def _read_motors(self) -> None:

@@ -1,36 +1,19 @@
-"""Versioned gymnasium ids of the tasks and :func:`make_env`, the one way the runner builds envs.
+"""Gymnasium ids of the tasks and :func:`make_env`, the one way the runner builds envs.
 
-Importing :mod:`rl_control.envs` registers the ids (idempotently); the env modules, and so
-PyBullet, are imported only when an env is made.
+The ids and env entry points come from the task registry
+(:data:`rl_control.tasks.registry.TASKS`). Importing :mod:`rl_control.envs` registers them
+(idempotently); the env modules, and so PyBullet, are imported only when an env is made.
+``make_env`` also builds any other registered gymnasium id (``Pendulum-v1``, ...).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """A task's gymnasium id and the ``module:Class`` of its env."""
-
-    env_id: str
-    entry_point: str
-
-
-TASKS: dict[str, TaskSpec] = {
-    "soft_wall_cartpole": TaskSpec(
-        "rl_control/SoftWallCartPole-v0",
-        "rl_control.envs.soft_wall_cartpole:SoftWallCartPoleEnv",
-    ),
-    "two_link_leg": TaskSpec(
-        "rl_control/TwoLinkLeg-v0", "rl_control.envs.two_link_leg:TwoLinkLegEnv"
-    ),
-    "minitaur": TaskSpec("rl_control/Minitaur-v0", "rl_control.envs.minitaur:MinitaurEnv"),
-}
+from rl_control.tasks.registry import TASKS, check_task_name
 
 
 def register_envs() -> None:
@@ -47,18 +30,37 @@ def register_envs() -> None:
 def make_env(task: str, seed: int | None = None, **params: Any) -> gym.Env:
     """Build the env of ``task`` with parameter overrides (and ``render_mode``), seeded if asked.
 
-    With a seed the env is reset once with it and its action space seeded, so sampling and
-    the first episode are reproducible. Unknown tasks or parameters raise ValueError.
+    ``task`` is an rl_control task name or any registered gymnasium id (made by ``gym.make``
+    with ``params`` as its keyword arguments; its action space must be a Box). With a seed
+    the env is reset once with it and its action space seeded, so sampling and the first
+    episode are reproducible. Unknown tasks or parameters raise ValueError.
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     register_envs()
-    env_cls = load_env_creator(TASKS[task].entry_point)
-    env = env_cls(**params)
+    check_task_name(task)
+    if task in TASKS:
+        env = load_env_creator(TASKS[task].entry_point)(**params)
+    else:
+        env = _make_gym_env(task, params)
     if seed is not None:
         env.reset(seed=seed)
         env.action_space.seed(seed)
         env.observation_space.seed(seed)
+    return env
+
+
+def _make_gym_env(env_id: str, params: dict[str, Any]) -> gym.Env:
+    try:
+        env = gym.make(env_id, **params)
+    except TypeError as err:  # an unknown keyword of the env's constructor
+        raise ValueError(
+            f"gymnasium env {env_id!r} does not take {sorted(params)}: {err}"
+        ) from None
+    if not isinstance(env.action_space, gym.spaces.Box):
+        env.close()
+        raise ValueError(
+            f"gymnasium env {env_id!r} has action space {env.action_space}; rl_control "
+            "algorithms need a Box (continuous) action space"
+        )
     return env

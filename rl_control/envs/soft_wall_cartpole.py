@@ -24,8 +24,8 @@ from rl_control.envs.bullet import (
     pybullet,
     zero_damping,
 )
-from rl_control.envs.params import override_params
 from rl_control.tasks import soft_wall_cartpole as task
+from rl_control.tasks.params import override_params
 from rl_control.tasks.soft_wall_cartpole import SoftWallCartPoleParams
 
 CART, POLE = 0, 1  # link (= joint) indices of the multibody

@@ -20,8 +20,8 @@ from rl_control.envs.bullet import (
     pybullet,
     zero_damping,
 )
-from rl_control.envs.params import override_params
 from rl_control.tasks import two_link_leg as task
+from rl_control.tasks.params import override_params
 from rl_control.tasks.two_link_leg import TwoLinkLegParams
 
 HIP, KNEE = 0, 1

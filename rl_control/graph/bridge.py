@@ -1,100 +1,28 @@
-"""Lock-step simulation bridge: physics advances one control step per received action.
+"""Lock-step simulation bridge: the robot advances one control step per received action.
 
-The bridge owns a task's gymnasium env (its PyBullet world) and publishes sensor readings,
-never rewards: the env's reward output is discarded, the trainer computes rewards from the
-estimated state. Steps are numbered globally (resets take a step number too), so a late
-action for an earlier step or for an episode that was reset can never be applied.
+The bridge drives a robot-I/O port (:class:`rl_control.robot.port.RobotIO`; in simulation a
+task env's PyBullet world) and publishes sensor readings, never rewards: the trainer
+computes rewards from the estimated state. Steps are numbered globally (resets take a step
+number too), so a late action for an earlier step or for an episode that was reset can
+never be applied; readings are stamped with that step clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-from rl_control.envs.bullet import pybullet  # imported there with its banner silenced
-from rl_control.graph.sensors import BasePose, ImuReading, SensorReadings
-from rl_control.graph.tasks import GraphTask
-
-
-class PyBulletReader:
-    """Reads joint states, base pose and a synthetic IMU from an env's PyBullet world."""
-
-    def __init__(
-        self,
-        env: gym.Env,
-        joint_names: tuple[str, ...],
-        dt: float,
-        read_joints: Callable[[gym.Env], tuple[np.ndarray, ...]] | None = None,
-    ) -> None:
-        self.env, self.read_joints = env, read_joints
-        inner = env.unwrapped
-        client = getattr(inner, "_client", None) or getattr(inner, "client", None)
-        body = next(
-            (getattr(inner, a) for a in ("_body", "body", "robot_id") if hasattr(inner, a)), None
-        )
-        if client is None or not isinstance(body, int):
-            raise ValueError(f"{type(inner).__name__} exposes no PyBullet client/body handles")
-        self.cid = client._client if hasattr(client, "_client") else int(client)
-        self.body, self.dt = body, dt
-        joints = [
-            i for i in range(pybullet.getNumJoints(body, physicsClientId=self.cid))
-            if pybullet.getJointInfo(body, i, physicsClientId=self.cid)[2] != pybullet.JOINT_FIXED
-        ]  # fmt: skip
-        self.joints = joints
-        if len(joint_names) == len(joints) or read_joints is not None:
-            self.names = list(joint_names)
-        else:  # the task did not name them: keep the model's own names
-            self.names = [
-                pybullet.getJointInfo(body, i, physicsClientId=self.cid)[1].decode()
-                for i in joints
-            ]
-        self.floating = pybullet.getDynamicsInfo(body, -1, physicsClientId=self.cid)[0] > 0
-        self.gravity = float(
-            pybullet.getPhysicsEngineParameters(physicsClientId=self.cid).get(
-                "gravityAccelerationZ", -9.81
-            )
-        )
-        self._last_velocity: np.ndarray | None = None
-
-    def read(
-        self,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, ImuReading | None, BasePose | None]:
-        """(positions, velocities, efforts, imu, base) of the current physics state."""
-        if self.read_joints is not None:
-            q, v, tau = self.read_joints(self.env)
-        else:
-            states = pybullet.getJointStates(self.body, self.joints, physicsClientId=self.cid)
-            q = np.array([s[0] for s in states], dtype=np.float64)
-            v = np.array([s[1] for s in states], dtype=np.float64)
-            tau = np.array([s[3] for s in states], dtype=np.float64)
-        if not self.floating:
-            return q, v, tau, None, None
-        pos, orn = pybullet.getBasePositionAndOrientation(self.body, physicsClientId=self.cid)
-        lin, ang = pybullet.getBaseVelocity(self.body, physicsClientId=self.cid)
-        rot = np.array(pybullet.getMatrixFromQuaternion(orn)).reshape(3, 3)  # body -> world
-        lin, ang = np.asarray(lin), np.asarray(ang)
-        accel = (
-            np.zeros(3) if self._last_velocity is None else (lin - self._last_velocity) / self.dt
-        )
-        self._last_velocity = lin
-        # an accelerometer measures specific force: acceleration minus gravity, in the body frame
-        specific = rot.T @ (accel - np.array([0.0, 0.0, self.gravity]))
-        orn = np.asarray(orn, dtype=np.float64)
-        imu = ImuReading(orn, rot.T @ ang, specific)
-        base = BasePose(np.asarray(pos, dtype=np.float64), orn, rot.T @ lin, rot.T @ ang)
-        return q, v, tau, imu, base
-
-    def forget_motion(self) -> None:
-        """After a reset the finite-difference acceleration must not span the jump."""
-        self._last_velocity = None
+from rl_control.graph.sensors import SensorReadings
+from rl_control.robot.port import RobotIO
+from rl_control.tasks.base import Task
 
 
 class LockStepBridge:
-    """Advances the env from step k to k+1 only when the action for step k arrives.
+    """Advances the robot from step k to k+1 only when the action for step k arrives.
 
     Without an action within ``timeout`` seconds (of ``clock``), :meth:`poll` applies a
     fallback (zeros, or the last action with ``hold_on_miss``) and counts a miss. Until the
@@ -109,8 +37,8 @@ class LockStepBridge:
 
     def __init__(
         self,
-        env: gym.Env,
-        task: GraphTask,
+        robot: RobotIO,
+        task: Task,
         timeout: float = 0.5,
         hold_on_miss: bool = False,
         clock: Callable[[], float] = time.monotonic,
@@ -118,9 +46,8 @@ class LockStepBridge:
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"lock-step timeout must be > 0 s, got {timeout}")
-        self.env, self.task = env, task
+        self.robot, self.task = robot, task
         self.timeout, self.hold_on_miss, self.clock = float(timeout), hold_on_miss, clock
-        self.reader = PyBulletReader(env, task.joint_names, task.dt, task.read_joints)
         self.step = -1
         self.episode = -1
         self.misses = 0
@@ -141,7 +68,7 @@ class LockStepBridge:
 
     @property
     def joint_names(self) -> list[str]:
-        return list(self.reader.names)
+        return self.robot.joint_names
 
     @property
     def waited(self) -> float:
@@ -157,8 +84,7 @@ class LockStepBridge:
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> SensorReadings:
         """Start a new episode; it gets the next step number and the next episode number."""
-        self.env.reset(seed=seed, options=options)
-        self.reader.forget_motion()
+        self.robot.home(seed=seed, options=options)
         self.episode += 1
         self.episode_steps = 0
         self._last_action = np.zeros(self.task.act_dim)
@@ -251,7 +177,7 @@ class LockStepBridge:
 
     def _step_physics(self, action: np.ndarray) -> SensorReadings:
         applied = self.task.clip_action(action)
-        self.env.step(applied.astype(np.float32))  # reward/termination ignored on purpose
+        self.robot.apply(applied)
         self._last_action = applied
         self.episode_steps += 1
         return self._advance(applied)
@@ -259,10 +185,9 @@ class LockStepBridge:
     def _advance(self, applied: np.ndarray) -> SensorReadings:
         self.step += 1
         self._grant, self._pending = None, []
-        q, v, tau, imu, base = self.reader.read()
-        self.readings = SensorReadings(
-            self.sim_time, self.step, self.episode, self.joint_names, q, v, tau, imu, base,
-            applied,
+        self.readings = dataclasses.replace(
+            self.robot.read(), stamp=self.sim_time, step=self.step, episode=self.episode,
+            applied_action=applied,
         )  # fmt: skip
         self._waiting_since = self.clock()
         return self.readings

@@ -14,7 +14,7 @@ import numpy as np
 import transforms3d
 
 from rl_control.graph.sensors import ImuReading, SensorReadings
-from rl_control.graph.tasks import GraphTask, joints_by_name
+from rl_control.tasks.base import Task, joint_indices
 
 
 def xyzw_to_wxyz(q: Sequence[float]) -> np.ndarray:
@@ -53,7 +53,7 @@ def quadruped_state(readings: SensorReadings, motor_names: Sequence[str]) -> np.
     """
     if readings.imu is None:
         raise ValueError("the quadruped estimator needs an IMU reading")
-    idx = joints_by_name(readings, tuple(motor_names))
+    idx = joint_indices(readings, tuple(motor_names))
     quat = wxyz_to_xyzw(imu_orientation(readings.imu, canonical=False))
     return np.concatenate(
         [readings.position[idx], readings.velocity[idx], readings.effort[idx], quat]
@@ -74,7 +74,7 @@ class EstimatedState:
 class StateEstimator:
     """Turns readings into the task state; counts steps itself when readings carry none."""
 
-    def __init__(self, task: GraphTask) -> None:
+    def __init__(self, task: Task) -> None:
         self.task = task
         self._step = -1
         self.episode = 0

@@ -86,9 +86,9 @@ def task_observation(task: str, params: dict[str, Any] | None) -> Callable | Non
     """The task's state -> observation function (None for no task)."""
     if not task:
         return None
-    from rl_control.graph.tasks import make_graph_task
+    from rl_control.tasks.registry import make_task
 
-    return make_graph_task(task, params).observation
+    return make_task(task, params).observation
 
 
 @dataclass
@@ -117,13 +117,15 @@ class PolicyServer:
         observe: Callable[[np.ndarray], np.ndarray] | None = None,
         swap_mid_episode: bool = False,
         seed: int | None = None,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``timer`` measures each action's solve time (seconds)."""
         if not max_age > 0:
             raise ValueError(f"max observation age must be > 0 s, got {max_age}")
         self.policy, self.version = policy, int(version)
         self.deterministic, self.max_age = bool(deterministic), float(max_age)
         self.observe, self.swap_mid_episode = observe, bool(swap_mid_episode)
-        self.seed = seed
+        self.seed, self.timer = seed, timer
         self._observe_given = observe is not None  # else the updates' task decides
         self.pending: PolicyUpdate | None = None
         self.stale_observations = 0
@@ -206,9 +208,9 @@ class PolicyServer:
         if self.policy is None:
             return None
         obs = np.asarray(state if self.observe is None else self.observe(state), np.float64)
-        start = time.perf_counter()
+        start = self.timer()
         out = self.policy.act(obs[None], deterministic=self.deterministic)
-        solve_time = time.perf_counter() - start
+        solve_time = self.timer() - start
         action = out.mean if self.deterministic else out.action
         info = {k: np.asarray(v)[0] for k, v in out.info.items() if np.ndim(v) > 0}
         self._last = ActionResult(

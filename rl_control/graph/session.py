@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rl_control.graph.tasks import make_graph_task
 from rl_control.graph.trainer import GraphTrainer, TrainerHooks
 from rl_control.graph.transition_log import TransitionLog
+from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 from rl_control.training.config import TrainConfig
 from rl_control.training.io import RunPaths, atomic_write_yaml
 from rl_control.training.rng import seed_everything
@@ -29,6 +29,7 @@ def build_graph_trainer(
     ``resume=False`` a folder that already holds a checkpoint is refused.
     """
     from rl_control.algorithms.registry import make_algorithm
+    from rl_control.algorithms.spec import AlgorithmSpec
 
     if not config.run_dir:
         raise ValueError("the graph trainer needs a run folder (run_dir)")
@@ -37,11 +38,10 @@ def build_graph_trainer(
             f"the graph trainer feeds one bridge: num_envs must be 1, not {config.num_envs}"
         )
     seed_everything(config.seed)
-    task = make_graph_task(config.task, config.env)
-    algorithm = make_algorithm(
-        config.algo, task.obs_dim, task.action_low, task.action_high, 1, dict(config.algo_config),
-        config.seed,
-    )  # fmt: skip
+    require_task_facts(config.task, GRAPH_FACTS, "the node graph")
+    task = make_task(config.task, config.env)
+    spec = AlgorithmSpec(task.obs_dim, task.action_low, task.action_high, num_envs=1, task=task)
+    algorithm = make_algorithm(config.algo, spec, dict(config.algo_config), config.seed)
     paths = RunPaths(Path(config.run_dir))
     resumed = paths.checkpoint.is_file()
     if resumed and not resume:

@@ -27,9 +27,9 @@ import numpy as np
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.graph.policy_server import PolicyUpdate, serialize_policy
-from rl_control.graph.tasks import GraphTask
 from rl_control.graph.transition_log import LoggedTransition, TransitionLog
 from rl_control.policies.base import PolicyOutput
+from rl_control.tasks.base import Task
 from rl_control.training.checkpoint import save_checkpoint
 from rl_control.training.session import RunSession
 
@@ -47,6 +47,11 @@ class ActionIn:
 
 def _noop(*_: Any) -> None:
     return None
+
+
+def _next_multiple(step: int, every: int) -> int:
+    """The first multiple of ``every`` above ``step`` (never, when ``every`` is 0)."""
+    return (step // every + 1) * every if every > 0 else 2**62
 
 
 @dataclass
@@ -73,17 +78,22 @@ class _Episode:
 
 
 class GraphTrainer:
-    """Turns topic traffic into :meth:`Algorithm.record` calls and runs learning beside it."""
+    """Turns topic traffic into :meth:`Algorithm.record` calls and runs learning beside it.
+
+    ``checkpoint_every`` counts environment steps, as ``rl-control train`` does: the first
+    update at or past each multiple writes the checkpoint (0: only at the start, the end and
+    on :meth:`checkpoint`).
+    """
 
     def __init__(
         self,
-        task: GraphTask,
+        task: Task,
         algorithm: Algorithm,
         session: RunSession,
         log: TransitionLog,
         hooks: TrainerHooks | None = None,
         total_steps: int = 100_000,
-        checkpoint_every: int = 10,
+        checkpoint_every: int = 0,
         recorded: int = 0,
         stall_timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
@@ -103,7 +113,8 @@ class GraphTrainer:
         self._result: tuple[dict[str, float], PolicyUpdate, int | None] | BaseException | None = (
             None
         )
-        self._last_checkpoint_update = session.counters.updates
+        # checkpoint_every counts env steps, as in the in-process runner (0 = only at the end)
+        self._next_checkpoint = _next_multiple(session.counters.env_steps, self.checkpoint_every)
         self.stall_timeout, self.clock = float(stall_timeout), clock
         self._undecided: tuple[int, float] | None = None  # (step, since): awaits its action
         self._granted: tuple[int, int] | None = None  # last (step, episode) granted
@@ -307,10 +318,9 @@ class GraphTrainer:
         meta = self.session.checkpoint_meta()
         meta["updates"] += 1
         meta["graph_recorded"] = self.recorded
-        due = meta["updates"] - self._last_checkpoint_update
-        save = self.checkpoint_every > 0 and due >= self.checkpoint_every
-        if save:
-            self._last_checkpoint_update = meta["updates"]
+        save = meta["env_steps"] >= self._next_checkpoint
+        if save:  # written with this update, in the worker
+            self._next_checkpoint = _next_multiple(meta["env_steps"], self.checkpoint_every)
         self._result = None
         self._worker = threading.Thread(target=self._learn, args=(meta, save), daemon=True)
         self._worker.start()

@@ -11,26 +11,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from rl_control.models.bounded_policy import BoundedPolicy
+from rl_control.models.distributions import (
+    DiagGaussian,
+    gaussian_entropy,
+    gaussian_log_prob,
+    gaussian_log_prob_of_noise,
+)
 from rl_control.models.mlp import mlp
 from rl_control.policies.base import PolicyOutput
 from rl_control.policies.registry import register_policy
-
-_LOG_2PI = math.log(2 * math.pi)
-
-
-def gaussian_log_prob(u: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """Log-density of a diagonal Gaussian, summed over the last axis."""
-    z = (u - mean) * torch.exp(-log_std)
-    return (-0.5 * z.square() - log_std - 0.5 * _LOG_2PI).sum(-1)
-
-
-def gaussian_kl(
-    mean0: torch.Tensor, log_std0: torch.Tensor, mean1: torch.Tensor, log_std1: torch.Tensor
-) -> torch.Tensor:
-    """KL(N0 || N1) of diagonal Gaussians, summed over the last axis."""
-    var0, var1 = torch.exp(2 * log_std0), torch.exp(2 * log_std1)
-    kl = log_std1 - log_std0 + (var0 + (mean0 - mean1).square()) / (2 * var1) - 0.5
-    return kl.sum(-1)
 
 
 @register_policy("gaussian_mlp")
@@ -71,20 +60,16 @@ class GaussianActorCritic(BoundedPolicy):
     def critic_parameters(self) -> list[nn.Parameter]:
         return list(self.value_net.parameters())
 
-    def distribution(self, nobs: torch.Tensor) -> torch.distributions.Normal:
-        """Action distribution in unit space (independent per dimension)."""
-        mean = self.mean_net(nobs)
-        return torch.distributions.Normal(mean, torch.exp(self.log_std).expand_as(mean))
+    def distribution(self, nobs: torch.Tensor) -> DiagGaussian:
+        """Unit-space action distribution; its log-std is the shared [act_dim] parameter."""
+        return DiagGaussian(self.mean_net(nobs), self.log_std)
 
     def evaluate(
         self, nobs: torch.Tensor, actions_u: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(log_prob [B], entropy [B], value [B]) of unit-space actions."""
-        mean = self.mean_net(nobs)
-        log_std = self.log_std.expand_as(mean)
-        log_prob = gaussian_log_prob(actions_u, mean, log_std)
-        entropy = (log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1)
-        return log_prob, entropy, self.value(nobs)
+        dist = self.distribution(nobs).expanded()
+        return dist.log_prob(actions_u), gaussian_entropy(dist.log_std), self.value(nobs)
 
     def value(self, nobs: torch.Tensor) -> torch.Tensor:
         return self.value_net(nobs).squeeze(-1)
@@ -100,7 +85,7 @@ class GaussianActorCritic(BoundedPolicy):
             noise = torch.randn(mean.shape, generator=self.generator)
             u, z_sq = mean + torch.exp(log_std) * noise, noise.square()
         # (u - mean) / std is the drawn noise: its density needs no re-standardisation
-        log_prob = (-0.5 * z_sq - log_std - 0.5 * _LOG_2PI).sum(-1)
+        log_prob = gaussian_log_prob_of_noise(z_sq, log_std)
         return PolicyOutput(
             action=self.from_unit_numpy(u),
             mean=self.from_unit_numpy(mean),
@@ -160,7 +145,7 @@ class SquashedGaussianActor(BoundedPolicy):
             z, z_sq = mean + torch.exp(log_std) * noise, noise.square()
         # (z - mean) / std is the drawn noise, identically in the parameters: its Gaussian
         # density term needs no recomputation (same value, same gradients, fewer ops)
-        log_prob = (-0.5 * z_sq - log_std - 0.5 * _LOG_2PI).sum(-1) - self._log_det_tanh(z)
+        log_prob = gaussian_log_prob_of_noise(z_sq, log_std) - self._log_det_tanh(z)
         return torch.tanh(z), log_prob
 
     def log_prob(self, nobs: torch.Tensor, actions_u: torch.Tensor) -> torch.Tensor:

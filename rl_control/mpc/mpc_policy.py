@@ -24,17 +24,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from rl_control.models.actor_critic import gaussian_log_prob
 from rl_control.models.bounded_policy import BoundedPolicy
+from rl_control.models.distributions import DiagGaussian, gaussian_log_prob
 from rl_control.models.lcs import LearnableLCS, perturb_lcs
 from rl_control.models.mlp import mlp
 from rl_control.mpc.batch import BatchMPCSolver, BatchResult
 from rl_control.mpc.lcs_mpc import MPCSettings, lqr_terminal
 from rl_control.policies.base import PolicyOutput
 from rl_control.policies.registry import register_policy
-from rl_control.tasks import soft_wall_cartpole
+from rl_control.tasks.registry import get_task
 
 TERMINAL_MODES = ("model_lqr", "learned")
+#: the task whose exact dynamics (its LCS) the MPC model starts from
+MODEL_TASK = "soft_wall_cartpole"
 
 
 class MPCMean(torch.autograd.Function):
@@ -103,7 +105,8 @@ class LCSMPCPolicy(BoundedPolicy):
             raise ValueError(f"terminal must be one of {TERMINAL_MODES}, got {terminal!r}")
         self.terminal_mode = terminal
         self.terminal_discount = float(terminal_discount)
-        exact = soft_wall_cartpole.exact_lcs()
+        model_task = get_task(MODEL_TASK)
+        exact = model_task.dynamics(model_task.params())
         if exact.dims[:2] != (self.obs_dim, self.act_dim):
             raise ValueError(
                 f"mpc_lcs models the soft-wall cart-pole (obs 4, act 1), got "
@@ -187,13 +190,19 @@ class LCSMPCPolicy(BoundedPolicy):
         mean = MPCMean.apply(self.theta(), result)
         return self.to_unit(mean.float()), result
 
+    def mpc_distribution(
+        self, obs: torch.Tensor, warm: np.ndarray | None = None
+    ) -> tuple[DiagGaussian, BatchResult]:
+        """π_θ(·|s) in unit space for raw ``obs``, differentiable in Θ, V-params and ξ."""
+        mean, result = self.mean_unit(obs, warm)
+        return DiagGaussian(mean, self.log_std).expanded(), result
+
     def evaluate_log_prob(
         self, obs: torch.Tensor, actions_u: torch.Tensor, warm: np.ndarray | None = None
     ) -> tuple[torch.Tensor, BatchResult]:
         """log π_θ(a|s) [B] of unit-space actions, with gradients into Θ, V-params and ξ."""
-        mean, result = self.mean_unit(obs, warm)
-        log_std = self.log_std.expand_as(mean)
-        return gaussian_log_prob(actions_u, mean, log_std), result
+        dist, result = self.mpc_distribution(obs, warm)
+        return dist.log_prob(actions_u), result
 
     # --- Policy interface ---------------------------------------------------------------
     @torch.no_grad()

@@ -17,9 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from rl_control.tasks.base import StateLayout, TaskDefinition
+
+if TYPE_CHECKING:
+    from rl_control.graph.sensors import SensorReadings
 
 NUM_MOTORS = 8
 OBS_DIM = 3 * NUM_MOTORS + 4
@@ -31,6 +36,13 @@ OBS_BLOCKS = (
     ("base_orientation", 24, 28),
 )
 STANDING_ANGLE = math.pi / 2
+LEGS = ("front_left", "back_left", "front_right", "back_right")
+JOINT_NAMES = tuple(f"motor_{leg}{side}_joint" for leg in LEGS for side in "LR")
+#: the task state: the observation's blocks (quaternion x, y, z, w), then the base's x and z
+LAYOUT = StateLayout(
+    (("angle", 8), ("velocity", 8), ("torque", 8), ("qx", 1), ("qy", 1), ("qz", 1), ("qw", 1),
+     ("base_x", 1), ("base_z", 1))
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -124,3 +136,44 @@ def terminated(base_height: Any, params: MinitaurParams) -> Any:
 def noise_scale(params: MinitaurParams) -> np.ndarray:
     """Per-entry noise std [28] expanded from the per-block stds."""
     return np.repeat(np.asarray(params.noise_std, dtype=np.float64), [8, 8, 8, 4])
+
+
+def estimate(readings: SensorReadings, params: MinitaurParams) -> np.ndarray:
+    """Motor states and the IMU quaternion, then the base position (odometry) x and z."""
+    from rl_control.graph.estimator import quadruped_state  # IMU conventions live there
+
+    if readings.base is None:
+        raise ValueError("the minitaur estimate needs the base pose (odometry)")
+    base = readings.base.position
+    return np.concatenate([quadruped_state(readings, JOINT_NAMES), [base[0], base[2]]])
+
+
+def _state_reward_terms(s: Any, a: Any, s2: Any, p: MinitaurParams) -> dict[str, Any]:
+    x, x2 = LAYOUT.get(s, "base_x"), LAYOUT.get(s2, "base_x")
+    return reward_terms(x, x2, LAYOUT.get(s2, "torque"), LAYOUT.get(s2, "velocity"), p)
+
+
+def _state_reward(s: Any, a: Any, s2: Any, p: MinitaurParams) -> Any:
+    x, x2 = LAYOUT.get(s, "base_x"), LAYOUT.get(s2, "base_x")
+    return reward(x, x2, LAYOUT.get(s2, "torque"), LAYOUT.get(s2, "velocity"), p)
+
+
+DEFINITION = TaskDefinition(
+    name="minitaur",
+    params_cls=MinitaurParams,
+    layout=LAYOUT,
+    joint_names=JOINT_NAMES,
+    env_id="rl_control/Minitaur-v0",
+    entry_point="rl_control.envs.minitaur:MinitaurEnv",
+    action_bounds=lambda p: (
+        np.full(NUM_MOTORS, STANDING_ANGLE - p.action_range),
+        np.full(NUM_MOTORS, STANDING_ANGLE + p.action_range),
+    ),
+    dt=lambda p: p.control_dt,
+    max_steps=lambda p: p.max_steps,
+    observation=lambda s, p: LAYOUT.get(s, "angle", "qw"),
+    reward=_state_reward,
+    reward_terms=_state_reward_terms,
+    terminated=lambda s, p: terminated(LAYOUT.get(s, "base_z"), p),
+    estimate=estimate,
+)

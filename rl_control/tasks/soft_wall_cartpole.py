@@ -14,13 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rl_control.tasks.base import StateLayout, TaskDefinition, joint_indices
 from rl_control.tasks.lcs import LCS
 
-STATE_NAMES = ("x", "theta", "x_dot", "theta_dot")
+if TYPE_CHECKING:
+    from rl_control.graph.sensors import SensorReadings
+
+JOINT_NAMES = ("cart_slider", "pole_hinge")
+LAYOUT = StateLayout((("x", 1), ("theta", 1), ("x_dot", 1), ("theta_dot", 1)))
+STATE_NAMES = LAYOUT.names
 #: reward weights on (x, θ, ẋ, θ̇): r = 15 − sᵀ diag(Q) s − R a²
 STATE_COST = (20.0, 20.0, 0.1, 0.1)
 ACTION_COST = 1e-3
@@ -157,3 +163,31 @@ def exact_lcs(params: SoftWallCartPoleParams = SoftWallCartPoleParams()) -> LCS:
         F=np.eye(2) / k,
         c=np.array([w, w]),
     )
+
+
+def estimate(readings: SensorReadings, params: SoftWallCartPoleParams) -> np.ndarray:
+    """State from the joint states: (x, θ) are the joint positions, (ẋ, θ̇) their rates."""
+    idx = joint_indices(readings, JOINT_NAMES)
+    q, v = readings.position[idx], readings.velocity[idx]
+    return np.array([q[0], q[1], v[0], v[1]], dtype=np.float64)
+
+
+DEFINITION = TaskDefinition(
+    name="soft_wall_cartpole",
+    params_cls=SoftWallCartPoleParams,
+    layout=LAYOUT,
+    joint_names=JOINT_NAMES,
+    env_id="rl_control/SoftWallCartPole-v0",
+    entry_point="rl_control.envs.soft_wall_cartpole:SoftWallCartPoleEnv",
+    action_bounds=lambda p: (np.array([-p.max_force]), np.array([p.max_force])),
+    dt=lambda p: p.dt,
+    max_steps=lambda p: p.max_steps,
+    observation=lambda s, p: observation(s),
+    # the env rewards the state reached by the step and the (clipped) force applied
+    reward=lambda s, a, s2, p: reward(s2, a),
+    reward_terms=lambda s, a, s2, p: reward_terms(s2, a),
+    terminated=terminated,
+    estimate=estimate,
+    sample_initial_state=sample_initial_state,
+    dynamics=exact_lcs,
+)

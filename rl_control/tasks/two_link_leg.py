@@ -24,11 +24,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rl_control.tasks.base import StateLayout, TaskDefinition, joint_indices
+
+if TYPE_CHECKING:
+    from rl_control.graph.sensors import SensorReadings
+
 STATE_NAMES = ("q_hip", "q_knee", "qd_hip", "qd_knee")
+JOINT_NAMES = ("hip", "knee")
+#: the task state: the joint state and the time that moves the tracking target
+LAYOUT = StateLayout(tuple((name, 1) for name in STATE_NAMES) + (("t", 1),))
 OBS_NAMES = STATE_NAMES + ("ex", "ez", "cos_phase", "sin_phase")
 POSITION_WEIGHT = 0.8
 VELOCITY_WEIGHT = 0.2
@@ -209,3 +217,38 @@ def sample_initial_state(
     q0 = inverse_kinematics(p0, params)
     q = q0 + rng.uniform(-params.init_noise, params.init_noise, size=2)
     return np.concatenate([q, np.zeros(2)])
+
+
+def _joints(state: Any) -> Any:
+    return LAYOUT.get(state, "q_hip", "qd_knee")
+
+
+def estimate(readings: SensorReadings, params: TwoLinkLegParams) -> np.ndarray:
+    """Joint positions and rates, then the episode time (the target moves with it)."""
+    idx = joint_indices(readings, JOINT_NAMES)
+    return np.concatenate(
+        [readings.position[idx], readings.velocity[idx], [readings.episode_time]]
+    )
+
+
+def _initial_state(rng: np.random.Generator, params: TwoLinkLegParams) -> np.ndarray:
+    return np.concatenate([sample_initial_state(rng, params), [0.0]])
+
+
+DEFINITION = TaskDefinition(
+    name="two_link_leg",
+    params_cls=TwoLinkLegParams,
+    layout=LAYOUT,
+    joint_names=JOINT_NAMES,
+    env_id="rl_control/TwoLinkLeg-v0",
+    entry_point="rl_control.envs.two_link_leg:TwoLinkLegEnv",
+    action_bounds=lambda p: (np.full(2, -p.max_torque), np.full(2, p.max_torque)),
+    dt=lambda p: p.dt,
+    max_steps=lambda p: p.max_steps,
+    observation=lambda s, p: observation(_joints(s), LAYOUT.get(s, "t"), p),
+    reward=lambda s, a, s2, p: reward(_joints(s2), LAYOUT.get(s2, "t"), p),
+    reward_terms=lambda s, a, s2, p: reward_terms(_joints(s2), LAYOUT.get(s2, "t"), p),
+    terminated=lambda s, p: terminated(_joints(s), p),
+    estimate=estimate,
+    sample_initial_state=_initial_state,
+)

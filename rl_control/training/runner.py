@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rl_control.algorithms.base import Algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
@@ -32,9 +33,7 @@ from rl_control.training.rng import seed_everything
 from rl_control.training.session import RunSession, restore_run
 
 EnvFactory = Callable[..., gym.Env]  # make_env(task, seed=None, **params)
-AlgorithmFactory = Callable[
-    ..., Algorithm
-]  # make_algorithm(name, obs_dim, low, high, n, cfg, seed)
+AlgorithmFactory = Callable[..., Algorithm]  # make_algorithm(name, spec, config, seed)
 #: seeds of the training envs after a resume are derived from this offset and the step count
 _RESUME_SEED_STRIDE = 1_000_003
 
@@ -75,11 +74,12 @@ class Runner:
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
-            from rl_control.envs.registration import TASKS
+            from rl_control.algorithms.registry import algorithm_task_facts
             from rl_control.envs.registration import make_env as env_factory
+            from rl_control.tasks.registry import require_task_facts
 
-            if config.task not in TASKS:
-                raise ValueError(f"unknown task {config.task!r}; known: {sorted(TASKS)}")
+            needs = algorithm_task_facts(config.algo)
+            require_task_facts(config.task, needs, f"algorithm {config.algo!r}")
         if algorithm_factory is None:
             from rl_control.algorithms.registry import algorithm_names
             from rl_control.algorithms.registry import make_algorithm as algorithm_factory
@@ -103,11 +103,10 @@ class Runner:
             space = envs.action_space
             if not isinstance(space, gym.spaces.Box):
                 raise ValueError(f"task {cfg.task!r} needs a Box action space, got {space}")
-            obs_dim = int(np.prod(envs.observation_space.shape))
-            algorithm = self.algorithm_factory(
-                cfg.algo, obs_dim, space.low, space.high, cfg.num_envs, dict(cfg.algo_config),
-                cfg.seed,
-            )  # fmt: skip
+            spec = AlgorithmSpec.from_spaces(
+                envs.observation_space, space, cfg.num_envs, task=_task_facts(cfg)
+            )
+            algorithm = self.algorithm_factory(cfg.algo, spec, dict(cfg.algo_config), cfg.seed)
         except BaseException:
             envs.close()
             raise
@@ -236,6 +235,13 @@ class Runner:
             # the budget ended between updates: still record the final policy's performance
             session.write_row(self._evaluate(algorithm, eval_env, session))
         session.save(algorithm)
+
+
+def _task_facts(config: TrainConfig) -> Any:
+    """The rl_control task behind ``config.task`` (None for a plain gymnasium id)."""
+    from rl_control.tasks.registry import TASKS, make_task
+
+    return make_task(config.task, config.env) if config.task in TASKS else None
 
 
 def _next_multiple(step: int, every: int) -> int:

@@ -13,6 +13,7 @@ from rl_control.algorithms.ppo import (
     clipped_surrogate_loss,
 )
 from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.algorithms.trpo import TRPO, TRPOConfig
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
@@ -51,7 +52,7 @@ def _fill(algo, steps: int, seed: int = 0) -> None:
 
 def test_kl_penalty_mode_adapts_beta_from_measured_kl() -> None:
     cfg = PPOConfig(n_steps=32, batch_size=32, n_epochs=3, mode="kl_penalty", kl_beta_init=1.0)
-    algo = PPO(2, LOW, HIGH, 2, cfg, 0)
+    algo = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), cfg, 0)
     _fill(algo, 32)
     stats = algo.update()
     assert stats["kl_beta"] == adapt_kl_beta(1.0, stats["kl"], 0.01)
@@ -60,14 +61,14 @@ def test_kl_penalty_mode_adapts_beta_from_measured_kl() -> None:
 
 def test_target_kl_stops_epochs_early() -> None:
     cfg = PPOConfig(n_steps=32, batch_size=16, n_epochs=50, learning_rate=3e-2, target_kl=1e-3)
-    algo = PPO(2, LOW, HIGH, 2, cfg, 0)
+    algo = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), cfg, 0)
     _fill(algo, 32)
     stats = algo.update()
     assert stats["early_stop"] == 1.0 and stats["n_updates"] < 50 * 4
 
 
 def test_update_versioning_stale_drop_and_frozen_normaliser() -> None:
-    algo = PPO(2, LOW, HIGH, 2, PPOConfig(n_steps=4, batch_size=8), 0)
+    algo = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), PPOConfig(n_steps=4, batch_size=8), 0)
     stale = algo.act(np.zeros((2, 2)))
     rng = np.random.default_rng(0)
     seen = []
@@ -94,10 +95,10 @@ def test_update_versioning_stale_drop_and_frozen_normaliser() -> None:
 
 def test_state_dict_round_trip_resumes_identically() -> None:
     cfg = PPOConfig(n_steps=8, batch_size=8, n_epochs=2, mode="kl_penalty")
-    a = PPO(2, LOW, HIGH, 2, cfg, 3)
+    a = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), cfg, 3)
     _fill(a, 8)
     a.update()
-    b = PPO(2, LOW, HIGH, 2, cfg, 99)
+    b = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), cfg, 99)
     b.load_state_dict(a.state_dict())
     assert b.policy_version == a.policy_version and b.kl_beta == a.kl_beta
     _fill(a, 8, seed=5)
@@ -109,19 +110,21 @@ def test_state_dict_round_trip_resumes_identically() -> None:
     ):
         torch.testing.assert_close(va, vb, msg=k)
     with pytest.raises(ValueError, match="not 'trpo'"):
-        TRPO(2, LOW, HIGH, 2, TRPOConfig(n_steps=8), 0).load_state_dict(a.state_dict())
+        TRPO.build(AlgorithmSpec(2, LOW, HIGH, 2), TRPOConfig(n_steps=8), 0).load_state_dict(
+            a.state_dict()
+        )
 
 
 def test_warm_start_copies_actor_critic_and_normaliser_from_trpo() -> None:
-    trpo = TRPO(2, LOW, HIGH, 2, TRPOConfig(n_steps=8, batch_size=8), 1)
+    trpo = TRPO.build(AlgorithmSpec(2, LOW, HIGH, 2), TRPOConfig(n_steps=8, batch_size=8), 1)
     _fill(trpo, 8)
     trpo.update()
-    ppo = PPO(2, LOW, HIGH, 4, PPOConfig(n_steps=8), 2)
+    ppo = PPO.build(AlgorithmSpec(2, LOW, HIGH, 4), PPOConfig(n_steps=8), 2)
     ppo.warm_start_from(trpo.state_dict())
     for key, value in trpo.policy.get_state().items():
         torch.testing.assert_close(ppo.policy.get_state()[key], value, msg=key)
     assert float(ppo.policy.obs_rms.count) > 1 and ppo.policy_version == 1
-    other = PPO(2, LOW, HIGH, 2, PPOConfig(hidden=[32]), 0)
+    other = PPO.build(AlgorithmSpec(2, LOW, HIGH, 2), PPOConfig(hidden=[32]), 0)
     with pytest.raises(ValueError, match=r"differs in \['hidden'\]"):
         other.warm_start_from(trpo.state_dict())
 
@@ -129,7 +132,7 @@ def test_warm_start_copies_actor_critic_and_normaliser_from_trpo() -> None:
 @pytest.mark.parametrize("mode", ["clip", "kl_penalty"])
 def test_ppo_learns_point_mass(mode: str) -> None:
     cfg = {"n_steps": 128, "batch_size": 128, "learning_rate": 1e-3, "mode": mode}
-    algo = make_algorithm("ppo", 2, LOW, HIGH, 4, cfg, seed=0)
+    algo = make_algorithm("ppo", AlgorithmSpec(2, LOW, HIGH, 4), cfg, seed=0)
     before = evaluate(algo.policy)
     train(algo, num_envs=4, total_steps=16_000, seed=0)
     after = evaluate(algo.policy)
@@ -139,7 +142,9 @@ def test_ppo_learns_point_mass(mode: str) -> None:
 def test_same_seed_same_training() -> None:
     runs = []
     for _ in range(2):
-        algo = make_algorithm("ppo", 2, LOW, HIGH, 2, {"n_steps": 16, "batch_size": 8}, seed=7)
+        algo = make_algorithm(
+            "ppo", AlgorithmSpec(2, LOW, HIGH, 2), {"n_steps": 16, "batch_size": 8}, seed=7
+        )
         train(algo, num_envs=2, total_steps=64, seed=7)
         runs.append(algo.policy.get_state())
     for key in runs[0]:

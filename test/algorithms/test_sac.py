@@ -9,7 +9,9 @@ import torch
 from algo_toys import evaluate, train
 
 from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.algorithms.sac import SAC, SACConfig, soft_q_target
+from rl_control.algorithms.spec import AlgorithmSpec
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
 
@@ -30,7 +32,11 @@ def test_soft_q_target_by_hand() -> None:
 
 def _sac(**cfg) -> SAC:
     base = dict(learning_starts=8, batch_size=8, hidden=[16, 16])
-    return SAC(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), 2, SACConfig(**{**base, **cfg}), 0)
+    return SAC.build(
+        AlgorithmSpec(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), 2),
+        SACConfig(**{**base, **cfg}),
+        0,
+    )
 
 
 def _fill(algo: SAC, steps: int) -> None:
@@ -50,8 +56,13 @@ def test_warmup_actions_are_uniform_and_ready_waits_for_learning_starts() -> Non
     _fill(algo, 2)
     assert not algo.ready()
     _fill(algo, 1)
-    assert algo.ready() and algo.update()["critic_loss"] > 0
+    assert algo.ready()
+    critic = [p.detach().clone() for p in algo.critic.parameters()]
+    stats = algo.update()
     assert algo.policy_version == 1 and not algo.ready()  # train_freq = 1 vector step
+    assert all(math.isfinite(v) for v in stats.values()) and stats["alpha"] != 1.0
+    moved = zip(critic, algo.critic.parameters(), strict=True)
+    assert all(not torch.equal(a, b) for a, b in moved)
 
 
 def test_gradient_step_uses_soft_target_and_polyak_averaging() -> None:
@@ -101,7 +112,7 @@ def test_state_dict_round_trip() -> None:
 
 def test_sac_learns_point_mass() -> None:
     cfg = {"hidden": [64, 64], "batch_size": 64, "learning_starts": 200, "learning_rate": 1e-3}
-    algo = make_algorithm("sac", 2, LOW, HIGH, 4, cfg, seed=0)
+    algo = make_algorithm("sac", AlgorithmSpec(2, LOW, HIGH, 4), cfg, seed=0)
     before = evaluate(algo.policy)
     train(algo, num_envs=4, total_steps=2_400, seed=0)
     after = evaluate(algo.policy)
@@ -127,7 +138,9 @@ def test_replay_buffer_samples_whole_transitions() -> None:
 
 
 def test_actor_step_leaves_critic_without_gradients_but_trainable() -> None:
-    algo = SAC(2, LOW, HIGH, 1, SACConfig(learning_starts=0, batch_size=8), seed=0)
+    algo = SAC.build(
+        AlgorithmSpec(2, LOW, HIGH, 1), SACConfig(learning_starts=0, batch_size=8), seed=0
+    )
     rng = np.random.default_rng(0)
     for _ in range(16):
         obs = rng.normal(size=(1, 2))
@@ -151,3 +164,60 @@ def test_actor_step_leaves_critic_without_gradients_but_trainable() -> None:
         not torch.allclose(a.grad, b.grad)
         for a, b in zip(algo.critic.parameters(), ref.critic.parameters(), strict=True)
     )
+
+
+class FixedBatchBuffer:
+    """A TransitionBuffer that hands out one fixed batch and counts what SAC does with it."""
+
+    def __init__(self, batch: dict[str, torch.Tensor]) -> None:
+        self.batch, self.added, self.sampled = batch, 0, 0
+
+    def __len__(self) -> int:
+        return len(self.batch["obs"])
+
+    def add(self, obs, actions, rewards, next_obs, terminated) -> None:  # noqa: ANN001
+        self.added += len(obs)
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        self.sampled += 1
+        return self.batch
+
+
+def _spec(num_envs: int = 1) -> AlgorithmSpec:
+    return AlgorithmSpec(2, np.array([-2.0, 0.0]), np.array([2.0, 1.0]), num_envs)
+
+
+def test_an_outside_buffer_is_the_one_recorded_into_and_sampled_from() -> None:
+    cfg = dict(learning_starts=0, batch_size=8, hidden=[16, 16])
+    shared = ReplayBuffer(100, 2, 2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # filled elsewhere (e.g. another learner's data)
+        shared.add(rng.normal(size=(1, 2)), rng.uniform(-1, 1, (1, 2)), rng.normal(size=1),
+                   rng.normal(size=(1, 2)), np.zeros(1))  # fmt: skip
+    own = SAC.build(_spec(), cfg, seed=0)
+    own.buffer = copy.deepcopy(shared)  # reference: the same data in its own buffer
+    algo = SAC.build(_spec(), cfg, seed=0, buffer=shared)
+    assert algo.buffer is shared and len(SAC.build(_spec(), cfg, 0).buffer) == 0
+    obs = np.ones((1, 2))
+    for sac in (algo, own):
+        sac.record(obs, sac.act(obs), np.ones(1), np.zeros(1), np.zeros(1), obs)
+    assert len(shared) == 21
+    assert algo.update() == own.update()  # the same batches: drawn from the given buffer
+
+
+def test_critic_loss_falls_on_a_fixed_batch() -> None:
+    g = torch.Generator().manual_seed(0)
+    batch = {
+        "obs": torch.randn(32, 2, generator=g), "actions": torch.rand(32, 2, generator=g) * 2 - 1,
+        "rewards": torch.randn(32, generator=g), "next_obs": torch.randn(32, 2, generator=g),
+        "terminated": torch.zeros(32),
+    }  # fmt: skip
+    buffer = FixedBatchBuffer(batch)
+    cfg = dict(learning_starts=0, batch_size=32, hidden=[32, 32], learning_rate=1e-3)
+    algo = SAC.build(_spec(), cfg, seed=0, buffer=buffer)
+    losses = [algo.gradient_step()["critic_loss"] for _ in range(200)]
+    assert buffer.sampled == 200
+    assert np.mean(losses[-10:]) < 0.3 * np.mean(losses[:10]), (losses[:3], losses[-3:])
+    obs = np.zeros((1, 2))
+    algo.record(obs, algo.act(obs), np.ones(1), np.zeros(1), np.zeros(1), obs)
+    assert buffer.added == 1

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from rl_control.algorithms.ppo import PPO, PPOConfig
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.algorithms.storage import RolloutStorage, compute_gae, minibatches
 from rl_control.policies.base import PolicyOutput
 
@@ -33,7 +34,11 @@ def test_gae_with_lambda_one_gives_discounted_returns() -> None:
 
 
 def _ppo(num_envs: int = 3, **cfg) -> PPO:
-    return PPO(2, np.array([-2.0]), np.array([2.0]), num_envs, PPOConfig(n_steps=2, **cfg), 0)
+    return PPO.build(
+        AlgorithmSpec(2, np.array([-2.0]), np.array([2.0]), num_envs),
+        PPOConfig(n_steps=2, **cfg),
+        0,
+    )
 
 
 def test_record_bootstraps_truncation_but_not_termination() -> None:

@@ -7,8 +7,9 @@ from algo_toys import evaluate, train
 
 from rl_control.algorithms.conjugate_gradient import conjugate_gradient
 from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.algorithms.trpo import TRPO, TRPOConfig
-from rl_control.models.actor_critic import gaussian_kl
+from rl_control.models.distributions import gaussian_kl
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
 
@@ -34,7 +35,7 @@ def test_conjugate_gradient_solves_spd_systems(seed: int) -> None:
 
 def _filled(delta: float, seed: int = 0) -> tuple[TRPO, dict]:
     cfg = TRPOConfig(n_steps=64, batch_size=64, target_kl=delta, n_critic_updates=1)
-    algo = TRPO(2, LOW, HIGH, 4, cfg, seed)
+    algo = TRPO.build(AlgorithmSpec(2, LOW, HIGH, 4), cfg, seed)
     rng = np.random.default_rng(seed)
     for _ in range(64):
         obs = rng.normal(size=(4, 2))
@@ -81,7 +82,7 @@ def test_trpo_rejects_step_and_keeps_parameters_when_nothing_improves() -> None:
 
 def test_trpo_learns_point_mass() -> None:
     cfg = {"n_steps": 128, "batch_size": 128, "target_kl": 0.02}
-    algo = make_algorithm("trpo", 2, LOW, HIGH, 4, cfg, seed=0)
+    algo = make_algorithm("trpo", AlgorithmSpec(2, LOW, HIGH, 4), cfg, seed=0)
     before = evaluate(algo.policy)
     train(algo, num_envs=4, total_steps=16_000, seed=0)
     after = evaluate(algo.policy)

@@ -4,6 +4,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from rl_control.envs.bullet import quiet_stdout
 from rl_control.envs.registration import make_env
 
@@ -28,3 +31,15 @@ def test_close_is_idempotent() -> None:
     env = make_env("two_link_leg", seed=0)
     env.close()
     env.close()
+
+
+def test_sensor_accessors_are_public_and_refuse_a_closed_world() -> None:
+    env = make_env("soft_wall_cartpole", seed=0)
+    cid, body = env.physics_handles()
+    assert cid >= 0 and body >= 0 and env.movable_joints() == [0, 1]
+    q, v, tau = env.joint_sensors()
+    np.testing.assert_allclose(np.r_[q, v], env.state)
+    assert tau.shape == (2,)
+    env.close()
+    with pytest.raises(ValueError, match="SoftWallCartPoleEnv is closed"):
+        env.physics_handles()

@@ -2,28 +2,26 @@
 
 import numpy as np
 import pytest
+from clocks import FakeClock
 
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
-from rl_control.graph.tasks import make_graph_task
+from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.tasks.registry import make_task
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
+def _cartpole_robot(env):
+    task = make_task("soft_wall_cartpole")
+    return PyBulletRobot(env, task.joint_names, task.dt), task
 
 
 @pytest.fixture
 def bridge():
     env = make_env("soft_wall_cartpole")
     clock = FakeClock()
-    b = LockStepBridge(
-        env, make_graph_task("soft_wall_cartpole"), timeout=0.5, hold_on_miss=True, clock=clock
-    )
-    b.fake_clock = clock
+    robot, task = _cartpole_robot(env)
+    b = LockStepBridge(robot, task, timeout=0.5, hold_on_miss=True, clock=clock)
+    b.fake_clock, b.fake_env = clock, env
     yield b
     env.close()
 
@@ -32,7 +30,7 @@ def test_advances_only_on_the_current_steps_action(bridge) -> None:
     r0 = bridge.reset(seed=3)
     assert (r0.step, r0.episode) == (0, 0)
     assert r0.joint_names == ["cart_slider", "pole_hinge"]
-    state = bridge.env.unwrapped.state
+    state = bridge.fake_env.unwrapped.state
     np.testing.assert_allclose(r0.position, state[:2])
     np.testing.assert_allclose(r0.velocity, state[2:])
     assert bridge.on_action(5, [1.0]) is None and bridge.ignored == 1  # wrong step
@@ -86,7 +84,7 @@ def test_no_misses_before_the_first_action_only_republishes(bridge) -> None:
 def test_gated_bridge_steps_only_with_the_trainers_grant_and_a_new_enough_action() -> None:
     env = make_env("soft_wall_cartpole")
     clock = FakeClock()
-    b = LockStepBridge(env, make_graph_task("soft_wall_cartpole"), 0.5, True, clock, gated=True)
+    b = LockStepBridge(*_cartpole_robot(env), 0.5, True, clock, gated=True)
     try:
         b.reset(seed=0)
         assert b.on_action(0, [1.0], version=0) is None  # no grant yet: held
@@ -115,7 +113,7 @@ def test_gated_bridge_applies_the_first_granted_action_in_arrival_order() -> Non
     """As the trainer pairs the first action it receives: the two never disagree, e.g. when
     an off-policy update swaps the policy between two actions for one step."""
     env = make_env("soft_wall_cartpole")
-    b = LockStepBridge(env, make_graph_task("soft_wall_cartpole"), 0.5, True, gated=True)
+    b = LockStepBridge(*_cartpole_robot(env), 0.5, True, gated=True)
     try:
         b.reset(seed=0)
         b.on_action(0, [1.0], version=0)

@@ -15,7 +15,7 @@ from rl_control.graph.estimator import (
     xyzw_to_wxyz,
 )
 from rl_control.graph.sensors import ImuReading, SensorReadings, decode_step_tag, encode_step_tag
-from rl_control.graph.tasks import make_graph_task
+from rl_control.tasks.registry import make_task
 
 
 def _readings(names, q, v, imu=None, step=-1, episode=-1):
@@ -66,7 +66,7 @@ def test_quadruped_state_ends_with_ros_ordered_imu_quaternion() -> None:
 
 
 def test_cartpole_state_from_joint_states_in_any_order() -> None:
-    est = StateEstimator(make_graph_task("soft_wall_cartpole"))
+    est = StateEstimator(make_task("soft_wall_cartpole"))
     out = est.estimate(
         _readings(["pole_hinge", "cart_slider"], [0.2, 0.1], [2.0, 1.0], step=7, episode=3)
     )
@@ -80,7 +80,7 @@ def test_cartpole_state_from_joint_states_in_any_order() -> None:
 
 
 def test_estimator_counts_steps_without_lock_step_tags() -> None:
-    est = StateEstimator(make_graph_task("soft_wall_cartpole"))
+    est = StateEstimator(make_task("soft_wall_cartpole"))
     r = _readings(["cart_slider", "pole_hinge"], [0, 0], [0, 0])
     assert [est.estimate(r).step for _ in range(3)] == [0, 1, 2]
 

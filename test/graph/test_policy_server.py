@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 import torch
+from clocks import FakeClock
 
 from rl_control.graph.policy_server import PolicyServer, deserialize_policy, serialize_policy
 from rl_control.models.actor_critic import GaussianActorCritic
@@ -69,13 +70,15 @@ def test_first_policy_is_installed_immediately() -> None:
 
 
 def test_stale_observations_are_refused_and_repeats_get_the_same_action() -> None:
-    server = PolicyServer(_policy(0), version=2, max_age=0.1)
+    timer = FakeClock(per_call=0.25)  # each reading moves on 0.25 s: one policy call "takes" it
+    server = PolicyServer(_policy(0), version=2, max_age=0.1, timer=timer)
     assert server.act(0, 0, STATE, stamp=1.0, now=1.5) is None
-    assert server.stale_observations == 1
+    assert server.stale_observations == 1 and timer.calls == 0  # refused before acting
     a = server.act(1, 0, STATE, stamp=1.0, now=1.05)
     b = server.act(1, 0, STATE, stamp=1.0, now=1.05)  # re-published observation
     assert a is b and a.policy_version == 2 and a.step == 1
-    assert np.isfinite(a.log_prob) and a.solve_time >= 0
+    assert a.solve_time == 0.25 and timer.calls == 2  # timed around the one policy call
+    assert np.isfinite(a.log_prob)
 
 
 def test_update_carries_the_task_so_the_server_maps_state_to_observation() -> None:
@@ -85,7 +88,7 @@ def test_update_carries_the_task_so_the_server_maps_state_to_observation() -> No
     assert server.offer(serialize_policy(leg_policy, 1, "two_link_leg", {}))
     state = np.array([0.3, -0.6, 0.0, 0.0, 0.1])  # (q, q_dot, t): 5-D, the policy sees 8-D
     result = server.act(0, 0, state, 0.0, 0.0)
-    from rl_control.graph.tasks import make_graph_task
+    from rl_control.tasks.registry import make_task
 
-    expected = leg_policy.predict(make_graph_task("two_link_leg").observation(state))
+    expected = leg_policy.predict(make_task("two_link_leg").observation(state))
     np.testing.assert_allclose(result.action, expected)

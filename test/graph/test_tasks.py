@@ -7,15 +7,17 @@ import pytest
 from rl_control.envs.registration import make_env
 from rl_control.graph.bridge import LockStepBridge
 from rl_control.graph.estimator import StateEstimator
-from rl_control.graph.tasks import graph_tasks, make_graph_task
+from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.tasks.registry import make_task, task_names
 
 
-@pytest.mark.parametrize("name", graph_tasks())
+@pytest.mark.parametrize("name", task_names())
 def test_graph_matches_the_env_step_by_step(name: str) -> None:
-    task = make_graph_task(name)
+    task = make_task(name)
     reference, simulated = make_env(name), make_env(name)
     try:
-        bridge = LockStepBridge(simulated, task, timeout=10.0)
+        robot = PyBulletRobot(simulated, task.joint_names, task.dt)
+        bridge = LockStepBridge(robot, task, timeout=10.0)
         estimator = StateEstimator(task)
         obs_ref, _ = reference.reset(seed=5)
         est = estimator.estimate(bridge.reset(seed=5))
@@ -39,7 +41,7 @@ def test_graph_matches_the_env_step_by_step(name: str) -> None:
 
 
 def test_unknown_task_and_parameters_are_refused() -> None:
-    with pytest.raises(ValueError, match="no node-graph support"):
-        make_graph_task("pendulum")
-    with pytest.raises(ValueError, match="unknown soft_wall_cartpole params"):
-        make_graph_task("soft_wall_cartpole", {"mass": 1.0})
+    with pytest.raises(ValueError, match=r"unknown task 'pendulum'; known: \['minitaur'"):
+        make_task("pendulum")
+    with pytest.raises(ValueError, match=r"unknown SoftWallCartPoleParams params \['mass'\]"):
+        make_task("soft_wall_cartpole", {"mass": 1.0})

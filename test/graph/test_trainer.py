@@ -5,14 +5,15 @@ import threading
 
 import numpy as np
 import pytest
+from clocks import FakeClock
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.graph.session import build_graph_trainer
-from rl_control.graph.tasks import make_graph_task
 from rl_control.graph.trainer import ActionIn, GraphTrainer, TrainerHooks
 from rl_control.graph.transition_log import TransitionLog
 from rl_control.models.actor_critic import GaussianActorCritic
 from rl_control.tasks import soft_wall_cartpole as cp
+from rl_control.tasks.registry import make_task
 from rl_control.training.config import TrainConfig
 from rl_control.training.io import RunPaths
 from rl_control.training.session import RunSession
@@ -78,15 +79,17 @@ class Hooks:
         )
 
 
-def _trainer(tmp_path, algo, max_steps=400, total=10_000):
-    task = make_graph_task("soft_wall_cartpole", {"max_steps": max_steps})
+def _trainer(tmp_path, algo, max_steps=400, total=10_000, clock=None, checkpoint_every=0):
+    """A trainer on a fake clock (stalls happen only when a test advances it)."""
+    task = make_task("soft_wall_cartpole", {"max_steps": max_steps})
     config = TrainConfig(algo="fake", task="soft_wall_cartpole", run_dir=str(tmp_path))
     session = RunSession(config, RunPaths(tmp_path), tensorboard=False)
     hooks = Hooks()
     log = TransitionLog(tmp_path / "t.bin", 4, 1)
     trainer = GraphTrainer(
-        task, algo, session, log, hooks.hooks, total_steps=total, stall_timeout=0.05
-    )
+        task, algo, session, log, hooks.hooks, total_steps=total, stall_timeout=0.05,
+        clock=clock or FakeClock(), checkpoint_every=checkpoint_every,
+    )  # fmt: skip
     return trainer, hooks
 
 
@@ -256,41 +259,37 @@ def test_off_policy_run_ends_cleanly_when_the_budget_falls_inside_an_update(tmp_
     assert (tmp_path / "checkpoint.pt").is_file()
 
 
-def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(tmp_path) -> None:
+def test_missing_actions_end_a_terminal_episode_after_the_stall_timeout(
+    tmp_path, fake_clock
+) -> None:
     algo = FakeAlgorithm()
-    trainer, hooks = _trainer(tmp_path, algo)
+    trainer, hooks = _trainer(tmp_path, algo, clock=fake_clock)
     trainer.on_observation(0, 0, _state(0.0))
     trainer.on_observation(1, 0, _state(0.9))  # terminal, but no action ever pairs it
     trainer.poll()
     assert hooks.calls == []
-    import time
-
-    time.sleep(0.1)
+    fake_clock.advance(0.1)  # past the 0.05 s stall timeout
     trainer.poll()
     assert hooks.calls == ["reset"] and hooks.grants == []
 
 
-def test_a_first_step_waits_for_its_action_however_long(tmp_path) -> None:
+def test_a_first_step_waits_for_its_action_however_long(tmp_path, fake_clock) -> None:
     algo = FakeAlgorithm()
-    trainer, hooks = _trainer(tmp_path, algo)
+    trainer, hooks = _trainer(tmp_path, algo, clock=fake_clock)
     trainer.on_observation(0, 0, _state(0.0))
-    import time
-
-    time.sleep(0.1)
+    fake_clock.advance(0.1)  # past the 0.05 s stall timeout
     trainer.poll()
     assert hooks.grants == []  # the action topic may still be matching: no transition lost
     trainer.on_action(_act(0))
     assert hooks.grants == [(0, 0, 0)]
 
 
-def test_a_missed_action_is_granted_past_after_the_stall_timeout(tmp_path) -> None:
+def test_a_missed_action_is_granted_past_after_the_stall_timeout(tmp_path, fake_clock) -> None:
     algo = FakeAlgorithm()
-    trainer, hooks = _trainer(tmp_path, algo)
+    trainer, hooks = _trainer(tmp_path, algo, clock=fake_clock)
     trainer.on_observation(0, 0, _state(0.0))
     trainer.on_observation(1, 0, _state(0.1))  # the bridge held the last action: no message
-    import time
-
-    time.sleep(0.1)
+    fake_clock.advance(0.1)  # past the 0.05 s stall timeout
     trainer.poll()
     assert hooks.grants[-1] == (1, 0, 0) and hooks.calls == []
     trainer.on_action(_act(1))
@@ -322,3 +321,22 @@ def test_restart_replays_transitions_recorded_after_the_checkpoint(tmp_path) -> 
     np.testing.assert_allclose(again.algorithm.storage.obs[:9], trainer.algorithm.storage.obs[:9])
     with pytest.raises(ValueError, match="already holds a checkpoint"):
         build_graph_trainer(config, resume=False)
+
+
+def test_checkpoint_every_counts_env_steps_as_the_in_process_runner(tmp_path) -> None:
+    """checkpoint_every=4 with an update every 2 steps: the updates at steps 4 and 8 write
+    the checkpoint (a run folder resumed by `rl-control train` keeps the same unit)."""
+    from rl_control.training.checkpoint import load_checkpoint
+
+    algo = FakeAlgorithm(batch=2)
+    trainer, _ = _trainer(tmp_path, algo, checkpoint_every=4)
+    saved = []
+    for k in range(16):  # (the transition straddling each update is dropped as stale)
+        trainer.on_observation(k, 0, _state(0.0))
+        trainer.on_action(_act(k, version=algo.policy_version))
+        trainer.wait(5)
+        path = tmp_path / "checkpoint.pt"
+        steps = load_checkpoint(path)["env_steps"] if path.is_file() else None
+        if steps is not None and steps not in saved:
+            saved.append(steps)
+    assert trainer.session.counters.updates == 4 and saved == [4, 8]

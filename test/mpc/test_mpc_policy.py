@@ -88,3 +88,17 @@ def test_learned_terminal_mode_trains_the_terminal_and_rejects_unknown_modes() -
     torch.testing.assert_close(policy.terminal().detach(), before)
     with pytest.raises(ValueError, match="terminal must be one of"):
         build_policy("mpc_lcs", {"terminal": "critic"})
+
+
+def test_mpc_distribution_is_the_acting_gaussian() -> None:
+    policy = build_policy("mpc_lcs", {"model_perturbation": 0.3, "horizon": 5})
+    policy.generator.manual_seed(0)
+    obs = np.array([[0.02, -0.05, 0.1, 0.2], [-0.1, 0.0, 0.0, -0.3]])
+    out = policy.act(obs)
+    dist, res = policy.mpc_distribution(torch.tensor(obs))
+    u = policy.to_unit(torch.as_tensor(out.action, dtype=torch.float32))
+    assert res.ok.all() and dist.log_std.shape == dist.mean.shape == (2, 1)
+    np.testing.assert_allclose(policy.from_unit(dist.mean).detach().numpy(), out.mean, atol=1e-4)
+    np.testing.assert_allclose(dist.log_prob(u).detach().numpy(), out.log_prob, atol=1e-4)
+    entropy = float(dist.entropy().detach())  # float32, init log-std -1.5
+    np.testing.assert_allclose(entropy, 0.5 * np.log(2 * np.pi * np.e) - 1.5, rtol=1e-6)

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import domains  # test/domains.py
 import pytest
 
 from rl_control.training.checkpoint import load_checkpoint
@@ -27,6 +28,7 @@ class Launch:
     def __init__(
         self, run_dir: Path, steps: int, domain: int, algo: str = "ppo", seed: int = 0
     ) -> None:
+        self.domain = domain
         env = dict(
             os.environ,
             ROS_DOMAIN_ID=str(domain),
@@ -87,13 +89,17 @@ class Launch:
             raise AssertionError("launch did not stop:\n" + "\n".join(self.lines[-40:])) from None
         finally:
             self._reader.join(5)
+            domains.release(self.domain)  # the graph is gone: the id may serve another test
 
     def output(self) -> str:
         return "\n".join(self.lines[-60:])
 
 
-def _domain(offset: int) -> int:
-    return 100 + (os.getpid() + offset) % 100  # parallel test runs never share a domain
+def _domain(offset: int = 0) -> int:
+    """A DDS domain of this process's own (test/domains.py): parallel runs never share one.
+    ``offset`` is kept for callers written when ids were derived from the pid; unused."""
+    del offset
+    return domains.allocate()
 
 
 def test_train_launch_learns_and_writes_the_run_folder(tmp_path) -> None:
@@ -109,7 +115,13 @@ def test_train_launch_learns_and_writes_the_run_folder(tmp_path) -> None:
     metrics = read_metrics(run / "metrics.csv")
     returns = [r for r in metrics["train_return"] if r == r]
     assert len(returns) >= 4, metrics
-    assert max(returns[-2:]) > 1.5 * returns[0], returns  # learning over the graph
+    # learning over the graph (seed 0 gives 77 -> 1166 in five rollouts): the untrained
+    # policy drops the pole within ~25 steps (~3 reward each); after four updates the
+    # episodes last hundreds of steps and earn several times as much
+    assert max(returns[-2:]) > max(500.0, 5 * returns[0]), returns
+    episodes = metrics["episodes"]
+    first, last = episodes[0], episodes[-1] - episodes[-2]  # episodes ended per rollout
+    assert first >= 4 * max(last, 1), episodes  # same steps, a quarter of the episodes
     assert (run / "learning_curve.png").stat().st_size > 0
 
 

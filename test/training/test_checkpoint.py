@@ -7,13 +7,16 @@ import pytest
 import torch
 
 from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.training.checkpoint import load_checkpoint, load_policy, save_checkpoint
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
 
 
 def _trained_ppo(seed: int = 0):
-    algo = make_algorithm("ppo", 3, LOW, HIGH, 2, {"n_steps": 8, "batch_size": 8}, seed)
+    algo = make_algorithm(
+        "ppo", AlgorithmSpec(3, LOW, HIGH, 2), {"n_steps": 8, "batch_size": 8}, seed
+    )
     rng = np.random.default_rng(seed)
     obs = rng.normal(size=(2, 3))
     while not algo.ready():
@@ -38,7 +41,9 @@ def test_round_trip_restores_policy_and_learner(tmp_path):
     expected = algo.policy.act(obs, deterministic=True).mean
     np.testing.assert_allclose(policy.act(obs, deterministic=True).mean, expected)
 
-    fresh = make_algorithm("ppo", 3, LOW, HIGH, 2, {"n_steps": 8, "batch_size": 8}, 5)
+    fresh = make_algorithm(
+        "ppo", AlgorithmSpec(3, LOW, HIGH, 2), {"n_steps": 8, "batch_size": 8}, 5
+    )
     assert not np.allclose(fresh.policy.act(obs, deterministic=True).mean, expected)
     fresh.load_state_dict(data["algorithm_state"])
     np.testing.assert_allclose(fresh.policy.act(obs, deterministic=True).mean, expected)

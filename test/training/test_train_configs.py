@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rl_control.algorithms.registry import algorithm_names, make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.envs.registration import TASKS, make_env
 from rl_control.training.checkpoint import resolve_checkpoint
 from rl_control.training.config import load_config
@@ -46,7 +47,9 @@ def test_config_builds(path, spaces):
     if cfg.algo not in algorithm_names():
         pytest.skip(f"algorithm {cfg.algo!r} is not registered in this build")
     obs_dim, low, high = spaces(cfg.task)
-    algo = make_algorithm(cfg.algo, obs_dim, low, high, cfg.num_envs, cfg.algo_config, 0)
+    algo = make_algorithm(
+        cfg.algo, AlgorithmSpec(obs_dim, low, high, cfg.num_envs), cfg.algo_config, 0
+    )
     assert algo.name == cfg.algo
 
 

@@ -1,1 +1,2 @@
-"""ROS 2 nodes: thin wrappers that translate messages and call :mod:`rl_control.graph`."""
+"""ROS 2 nodes: each binds topics, services and its declared parameters (:mod:`.params`) to
+one ROS-free role of :mod:`rl_control.graph`, and runs the shared loop (:mod:`.run`)."""

@@ -3,6 +3,7 @@ the same code runs on rclpy messages and on the embedded back-end's)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from rl_control.graph.sensors import (
 from rl_control.ros import middleware as mw
 
 if TYPE_CHECKING:  # torch-free at run time: the bridge and estimator never load torch
-    from rl_control.graph.policy_server import PolicyUpdate
+    from rl_control.graph.policy_server import ActionResult, PolicyUpdate
 
 
 def _set_xyz(vec: Any, values: np.ndarray) -> None:
@@ -138,3 +139,48 @@ class Messages:
         data = msg.data
         data = bytes(data) if not isinstance(data, bytes) else data
         return PolicyUpdate(int(msg.version), str(msg.format), str(msg.checksum), data)
+
+
+def plan_markers(result: ActionResult, stamp: Any, frame: str) -> Any:
+    """visualization_msgs/MarkerArray: the plan [H, state_dim] as a line strip through its
+    first two state entries."""
+    marker = mw.message_class("visualization_msgs/msg/Marker")()
+    marker.header.stamp, marker.header.frame_id = stamp, frame
+    marker.ns, marker.id, marker.type = "mpc_plan", 0, 4  # LINE_STRIP
+    marker.scale.x = 0.01
+    marker.color.r, marker.color.g, marker.color.a = 1.0, 0.3, 1.0
+    marker.pose.orientation.w = 1.0
+    Point = mw.message_class("geometry_msgs/msg/Point")
+    plan = np.asarray(result.info["plan"], dtype=np.float64).reshape(len(result.info["plan"]), -1)
+    marker.points = [
+        Point(x=float(s[0]), y=float(s[1]) if s.size > 1 else 0.0, z=0.0) for s in plan
+    ]
+    out = mw.message_class("visualization_msgs/msg/MarkerArray")()
+    out.markers = [marker]
+    return out
+
+
+def training_stats(row: dict[str, Any]) -> Any:
+    """rl_control_msgs/TrainingStats of a metrics row (numeric extras as names/values)."""
+    msg = mw.message_class("rl_control_msgs/msg/TrainingStats")()
+    msg.env_steps, msg.episodes = int(row["env_steps"]), int(row["episodes"])
+    msg.policy_version = int(row.get("policy_version", 0))
+    ret = float(row.get("train_return", math.nan))
+    msg.mean_return = msg.last_return = ret
+    msg.steps_per_second = float(row.get("steps_per_s", math.nan))
+    extra = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "env_steps"}
+    msg.names, msg.values = list(extra), [float(v) for v in extra.values()]
+    return msg
+
+
+def odometry_tf(odom: Any) -> Any:
+    """tf2_msgs/TFMessage with the odometry's pose as header.frame_id -> child_frame_id."""
+    tfm = mw.message_class("tf2_msgs/msg/TFMessage")()
+    transform = mw.message_class("geometry_msgs/msg/TransformStamped")()
+    transform.header, transform.child_frame_id = odom.header, odom.child_frame_id
+    pose = odom.pose.pose
+    t = transform.transform.translation
+    t.x, t.y, t.z = pose.position.x, pose.position.y, pose.position.z
+    transform.transform.rotation = pose.orientation
+    tfm.transforms = [transform]
+    return tfm

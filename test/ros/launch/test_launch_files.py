@@ -155,6 +155,6 @@ def test_nodes_see_the_intended_parameters_through_ros_args() -> None:
     assert bridge.parameters["use_sim_time"] is True
     assert bridge.parameters["lock_step"] is True and bridge.parameters["step_timeout"] == 1.0
     assert seen["trainer_node"].parameters["total_steps"] == 5000
-    assert seen["trainer_node"].parameters["checkpoint_every"] == 10
+    assert seen["trainer_node"].parameters["checkpoint_every"] == 0  # env steps; 0 = config
     assert seen["policy_node"].parameters["deterministic"] is False
     assert seen["policy_node"].parameters["checkpoint"] == ""

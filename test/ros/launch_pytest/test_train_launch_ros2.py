@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import domains  # test/domains.py: one allocator for DDS domain ids
 import pytest
 
 launch_pytest = pytest.importorskip(
@@ -29,7 +30,7 @@ STEPS = 800
 @pytest.fixture
 def train_process() -> launch.actions.ExecuteProcess:
     shutil.rmtree(RUN_DIR, ignore_errors=True)
-    env = dict(os.environ, RL_CONTROL_MIDDLEWARE="rclpy", ROS_DOMAIN_ID="87",
+    env = dict(os.environ, RL_CONTROL_MIDDLEWARE="rclpy", ROS_DOMAIN_ID=str(domains.allocate()),
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")  # fmt: skip
     return launch.actions.ExecuteProcess(
         cmd=[

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import domains  # test/domains.py: one allocator for DDS domain ids
 import pytest
 
 PEER = Path(__file__).with_name("mw_peer.py")
@@ -16,9 +17,10 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def domain_env() -> Iterator[dict[str, str]]:
-    """Environment with a domain id derived from the pid, shared with child processes."""
+    """Environment with a domain id of its own (test/domains.py), shared with child processes."""
     env = dict(os.environ)
-    env["ROS_DOMAIN_ID"] = str(10 + os.getpid() % 220)
+    domain = domains.allocate()
+    env["ROS_DOMAIN_ID"] = str(domain)
     env["RL_CONTROL_MIDDLEWARE"] = "embedded"
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
@@ -31,6 +33,7 @@ def domain_env() -> Iterator[dict[str, str]]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    domains.release(domain)
 
 
 @pytest.fixture(scope="module", params=["generated", "cyclonedds"])

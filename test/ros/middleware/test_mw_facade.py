@@ -64,10 +64,14 @@ def test_in_process_pubsub_timer_and_latched_qos(node: mw.Node) -> None:
     # Transient-local: a subscriber created after the publish still receives the sample.
     node.create_subscription("std_msgs/msg/Float64MultiArray", "/cmd", got.append, mw.QOS_LATCHED)
     ticks: list[float] = []
+    start = time.monotonic()
     node.create_timer(0.02, lambda: ticks.append(time.monotonic()))
     mw.spin_for(node, 0.3)
+    elapsed = time.monotonic() - start
     assert got and list(got[0].data) == [1.0, 2.0]
-    assert 8 <= len(ticks) <= 16
+    # fires repeatedly, and never more often than its period however the spin was delayed
+    # (missed periods are skipped, not burst)
+    assert 2 <= len(ticks) <= elapsed / 0.02 + 1, (len(ticks), elapsed)
 
 
 def test_callbacks_of_one_node_never_overlap(node: mw.Node) -> None:

@@ -1,7 +1,6 @@
 """rclpy back-end behaves like the embedded one for parameters (needs ROS 2)."""
 
-import os
-
+import domains  # test/domains.py: one allocator for DDS domain ids
 import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 (rclpy) is not installed: source ROS 2 Jazzy")
@@ -9,7 +8,7 @@ pytestmark = pytest.mark.ros
 
 
 def test_parameters_are_coerced_and_double_declare_is_a_value_error(monkeypatch) -> None:
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
     from rl_control.ros.middleware import rclpy_backend
 
     node = rclpy_backend.create_node("param_check", ["--ros-args", "-p", "gain:=2"])
@@ -25,7 +24,7 @@ def test_parameters_are_coerced_and_double_declare_is_a_value_error(monkeypatch)
 
 
 def test_a_node_after_shutdown_gets_a_fresh_context_not_rclpys_default(monkeypatch) -> None:
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
     import rclpy
 
     from rl_control.ros.middleware import rclpy_backend

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import domains  # test/domains.py: one allocator for DDS domain ids
 import pytest
 
 rclpy = pytest.importorskip(
@@ -45,7 +46,7 @@ def test_rclpy_and_embedded_exchange_every_project_type() -> None:
     env = dict(
         os.environ, RL_CONTROL_MIDDLEWARE="embedded", RMW_IMPLEMENTATION="rmw_cyclonedds_cpp"
     )
-    env["ROS_DOMAIN_ID"] = str(10 + os.getpid() % 220)
+    env["ROS_DOMAIN_ID"] = str(domains.allocate())
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     os.environ.update(ROS_DOMAIN_ID=env["ROS_DOMAIN_ID"], RMW_IMPLEMENTATION="rmw_cyclonedds_cpp")
     proc = subprocess.Popen([sys.executable, "-c", ECHO, *TYPES], env=env,
@@ -100,7 +101,7 @@ def test_rclpy_reaches_embedded_rosout_and_parameter_services() -> None:
     env = dict(
         os.environ, RL_CONTROL_MIDDLEWARE="embedded", RMW_IMPLEMENTATION="rmw_cyclonedds_cpp"
     )
-    env["ROS_DOMAIN_ID"] = str(10 + (os.getpid() + 7) % 220)
+    env["ROS_DOMAIN_ID"] = str(domains.allocate())
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     os.environ.update(ROS_DOMAIN_ID=env["ROS_DOMAIN_ID"], RMW_IMPLEMENTATION="rmw_cyclonedds_cpp")
     proc = subprocess.Popen([sys.executable, "-c", PARAM_NODE], env=env,

@@ -59,3 +59,25 @@ def test_odometry_tf_clock_and_policy_update_messages() -> None:
     msg = msgs.policy_update_msg(update)
     msg.data = list(msg.data)  # what a subscriber may hand back
     assert msgs.policy_update(msg) == update
+
+
+def test_stats_plan_markers_and_the_relayed_odometry_transform() -> None:
+    from rl_control.graph.policy_server import ActionResult
+    from rl_control.ros.nodes import messages as m
+
+    row = dict(env_steps=512, episodes=7, policy_version=2, train_return=9.5, steps_per_s=80.0)
+    stats = m.training_stats(row)
+    assert (stats.env_steps, stats.episodes, stats.policy_version) == (512, 7, 2)
+    assert stats.mean_return == stats.last_return == 9.5 and stats.steps_per_second == 80.0
+    assert list(stats.names) == ["episodes", "policy_version", "train_return", "steps_per_s"]
+    plan = np.array([[0.0, 1.0, 9.0], [0.5, -1.0, 9.0]])
+    one = np.zeros(1)
+    result = ActionResult(0, 0, 1, one, one, 0.0, 0.0, {"plan": plan})
+    marker = m.plan_markers(result, msgs.clock(1.0).clock, "odom").markers[0]
+    assert marker.header.frame_id == "odom" and marker.type == 4
+    assert [(p.x, p.y) for p in marker.points] == [(0.0, 1.0), (0.5, -1.0)]
+    odom = msgs.odometry(0.12, _readings().base, "odom", "base_link")
+    transform = m.odometry_tf(odom).transforms[0]
+    assert (transform.header.frame_id, transform.child_frame_id) == ("odom", "base_link")
+    t = transform.transform.translation
+    assert (t.x, t.y, t.z) == (1.0, 2.0, 3.0) and transform.transform.rotation.z == 0.6

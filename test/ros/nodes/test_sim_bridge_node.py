@@ -13,9 +13,7 @@ from rl_control.ros import middleware as mw
 
 
 @pytest.fixture
-def graph(monkeypatch):
-    domain = str(150 + os.getpid() % 50)
-    monkeypatch.setenv("ROS_DOMAIN_ID", domain)
+def graph(monkeypatch, ros_domain):
     monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "embedded")
     args = ["--ros-args", "-p", "step_timeout:=30.0"]
     procs = [

@@ -1,0 +1,58 @@
+"""The state estimator node's logic: fuse the newest side inputs (IMU, ground-truth odometry)
+with each joint-state sample only when they are close to it in time, then estimate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from rl_control.graph.estimator import EstimatedState, StateEstimator
+from rl_control.graph.sensors import SensorReadings
+
+#: a side input as the node keeps it (a message); the role only looks at its stamp
+Item = TypeVar("Item")
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+class EstimatorRole(Generic[Item]):
+    """Keeps the newest IMU and odometry inputs; :meth:`fresh` picks those fit for a stamp."""
+
+    def __init__(
+        self,
+        estimator: StateEstimator,
+        max_input_age: float,
+        warn: Callable[[str], None] = _ignore,
+    ) -> None:
+        if not max_input_age >= 0:
+            raise ValueError(f"max_input_age must be >= 0 s, got {max_input_age}")
+        self.estimator, self.max_input_age, self.warn = estimator, float(max_input_age), warn
+        self._imu: tuple[float, Item] | None = None
+        self._odom: tuple[float, Item] | None = None
+        self.failed = 0  # joint-state samples that gave no observation
+
+    def on_imu(self, stamp: float, item: Item) -> None:
+        self._imu = (float(stamp), item)
+
+    def on_odom(self, stamp: float, item: Item) -> None:
+        self._odom = (float(stamp), item)
+
+    def fresh(self, stamp: float) -> tuple[Item | None, Item | None]:
+        """(imu, odom) within ``max_input_age`` of ``stamp`` (either side), else None each:
+        inputs too far apart in time are not fused into one observation."""
+        return tuple(  # type: ignore[return-value]
+            x[1] if x is not None and abs(x[0] - stamp) <= self.max_input_age else None
+            for x in (self._imu, self._odom)
+        )
+
+    def estimate(self, readings: SensorReadings) -> EstimatedState | None:
+        """The observation for ``readings``; None (warned, counted) when it cannot be made,
+        e.g. the quadruped before its first IMU sample."""
+        try:
+            return self.estimator.estimate(readings)
+        except ValueError as err:
+            self.failed += 1
+            self.warn(f"no observation at t={readings.stamp:.3f}: {err}")
+            return None

@@ -1,0 +1,204 @@
+"""Every node's parameters, declared once: name, type, default, one-line description.
+
+The nodes declare exactly these; ``config/<node>.yaml``, the launch files and the README's
+parameter table are checked against them (test/ros/nodes/test_params.py), and
+``python -m rl_control.graph.params README.md`` rewrites that table. Pure data and YAML:
+nothing here needs a middleware.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared parameter."""
+
+    name: str
+    type: type
+    default: Any
+    description: str
+
+    def __post_init__(self) -> None:
+        # bool is an int subclass: an int parameter with a bool default would coerce wrongly
+        if type(self.default) is not self.type:
+            raise ValueError(
+                f"parameter {self.name!r}: default {self.default!r} is not a {self.type.__name__}"
+            )
+
+
+def _specs(*rows: tuple[str, type, Any, str]) -> tuple[ParamSpec, ...]:
+    return tuple(ParamSpec(*row) for row in rows)
+
+
+SIM_BRIDGE = _specs(
+    ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
+    ("seed", int, 0, "world and reset-distribution seed"),
+    ("lock_step", bool, True, "simulate step k+1 only once the action for step k arrived"),
+    ("step_timeout", float, 1.0, "s (wall) to wait for a lock-step's action; then the last "
+     "one is held and a miss counted"),
+    ("trainer_gate", bool, False, "lock-step also waits for the trainer's step_gate grant"),
+    ("real_time_factor", float, 1.0, "free-running only: 1 = real time, 0 = as fast as possible"),
+    ("reset_on_termination", bool, False, "free-running: reset at termination or the step "
+     "limit (no trainer owns episodes)"),
+    ("gui", bool, False, "open the PyBullet GUI"),
+    ("command_topic", str, "", "also take std_msgs/Float64MultiArray commands on this topic"),
+    ("odom_frame", str, "odom", "parent frame of ground_truth/odom and /tf"),
+    ("base_frame", str, "base_link", "ground truth goes to `<base_frame>_ground_truth`"),
+    ("clock_period", float, 0.05, "s (wall) between /clock messages (every reset publishes one)"),
+)  # fmt: skip
+
+STATE_ESTIMATOR = _specs(
+    ("task", str, "soft_wall_cartpole", "decides which sensors make up the observation"),
+    ("max_input_age", float, 0.05, "s; imu/odom further from the joint states' stamp are "
+     "not fused"),
+    ("publish_tf", bool, True, "publish odom_frame -> base_frame on /tf"),
+    ("odom_frame", str, "odom", "frame of the relayed odom"),
+    ("base_frame", str, "base_link", "child frame of the relayed odom"),
+)  # fmt: skip
+
+POLICY_NODE = _specs(
+    ("checkpoint", str, "", "policy file to load; empty = wait for the first policy_update"),
+    ("deterministic", bool, False, "mean action (deploy) instead of sampling (training)"),
+    ("swap_mid_episode", bool, False, "swap updates at once and act again on the newest "
+     "observation (training)"),
+    ("seed", int, -1, "seed of the sampled actions (per policy version); -1 = unseeded"),
+    ("max_observation_age", float, 0.1, "s; staler observations are skipped and counted"),
+    ("policy_wait_timeout", float, 60.0, "s to wait for a first policy before exiting with 1"),
+    ("publish_markers", bool, True, "MPC policies: planned trajectory on plan_markers"),
+    ("num_threads", int, 1, "torch threads (nodes share the machine)"),
+    ("task", str, "", "task whose observation the policy sees; empty = the checkpoint's or "
+     "the update's"),
+    ("plan_frame", str, "odom", "frame of plan_markers"),
+)  # fmt: skip
+
+TRAINER_NODE = _specs(
+    ("config", str, "", "`config/train/<algo>_<task>.yaml`; empty = algorithm defaults"),
+    ("algo", str, "ppo", "ppo, trpo, sac or ppo_mpc"),
+    ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
+    ("seed", int, 0, "seed of the algorithm"),
+    ("total_steps", int, 0, "environment steps to train; 0 = the config's budget"),
+    ("run_dir", str, "runs/default", "run folder: checkpoints, metrics, learning curve"),
+    ("resume", bool, True, "continue from run_dir's checkpoint when there is one"),
+    ("checkpoint_every", int, 0, "environment steps between checkpoints (as `rl-control "
+     "train`); 0 = the config's value"),
+    ("reset_timeout", float, 5.0, "s to wait for the bridge's reset and pause services"),
+    ("num_threads", int, 1, "torch threads"),
+)  # fmt: skip
+
+#: node name -> its parameters, in declaration order
+NODES: dict[str, tuple[ParamSpec, ...]] = {
+    "sim_bridge": SIM_BRIDGE,
+    "state_estimator": STATE_ESTIMATOR,
+    "policy_node": POLICY_NODE,
+    "trainer_node": TRAINER_NODE,
+}
+
+
+class Params(dict):
+    """name -> value of a node's declared parameters; remembers which ones were read, so a
+    test can find a parameter that is declared but used by nothing."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self._read: set[str] = set()
+
+    def __getitem__(self, name: str) -> Any:
+        self._read.add(name)
+        return super().__getitem__(name)
+
+    def unread(self) -> list[str]:
+        """Declared names nothing has read yet."""
+        return [name for name in self if name not in self._read]
+
+
+def declare(node: Any, specs: tuple[ParamSpec, ...]) -> Params:
+    """Declare ``specs`` on a middleware node; returns their values (overrides applied)."""
+    return Params({s.name: node.declare_parameter(s.name, s.default) for s in specs})
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a mapping key given twice (the last one would win)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys = [loader.construct_object(k) for k, _ in node.value]
+    duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate YAML keys {duplicates} at line {node.start_mark.line + 1}")
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse a YAML file, refusing duplicate keys with a ValueError naming them."""
+    try:
+        return yaml.load(Path(path).read_text(), Loader=_UniqueKeyLoader)  # noqa: S506
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def node_yaml_parameters(node: str, path: str | Path) -> dict[str, Any]:
+    """The ``/**/<node>: ros__parameters`` of a config file, checked against the node's specs:
+    ValueError for another layout, an unknown key or a value of the wrong type."""
+    if node not in NODES:
+        raise ValueError(f"unknown node {node!r}; nodes: {sorted(NODES)}")
+    data = load_yaml(path)
+    key = f"/**/{node}"
+    if not isinstance(data, dict) or list(data) != [key] or list(data[key]) != ["ros__parameters"]:
+        raise ValueError(f"{path}: expected exactly {key}: ros__parameters: {{...}}")
+    values = data[key]["ros__parameters"]
+    specs = {s.name: s for s in NODES[node]}
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise ValueError(f"{path}: unknown {node} parameters {unknown}; known: {sorted(specs)}")
+    for name, value in values.items():
+        want = specs[name].type
+        if not (type(value) is want or (want is float and type(value) is int)):
+            raise ValueError(f"{path}: {node}.{name} = {value!r} is not a {want.__name__}")
+    return values
+
+
+def _cell(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")
+    return f"`{text}`"
+
+
+def readme_table() -> str:
+    """The README's parameter table, generated from :data:`NODES`."""
+    lines = [
+        "| node | parameter | type | default | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for node, specs in NODES.items():
+        for s in specs:
+            lines.append(
+                f"| `{node}` | `{s.name}` | {s.type.__name__} | {_cell(s.default)} | "
+                f"{s.description} |"
+            )
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- node-parameters:begin -->", "<!-- node-parameters:end -->"
+
+
+def with_readme_table(text: str) -> str:
+    """``text`` with the part between :data:`BEGIN` and :data:`END` replaced by the table."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1:
+        raise ValueError(f"the README needs one {BEGIN} and one {END} marker")
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return f"{head}{BEGIN}\n{readme_table()}\n{END}{tail}"
+
+
+if __name__ == "__main__":  # python -m rl_control.graph.params README.md
+    readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
+    readme.write_text(with_readme_table(readme.read_text()))

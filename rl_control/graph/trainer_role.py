@@ -1,0 +1,165 @@
+"""The trainer node's logic around a :class:`GraphTrainer`: its config from the node's
+parameters, the bridge's reset/pause requests queued and made from the loop (never from a
+callback, which would wait on the spin thread it blocks), and a progress line at most once a
+second of the injected clock (SAC updates every few steps)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rl_control.graph.policy_server import PolicyUpdate
+from rl_control.graph.session import build_graph_trainer
+from rl_control.graph.trainer import TrainerHooks
+from rl_control.training.config import TrainConfig, load_config
+
+#: (kind: "reset" | "pause", value) -> None; raises TimeoutError when the bridge is silent
+ServiceCall = Callable[[str, bool], None]
+
+
+def _ignore(_: str) -> None:
+    return None
+
+
+def trainer_config(
+    config: str = "",
+    algo: str = "ppo",
+    task: str = "soft_wall_cartpole",
+    seed: int = 0,
+    run_dir: str = "runs/default",
+    total_steps: int = 0,
+    checkpoint_every: int = 0,
+) -> TrainConfig:
+    """The TrainConfig of ``config`` (empty: defaults) with the node's overrides; 0 for
+    ``total_steps`` or ``checkpoint_every`` (env steps) keeps the config's value."""
+    overrides: dict[str, Any] = dict(algo=algo, task=task, seed=seed, run_dir=run_dir, num_envs=1)
+    if int(total_steps) > 0:
+        overrides["total_steps"] = int(total_steps)
+    if int(checkpoint_every) > 0:
+        overrides["checkpoint_every"] = int(checkpoint_every)
+    return load_config(config or None, overrides)
+
+
+class ServiceQueue:
+    """Reset and pause requests, collapsed and made by :meth:`flush`: one reset for any
+    number asked, the last pause state wins."""
+
+    def __init__(self, call: ServiceCall, timeout: float, warn: Callable[[str], None]) -> None:
+        self.call, self.timeout, self.warn = call, float(timeout), warn
+        self._requests: list[tuple[str, bool]] = []
+
+    def request_reset(self) -> None:
+        self._requests.append(("reset", True))
+
+    def set_paused(self, paused: bool = True) -> None:
+        self._requests.append(("pause", bool(paused)))
+
+    def flush(self) -> None:
+        pending, self._requests = self._requests, []
+        if any(kind == "reset" for kind, _ in pending):
+            self._call("reset", True)
+        pauses = [value for kind, value in pending if kind == "pause"]
+        if pauses:
+            self._call("pause", pauses[-1])
+
+    def _call(self, kind: str, value: bool) -> None:
+        try:
+            self.call(kind, value)
+        except TimeoutError:  # the bridge may be respawning; its new episode starts anyway
+            self.warn(f"bridge {kind} service did not answer in {self.timeout} s")
+
+
+class ProgressLog:
+    """Logs a row's progress at most every ``period`` s (always the last row); keeps the
+    newest episode return across the rows it skips."""
+
+    def __init__(
+        self,
+        total_steps: int,
+        log: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        period: float = 1.0,
+    ) -> None:
+        self.total_steps, self.log, self.clock, self.period = total_steps, log, clock, period
+        self._logged_at = -math.inf
+        self._last_return = math.nan
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        fresh = not math.isnan(row["train_return"])  # NaN: no episode ended since last row
+        if fresh:
+            self._last_return = row["train_return"]
+        last = row["env_steps"] >= self.total_steps
+        if self.clock() - self._logged_at < self.period and not last:
+            return
+        self._logged_at = self.clock()
+        share = 100 * row["env_steps"] / self.total_steps
+        ret = self._last_return
+        ret_text = (
+            "no episode ended yet" if math.isnan(ret)
+            else f"return {ret:.1f}" if fresh else f"last return {ret:.1f}"
+        )  # fmt: skip
+        self.log(
+            f"{row['env_steps']}/{self.total_steps} steps ({share:.0f}%), "
+            f"policy v{row['policy_version']}, {ret_text}, {row['steps_per_s']:.0f} steps/s"
+        )
+
+
+class TrainerRole:
+    """Builds (or resumes) the graph trainer of ``config`` and runs it from the node's loop."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        publish_update: Callable[[PolicyUpdate], None],
+        publish_stats: Callable[[dict[str, Any]], None],
+        grant: Callable[[int, int, int], None],
+        call: ServiceCall,
+        resume: bool = True,
+        service_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        log: Callable[[str], None] = _ignore,
+        warn: Callable[[str], None] = _ignore,
+    ) -> None:
+        self.config, self.log, self._publish_stats = config, log, publish_stats
+        self.services = ServiceQueue(call, service_timeout, warn)
+        self.progress = ProgressLog(config.total_steps, log, clock)
+        hooks = TrainerHooks(
+            self.services.request_reset, self.services.set_paused, publish_update,
+            self._stats, grant,
+        )  # fmt: skip
+        self.trainer, self.resumed = build_graph_trainer(config, hooks, resume=resume)
+
+    def _stats(self, row: dict[str, Any]) -> None:
+        self._publish_stats(row)
+        self.progress(row)
+
+    def start(self) -> None:
+        """Replay what a resumed run left and publish the first policy."""
+        self.trainer.start()
+        config = self.config
+        self.log(
+            f"{'resumed' if self.resumed else 'started'} {config.algo} on {config.task} at "
+            f"step {self.trainer.session.counters.env_steps} in {config.run_dir}"
+        )
+
+    def tick(self) -> int | None:
+        """Collect updates, make queued service calls; 0 (exit code) once the run is done."""
+        if not self.trainer.done:
+            self.trainer.poll()
+            self.services.flush()
+            if not self.trainer.done:
+                return None
+        self.log(f"done: {self.trainer.session.counters.env_steps} steps; run folder "
+                 f"{self.config.run_dir}")  # fmt: skip
+        return 0
+
+    def close(self) -> None:
+        """Shut down: an unfinished run keeps its work in a checkpoint; files are closed."""
+        trainer = self.trainer
+        if not trainer.done:
+            trainer.wait()
+            trainer.checkpoint()
+        trainer.session.close()
+        trainer.log.close()

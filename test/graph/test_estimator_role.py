@@ -1,0 +1,50 @@
+"""Estimator role: side inputs are fused only when close in time to the joint states; a
+sample that cannot be estimated is warned about and counted, not raised."""
+
+import numpy as np
+import pytest
+
+from rl_control.graph.estimator import StateEstimator
+from rl_control.graph.estimator_role import EstimatorRole
+from rl_control.graph.sensors import SensorReadings
+from rl_control.tasks.registry import make_task
+
+
+def _role(task: str = "soft_wall_cartpole", age: float = 0.05):
+    warnings: list[str] = []
+    role = EstimatorRole(StateEstimator(make_task(task)), age, warnings.append)
+    return role, warnings
+
+
+def test_inputs_are_fused_only_within_the_age_either_side() -> None:
+    role, _ = _role(age=0.05)
+    assert role.fresh(1.0) == (None, None)  # nothing received yet
+    role.on_imu(1.0, "imu@1.0")
+    role.on_odom(0.92, "odom@0.92")
+    assert role.fresh(1.04) == ("imu@1.0", None)  # 0.04 away: in; 0.12 away: out
+    assert role.fresh(0.96) == ("imu@1.0", "odom@0.92")  # before or after the stamp
+    assert role.fresh(1.07) == (None, None)
+    role.on_imu(2.0, "imu@2.0")  # only the newest input is kept
+    assert role.fresh(1.0)[0] is None and role.fresh(2.01)[0] == "imu@2.0"
+
+
+def test_age_zero_fuses_only_equal_stamps_and_a_negative_age_is_refused() -> None:
+    role, _ = _role(age=0.0)
+    role.on_imu(1.0, "imu")
+    assert role.fresh(1.0) == ("imu", None) and role.fresh(1.001) == (None, None)
+    with pytest.raises(ValueError, match="max_input_age"):
+        _role(age=-0.1)
+
+
+def test_estimate_passes_the_state_and_warns_on_what_cannot_be_estimated() -> None:
+    role, warnings = _role()
+    names = ["cart_slider", "pole_hinge"]
+    ok = SensorReadings(0.5, 3, 0, names, np.array([0.1, 0.2]), np.array([0.3, 0.4]), np.zeros(2))
+    est = role.estimate(ok)
+    assert (est.step, est.episode) == (3, 0)
+    np.testing.assert_allclose(est.state, [0.1, 0.2, 0.3, 0.4])
+    quadruped, warnings = _role("minitaur")
+    motors = list(make_task("minitaur").joint_names)
+    no_imu = SensorReadings(0.25, 0, 0, motors, *(np.zeros(len(motors)) for _ in range(3)))
+    assert quadruped.estimate(no_imu) is None and quadruped.failed == 1
+    assert len(warnings) == 1 and warnings[0].startswith("no observation at t=0.250: ")

@@ -1,0 +1,79 @@
+"""Policy role: acting, updates (acting again after a mid-episode swap), giving up when no
+policy arrives in time (fake clock), and what it reports."""
+
+import numpy as np
+import torch
+from clocks import FakeClock
+
+from rl_control.graph.policy_role import PolicyRole, build_policy_server
+from rl_control.graph.policy_server import serialize_policy
+from rl_control.models.actor_critic import GaussianActorCritic
+
+STATE = np.array([0.1, -0.1, 0.2, 0.0])
+
+
+def _policy(seed: int) -> GaussianActorCritic:
+    torch.manual_seed(seed)
+    return GaussianActorCritic(4, 1, [-100.0], [100.0], hidden=[8])
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def sink(self, level: str):
+        return lambda text: self.lines.append((level, text))
+
+
+def _role(swap_mid_episode: bool = False, wait: float = 2.0):
+    clock, log = FakeClock(), Log()
+    server = build_policy_server(deterministic=True, swap_mid_episode=swap_mid_episode)
+    role = PolicyRole(server, wait, clock, log.sink("info"), log.sink("warn"), log.sink("error"))
+    return role, clock, log
+
+
+def test_gives_up_with_exit_code_1_when_no_policy_comes_in_time() -> None:
+    role, clock, log = _role(wait=2.0)
+    assert role.on_observation(0, 0, STATE, 0.0, 0.0) is None  # no policy yet
+    clock.advance(2.0)
+    assert role.tick() is None  # not *more* than the wait yet
+    clock.advance(0.01)
+    assert role.tick() == 1
+    assert log.lines == [("error", "no policy after 2.0 s (no checkpoint, no update)")]
+
+
+def test_a_policy_in_time_keeps_the_node_running() -> None:
+    role, clock, log = _role(wait=2.0)
+    assert role.on_update(serialize_policy(_policy(0), 1), now=0.0) is None
+    clock.advance(100.0)
+    assert role.tick() is None
+    assert role.on_observation(0, 0, STATE, 0.0, 0.0).policy_version == 1
+    assert log.lines[0][0] == "info" and log.lines[0][1].startswith("policy v1 received (")
+
+
+def test_training_swap_acts_again_and_a_rejected_update_is_warned() -> None:
+    role, _, log = _role(swap_mid_episode=True)
+    role.on_update(serialize_policy(_policy(0), 1), now=0.0)
+    first = role.on_observation(7, 0, STATE, 0.07, 0.07)
+    again = role.on_update(serialize_policy(_policy(1), 2), now=0.07)
+    assert (again.step, again.policy_version, role.last_stamp) == (7, 2, 0.07)
+    assert not np.allclose(again.action, first.action)
+    assert role.on_update(serialize_policy(_policy(2), 2), now=0.08) is None  # not newer
+    assert log.lines[-1] == ("warn", "policy update v2 rejected (1 so far)")
+
+
+def test_an_unfit_observation_is_logged_not_raised_and_stale_ones_are_reported() -> None:
+    role, _, log = _role()
+    role.on_update(serialize_policy(_policy(0), 1), now=0.0)
+    assert role.on_observation(3, 0, np.zeros(7), 0.0, 0.0) is None  # 7-D for a 4-D policy
+    assert log.lines[-1][0] == "error" and log.lines[-1][1].startswith("cannot act on step 3")
+    assert role.on_observation(4, 0, STATE, stamp=0.0, now=5.0) is None  # stale
+    role.close()
+    assert log.lines[-1] == ("info", "1 stale observations skipped")
+
+
+def test_the_server_is_built_from_the_parameters() -> None:
+    server = build_policy_server(task="two_link_leg", max_observation_age=0.3, seed=-1)
+    assert server.policy is None and server.observe is not None and server.seed is None
+    assert server.max_age == 0.3 and not server.deterministic
+    assert build_policy_server(seed=4).seed == 4

@@ -1,0 +1,54 @@
+"""The shared run loop: an exit code from the tick, SIGTERM and Ctrl-C all end it cleanly
+(the role's close, then the node), and the SIGTERM handler is put back afterwards."""
+
+import os
+import signal
+
+import pytest
+
+from rl_control.ros import middleware as mw
+from rl_control.ros.nodes.run import run_node
+
+
+@pytest.fixture
+def node(monkeypatch, ros_domain):
+    monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "embedded")
+    previous = signal.getsignal(signal.SIGINT)
+    yield mw.create_node("run_loop_test")
+    signal.signal(signal.SIGINT, previous)  # hold_interrupts() ignores SIGINT from then on
+
+
+def test_the_ticks_exit_code_ends_the_loop_and_closes(node) -> None:
+    ticks, closed = [], []
+
+    def tick():
+        ticks.append(1)
+        return 3 if len(ticks) == 2 else None
+
+    assert run_node(node, tick, 0.0, lambda: closed.append(mw.ok())) == 3
+    assert len(ticks) == 2 and closed == [True]  # closed before the middleware shut down
+    assert not mw.ok()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_is_a_clean_stop(node, signum) -> None:
+    closed, before = [], signal.getsignal(signal.SIGTERM)
+
+    def tick():
+        os.kill(os.getpid(), signum)  # as the launch does when it shuts the graph down
+        return None
+
+    assert run_node(node, tick, 0.0, lambda: closed.append(True)) == 0
+    assert closed == [True] and not mw.ok()
+    assert signal.getsignal(signal.SIGTERM) is before  # a hung clean-up can still be ended
+
+
+def test_a_failing_tick_still_closes_and_shuts_down(node) -> None:
+    closed = []
+
+    def tick():
+        raise RuntimeError("worker failed")
+
+    with pytest.raises(RuntimeError, match="worker failed"):
+        run_node(node, tick, 0.0, lambda: closed.append(True))
+    assert closed == [True] and not mw.ok()
