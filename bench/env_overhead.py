@@ -10,7 +10,8 @@ action validation and clipping, the state and observation arrays, reward terms, 
 and truncation, the info dict (and the Minitaur's sensor history and noise). The raw loop is
 thus a subset of the env's work: a negative overhead is timing noise, not a faster env.
 Overhead = raw steps/s ÷ env steps/s − 1 (target ≤ 20 %).
-Raw and env loops alternate, ``--repeats`` rounds, best of each kept (shared machine).
+Raw and env loops alternate (after an untimed warm-up, the order flipping every round),
+``--repeats`` rounds, best of each kept (shared machine).
 Writes bench/results/env_overhead.md (``python bench/update_readme.py`` copies it).
 
     python bench/env_overhead.py [--steps 5000] [--repeats 7]
@@ -36,15 +37,24 @@ from rl_control.tasks import minitaur as mt
 TARGET = 0.20  # env overhead over the raw physics loop
 
 
-def best_rates(loops: tuple[Callable[[int], None], ...], steps: int, repeats: int) -> list[float]:
-    """Steps/s of each loop, best of ``repeats`` rounds; loops alternate within each round so
-    that load from other processes hits both alike."""
+def best_rates(
+    loops: tuple[Callable[[int], None], ...],
+    steps: int,
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
+    """Steps/s of each loop, best of ``repeats`` rounds. Every loop first runs a tenth of the
+    steps untimed (first-call costs), and the order flips every round, so neither the
+    warm-up nor load from other processes favours the loop that happens to go second."""
+    for loop in loops:
+        loop(max(steps // 10, 1))
     best = [math.inf] * len(loops)
-    for _ in range(repeats):
-        for i, loop in enumerate(loops):
-            start = time.perf_counter()
-            loop(steps)
-            best[i] = min(best[i], time.perf_counter() - start)
+    for round_ in range(repeats):
+        order = range(len(loops)) if round_ % 2 == 0 else reversed(range(len(loops)))
+        for i in order:
+            start = clock()
+            loops[i](steps)
+            best[i] = min(best[i], clock() - start)
     return [steps / b for b in best]
 
 
