@@ -11,7 +11,6 @@ with periodic deterministic evaluation, metrics rows and atomic checkpoints hand
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -28,9 +27,9 @@ from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EVAL_SEED_OFFSET, EvalResult, evaluate
-from rl_control.training.io import RunPaths, atomic_write_yaml
+from rl_control.training.io import RunPaths
 from rl_control.training.rng import seed_everything
-from rl_control.training.session import RunSession, restore_run
+from rl_control.training.session import RunSession, open_run_folder
 
 EnvFactory = Callable[..., gym.Env]  # make_env(task, seed=None, **params)
 AlgorithmFactory = Callable[..., Algorithm]  # make_algorithm(name, spec, config, seed)
@@ -45,21 +44,12 @@ def check_finite(name: str, values: np.ndarray, env_steps: int) -> None:
         raise ValueError(f"non-finite {name} at env step {env_steps} (first at index {bad})")
 
 
-def default_run_dir(config: TrainConfig) -> Path:
-    """``runs/<label or algo>_<task>_seed<seed>``, suffixed ``_2``, ``_3``, ... if taken."""
-    base = Path("runs") / f"{config.label or config.algo}_{config.task}_seed{config.seed}"
-    candidate, n = base, 1
-    while candidate.exists() and any(candidate.iterdir()):
-        n += 1
-        candidate = base.with_name(f"{base.name}_{n}")
-    return candidate
-
-
 class Runner:
     """Trains ``config.algo`` on ``config.task`` and writes the run folder.
 
     ``resume=True`` continues the run in ``config.run_dir`` from its checkpoint (step count,
-    counters, RNG state, algorithm state). A new run fills in ``config.run_dir`` when unset.
+    counters, RNG state, algorithm state); ``force`` also when its settings differ. A new run
+    fills in ``config.run_dir`` when unset (the rule: ``session.open_run_folder``).
     The factories default to the project registries; tests and benchmarks may pass their own.
     """
 
@@ -71,6 +61,7 @@ class Runner:
         tensorboard: bool = True,
         env_factory: EnvFactory | None = None,
         algorithm_factory: AlgorithmFactory | None = None,
+        force: bool = False,
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
@@ -89,7 +80,7 @@ class Runner:
         if resume and not config.run_dir:
             raise ValueError("resume needs the run folder (config.run_dir)")
         self.config, self.resume, self.progress = config, resume, progress
-        self.tensorboard = tensorboard
+        self.tensorboard, self.force = tensorboard, force
         self.env_factory, self.algorithm_factory = env_factory, algorithm_factory
 
     # --- set-up --------------------------------------------------------------------------
@@ -125,29 +116,13 @@ class Runner:
 
     def _open_run_dir(self, algorithm: Algorithm) -> RunSession:
         cfg = self.config
-        if self.resume:
-            _, counters = restore_run(cfg.run_dir, cfg, algorithm)
-            if counters.env_steps >= cfg.total_steps:
-                raise ValueError(
-                    f"run {cfg.run_dir} already has {counters.env_steps} env steps; "
-                    f"raise --steps above that to continue"
-                )
-            paths = RunPaths(Path(cfg.run_dir))
-        else:
-            if cfg.init_from:
-                self._warm_start(algorithm)
-            root = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
-            if root.exists() and any(root.iterdir()):
-                raise ValueError(
-                    f"run folder {root} already exists and is not empty; "
-                    f"use --resume {root} or another --run-dir"
-                )
-            root.mkdir(parents=True, exist_ok=True)
-            cfg.run_dir = os.fspath(root)
-            counters = None
-            paths = RunPaths(root)
-        atomic_write_yaml(paths.config, cfg.to_dict())
-        return RunSession(cfg, paths, counters, tensorboard=self.tensorboard)
+        if not self.resume and cfg.init_from:
+            self._warm_start(algorithm)
+        _, checkpoint = open_run_folder(cfg, algorithm, self.resume, self.force)
+        if self.resume and checkpoint is None:
+            raise ValueError(f"no checkpoint in run folder {cfg.run_dir}: nothing to resume")
+        counters = RunSession.counters_from_checkpoint(checkpoint) if checkpoint else None
+        return RunSession(cfg, RunPaths(Path(cfg.run_dir)), counters, tensorboard=self.tensorboard)
 
     # --- training ------------------------------------------------------------------------
     def _evaluate(self, algorithm: Algorithm, env: gym.Env, session: RunSession) -> EvalResult:
