@@ -37,8 +37,9 @@ class Counters:
     wall_time: float = 0.0
 
 
-#: config keys a resumed run may change: the budget (to continue) and where the folder is
-RESUMABLE_CHANGES = ("total_steps", "run_dir")
+#: config keys a resumed run may change: the budget (to continue), where the folder is and
+#: how often it is saved (the graph trainer counts checkpoint_every in updates)
+RESUMABLE_CHANGES = ("total_steps", "run_dir", "checkpoint_every")
 
 
 def default_run_dir(config: TrainConfig) -> Path:

@@ -20,7 +20,7 @@ def _config(run_dir, **kw) -> TrainConfig:
     base = dict(
         algo="ppo", task="point_mass", num_envs=2, total_steps=512, seed=1,
         algo_config=dict(PPO_SMALL), eval_every=256, eval_episodes=2, checkpoint_every=256,
-        log_every=1, run_dir=str(run_dir),
+        log_every=1, run_dir=None if run_dir is None else str(run_dir),
     )  # fmt: skip
     base.update(kw)
     return TrainConfig(**base)
@@ -80,6 +80,26 @@ def test_resume_continues_step_count_and_is_deterministic(tmp_path):
         _train(_config(run, total_steps=512), resume=True)
     with pytest.raises(ValueError, match="holds algo 'ppo', not 'trpo'"):
         _train(_config(run, algo="trpo", algo_config={}, total_steps=1024), resume=True)
+
+
+def test_resume_refuses_other_settings_unless_forced(tmp_path):
+    run = tmp_path / "run"
+    _train(_config(run, total_steps=256))
+    changed = _config(run, total_steps=512, num_envs=4, seed=2)
+    with pytest.raises(ValueError, match=r"config differs \(num_envs 2 -> 4; seed 1 -> 2\)"):
+        _train(changed, resume=True)
+    assert load_checkpoint(run)["env_steps"] == 256  # untouched
+    Runner(
+        changed, resume=True, force=True, tensorboard=False, env_factory=make_point_mass
+    ).train()
+    assert load_checkpoint(run)["env_steps"] == 512
+
+
+def test_new_runs_never_reuse_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = _train(_config(None, total_steps=128))["run_dir"]
+    second = _train(_config(None, total_steps=128))["run_dir"]
+    assert (first, second) == ("runs/ppo_point_mass_seed1", "runs/ppo_point_mass_seed1_2")
 
 
 def test_warm_start_trpo_then_ppo(tmp_path):

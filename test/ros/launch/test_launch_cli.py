@@ -38,9 +38,11 @@ def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert "invalid launch argument 'task=x'" in capsys.readouterr().err
 
 
-def test_undeclared_argument_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sim.launch.xml", "-p", "tsak:=x"]) == 0
-    assert "argument 'tsak' is not declared" in capsys.readouterr().err
+def test_undeclared_argument_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim.launch.xml", "-p", "tsak:=x"]) == 2  # it would run with the default
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument(s) 'tsak' not declared by sim.launch.xml" in err
+    assert "declared: backend, gui, lock_step, namespace," in err
 
 
 def test_show_args(capsys: pytest.CaptureFixture[str]) -> None:
