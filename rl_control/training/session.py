@@ -8,6 +8,7 @@ node drives it from topics.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -131,6 +132,7 @@ class RunSession:
         paths: RunPaths,
         counters: Counters | None = None,
         tensorboard: bool = True,
+        pending: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.paths = paths
@@ -144,6 +146,8 @@ class RunSession:
         self._started = time.perf_counter()
         self._wall_at_start = self.counters.wall_time
         self._row_step, self._row_time = self.counters.env_steps, self._started
+        if pending:  # what a checkpoint's run had gathered for its next row
+            self._restore_pending(pending)
         self._start_step = self.counters.env_steps
         #: seconds spent evaluating and checkpointing, kept out of the steps/s figures
         self.excluded_time = 0.0
@@ -204,6 +208,29 @@ class RunSession:
         self._row_step, self._row_time = self.counters.env_steps, now
         return row
 
+    def pending(self) -> dict[str, Any]:
+        """What has been gathered for the next metrics row (episode returns, update stats):
+        checkpoints keep it, so a resumed run writes the same rows as an uninterrupted one."""
+        stats = {k: list(v) for k, v in self._stats.items()}
+        return {"returns": list(self._returns), "stats": stats, "row_step": self._row_step}
+
+    def _restore_pending(self, pending: Mapping[str, Any]) -> None:
+        self._returns = [float(r) for r in pending.get("returns", [])]
+        self._stats = {k: [float(x) for x in v] for k, v in pending.get("stats", {}).items()}
+        self._row_step = int(pending.get("row_step", self.counters.env_steps))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and pending row data now, for :meth:`rewind` (an update boundary)."""
+        self.counters.wall_time = self.wall_time
+        return {"counters": dataclasses.replace(self.counters), "pending": self.pending()}
+
+    def rewind(self, snapshot: Mapping[str, Any]) -> None:
+        """Return to a :meth:`snapshot`: work gathered since then is not counted."""
+        wall = self.wall_time
+        self.counters = dataclasses.replace(snapshot["counters"])
+        self._wall_at_start, self._started = wall, time.perf_counter()  # time still passed
+        self._restore_pending(snapshot["pending"])
+
     def checkpoint_meta(self) -> dict[str, Any]:
         """Everything besides the algorithm that a checkpoint of this run stores."""
         self.counters.wall_time = self.wall_time
@@ -218,12 +245,22 @@ class RunSession:
             "updates": self.counters.updates,
             "wall_time": self.counters.wall_time,
             "rng": get_rng_state(),
+            "pending_row": self.pending(),
         }
 
-    def save(self, algorithm: Algorithm) -> None:
-        """Atomically replace the run's checkpoint, then redraw its learning curve."""
+    def save(
+        self,
+        algorithm: Algorithm,
+        extra: Mapping[str, Any] | None = None,
+        rng: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Atomically replace the run's checkpoint (plus ``extra`` entries; ``rng`` instead of
+        the generators' current state), then redraw its learning curve."""
         start = time.perf_counter()
-        save_checkpoint(self.paths.checkpoint, algorithm, self.checkpoint_meta())
+        meta = {**self.checkpoint_meta(), **(extra or {})}
+        if rng is not None:
+            meta["rng"] = rng
+        save_checkpoint(self.paths.checkpoint, algorithm, meta)
         self.plot()
         self.exclude_time(time.perf_counter() - start)
 

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from conftest import make_point_mass
 
 from rl_control.training.checkpoint import load_checkpoint
@@ -100,6 +101,57 @@ def test_new_runs_never_reuse_a_folder(tmp_path, monkeypatch):
     first = _train(_config(None, total_steps=128))["run_dir"]
     second = _train(_config(None, total_steps=128))["run_dir"]
     assert (first, second) == ("runs/ppo_point_mass_seed1", "runs/ppo_point_mass_seed1_2")
+
+
+class _Interrupt:
+    """An env factory whose envs raise KeyboardInterrupt (Ctrl-C) once, at one env step."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.steps, self.fired = at, 0, False
+
+    def __call__(self, task: str, seed=None, **params):
+        env = make_point_mass(task, seed, **params)
+        step = env.step
+
+        def interrupting(action):
+            self.steps += 1
+            if self.steps == self.at and not self.fired:
+                self.fired = True
+                raise KeyboardInterrupt
+            return step(action)
+
+        env.step = interrupting
+        return env
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, algo):
+    """Ctrl-C in the middle of a rollout loses nothing and counts nothing twice: the resumed
+    run (envs replayed, rollout collected again) writes the uninterrupted run's rows."""
+    kw = dict(algo=algo, total_steps=640, eval_every=256, checkpoint_every=0)
+    if algo == "trpo":
+        kw["algo_config"] = {"n_steps": 64}
+    _train(_config(tmp_path / "whole", **kw))
+    # 600 env.step calls: two evaluations (2 x 50 steps each, at steps 0 and 256) and 400
+    # training steps: Ctrl-C in the 4th rollout (384..512), 16 steps after its start
+    interrupt = _Interrupt(at=600)
+    cut = _config(tmp_path / "cut", **kw)
+    with pytest.raises(KeyboardInterrupt):
+        Runner(cut, tensorboard=False, env_factory=interrupt).train()
+    saved = load_checkpoint(tmp_path / "cut")
+    assert (saved["env_steps"], saved["updates"]) == (384, 3)  # the last completed update
+    Runner(cut, resume=True, tensorboard=False, env_factory=interrupt).train()
+    whole, resumed = (read_metrics(tmp_path / r / "metrics.csv") for r in ("whole", "cut"))
+    assert whole.keys() == resumed.keys() and whole["env_steps"] == [0, 128, 256, 384, 512, 640]
+    for key in set(whole) - {"wall_time", "steps_per_s"}:
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    a, b = load_checkpoint(tmp_path / "whole"), load_checkpoint(tmp_path / "cut")
+    assert [a[k] for k in ("env_steps", "episodes", "updates")] == [
+        b[k] for k in ("env_steps", "episodes", "updates")
+    ]
+    for name, value in a["policy"]["state"].items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(b["policy"]["state"][name], value, rtol=0, atol=0)
 
 
 def test_warm_start_trpo_then_ppo(tmp_path):
