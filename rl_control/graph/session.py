@@ -57,11 +57,12 @@ def build_graph_trainer(
     spec = AlgorithmSpec(task.obs_dim, task.action_low, task.action_high, num_envs=1, task=task)
     algorithm = make_algorithm(config.algo, spec, dict(config.algo_config), config.seed)
     paths, checkpoint = open_run_folder(config, algorithm, resume, force)
-    counters, recorded = None, 0
+    counters, recorded, pending = None, 0, None
     if checkpoint is not None:
         counters = RunSession.counters_from_checkpoint(checkpoint)
         recorded = int(checkpoint.get("graph_recorded", 0))
-    session = RunSession(config, paths, counters, tensorboard=tensorboard)
+        pending = checkpoint.get("pending_row")
+    session = RunSession(config, paths, counters, tensorboard=tensorboard, pending=pending)
     log = TransitionLog(os.path.join(paths.root, TRANSITION_LOG), task.obs_dim, task.act_dim)
     trainer = GraphTrainer(
         task, algorithm, session, log, hooks, config.total_steps, config.checkpoint_every,
