@@ -28,6 +28,19 @@ def test_hardware_backend_exits_1_with_the_message(capsys: pytest.CaptureFixture
     assert "hardware bridge not implemented yet" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("argv", [["train.launch.xml"], ["deploy.launch.xml", "checkpoint:=c.pt"]])
+def test_hardware_backend_starts_nothing_and_exits_1(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main([*argv, "backend:=hardware"]) == 1  # run, not --print
+    out, err = capsys.readouterr()
+    assert "started with pid" not in out
+    assert err == (
+        "[launch] shutdown: hardware bridge not implemented yet: backend:=hardware cannot run; "
+        "use backend:=pybullet\n"
+    )
+
+
 def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy.launch.xml", "--print"]) == 2
     err = capsys.readouterr().err
