@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rl_control.algorithms.registry import make_algorithm
+from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.ros.launch import find_package_share, resolve_launch
 from rl_control.ros.launch.checks import check_plan
 from rl_control.ros.launch.cli import main
@@ -63,7 +64,9 @@ def _in_process_run(run: Path, env_steps: int) -> None:
     """A run folder as `rl-control train` leaves it: 4 envs, 20 000 steps."""
     config = load_config(CARTPOLE_PPO, {"num_envs": 4, "total_steps": 20_000})
     config.run_dir = str(run)
-    algorithm = make_algorithm("ppo", 4, np.array([-1.0]), np.array([1.0]), 4, {}, 0)
+    algorithm = make_algorithm(
+        "ppo", AlgorithmSpec(4, np.array([-1.0]), np.array([1.0]), 4), {}, 0
+    )
     session = RunSession(config, _paths(run, config), tensorboard=False)
     session.add_steps(env_steps)
     save_checkpoint(run / "checkpoint.pt", algorithm, session.checkpoint_meta())
@@ -99,7 +102,9 @@ def test_resuming_a_finished_run_is_refused_instead_of_hanging(
     run = tmp_path / "run"
     config = load_config(CARTPOLE_PPO, {"num_envs": 1, "total_steps": 8_000})
     config.checkpoint_every, config.run_dir = 10, str(run)
-    algorithm = make_algorithm("ppo", 4, np.array([-1.0]), np.array([1.0]), 1, {}, 0)
+    algorithm = make_algorithm(
+        "ppo", AlgorithmSpec(4, np.array([-1.0]), np.array([1.0]), 1), {}, 0
+    )
     session = RunSession(config, _paths(run, config), tensorboard=False)
     session.add_steps(8_000)
     save_checkpoint(run / "checkpoint.pt", algorithm, session.checkpoint_meta())
@@ -114,7 +119,11 @@ def test_resuming_a_finished_run_is_refused_instead_of_hanging(
 @pytest.mark.parametrize(
     ("node", "param", "message"),
     [
-        ("sim_bridge", "task:=nope", "sim_bridge: error: task 'nope' has no node-graph"),
+        (
+            "sim_bridge",
+            "task:=nope",
+            "sim_bridge: error: unknown task 'nope'; known: ['minitaur',",
+        ),
         ("trainer_node", "algo:=nope", "trainer_node: error: unknown algorithm 'nope'; known:"),
     ],
 )
