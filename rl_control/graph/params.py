@@ -84,8 +84,11 @@ TRAINER_NODE = _specs(
     ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
     ("seed", int, 0, "seed of the algorithm"),
     ("total_steps", int, 0, "environment steps to train; 0 = the config's budget"),
-    ("run_dir", str, "runs/default", "run folder: checkpoints, metrics, learning curve"),
-    ("resume", bool, True, "continue from run_dir's checkpoint when there is one"),
+    ("run_dir", str, "", "run folder: checkpoints, metrics, learning curve; empty = a new "
+     "`runs/<algo>_<task>_seed<seed>` (suffixed `_2`, ... if taken), as `rl-control train`"),
+    ("resume", bool, True, "continue from run_dir's checkpoint when there is one (same "
+     "settings only, budget not spent)"),
+    ("force_resume", bool, False, "resume even though the run's settings differ"),
     ("checkpoint_every", int, 0, "environment steps between checkpoints (as `rl-control "
      "train`); 0 = the config's value"),
     ("reset_timeout", float, 5.0, "s to wait for the bridge's reset and pause services"),

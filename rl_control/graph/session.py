@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from rl_control.graph.trainer import GraphTrainer, TrainerHooks
 from rl_control.graph.transition_log import TransitionLog
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 from rl_control.training.config import TrainConfig
-from rl_control.training.io import RunPaths, atomic_write_yaml
 from rl_control.training.rng import seed_everything
-from rl_control.training.session import RunSession, restore_run
+from rl_control.training.session import RunSession, open_run_folder
 
 #: file of the run folder holding the transitions recorded since the last checkpoint
 TRANSITION_LOG = "transitions.bin"
+
+
+def check_graph_task(task: str, algo: str | None = None) -> None:
+    """One-line ValueError unless the node graph can run ``task`` (and ``algo`` learn it)."""
+    from rl_control.tasks.registry import task_names
+
+    if task not in task_names():  # gymnasium ids have no sensors/estimator for the graph
+        raise ValueError(f"unknown task {task!r}; known: {task_names()}")
+    require_task_facts(task, GRAPH_FACTS, "the node graph")
+    if algo is not None:
+        from rl_control.algorithms.registry import algorithm_names, algorithm_task_facts
+
+        if algo not in algorithm_names():
+            raise ValueError(f"unknown algorithm {algo!r}; known: {algorithm_names()}")
+        require_task_facts(task, algorithm_task_facts(algo), f"algorithm {algo!r}")
 
 
 def build_graph_trainer(
@@ -22,17 +35,18 @@ def build_graph_trainer(
     hooks: TrainerHooks | None = None,
     resume: bool = True,
     tensorboard: bool = False,
+    force: bool = False,
 ) -> tuple[GraphTrainer, bool]:
-    """The trainer for ``config.run_dir``; resumes when the folder holds a checkpoint.
+    """The trainer for ``config.run_dir`` (a new ``runs/...`` folder when unset).
 
-    Returns (trainer, resumed). A resumed run must match the folder's algo and task; with
-    ``resume=False`` a folder that already holds a checkpoint is refused.
+    Returns (trainer, resumed). The run folder follows the rule of ``rl-control train``
+    (:func:`~rl_control.training.session.open_run_folder`): ``resume`` continues a folder's
+    checkpoint only if it was made with the same settings (``force``: despite differences)
+    and its budget is not spent; without ``resume`` a non-empty folder is refused.
     """
     from rl_control.algorithms.registry import make_algorithm
     from rl_control.algorithms.spec import AlgorithmSpec
 
-    if not config.run_dir:
-        raise ValueError("the graph trainer needs a run folder (run_dir)")
     if config.num_envs != 1:
         raise ValueError(
             f"the graph trainer feeds one bridge: num_envs must be 1, not {config.num_envs}"
@@ -42,21 +56,16 @@ def build_graph_trainer(
     task = make_task(config.task, config.env)
     spec = AlgorithmSpec(task.obs_dim, task.action_low, task.action_high, num_envs=1, task=task)
     algorithm = make_algorithm(config.algo, spec, dict(config.algo_config), config.seed)
-    paths = RunPaths(Path(config.run_dir))
-    resumed = paths.checkpoint.is_file()
-    if resumed and not resume:
-        raise ValueError(f"run folder {paths.root} already holds a checkpoint; resume or move it")
-    counters, recorded = None, 0
-    if resumed:
-        checkpoint, counters = restore_run(paths.checkpoint, config, algorithm)
+    paths, checkpoint = open_run_folder(config, algorithm, resume, force)
+    counters, recorded, pending = None, 0, None
+    if checkpoint is not None:
+        counters = RunSession.counters_from_checkpoint(checkpoint)
         recorded = int(checkpoint.get("graph_recorded", 0))
-    else:
-        paths.root.mkdir(parents=True, exist_ok=True)
-    atomic_write_yaml(paths.config, config.to_dict())
-    session = RunSession(config, paths, counters, tensorboard=tensorboard)
+        pending = checkpoint.get("pending_row")
+    session = RunSession(config, paths, counters, tensorboard=tensorboard, pending=pending)
     log = TransitionLog(os.path.join(paths.root, TRANSITION_LOG), task.obs_dim, task.act_dim)
     trainer = GraphTrainer(
         task, algorithm, session, log, hooks, config.total_steps, config.checkpoint_every,
         recorded,
     )  # fmt: skip
-    return trainer, resumed
+    return trainer, checkpoint is not None

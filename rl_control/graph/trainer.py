@@ -125,15 +125,40 @@ class GraphTrainer:
     # --- start-up ------------------------------------------------------------------------
     def start(self) -> PolicyUpdate:
         """Replay the log's unrecorded tail (resume) and return the update to publish first."""
-        for t in self.log.read(self.recorded):
-            self._record(t, log=False)
-            self.session.add_steps(1)
-        if not self.session.paths.checkpoint.is_file():
-            self.checkpoint()  # from now on a restart always resumes
+        if self.replay_log() or not self.session.paths.checkpoint.is_file():
+            self.checkpoint()  # from now on a restart resumes from here
+        if self.session.counters.env_steps >= self.total_steps:
+            self._finish()
         self._maybe_start_update()
         update = self._policy_update()
         self.hooks.publish_update(update)
         return update
+
+    # --- resume: replay of the transition log (kept apart from the live traffic path) -----
+    def replay_log(self) -> int:
+        """Feed the transitions logged after the checkpoint to the algorithm as the stopped
+        trainer did, its updates and metrics rows included (synchronously: nothing else runs
+        yet), so counters, episodes, rows and learning progress are those before the crash.
+        Returns the number of transitions replayed."""
+        replayed = self.log.read(self.recorded)
+        for t in replayed:
+            self.recorded += 1
+            out = PolicyOutput(
+                action=t.action[None], mean=t.action[None], log_prob=np.array([t.log_prob]),
+                info={"policy_version": np.array([t.policy_version])},
+            )  # fmt: skip
+            self.algorithm.record(
+                t.obs[None], out, np.array([t.reward]), np.array([t.terminated]),
+                np.array([t.truncated]), t.next_obs[None],
+            )  # fmt: skip
+            self.session.add_steps(1, [t.episode_return])  # NaN: no episode ended here
+            spent = self.session.counters.env_steps >= self.total_steps
+            if self.algorithm.ready() and (self.algorithm.on_policy or not spent):
+                self.session.add_update(self.algorithm.update())
+                self.session.write_row()
+        steps = self.session.counters.env_steps
+        self._next_checkpoint = _next_multiple(steps, self.checkpoint_every)
+        return len(replayed)
 
     def _policy_update(self) -> PolicyUpdate:
         config = self.session.config
@@ -240,11 +265,15 @@ class GraphTrainer:
         early = not (term or trunc) and self._grant_is_safe_before_recording()
         if early:  # the bridge and the policy go on while this node records
             self._decide(step + 1)
+        if term or trunc:
+            t.episode_return = ep.ret  # logged with it: a replay counts the episode again
         self._hold(t)
         if term or trunc:
+            # counted before it is recorded, which may start an update whose checkpoint
+            # must then hold the episode too (or replay it from the log)
+            self.session.add_steps(0, [ep.ret])
             self._flush_held()
             ep.active = False
-            self.session.add_steps(0, [ep.ret])
             if not self.updating:
                 self.hooks.request_reset()  # else after the update, with the new policy
         self._maybe_start_update()
@@ -318,6 +347,7 @@ class GraphTrainer:
         meta = self.session.checkpoint_meta()
         meta["updates"] += 1
         meta["graph_recorded"] = self.recorded
+        meta["pending_row"] = None  # the row written after this update takes it all
         save = meta["env_steps"] >= self._next_checkpoint
         if save:  # written with this update, in the worker
             self._next_checkpoint = _next_multiple(meta["env_steps"], self.checkpoint_every)

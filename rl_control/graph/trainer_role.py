@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rl_control.graph.policy_server import PolicyUpdate
-from rl_control.graph.session import build_graph_trainer
+from rl_control.graph.session import build_graph_trainer, check_graph_task
 from rl_control.graph.trainer import TrainerHooks
 from rl_control.training.config import TrainConfig, load_config
 
@@ -28,12 +28,13 @@ def trainer_config(
     algo: str = "ppo",
     task: str = "soft_wall_cartpole",
     seed: int = 0,
-    run_dir: str = "runs/default",
+    run_dir: str = "",
     total_steps: int = 0,
     checkpoint_every: int = 0,
 ) -> TrainConfig:
     """The TrainConfig of ``config`` (empty: defaults) with the node's overrides; 0 for
     ``total_steps`` or ``checkpoint_every`` (env steps) keeps the config's value."""
+    check_graph_task(task, algo)  # names first: the default config path is built from them
     overrides: dict[str, Any] = dict(algo=algo, task=task, seed=seed, run_dir=run_dir, num_envs=1)
     if int(total_steps) > 0:
         overrides["total_steps"] = int(total_steps)
@@ -121,6 +122,7 @@ class TrainerRole:
         clock: Callable[[], float] = time.monotonic,
         log: Callable[[str], None] = _ignore,
         warn: Callable[[str], None] = _ignore,
+        force_resume: bool = False,
     ) -> None:
         self.config, self.log, self._publish_stats = config, log, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn)
@@ -129,7 +131,9 @@ class TrainerRole:
             self.services.request_reset, self.services.set_paused, publish_update,
             self._stats, grant,
         )  # fmt: skip
-        self.trainer, self.resumed = build_graph_trainer(config, hooks, resume=resume)
+        self.trainer, self.resumed = build_graph_trainer(
+            config, hooks, resume=resume, force=force_resume
+        )
 
     def _stats(self, row: dict[str, Any]) -> None:
         self._publish_stats(row)

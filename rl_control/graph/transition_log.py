@@ -30,15 +30,19 @@ class LoggedTransition:
     terminated: bool
     truncated: bool
     next_obs: np.ndarray
+    #: return of the episode this transition ended and the trainer counted (NaN: none), so
+    #: a replay of the log restores the episode counter and the train_return of the rows
+    episode_return: float = float("nan")
 
 
 class TransitionLog:
-    """Fixed-width binary rows: index, version, obs, action, log_prob, reward, flags, next_obs."""
+    """Fixed-width binary rows: index, version, obs, action, log_prob, reward, flags, next_obs,
+    episode return."""
 
     def __init__(self, path: str | os.PathLike[str], obs_dim: int, act_dim: int) -> None:
         self.path = Path(path)
         self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
-        self.width = 2 + 2 * self.obs_dim + self.act_dim + 4
+        self.width = 2 + 2 * self.obs_dim + self.act_dim + 5
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._repair()
         self._file = self.path.open("ab")
@@ -60,6 +64,7 @@ class TransitionLog:
                 np.asarray(t.action, np.float64).reshape(self.act_dim),
                 [t.log_prob, t.reward, float(t.terminated), float(t.truncated)],
                 np.asarray(t.next_obs, np.float64).reshape(self.obs_dim),
+                [t.episode_return],
             ]
         )
 
@@ -82,7 +87,7 @@ class TransitionLog:
                 LoggedTransition(
                     int(r[0]), int(r[1]), r[2 : 2 + o].copy(), r[2 + o : i].copy(),
                     float(r[i]), float(r[i + 1]), bool(r[i + 2]), bool(r[i + 3]),
-                    r[i + 4 :].copy(),
+                    r[i + 4 : i + 4 + o].copy(), float(r[-1]),
                 )
             )  # fmt: skip
         return out

@@ -1,6 +1,8 @@
 """Checkpoints: one file holding a policy that deploys on its own and a resumable learner.
 
-Layout (a plain dict saved with :func:`torch.save`)::
+File: one header line ``rl_control checkpoint sha256 <hex digest>`` followed by the
+:func:`torch.save` bytes of a plain dict; the digest covers those bytes, so a flipped or cut
+file is refused on load with one line instead of loading wrong weights. The dict::
 
     format, format_version
     algo, algo_config, task, env       what produced it (rebuild the learner / the env)
@@ -13,6 +15,8 @@ Checkpoints are pickles: load only files you trust.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import pickle
 import zipfile
@@ -24,10 +28,13 @@ import torch
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import Policy
 from rl_control.policies.registry import build_policy
-from rl_control.training.io import RunPaths, atomic_save_torch
+from rl_control.training.io import RunPaths, atomic_write_bytes
 
 FORMAT = "rl_control.checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: checksummed header (1 had none)
+#: first bytes of every checkpoint file; the 64 hex digits of the SHA-256 and a newline follow
+MAGIC = b"rl_control checkpoint sha256 "
+_HEADER = len(MAGIC) + 64 + 1
 #: keys :func:`save_checkpoint` fills itself; ``meta`` may not override them
 _RESERVED = ("format", "format_version", "algo", "policy", "algorithm_state")
 
@@ -66,17 +73,45 @@ def save_checkpoint(
         "policy": policy_record(algorithm.policy),
         "algorithm_state": algorithm.state_dict(),
     }
-    atomic_save_torch(path, payload)
+    atomic_write_bytes(path, encode_checkpoint(payload))
     return payload
+
+
+def encode_checkpoint(payload: dict[str, Any]) -> bytes:
+    """The file content for ``payload``: checksum header, then the torch.save bytes."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    body = buffer.getvalue()
+    return MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body
+
+
+def _read_body(file: Path) -> bytes:
+    """The torch.save bytes of ``file`` after checking its header and checksum."""
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read checkpoint {file}: {err.strerror}") from None
+    if not raw.startswith(MAGIC):
+        if raw.startswith(b"PK"):  # a bare torch.save zip: an old rl_control file or foreign
+            raise ValueError(
+                f"{file} is not an rl_control checkpoint of format version {FORMAT_VERSION} "
+                f"(no checksum header; version 1 files and plain torch files are not read)"
+            )
+        raise ValueError(f"corrupt checkpoint {file}: no checkpoint header")
+    digest, body = raw[len(MAGIC) : _HEADER - 1], raw[_HEADER:]
+    if raw[_HEADER - 1 : _HEADER] != b"\n" or hashlib.sha256(body).hexdigest().encode() != digest:
+        raise ValueError(f"corrupt checkpoint {file}: checksum mismatch (damaged or truncated)")
+    return body
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint (file or run folder); missing/corrupt/foreign files raise ValueError."""
     file = resolve_checkpoint(path)
+    body = _read_body(file)
     try:
         # weights_only=False: checkpoints also hold numpy RNG states and optimiser dicts
-        data = torch.load(file, map_location="cpu", weights_only=False)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError) as err:
+        data = torch.load(io.BytesIO(body), map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, OSError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ValueError(f"corrupt checkpoint {file}: {reason}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -11,9 +11,9 @@ with periodic deterministic evaluation, metrics rows and atomic checkpoints hand
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,13 +28,13 @@ from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EVAL_SEED_OFFSET, EvalResult, evaluate
-from rl_control.training.io import RunPaths, atomic_write_yaml
-from rl_control.training.rng import seed_everything
-from rl_control.training.session import RunSession, restore_run
+from rl_control.training.io import RunPaths
+from rl_control.training.rng import get_rng_state, seed_everything
+from rl_control.training.session import RunSession, open_run_folder
 
 EnvFactory = Callable[..., gym.Env]  # make_env(task, seed=None, **params)
 AlgorithmFactory = Callable[..., Algorithm]  # make_algorithm(name, spec, config, seed)
-#: seeds of the training envs after a resume are derived from this offset and the step count
+#: seeds of the training envs after resuming a checkpoint without an action history
 _RESUME_SEED_STRIDE = 1_000_003
 
 
@@ -45,21 +45,12 @@ def check_finite(name: str, values: np.ndarray, env_steps: int) -> None:
         raise ValueError(f"non-finite {name} at env step {env_steps} (first at index {bad})")
 
 
-def default_run_dir(config: TrainConfig) -> Path:
-    """``runs/<label or algo>_<task>_seed<seed>``, suffixed ``_2``, ``_3``, ... if taken."""
-    base = Path("runs") / f"{config.label or config.algo}_{config.task}_seed{config.seed}"
-    candidate, n = base, 1
-    while candidate.exists() and any(candidate.iterdir()):
-        n += 1
-        candidate = base.with_name(f"{base.name}_{n}")
-    return candidate
-
-
 class Runner:
     """Trains ``config.algo`` on ``config.task`` and writes the run folder.
 
     ``resume=True`` continues the run in ``config.run_dir`` from its checkpoint (step count,
-    counters, RNG state, algorithm state). A new run fills in ``config.run_dir`` when unset.
+    counters, RNG state, algorithm state); ``force`` also when its settings differ. A new run
+    fills in ``config.run_dir`` when unset (the rule: ``session.open_run_folder``).
     The factories default to the project registries; tests and benchmarks may pass their own.
     """
 
@@ -71,6 +62,7 @@ class Runner:
         tensorboard: bool = True,
         env_factory: EnvFactory | None = None,
         algorithm_factory: AlgorithmFactory | None = None,
+        force: bool = False,
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
@@ -89,7 +81,9 @@ class Runner:
         if resume and not config.run_dir:
             raise ValueError("resume needs the run folder (config.run_dir)")
         self.config, self.resume, self.progress = config, resume, progress
-        self.tensorboard = tensorboard
+        self.tensorboard, self.force = tensorboard, force
+        self._history = ActionHistory()
+        self._boundary: _Boundary | None = None
         self.env_factory, self.algorithm_factory = env_factory, algorithm_factory
 
     # --- set-up --------------------------------------------------------------------------
@@ -125,29 +119,53 @@ class Runner:
 
     def _open_run_dir(self, algorithm: Algorithm) -> RunSession:
         cfg = self.config
-        if self.resume:
-            _, counters = restore_run(cfg.run_dir, cfg, algorithm)
-            if counters.env_steps >= cfg.total_steps:
-                raise ValueError(
-                    f"run {cfg.run_dir} already has {counters.env_steps} env steps; "
-                    f"raise --steps above that to continue"
-                )
-            paths = RunPaths(Path(cfg.run_dir))
-        else:
-            if cfg.init_from:
-                self._warm_start(algorithm)
-            root = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)
-            if root.exists() and any(root.iterdir()):
-                raise ValueError(
-                    f"run folder {root} already exists and is not empty; "
-                    f"use --resume {root} or another --run-dir"
-                )
-            root.mkdir(parents=True, exist_ok=True)
-            cfg.run_dir = os.fspath(root)
-            counters = None
-            paths = RunPaths(root)
-        atomic_write_yaml(paths.config, cfg.to_dict())
-        return RunSession(cfg, paths, counters, tensorboard=self.tensorboard)
+        if not self.resume and cfg.init_from:
+            self._warm_start(algorithm)
+        _, checkpoint = open_run_folder(cfg, algorithm, self.resume, self.force)
+        if self.resume and checkpoint is None:
+            raise ValueError(f"no checkpoint in run folder {cfg.run_dir}: nothing to resume")
+        counters, pending = None, None
+        if checkpoint is not None:
+            counters = RunSession.counters_from_checkpoint(checkpoint)
+            pending = checkpoint.get("pending_row")
+            self._history = ActionHistory(checkpoint.get("env_actions"))
+        paths = RunPaths(Path(cfg.run_dir))
+        return RunSession(cfg, paths, counters, tensorboard=self.tensorboard, pending=pending)
+
+    def _reset_envs(self, envs: SyncVectorEnv, start: int) -> np.ndarray:
+        """Observations to act on: a new run resets the envs from the seed; a resumed one
+        resets them the same way and replays the run's actions, so its episodes go on
+        exactly where they were (envs are deterministic under a seed and the actions)."""
+        cfg, actions = self.config, self._history.array()
+        if start > 0 and (
+            len(actions) * envs.num_envs != start or actions.shape[1] != envs.num_envs
+        ):
+            # no usable action history (e.g. num_envs changed): fresh episodes from a new seed
+            self._history = ActionHistory()
+            return envs.reset(seed=cfg.seed + _RESUME_SEED_STRIDE + start)
+        obs = envs.reset(seed=cfg.seed)
+        for action in actions:
+            obs = envs.step(action).obs
+        return obs
+
+    def _mark_boundary(self, algorithm: Algorithm, session: RunSession) -> None:
+        """Remember the state after the last completed update (on-policy only: its learner
+        changes nothing between updates but the sampling generator and the rollout)."""
+        if algorithm.on_policy:
+            state, rng = algorithm.state_dict(), get_rng_state()
+            self._boundary = _Boundary(state, rng, session.snapshot(), len(self._history))
+
+    def _save_interrupted(self, algorithm: Algorithm, session: RunSession) -> None:
+        """Checkpoint after an interrupt. On-policy: as of the last completed update, so the
+        rollout in flight is neither lost nor counted: a resumed run collects it again, the
+        same (same generators, envs replayed), and equals an uninterrupted run."""
+        b = self._boundary
+        if b is None:
+            session.save(algorithm, {"env_actions": self._history.array()})
+            return
+        algorithm.load_state_dict(b.algorithm_state)
+        session.rewind(b.session)
+        session.save(algorithm, {"env_actions": self._history.array(b.actions)}, rng=b.rng)
 
     # --- training ------------------------------------------------------------------------
     def _evaluate(self, algorithm: Algorithm, env: gym.Env, session: RunSession) -> EvalResult:
@@ -169,8 +187,8 @@ class Runner:
             eval_env = self._make_env()
             self._loop(envs, eval_env, algorithm, session)
         except KeyboardInterrupt:
-            if session is not None:  # keep the work done so far; the loop state is consistent
-                session.save(algorithm)
+            if session is not None:  # keep the work done so far
+                self._save_interrupted(algorithm, session)
             raise
         finally:
             envs.close()
@@ -193,9 +211,9 @@ class Runner:
     ) -> None:
         cfg, counters = self.config, session.counters
         start = counters.env_steps
-        # a resumed run cannot continue the envs' episodes: reset them from a fresh seed
-        obs = envs.reset(seed=cfg.seed + _RESUME_SEED_STRIDE * (start > 0) + start)
+        obs = self._reset_envs(envs, start)
         check_finite("observation", obs, start)
+        self._mark_boundary(algorithm, session)
         if start == 0:
             session.write_row(self._evaluate(algorithm, eval_env, session))
         next_eval = _next_multiple(start, cfg.eval_every)
@@ -211,6 +229,7 @@ class Runner:
                 step = envs.step(out.action)
                 check_finite("observation", step.next_obs, counters.env_steps)
                 check_finite("reward", step.reward, counters.env_steps)
+                self._history.append(out.action)
                 algorithm.record(
                     obs, out, step.reward, step.terminated, step.truncated, step.next_obs
                 )
@@ -229,12 +248,50 @@ class Runner:
                 if evaluation or done or session.steps_since_row() >= cfg.log_every:
                     session.write_row(evaluation)
                 if not done and counters.env_steps >= next_checkpoint:
-                    session.save(algorithm)
+                    session.save(algorithm, {"env_actions": self._history.array()})
                     next_checkpoint = _next_multiple(counters.env_steps, cfg.checkpoint_every)
+                self._mark_boundary(algorithm, session)
         if session.steps_since_row() > 0 or session.last_eval is None:
             # the budget ended between updates: still record the final policy's performance
             session.write_row(self._evaluate(algorithm, eval_env, session))
-        session.save(algorithm)
+        self._boundary = None  # the run is complete: the final state is what to keep
+        session.save(algorithm, {"env_actions": self._history.array()})
+
+
+@dataclass
+class _Boundary:
+    """A run as of the end of its last completed update (see Runner._save_interrupted)."""
+
+    algorithm_state: dict[str, Any]
+    rng: dict[str, Any]
+    session: dict[str, Any]
+    actions: int  # vectorised steps of the action history
+
+
+class ActionHistory:
+    """Every action batch given to the envs since their seeded reset, in a growing array;
+    checkpoints keep it so a resumed run can replay the envs to where they were."""
+
+    def __init__(self, actions: np.ndarray | None = None) -> None:
+        self._data = np.zeros((0, 0, 0)) if actions is None else np.array(actions)
+        self._n = len(self._data)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, action: np.ndarray) -> None:
+        action = np.asarray(action)
+        if self._n == len(self._data):  # grow by doubling: amortised O(1) appends
+            if self._n == 0:
+                self._data = np.zeros((1024, *action.shape), action.dtype)
+            else:
+                self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._data[self._n] = action
+        self._n += 1
+
+    def array(self, n: int | None = None) -> np.ndarray:
+        """A copy of the first ``n`` (default all) action batches."""
+        return self._data[: self._n if n is None else n].copy()
 
 
 def _task_facts(config: TrainConfig) -> Any:

@@ -8,6 +8,7 @@ node drives it from topics.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from rl_control.algorithms.base import Algorithm
 from rl_control.training.checkpoint import load_checkpoint, save_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EvalResult
-from rl_control.training.io import RunPaths
+from rl_control.training.io import RunPaths, atomic_write_yaml
 from rl_control.training.metrics import MetricsLogger
 from rl_control.training.plotting import plot_learning_curve
 from rl_control.training.rng import get_rng_state, set_rng_state
@@ -37,21 +38,89 @@ class Counters:
     wall_time: float = 0.0
 
 
-def restore_run(
-    checkpoint_path: str | Path, config: TrainConfig, algorithm: Algorithm
-) -> tuple[dict[str, Any], Counters]:
-    """Load a run's checkpoint into ``algorithm`` and the RNGs, after checking it was made
-    by the same algorithm on the same task; returns the checkpoint and its counters."""
-    checkpoint = load_checkpoint(checkpoint_path)
-    for key in ("algo", "task"):
-        if checkpoint.get(key) != getattr(config, key):
+#: config keys a resumed run may change: the budget (to continue), where the folder is and
+#: how often it is saved (the graph trainer counts checkpoint_every in updates)
+RESUMABLE_CHANGES = ("total_steps", "run_dir", "checkpoint_every")
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    """``runs/<label or algo>_<task>_seed<seed>``, suffixed ``_2``, ``_3``, ... if taken."""
+    base = Path("runs") / f"{config.label or config.algo}_{config.task}_seed{config.seed}"
+    candidate, n = base, 1
+    while candidate.exists() and any(candidate.iterdir()):
+        n += 1
+        candidate = base.with_name(f"{base.name}_{n}")
+    return candidate
+
+
+def config_differences(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
+    """``key: old -> new`` for every setting (besides budget and folder) that differs."""
+    new = config.to_dict()
+    keys = [k for k in new if k not in RESUMABLE_CHANGES]
+    return [f"{k} {saved.get(k)!r} -> {new[k]!r}" for k in keys if saved.get(k) != new[k]]
+
+
+def check_run_folder(
+    config: TrainConfig, resume: bool, force: bool = False
+) -> dict[str, Any] | None:
+    """Apply the run-folder rule of :func:`open_run_folder` without touching anything;
+    returns the checkpoint a resume would continue (None for a new run)."""
+    root = Path(config.run_dir) if config.run_dir else default_run_dir(config)
+    paths = RunPaths(root)
+    if resume and paths.checkpoint.is_file():
+        checkpoint = load_checkpoint(paths.checkpoint)
+        for key in ("algo", "task"):
+            if checkpoint.get(key) != getattr(config, key):
+                raise ValueError(
+                    f"cannot resume {root}: it holds {key} {checkpoint.get(key)!r}, "
+                    f"not {getattr(config, key)!r}"
+                )
+        changed = config_differences(checkpoint.get("train_config", {}), config)
+        if changed and not force:
             raise ValueError(
-                f"cannot resume {config.run_dir}: it holds {key} {checkpoint.get(key)!r}, "
-                f"not {getattr(config, key)!r}"
+                f"cannot resume {root}: its config differs ({'; '.join(changed)}); "
+                f"resume with the run's own settings or force it"
             )
-    algorithm.load_state_dict(checkpoint["algorithm_state"])
-    set_rng_state(checkpoint["rng"])
-    return checkpoint, RunSession.counters_from_checkpoint(checkpoint)
+        steps = int(checkpoint.get("env_steps", 0))
+        if steps >= config.total_steps:
+            raise ValueError(
+                f"run {root} already has {steps} env steps; raise the step budget above "
+                f"that to continue"
+            )
+        return checkpoint
+    if root.exists() and any(root.iterdir()):
+        held = " (already holds a checkpoint)" if paths.checkpoint.is_file() else ""
+        raise ValueError(
+            f"run folder {root} already exists and is not empty{held}; use --resume {root} "
+            f"(rl-control train) or resume:=true (launch), or another run folder"
+        )
+    return None
+
+
+def open_run_folder(
+    config: TrainConfig, algorithm: Algorithm, resume: bool, force: bool = False
+) -> tuple[RunPaths, dict[str, Any] | None]:
+    """The one run-folder rule of ``rl-control train`` and the graph trainer.
+
+    * no ``run_dir``: a new folder ``runs/<algo>_<task>_seed<seed>`` (suffixed if taken);
+    * ``resume`` and the folder holds a checkpoint: continue it, after checking that it was
+      made by the same algorithm on the same task with the same settings (only the budget
+      may change; ``force`` accepts other differences) and that its budget is not spent;
+    * otherwise the folder must be empty or missing.
+
+    Fills in ``config.run_dir``, loads the checkpoint into ``algorithm`` and the RNGs, writes
+    ``config.yaml`` and returns the paths and the checkpoint (None for a new run).
+    """
+    checkpoint = check_run_folder(config, resume, force)
+    root = Path(config.run_dir) if config.run_dir else default_run_dir(config)
+    if checkpoint is not None:
+        algorithm.load_state_dict(checkpoint["algorithm_state"])
+        set_rng_state(checkpoint["rng"])
+    root.mkdir(parents=True, exist_ok=True)
+    config.run_dir = str(root)
+    paths = RunPaths(root)
+    atomic_write_yaml(paths.config, config.to_dict())
+    return paths, checkpoint
 
 
 class RunSession:
@@ -63,6 +132,7 @@ class RunSession:
         paths: RunPaths,
         counters: Counters | None = None,
         tensorboard: bool = True,
+        pending: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.paths = paths
@@ -76,6 +146,8 @@ class RunSession:
         self._started = time.perf_counter()
         self._wall_at_start = self.counters.wall_time
         self._row_step, self._row_time = self.counters.env_steps, self._started
+        if pending:  # what a checkpoint's run had gathered for its next row
+            self._restore_pending(pending)
         self._start_step = self.counters.env_steps
         #: seconds spent evaluating and checkpointing, kept out of the steps/s figures
         self.excluded_time = 0.0
@@ -136,6 +208,29 @@ class RunSession:
         self._row_step, self._row_time = self.counters.env_steps, now
         return row
 
+    def pending(self) -> dict[str, Any]:
+        """What has been gathered for the next metrics row (episode returns, update stats):
+        checkpoints keep it, so a resumed run writes the same rows as an uninterrupted one."""
+        stats = {k: list(v) for k, v in self._stats.items()}
+        return {"returns": list(self._returns), "stats": stats, "row_step": self._row_step}
+
+    def _restore_pending(self, pending: Mapping[str, Any]) -> None:
+        self._returns = [float(r) for r in pending.get("returns", [])]
+        self._stats = {k: [float(x) for x in v] for k, v in pending.get("stats", {}).items()}
+        self._row_step = int(pending.get("row_step", self.counters.env_steps))
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and pending row data now, for :meth:`rewind` (an update boundary)."""
+        self.counters.wall_time = self.wall_time
+        return {"counters": dataclasses.replace(self.counters), "pending": self.pending()}
+
+    def rewind(self, snapshot: Mapping[str, Any]) -> None:
+        """Return to a :meth:`snapshot`: work gathered since then is not counted."""
+        wall = self.wall_time
+        self.counters = dataclasses.replace(snapshot["counters"])
+        self._wall_at_start, self._started = wall, time.perf_counter()  # time still passed
+        self._restore_pending(snapshot["pending"])
+
     def checkpoint_meta(self) -> dict[str, Any]:
         """Everything besides the algorithm that a checkpoint of this run stores."""
         self.counters.wall_time = self.wall_time
@@ -150,12 +245,22 @@ class RunSession:
             "updates": self.counters.updates,
             "wall_time": self.counters.wall_time,
             "rng": get_rng_state(),
+            "pending_row": self.pending(),
         }
 
-    def save(self, algorithm: Algorithm) -> None:
-        """Atomically replace the run's checkpoint, then redraw its learning curve."""
+    def save(
+        self,
+        algorithm: Algorithm,
+        extra: Mapping[str, Any] | None = None,
+        rng: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Atomically replace the run's checkpoint (plus ``extra`` entries; ``rng`` instead of
+        the generators' current state), then redraw its learning curve."""
         start = time.perf_counter()
-        save_checkpoint(self.paths.checkpoint, algorithm, self.checkpoint_meta())
+        meta = {**self.checkpoint_meta(), **(extra or {})}
+        if rng is not None:
+            meta["rng"] = rng
+        save_checkpoint(self.paths.checkpoint, algorithm, meta)
         self.plot()
         self.exclude_time(time.perf_counter() - start)
 

@@ -29,3 +29,14 @@ def test_rows_round_trip_torn_tail_and_compaction(tmp_path) -> None:
     assert [r.index for r in log.read(3)] == [3, 4]
     log.compact(3)
     assert [r.index for r in TransitionLog(path, 4, 1).read()] == [3, 4]
+
+
+def test_episode_return_round_trips(tmp_path) -> None:
+    log = TransitionLog(tmp_path / "t.bin", 4, 1)
+    ended = _t(3)
+    ended.episode_return = 12.5  # the episode this transition ended, as the trainer counted it
+    log.append(_t(2))
+    log.append(ended)
+    rows = log.read()
+    assert np.isnan(rows[0].episode_return) and rows[1].episode_return == 12.5
+    np.testing.assert_allclose(rows[1].next_obs, np.full(4, 4.0))  # not shifted by the column

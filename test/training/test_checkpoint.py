@@ -8,7 +8,13 @@ import torch
 
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
-from rl_control.training.checkpoint import load_checkpoint, load_policy, save_checkpoint
+from rl_control.training.checkpoint import (
+    MAGIC,
+    encode_checkpoint,
+    load_checkpoint,
+    load_policy,
+    save_checkpoint,
+)
 
 LOW, HIGH = np.array([-2.0]), np.array([2.0])
 
@@ -66,9 +72,9 @@ def test_missing_corrupt_and_foreign_files(tmp_path):
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an rl_control checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
-    data = torch.load(good, weights_only=False)
+    data = load_checkpoint(good)
     data["format_version"] = 99
-    torch.save(data, tmp_path / "future.pt")
+    (tmp_path / "future.pt").write_bytes(encode_checkpoint(data))
     with pytest.raises(ValueError, match="format version 99"):
         load_checkpoint(tmp_path / "future.pt")
 
@@ -77,3 +83,36 @@ def test_meta_cannot_override_reserved_keys(tmp_path):
     with pytest.raises(ValueError, match="reserved key"):
         save_checkpoint(tmp_path / "c.pt", _trained_ppo(), {"policy": None})
     assert not (tmp_path / "c.pt").exists()
+
+
+def test_every_damaged_file_gives_the_one_line_error(tmp_path):
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, _trained_ppo(), {"task": "t"})
+    raw = good.read_bytes()
+    assert raw.startswith(MAGIC)
+    damaged = {}
+    # cuts anywhere (the old loader raised a bare OSError at some sizes)
+    for size in (0, 10, len(MAGIC) + 30, 20_000, 50_000, len(raw) // 2, len(raw) - 1):
+        damaged[f"cut{size}"] = raw[:size]
+    # 400 flipped bytes inside the tensor data: torch.load alone accepted them
+    flipped = bytearray(raw)
+    middle = len(raw) // 2
+    flipped[middle : middle + 400] = bytes(b ^ 0xFF for b in flipped[middle : middle + 400])
+    damaged["flipped"] = bytes(flipped)
+    damaged["digest"] = raw.replace(raw[len(MAGIC) : len(MAGIC) + 2], b"zz", 1)
+    for name, content in damaged.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(content)
+        with pytest.raises(ValueError, match=f"corrupt checkpoint .*{name}.pt") as err:
+            load_checkpoint(path)
+        assert "\n" not in str(err.value)
+
+
+def test_a_checkpoint_without_checksum_is_refused(tmp_path):
+    algo = _trained_ppo()
+    save_checkpoint(tmp_path / "c.pt", algo, {})
+    legacy = load_checkpoint(tmp_path / "c.pt")
+    legacy["format_version"] = 1
+    torch.save(legacy, tmp_path / "v1.pt")  # the old layout: a bare torch.save
+    with pytest.raises(ValueError, match="no checksum header"):
+        load_checkpoint(tmp_path / "v1.pt")

@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from conftest import make_point_mass
 
 from rl_control.training.checkpoint import load_checkpoint
@@ -20,7 +21,7 @@ def _config(run_dir, **kw) -> TrainConfig:
     base = dict(
         algo="ppo", task="point_mass", num_envs=2, total_steps=512, seed=1,
         algo_config=dict(PPO_SMALL), eval_every=256, eval_episodes=2, checkpoint_every=256,
-        log_every=1, run_dir=str(run_dir),
+        log_every=1, run_dir=None if run_dir is None else str(run_dir),
     )  # fmt: skip
     base.update(kw)
     return TrainConfig(**base)
@@ -82,6 +83,77 @@ def test_resume_continues_step_count_and_is_deterministic(tmp_path):
         _train(_config(run, algo="trpo", algo_config={}, total_steps=1024), resume=True)
 
 
+def test_resume_refuses_other_settings_unless_forced(tmp_path):
+    run = tmp_path / "run"
+    _train(_config(run, total_steps=256))
+    changed = _config(run, total_steps=512, num_envs=4, seed=2)
+    with pytest.raises(ValueError, match=r"config differs \(num_envs 2 -> 4; seed 1 -> 2\)"):
+        _train(changed, resume=True)
+    assert load_checkpoint(run)["env_steps"] == 256  # untouched
+    Runner(
+        changed, resume=True, force=True, tensorboard=False, env_factory=make_point_mass
+    ).train()
+    assert load_checkpoint(run)["env_steps"] == 512
+
+
+def test_new_runs_never_reuse_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = _train(_config(None, total_steps=128))["run_dir"]
+    second = _train(_config(None, total_steps=128))["run_dir"]
+    assert (first, second) == ("runs/ppo_point_mass_seed1", "runs/ppo_point_mass_seed1_2")
+
+
+class _Interrupt:
+    """An env factory whose envs raise KeyboardInterrupt (Ctrl-C) once, at one env step."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.steps, self.fired = at, 0, False
+
+    def __call__(self, task: str, seed=None, **params):
+        env = make_point_mass(task, seed, **params)
+        step = env.step
+
+        def interrupting(action):
+            self.steps += 1
+            if self.steps == self.at and not self.fired:
+                self.fired = True
+                raise KeyboardInterrupt
+            return step(action)
+
+        env.step = interrupting
+        return env
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, algo):
+    """Ctrl-C in the middle of a rollout loses nothing and counts nothing twice: the resumed
+    run (envs replayed, rollout collected again) writes the uninterrupted run's rows."""
+    kw = dict(algo=algo, total_steps=640, eval_every=256, checkpoint_every=0)
+    if algo == "trpo":
+        kw["algo_config"] = {"n_steps": 64}
+    _train(_config(tmp_path / "whole", **kw))
+    # 600 env.step calls: two evaluations (2 x 50 steps each, at steps 0 and 256) and 400
+    # training steps: Ctrl-C in the 4th rollout (384..512), 16 steps after its start
+    interrupt = _Interrupt(at=600)
+    cut = _config(tmp_path / "cut", **kw)
+    with pytest.raises(KeyboardInterrupt):
+        Runner(cut, tensorboard=False, env_factory=interrupt).train()
+    saved = load_checkpoint(tmp_path / "cut")
+    assert (saved["env_steps"], saved["updates"]) == (384, 3)  # the last completed update
+    Runner(cut, resume=True, tensorboard=False, env_factory=interrupt).train()
+    whole, resumed = (read_metrics(tmp_path / r / "metrics.csv") for r in ("whole", "cut"))
+    assert whole.keys() == resumed.keys() and whole["env_steps"] == [0, 128, 256, 384, 512, 640]
+    for key in set(whole) - {"wall_time", "steps_per_s"}:
+        np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    a, b = load_checkpoint(tmp_path / "whole"), load_checkpoint(tmp_path / "cut")
+    assert [a[k] for k in ("env_steps", "episodes", "updates")] == [
+        b[k] for k in ("env_steps", "episodes", "updates")
+    ]
+    for name, value in a["policy"]["state"].items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(b["policy"]["state"][name], value, rtol=0, atol=0)
+
+
 def test_warm_start_trpo_then_ppo(tmp_path):
     trpo = _config(tmp_path / "trpo", algo="trpo", algo_config={"n_steps": 64})
     _train(trpo)
@@ -128,7 +200,7 @@ def test_refuses_to_overwrite_a_run(tmp_path):
     run = tmp_path / "run"
     _train(_config(run, total_steps=128))
     before = (run / "checkpoint.pt").read_bytes()
-    with pytest.raises(ValueError, match="already exists and is not empty; use --resume"):
+    with pytest.raises(ValueError, match="already exists and is not empty .*; use --resume"):
         _train(_config(run, total_steps=128))
     assert (run / "checkpoint.pt").read_bytes() == before
 

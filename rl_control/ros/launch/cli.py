@@ -1,7 +1,8 @@
 """`rl-control launch FILE [name:=value ...]`: run a launch XML file without ROS 2.
 
 Exit codes: 0 success, 1 a node with on_exit="shutdown" failed or a `<shutdown>` was reached,
-2 the launch file or its arguments are invalid.
+2 the launch file, its arguments (an undeclared name included) or a node's configuration
+(algo, task, config, checkpoint: checked before any node starts) is invalid.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from rl_control.ros.launch.model import LaunchError
+from rl_control.ros.launch.checks import check_plan
+from rl_control.ros.launch.model import LaunchError, LaunchPlan
 from rl_control.ros.launch.packages import PACKAGE, find_package_share
 from rl_control.ros.launch.resolver import declared_arguments, resolve_launch
 from rl_control.ros.launch.runner import LaunchRunner
@@ -93,6 +95,19 @@ def parse_arguments(items: list[str]) -> dict[str, str]:
     return result
 
 
+def check_arguments(arguments: Mapping[str, str], plan: LaunchPlan) -> None:
+    """A misspelt argument would silently run with the default: refuse names no file of the
+    launch declares (ros2 launch ignores them), listing the declared ones."""
+    declared = sorted({a.name for a in plan.arguments})
+    unknown = sorted(set(arguments) - set(declared))
+    if unknown:
+        names = ", ".join(f"'{n}'" for n in unknown)
+        raise LaunchError(
+            f"argument(s) {names} not declared by {plan.file.name}; declared: "
+            f"{', '.join(declared)}"
+        )
+
+
 def _show_args(path: Path, environ: Mapping[str, str]) -> None:
     print("Arguments (pass arguments as '<name>:=<value>'):\n")
     for arg in declared_arguments(path, environ):
@@ -122,12 +137,12 @@ def main(argv: list[str]) -> int:
             return 0
         arguments = parse_arguments(rest)
         plan = resolve_launch(path, arguments, environ)
-    except LaunchError as exc:
+        check_arguments(arguments, plan)
+        if not opts.print_only and plan.shutdown_reason is None:
+            check_plan(plan)  # algo, task, config, checkpoint: before any node starts
+    except ValueError as exc:  # LaunchError included
         print(f"rl-control launch: error: {exc}", file=sys.stderr)
         return 2
-    declared = {a.name for a in plan.arguments}
-    for name in sorted(set(arguments) - declared):
-        print(f"rl-control launch: warning: argument '{name}' is not declared", file=sys.stderr)
     if opts.print_only:
         for message in plan.messages:
             print(f"[launch] {message}")

@@ -2,7 +2,9 @@
 
 Each node runs in its own process group so that stopping it also stops anything it spawned.
 Output lines are prefixed with `[label]`. A node with `on_exit="shutdown"` stops the launch
-when it exits; `respawn` restarts a node after `respawn_delay` unless shutting down.
+when it exits; `respawn` restarts a node after `respawn_delay` unless shutting down. A node
+exiting with code 2 (a configuration error, see :mod:`checks`) is never respawned: the
+launch stops and exits with 2.
 Stopping escalates SIGINT -> SIGTERM -> SIGKILL with timeouts (5 s each, like launch).
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from rl_control.ros.launch.checks import CONFIG_ERROR
 from rl_control.ros.launch.model import LaunchError, LaunchPlan, NodeSpec
 from rl_control.ros.launch.packages import check_executable
 
@@ -65,6 +68,7 @@ class LaunchRunner:
         self._stop = threading.Event()
         self._stop_reason = ""
         self._failed: list[str] = []
+        self._config_errors: list[str] = []
         self._procs = [_Process(spec) for spec in plan.nodes]
 
     def request_shutdown(self, reason: str) -> None:
@@ -80,7 +84,7 @@ class LaunchRunner:
             stream.flush()
 
     def run(self) -> int:
-        """Start all nodes, supervise them until they end or a shutdown, return 0 or 1."""
+        """Start all nodes, supervise them until they end or a shutdown; return 0, 1 or 2."""
         for message in self.plan.messages:
             self._say(message)
         if self.plan.shutdown_reason is not None:
@@ -94,6 +98,9 @@ class LaunchRunner:
             self._supervise()
         finally:
             self._stop_all()
+        if self._config_errors:
+            self._say(f"configuration error in: {', '.join(self._config_errors)}", error=True)
+            return CONFIG_ERROR
         if self._failed:
             self._say(f"required node(s) failed: {', '.join(self._failed)}", error=True)
             return 1
@@ -123,7 +130,12 @@ class LaunchRunner:
             self._say(f"process [{label}] has finished cleanly")
         else:
             self._say(f"process [{label}] has died (exit code {code})", error=True)
-        if proc.spec.shutdown_on_exit:
+        if code == CONFIG_ERROR:
+            # its parameters are wrong: a respawn would fail the same way, and the graph
+            # cannot work without it
+            self._config_errors.append(label)
+            self.request_shutdown(f"process [{label}] has a configuration error")
+        elif proc.spec.shutdown_on_exit:
             if code != 0:
                 self._failed.append(label)
             self.request_shutdown(f"process [{label}] exited and has on_exit=shutdown")

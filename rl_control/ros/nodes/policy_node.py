@@ -17,6 +17,7 @@ from rl_control.graph.params import POLICY_NODE, declare
 from rl_control.graph.policy_role import PolicyRole, build_policy_server
 from rl_control.graph.policy_server import ActionResult
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
@@ -82,6 +83,7 @@ class PolicyNode:
             self.marker_pub.publish(m.plan_markers(result, stamp, self.plan_frame))
 
 
+@exit_on_config_error("policy_node")
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("policy_node", main_argv(argv))
     policy = PolicyNode(node)

@@ -23,6 +23,7 @@ from rl_control.graph.params import SIM_BRIDGE, declare
 from rl_control.graph.sensors import SensorReadings
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
@@ -88,6 +89,7 @@ class SimBridgeNode:
         return response
 
 
+@exit_on_config_error("sim_bridge")
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("sim_bridge", main_argv(argv))
     bridge = SimBridgeNode(node)

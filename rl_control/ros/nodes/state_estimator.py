@@ -14,6 +14,7 @@ from rl_control.graph.estimator import StateEstimator
 from rl_control.graph.estimator_role import EstimatorRole
 from rl_control.graph.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
@@ -62,6 +63,7 @@ class StateEstimatorNode:
             self.tf_pub.publish(m.odometry_tf(msg))
 
 
+@exit_on_config_error("state_estimator")
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("state_estimator", main_argv(argv))
     estimator = StateEstimatorNode(node)

@@ -16,6 +16,7 @@ from rl_control.graph.policy_server import PolicyUpdate
 from rl_control.graph.trainer import ActionIn
 from rl_control.graph.trainer_role import TrainerRole, trainer_config
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
@@ -43,7 +44,7 @@ class TrainerNode:
         self.timeout, log = p["reset_timeout"], node.get_logger()
         self.role = TrainerRole(
             config, self.publish_update, self.publish_stats, self.grant, self.call, p["resume"],
-            self.timeout, time.monotonic, log.info, log.warn,
+            self.timeout, time.monotonic, log.info, log.warn, force_resume=p["force_resume"],
         )  # fmt: skip
         trainer = self.role.trainer
         node.create_subscription(
@@ -79,6 +80,7 @@ class TrainerNode:
         self.clients[kind].call(request, timeout=self.timeout)
 
 
+@exit_on_config_error("trainer_node")
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("trainer_node", main_argv(argv))
     trainer = TrainerNode(node)

@@ -28,6 +28,19 @@ def test_hardware_backend_exits_1_with_the_message(capsys: pytest.CaptureFixture
     assert "hardware bridge not implemented yet" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("argv", [["train.launch.xml"], ["deploy.launch.xml", "checkpoint:=c.pt"]])
+def test_hardware_backend_starts_nothing_and_exits_1(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    assert main([*argv, "backend:=hardware"]) == 1  # run, not --print
+    out, err = capsys.readouterr()
+    assert "started with pid" not in out
+    assert err == (
+        "[launch] shutdown: hardware bridge not implemented yet: backend:=hardware cannot run; "
+        "use backend:=pybullet\n"
+    )
+
+
 def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy.launch.xml", "--print"]) == 2
     err = capsys.readouterr().err
@@ -38,9 +51,11 @@ def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert "invalid launch argument 'task=x'" in capsys.readouterr().err
 
 
-def test_undeclared_argument_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sim.launch.xml", "-p", "tsak:=x"]) == 0
-    assert "argument 'tsak' is not declared" in capsys.readouterr().err
+def test_undeclared_argument_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim.launch.xml", "-p", "tsak:=x"]) == 2  # it would run with the default
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument(s) 'tsak' not declared by sim.launch.xml" in err
+    assert "declared: backend, gui, lock_step, namespace," in err
 
 
 def test_show_args(capsys: pytest.CaptureFixture[str]) -> None:

@@ -124,6 +124,19 @@ def test_respawn_restarts_a_crashed_node_after_its_delay(tmp_path: Path) -> None
     assert err.count("process [flaky] has died (exit code 1)") >= 2
 
 
+def test_a_node_with_a_configuration_error_is_not_respawned(tmp_path: Path) -> None:
+    count = tmp_path / "count"
+    bad = _script(tmp_path, "bad", f'open("{count}", "a").write("x\\n"); sys.exit(2)')
+    sleeper = _script(tmp_path, "sleeper", "time.sleep(30)")
+    nodes = (
+        f'<node exec="{bad}" name="bad" respawn="true" respawn_delay="0.1"/>'
+        f'<node exec="{sleeper}" name="sleeper"/>'
+    )
+    code, _, err, elapsed = _run(_launch(tmp_path, nodes))
+    assert code == 2 and elapsed < 10  # the launch stops instead of respawning forever
+    assert count.read_text() == "x\n" and "configuration error in: bad" in err
+
+
 def test_children_left_behind_by_an_exited_node_are_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     spawner = _script(
