@@ -38,9 +38,23 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--algo", help="algorithm name (ppo, trpo, sac, ...)")
     train.add_argument("--task", help="task name (soft_wall_cartpole, two_link_leg, minitaur)")
     train.add_argument("--steps", type=int, dest="total_steps", help="total env steps")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--num-envs", type=int, dest="num_envs")
-    train.add_argument("--run-dir", dest="run_dir", help="run folder to create")
+    train.add_argument(
+        "--seed", type=int,
+        help="seeds the envs, the networks and sampling; evaluation uses seed+10000 onwards",
+    )  # fmt: skip
+    train.add_argument(
+        "--num-envs", type=int, dest="num_envs", help="environments stepped side by side"
+    )
+    train.add_argument(
+        "--num-threads", type=int, dest="num_threads",
+        help="torch threads while training (default 1: fastest for these small networks, "
+        "and more threads stall when other work shares the cores)",
+    )  # fmt: skip
+    train.add_argument(
+        "--run-dir", dest="run_dir",
+        help="run folder to create (default runs/<label or algo>_<task>_seed<seed>, "
+        "suffixed _2, _3, ... when that one exists and is not empty)",
+    )  # fmt: skip
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     train.add_argument(
         "--init-from", dest="init_from", metavar="RUN_DIR",
@@ -54,14 +68,25 @@ def _build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="replay a run's policy deterministically")
     ev.add_argument("run", metavar="RUN_DIR", help="run folder or checkpoint file")
-    ev.add_argument("--episodes", type=int, default=10)
+    ev.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
     ev.add_argument("--seed", type=int, help="first episode seed (default: the run's eval seed)")
 
     plot = sub.add_parser("plot", help="overlay learning curves (mean and spread over seeds)")
-    plot.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    plot.add_argument("--out", default="learning_curves.png", help="PNG to write")
-    plot.add_argument("--band", choices=("minmax", "std"), default="minmax")
-    plot.add_argument("--title")
+    plot.add_argument(
+        "runs", nargs="+", metavar="RUN_DIR",
+        help="run folders; runs of one label (config label, else algorithm) with different "
+        "seeds make one curve; their eval return, or training-episode return if never "
+        "evaluated (graph runs)",
+    )  # fmt: skip
+    plot.add_argument(
+        "--out", default="learning_curves.png",
+        help="PNG to write (default learning_curves.png); its folder must exist",
+    )  # fmt: skip
+    plot.add_argument(
+        "--band", choices=("minmax", "std"), default="minmax",
+        help="spread over seeds: min to max (default) or mean ± one std",
+    )  # fmt: skip
+    plot.add_argument("--title", help="figure title")
 
     sub.add_parser(
         "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
@@ -74,10 +99,8 @@ def _train(args: argparse.Namespace) -> int:
     from rl_control.training.io import RunPaths
     from rl_control.training.runner import Runner
 
-    overrides = {
-        k: getattr(args, k)
-        for k in ("algo", "task", "total_steps", "seed", "num_envs", "run_dir", "init_from")
-    }
+    names = ("algo", "task", "total_steps", "seed", "num_envs", "num_threads", "run_dir")
+    overrides = {k: getattr(args, k) for k in (*names, "init_from")}
     if args.resume:
         if args.config:
             raise UsageError("--resume uses the run's own config.yaml; drop --config")

@@ -49,6 +49,9 @@ class TrainConfig:
     init_from: str | None = None
     #: curve label used by `rl-control plot` to group seeds (default: the algorithm name)
     label: str | None = None
+    #: torch intra-op threads while training; 1 suits the small networks here and does not
+    #: stall when other work shares the cores (torch's default, one per core, does)
+    num_threads: int = 1
 
     def __post_init__(self) -> None:
         for name in ("algo", "task"):
@@ -61,7 +64,7 @@ class TrainConfig:
                 setattr(self, name, {})
             elif not isinstance(value, dict):
                 raise ValueError(f"config key {name!r} must be a mapping, got {value!r}")
-        positive = ("num_envs", "total_steps", "eval_episodes")
+        positive = ("num_envs", "total_steps", "eval_episodes", "num_threads")
         for name in positive + ("seed", "eval_every", "checkpoint_every", "log_every"):
             value = getattr(self, name)
             if isinstance(value, float) and value.is_integer():

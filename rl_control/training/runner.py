@@ -20,6 +20,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from rl_control.algorithms.base import Algorithm
@@ -177,6 +178,16 @@ class Runner:
 
     def train(self) -> dict[str, Any]:
         """Run until ``total_steps`` env steps; returns a summary (run_dir, steps, eval)."""
+        cfg = self.config
+        threads_before = torch.get_num_threads()
+        # set before anything runs torch; process-wide, so put back when the run ends
+        torch.set_num_threads(cfg.num_threads)
+        try:
+            return self._train()
+        finally:
+            torch.set_num_threads(threads_before)
+
+    def _train(self) -> dict[str, Any]:
         cfg = self.config
         seed_everything(cfg.seed)
         envs, algorithm = self._build()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import types
@@ -43,6 +44,8 @@ def test_user_errors_are_one_line(capsys, tmp_path, bad_yaml):
     _fails(capsys, ["eval", str(tmp_path / "gone")], "checkpoint or run folder not found")
     _fails(capsys, ["eval", str(tmp_path), "--episodes", "0"], "--episodes must be at least 1")
     _fails(capsys, ["plot", str(tmp_path / "gone")], "run folder not found")
+    threads = ["train", "--algo", "ppo", "--task", "t", "--num-threads", "0"]
+    _fails(capsys, threads, "config key 'num_threads' must be positive")
 
 
 def test_entry_point_exits_2_without_traceback(tmp_path, bad_yaml):
@@ -69,6 +72,9 @@ def test_plot_writes_png(capsys, tmp_path):
     assert main(["plot", *runs, "--out", str(out), "--band", "std"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"wrote {out}" in capsys.readouterr().out
+    nowhere = tmp_path / "nowhere" / "x.png"
+    _fails(capsys, ["plot", *runs, "--out", str(nowhere)], "folder for --out does not exist")
+    assert not nowhere.parent.exists()
 
 
 def test_launch_dispatches_lazily(monkeypatch):
@@ -78,3 +84,30 @@ def test_launch_dispatches_lazily(monkeypatch):
     monkeypatch.setitem(sys.modules, "rl_control.ros.launch.cli", fake)
     assert main(["launch", "sim.launch.xml", "backend:=pybullet", "--help"]) == 7
     assert seen == [["sim.launch.xml", "backend:=pybullet", "--help"]]
+
+
+def _help(capsys, command):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "plot"])
+def test_every_argument_has_help_text(capsys, command):
+    lines = _help(capsys, command).splitlines()
+    listed = [i for i, line in enumerate(lines) if re.match(r"  \S", line)]
+    assert listed
+    for i in listed:
+        # argparse puts the help after the name, or on the next, deeper-indented line
+        has_help = re.match(r"  \S.*?\s{2,}\S", lines[i]) or (
+            i + 1 < len(lines) and re.match(r" {10,}\S", lines[i + 1])
+        )
+        assert has_help, f"{command}: {lines[i].strip()} has no help text"
+
+
+def test_train_help_documents_seed_offset_and_run_folder_suffix(capsys):
+    from rl_control.training.evaluation import EVAL_SEED_OFFSET
+
+    text = " ".join(_help(capsys, "train").split())
+    assert f"seed+{EVAL_SEED_OFFSET}" in text
+    assert "suffixed _2, _3, ..." in text

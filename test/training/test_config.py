@@ -66,6 +66,7 @@ def test_no_file_needs_algo_and_task():
         ("algo: ppo\ntask: t\nseed: -1\n", "'seed' must be non-negative"),
         ("algo: ppo\ntask: t\ntotal_steps: lots\n", "'total_steps' must be an integer"),
         ("algo: ppo\ntask: t\nnum_envs: true\n", "'num_envs' must be an integer"),
+        ("algo: ppo\ntask: t\nnum_threads: 0\n", "'num_threads' must be positive"),
         ("algo: ppo\ntask: t\nenv: [1]\n", "'env' must be a mapping"),
         ("algo: 3\ntask: t\n", "'algo' must be a non-empty string"),
         ("algo: ppo\ntask: [t\n", "malformed YAML"),

@@ -227,3 +227,22 @@ def test_nan_action_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"non-finite action at env step 0"):
         runner.train()
     assert not (tmp_path / "r/checkpoint.pt").exists()
+
+
+def test_num_threads_is_applied_while_training_and_put_back(tmp_path):
+    from rl_control.algorithms.registry import make_algorithm
+
+    seen = []
+
+    def counting_factory(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return make_algorithm(*args, **kwargs)
+
+    before = torch.get_num_threads()
+    threads = before + 1  # differs from the suite's OMP_NUM_THREADS=1
+    config = _config(tmp_path / "run", total_steps=128, num_threads=threads)
+    Runner(
+        config, tensorboard=False, env_factory=make_point_mass, algorithm_factory=counting_factory
+    ).train()
+    assert seen == [threads]
+    assert torch.get_num_threads() == before
