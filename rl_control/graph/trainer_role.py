@@ -123,6 +123,7 @@ class TrainerRole:
         log: Callable[[str], None] = _ignore,
         warn: Callable[[str], None] = _ignore,
         force_resume: bool = False,
+        tensorboard: bool = True,
     ) -> None:
         self.config, self.log, self._publish_stats = config, log, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn)
@@ -132,7 +133,7 @@ class TrainerRole:
             self._stats, grant,
         )  # fmt: skip
         self.trainer, self.resumed = build_graph_trainer(
-            config, hooks, resume=resume, force=force_resume
+            config, hooks, resume=resume, force=force_resume, tensorboard=tensorboard
         )
 
     def _stats(self, row: dict[str, Any]) -> None:

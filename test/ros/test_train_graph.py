@@ -123,6 +123,7 @@ def test_train_launch_learns_and_writes_the_run_folder(tmp_path) -> None:
     first, last = episodes[0], episodes[-1] - episodes[-2]  # episodes ended per rollout
     assert first >= 4 * max(last, 1), episodes  # same steps, a quarter of the episodes
     assert (run / "learning_curve.png").stat().st_size > 0
+    assert any((run / "tensorboard").iterdir())  # TensorBoard events, as in-process runs
 
 
 def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path) -> None:
