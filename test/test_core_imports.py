@@ -40,8 +40,8 @@ def test_core_does_not_import_ros():
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert {"graph", "mpc", "training", "cli"} <= set(CORE)  # the roles included
-    for module in ("training.runner", "cli.main", "graph.trainer_role", "graph.bridge_role"):
+    assert {"roles", "robot", "mpc", "training", "cli"} <= set(CORE)  # the roles included
+    for module in ("training.runner", "cli.main", "roles.trainer_role", "roles.bridge_role"):
         assert f"rl_control.{module}" in result["imported"]
     leaked = [
         m for m in result["loaded"] if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)

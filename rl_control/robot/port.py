@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from rl_control.graph.sensors import SensorReadings
+from rl_control.robot.sensors import SensorReadings
 
 
 @runtime_checkable

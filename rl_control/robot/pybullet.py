@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rl_control.envs.bullet import BulletEnv, pybullet  # pybullet imported there, silenced
-from rl_control.graph.sensors import BasePose, ImuReading, SensorReadings
+from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
 
 
 class PyBulletRobot:

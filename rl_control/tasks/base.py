@@ -18,7 +18,7 @@ import numpy as np
 from rl_control.tasks.params import override_params
 
 if TYPE_CHECKING:
-    from rl_control.graph.sensors import SensorReadings
+    from rl_control.robot.sensors import SensorReadings
 
 #: the facts a task may provide (what :func:`rl_control.tasks.registry.require_task_facts`
 #: checks), with the words its errors use

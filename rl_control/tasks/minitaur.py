@@ -24,7 +24,7 @@ import numpy as np
 from rl_control.tasks.base import StateLayout, TaskDefinition
 
 if TYPE_CHECKING:
-    from rl_control.graph.sensors import SensorReadings
+    from rl_control.robot.sensors import SensorReadings
 
 NUM_MOTORS = 8
 OBS_DIM = 3 * NUM_MOTORS + 4
@@ -140,7 +140,7 @@ def noise_scale(params: MinitaurParams) -> np.ndarray:
 
 def estimate(readings: SensorReadings, params: MinitaurParams) -> np.ndarray:
     """Motor states and the IMU quaternion, then the base position (odometry) x and z."""
-    from rl_control.graph.estimator import quadruped_state  # IMU conventions live there
+    from rl_control.roles.estimator import quadruped_state  # IMU conventions live there
 
     if readings.base is None:
         raise ValueError("the minitaur estimate needs the base pose (odometry)")

@@ -22,7 +22,7 @@ from rl_control.tasks.base import StateLayout, TaskDefinition, joint_indices
 from rl_control.tasks.lcs import LCS
 
 if TYPE_CHECKING:
-    from rl_control.graph.sensors import SensorReadings
+    from rl_control.robot.sensors import SensorReadings
 
 JOINT_NAMES = ("cart_slider", "pole_hinge")
 LAYOUT = StateLayout((("x", 1), ("theta", 1), ("x_dot", 1), ("theta_dot", 1)))

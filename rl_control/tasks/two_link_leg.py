@@ -31,7 +31,7 @@ import numpy as np
 from rl_control.tasks.base import StateLayout, TaskDefinition, joint_indices
 
 if TYPE_CHECKING:
-    from rl_control.graph.sensors import SensorReadings
+    from rl_control.robot.sensors import SensorReadings
 
 STATE_NAMES = ("q_hip", "q_knee", "qd_hip", "qd_knee")
 JOINT_NAMES = ("hip", "knee")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from rl_control.envs.registration import make_env
-from rl_control.graph.session import build_graph_trainer
+from rl_control.roles.session import build_graph_trainer
 from rl_control.tasks.registry import (
     GRAPH_FACTS,
     PLUGIN_VARIABLE,

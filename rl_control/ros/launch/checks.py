@@ -24,7 +24,7 @@ CONFIG_ERROR = 2
 
 def trainer_config(params: Mapping[str, Any]) -> Any:
     """The TrainConfig a trainer node builds from its parameters (names checked first)."""
-    from rl_control.graph.trainer_role import trainer_config as build
+    from rl_control.roles.trainer_role import trainer_config as build
 
     names = ("config", "algo", "task", "seed", "run_dir", "total_steps", "checkpoint_every")
     return build(**{k: params[k] for k in names if k in params})
@@ -48,7 +48,7 @@ def check_policy(params: Mapping[str, Any]) -> None:
 
 
 def check_task_param(params: Mapping[str, Any]) -> None:
-    from rl_control.graph.session import check_graph_task
+    from rl_control.roles.session import check_graph_task
 
     check_graph_task(str(params.get("task", "soft_wall_cartpole")))
 

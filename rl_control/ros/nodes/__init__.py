@@ -1,2 +1,2 @@
 """ROS 2 nodes: each binds topics, services and its declared parameters (:mod:`.params`) to
-one ROS-free role of :mod:`rl_control.graph`, and runs the shared loop (:mod:`.run`)."""
+one ROS-free role of :mod:`rl_control.roles`, and runs the shared loop (:mod:`.run`)."""

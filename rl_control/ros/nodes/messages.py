@@ -1,4 +1,4 @@
-"""Message <-> rl_control.graph conversions shared by the nodes (attribute access only, so
+"""Message <-> rl_control.roles conversions shared by the nodes (attribute access only, so
 the same code runs on rclpy messages and on the embedded back-end's)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_control.graph.sensors import (
+from rl_control.robot.sensors import (
     BasePose,
     ImuReading,
     SensorReadings,
@@ -18,7 +18,7 @@ from rl_control.graph.sensors import (
 from rl_control.ros import middleware as mw
 
 if TYPE_CHECKING:  # torch-free at run time: the bridge and estimator never load torch
-    from rl_control.graph.policy_server import ActionResult, PolicyUpdate
+    from rl_control.roles.policy_server import ActionResult, PolicyUpdate
 
 
 def _set_xyz(vec: Any, values: np.ndarray) -> None:
@@ -134,7 +134,7 @@ class Messages:
         return msg
 
     def policy_update(self, msg: Any) -> PolicyUpdate:
-        from rl_control.graph.policy_server import PolicyUpdate
+        from rl_control.roles.policy_server import PolicyUpdate
 
         data = msg.data
         data = bytes(data) if not isinstance(data, bytes) else data

@@ -4,7 +4,7 @@ The policy comes from `checkpoint` (deploy) or from the trainer's policy_update 
 between episodes, or at once with `swap_mid_episode` in training, acting again on the newest
 observation). Publishes solve_time (std_msgs/Float64MultiArray, s) and,
 for planners that return a plan, plan_markers (visualization_msgs/MarkerArray) for rviz.
-The logic is :class:`rl_control.graph.policy_role.PolicyRole`'s.
+The logic is :class:`rl_control.roles.policy_role.PolicyRole`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 import time
 from typing import Any
 
-from rl_control.graph.params import POLICY_NODE, declare
-from rl_control.graph.policy_role import PolicyRole, build_policy_server
-from rl_control.graph.policy_server import ActionResult
+from rl_control.roles.params import POLICY_NODE, declare
+from rl_control.roles.policy_role import PolicyRole, build_policy_server
+from rl_control.roles.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m

@@ -7,7 +7,7 @@ tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_gro
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
 "step=<k>;episode=<e>") and `pause` (std_srvs/SetBool). With `trainer_gate` (training) a
 lock-step also waits for the trainer's `step_gate` (rl_control_msgs/StepGate) grant.
-The logic is :class:`rl_control.graph.bridge_role.BridgeRole`'s; this binds it to topics.
+The logic is :class:`rl_control.roles.bridge_role.BridgeRole`'s; this binds it to topics.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import time
 from typing import Any
 
 from rl_control.envs.registration import make_env
-from rl_control.graph.bridge import LockStepBridge
-from rl_control.graph.bridge_role import BridgeRole
-from rl_control.graph.params import SIM_BRIDGE, declare
-from rl_control.graph.sensors import SensorReadings
 from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.robot.sensors import SensorReadings
+from rl_control.roles.bridge import LockStepBridge
+from rl_control.roles.bridge_role import BridgeRole
+from rl_control.roles.params import SIM_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m

@@ -2,7 +2,7 @@
 
 The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
 ground-truth odometry from the bridge, where there is one, is relayed as odom and /tf.
-The logic is :class:`rl_control.graph.estimator_role.EstimatorRole`'s.
+The logic is :class:`rl_control.roles.estimator_role.EstimatorRole`'s.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rl_control.graph.estimator import StateEstimator
-from rl_control.graph.estimator_role import EstimatorRole
-from rl_control.graph.params import STATE_ESTIMATOR, declare
+from rl_control.roles.estimator import StateEstimator
+from rl_control.roles.estimator_role import EstimatorRole
+from rl_control.roles.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m

@@ -2,7 +2,7 @@
 (latched), training_stats and step_gate (the lock-step grants the bridge waits for), resets
 and pauses the bridge through its services, writes the run folder, and exits when the step
 budget is reached (train.launch.xml then shuts down). The logic is
-:class:`rl_control.graph.trainer_role.TrainerRole`'s.
+:class:`rl_control.roles.trainer_role.TrainerRole`'s.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sys
 import time
 from typing import Any
 
-from rl_control.graph.params import TRAINER_NODE, declare
-from rl_control.graph.policy_server import PolicyUpdate
-from rl_control.graph.trainer import ActionIn
-from rl_control.graph.trainer_role import TrainerRole, trainer_config
+from rl_control.roles.params import TRAINER_NODE, declare
+from rl_control.roles.policy_server import PolicyUpdate
+from rl_control.roles.trainer import ActionIn
+from rl_control.roles.trainer_role import TrainerRole, trainer_config
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from rl_control.graph.policy_server import serialize_policy
-from rl_control.graph.sensors import BasePose, ImuReading, SensorReadings
 from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
+from rl_control.roles.policy_server import serialize_policy
 from rl_control.ros.nodes.messages import Messages
 
 msgs = Messages()
@@ -62,7 +62,7 @@ def test_odometry_tf_clock_and_policy_update_messages() -> None:
 
 
 def test_stats_plan_markers_and_the_relayed_odometry_transform() -> None:
-    from rl_control.graph.policy_server import ActionResult
+    from rl_control.roles.policy_server import ActionResult
     from rl_control.ros.nodes import messages as m
 
     row = dict(env_steps=512, episodes=7, policy_version=2, train_return=9.5, steps_per_s=80.0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import transforms3d
 
-from rl_control.graph.sensors import ImuReading, SensorReadings
+from rl_control.robot.sensors import ImuReading, SensorReadings
 from rl_control.tasks.base import Task, joint_indices
 
 

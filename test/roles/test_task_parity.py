@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from rl_control.envs.registration import make_env
-from rl_control.graph.bridge import LockStepBridge
-from rl_control.graph.estimator import StateEstimator
 from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.roles.bridge import LockStepBridge
+from rl_control.roles.estimator import StateEstimator
 from rl_control.tasks.registry import make_task, task_names
 
 

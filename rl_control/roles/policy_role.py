@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rl_control.graph.policy_server import (
+from rl_control.roles.policy_server import (
     ActionResult,
     PolicyServer,
     PolicyUpdate,

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from rl_control.algorithms.base import Algorithm
-from rl_control.graph.policy_server import PolicyUpdate, serialize_policy
-from rl_control.graph.transition_log import LoggedTransition, TransitionLog
 from rl_control.policies.base import PolicyOutput
+from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
+from rl_control.roles.transition_log import LoggedTransition, TransitionLog
 from rl_control.tasks.base import Task
 from rl_control.training.checkpoint import save_checkpoint
 from rl_control.training.session import RunSession

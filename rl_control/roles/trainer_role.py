@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rl_control.graph.policy_server import PolicyUpdate
-from rl_control.graph.session import build_graph_trainer, check_graph_task
-from rl_control.graph.trainer import TrainerHooks
+from rl_control.roles.policy_server import PolicyUpdate
+from rl_control.roles.session import build_graph_trainer, check_graph_task
+from rl_control.roles.trainer import TrainerHooks
 from rl_control.training.config import TrainConfig, load_config
 
 #: (kind: "reset" | "pause", value) -> None; raises TimeoutError when the bridge is silent

@@ -5,9 +5,9 @@ import numpy as np
 import torch
 from clocks import FakeClock
 
-from rl_control.graph.policy_role import PolicyRole, build_policy_server
-from rl_control.graph.policy_server import serialize_policy
 from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.roles.policy_role import PolicyRole, build_policy_server
+from rl_control.roles.policy_server import serialize_policy
 
 STATE = np.array([0.1, -0.1, 0.2, 0.0])
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rl_control.graph.session import build_graph_trainer
-from rl_control.graph.trainer import ActionIn, GraphTrainer
+from rl_control.roles.session import build_graph_trainer
+from rl_control.roles.trainer import ActionIn, GraphTrainer
 from rl_control.training.config import TrainConfig
 from rl_control.training.metrics import read_metrics
 

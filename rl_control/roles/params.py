@@ -2,7 +2,7 @@
 
 The nodes declare exactly these; ``config/<node>.yaml``, the launch files and the README's
 parameter table are checked against them (test/ros/nodes/test_params.py), and
-``python -m rl_control.graph.params README.md`` rewrites that table. Pure data and YAML:
+``python -m rl_control.roles.params README.md`` rewrites that table. Pure data and YAML:
 nothing here needs a middleware.
 """
 
@@ -202,6 +202,6 @@ def with_readme_table(text: str) -> str:
     return f"{head}{BEGIN}\n{readme_table()}\n{END}{tail}"
 
 
-if __name__ == "__main__":  # python -m rl_control.graph.params README.md
+if __name__ == "__main__":  # python -m rl_control.roles.params README.md
     readme = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
     readme.write_text(with_readme_table(readme.read_text()))

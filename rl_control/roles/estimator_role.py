@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from rl_control.graph.estimator import EstimatedState, StateEstimator
-from rl_control.graph.sensors import SensorReadings
+from rl_control.robot.sensors import SensorReadings
+from rl_control.roles.estimator import EstimatedState, StateEstimator
 
 #: a side input as the node keeps it (a message); the role only looks at its stamp
 Item = TypeVar("Item")

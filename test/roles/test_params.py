@@ -1,4 +1,4 @@
-"""One parameter source: the declarations in rl_control.graph.params against the
+"""One parameter source: the declarations in rl_control.roles.params against the
 config files, the launch files and the README; duplicate and unknown keys are errors."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rl_control.graph import params
-from rl_control.graph.params import NODES, ParamSpec
+from rl_control.roles import params
+from rl_control.roles.params import NODES, ParamSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG, LAUNCH = ROOT / "config", ROOT / "launch"
@@ -58,7 +58,7 @@ def test_unknown_keys_and_wrong_types_are_errors(tmp_path) -> None:
 def test_the_readme_table_is_the_generated_one() -> None:
     readme = (ROOT / "README.md").read_text()
     assert params.with_readme_table(readme) == readme, (
-        "README parameter table is stale: python -m rl_control.graph.params README.md"
+        "README parameter table is stale: python -m rl_control.roles.params README.md"
     )
     assert "| `trainer_node` | `checkpoint_every` | int | `0` |" in params.readme_table()
 

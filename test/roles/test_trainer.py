@@ -8,10 +8,10 @@ import pytest
 from clocks import FakeClock
 
 from rl_control.algorithms.base import Algorithm
-from rl_control.graph.session import build_graph_trainer
-from rl_control.graph.trainer import ActionIn, GraphTrainer, TrainerHooks
-from rl_control.graph.transition_log import TransitionLog
 from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.roles.session import build_graph_trainer
+from rl_control.roles.trainer import ActionIn, GraphTrainer, TrainerHooks
+from rl_control.roles.transition_log import TransitionLog
 from rl_control.tasks import soft_wall_cartpole as cp
 from rl_control.tasks.registry import make_task
 from rl_control.training.config import TrainConfig

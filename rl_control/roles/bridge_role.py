@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rl_control.graph.bridge import LockStepBridge
-from rl_control.graph.sensors import SensorReadings, encode_step_tag
+from rl_control.robot.sensors import SensorReadings, encode_step_tag
+from rl_control.roles.bridge import LockStepBridge
 from rl_control.tasks.base import Task
 
 #: (readings, publish /clock too) -> None: the node turns them into messages

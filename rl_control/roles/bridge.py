@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from rl_control.graph.sensors import SensorReadings
 from rl_control.robot.port import RobotIO
+from rl_control.robot.sensors import SensorReadings
 from rl_control.tasks.base import Task
 
 

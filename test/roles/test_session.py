@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rl_control.graph.session import build_graph_trainer
+from rl_control.roles.session import build_graph_trainer
 from rl_control.training.config import TrainConfig
 
 

@@ -4,9 +4,9 @@ sample that cannot be estimated is warned about and counted, not raised."""
 import numpy as np
 import pytest
 
-from rl_control.graph.estimator import StateEstimator
-from rl_control.graph.estimator_role import EstimatorRole
-from rl_control.graph.sensors import SensorReadings
+from rl_control.robot.sensors import SensorReadings
+from rl_control.roles.estimator import StateEstimator
+from rl_control.roles.estimator_role import EstimatorRole
 from rl_control.tasks.registry import make_task
 
 

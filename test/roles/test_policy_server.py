@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from clocks import FakeClock
 
-from rl_control.graph.policy_server import PolicyServer, deserialize_policy, serialize_policy
 from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.roles.policy_server import PolicyServer, deserialize_policy, serialize_policy
 
 
 def _policy(seed: int) -> GaussianActorCritic:

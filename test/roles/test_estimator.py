@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import transforms3d
 
-from rl_control.graph.estimator import (
+from rl_control.robot.sensors import ImuReading, SensorReadings, decode_step_tag, encode_step_tag
+from rl_control.roles.estimator import (
     StateEstimator,
     imu_orientation,
     imu_rotation_matrix,
@@ -14,7 +15,6 @@ from rl_control.graph.estimator import (
     wxyz_to_xyzw,
     xyzw_to_wxyz,
 )
-from rl_control.graph.sensors import ImuReading, SensorReadings, decode_step_tag, encode_step_tag
 from rl_control.tasks.registry import make_task
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rl_control.graph.transition_log import LoggedTransition, TransitionLog
+from rl_control.roles.transition_log import LoggedTransition, TransitionLog
 
 
 def _t(i: int) -> LoggedTransition:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from rl_control.graph.trainer import GraphTrainer, TrainerHooks
-from rl_control.graph.transition_log import TransitionLog
+from rl_control.roles.trainer import GraphTrainer, TrainerHooks
+from rl_control.roles.transition_log import TransitionLog
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 from rl_control.training.config import TrainConfig
 from rl_control.training.rng import seed_everything

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from clocks import FakeClock
 
-from rl_control.graph.trainer_role import ProgressLog, ServiceQueue, TrainerRole, trainer_config
+from rl_control.roles.trainer_role import ProgressLog, ServiceQueue, TrainerRole, trainer_config
 from rl_control.training.checkpoint import load_checkpoint
 
 CONFIG = "config/train/ppo_soft_wall_cartpole.yaml"

@@ -1,7 +1,7 @@
 """Sensor readings exchanged between a bridge and the state estimator (ROS-free form).
 
 Quaternions are stored in ROS order (x, y, z, w), the order of geometry_msgs/Quaternion and of
-PyBullet; only :mod:`rl_control.graph.estimator` converts to transforms3d's (w, x, y, z).
+PyBullet; only :mod:`rl_control.roles.estimator` converts to transforms3d's (w, x, y, z).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ import pytest
 from clocks import FakeClock
 
 from rl_control.envs.registration import make_env
-from rl_control.graph.bridge import LockStepBridge
 from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.roles.bridge import LockStepBridge
 from rl_control.tasks.registry import make_task
 
 
