@@ -1,10 +1,15 @@
-"""Imports every module that registers a policy kind (kept in one place to avoid cycles)."""
+"""Imports every module that registers a policy kind (kept in one place to avoid cycles).
+
+Every listed module must import: a kind that fails to load raises naming its module instead
+of vanishing from the registry (a checkpoint of that kind would otherwise read as unknown).
+"""
 
 import importlib
 
-for _module in ("rl_control.models.actor_critic", "rl_control.mpc.mpc_policy"):
+KIND_MODULES = ("rl_control.models.actor_critic", "rl_control.mpc.mpc_policy")
+
+for _module in KIND_MODULES:
     try:
         importlib.import_module(_module)
-    except ModuleNotFoundError as err:  # a kind whose module has not landed yet
-        if err.name != _module:
-            raise
+    except Exception as err:
+        raise ImportError(f"policy kind module {_module!r} failed to import: {err}") from err
