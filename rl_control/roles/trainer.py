@@ -143,14 +143,7 @@ class GraphTrainer:
         replayed = self.log.read(self.recorded)
         for t in replayed:
             self.recorded += 1
-            out = PolicyOutput(
-                action=t.action[None], mean=t.action[None], log_prob=np.array([t.log_prob]),
-                info={"policy_version": np.array([t.policy_version])},
-            )  # fmt: skip
-            self.algorithm.record(
-                t.obs[None], out, np.array([t.reward]), np.array([t.terminated]),
-                np.array([t.truncated]), t.next_obs[None],
-            )  # fmt: skip
+            self._feed(t)
             self.session.add_steps(1, [t.episode_return])  # NaN: no episode ended here
             spent = self.session.counters.env_steps >= self.total_steps
             if self.algorithm.ready() and (self.algorithm.on_policy or not spent):
@@ -315,14 +308,8 @@ class GraphTrainer:
             self._ep.active = False
             self.cut_episodes += 1
 
-    def _record(self, t: LoggedTransition, log: bool = True) -> None:
-        if self.algorithm.on_policy and t.policy_version != self.algorithm.policy_version:
-            self.dropped_stale += 1
-            return
-        if log:
-            t.index = self.recorded
-            self.log.append(t)
-        self.recorded += 1
+    def _feed(self, t: LoggedTransition) -> None:
+        """Hand one transition to the algorithm as a batch of one env."""
         out = PolicyOutput(
             action=t.action[None], mean=t.action[None], log_prob=np.array([t.log_prob]),
             info={"policy_version": np.array([t.policy_version])},
@@ -331,6 +318,16 @@ class GraphTrainer:
             t.obs[None], out, np.array([t.reward]), np.array([t.terminated]),
             np.array([t.truncated]), t.next_obs[None],
         )  # fmt: skip
+
+    def _record(self, t: LoggedTransition, log: bool = True) -> None:
+        if self.algorithm.on_policy and t.policy_version != self.algorithm.policy_version:
+            self.dropped_stale += 1
+            return
+        if log:
+            t.index = self.recorded
+            self.log.append(t)
+        self.recorded += 1
+        self._feed(t)
         if log:
             self.session.add_steps(1)
         # before anything else is recorded: the storage may be full (the last one included)

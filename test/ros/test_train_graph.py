@@ -26,7 +26,13 @@ class Launch:
     """`rl-control launch launch/train.launch.xml ...` with its output collected live."""
 
     def __init__(
-        self, run_dir: Path, steps: int, domain: int, algo: str = "ppo", seed: int = 0
+        self,
+        run_dir: Path,
+        steps: int,
+        domain: int,
+        algo: str = "ppo",
+        seed: int = 0,
+        extra: tuple[str, ...] = (),
     ) -> None:
         self.domain = domain
         env = dict(
@@ -47,6 +53,7 @@ class Launch:
             f"seed:={seed}",
             f"steps:={steps}",
             f"run_dir:={run_dir}",
+            *extra,
         ]
         self.proc = subprocess.Popen(
             cmd,
