@@ -160,6 +160,9 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
             raise ValueError(f"{where}.{key} = {top[key]!r}; choices: {list(choices)}")
     if top["policy_output"] == "effort" and top["command_interface"] == "position":
         raise ValueError(f"{where}: an effort policy cannot drive a position interface")
+    if top["on_command_timeout"] == "zero" and top["command_interface"] == "position":
+        raise ValueError(f"{where}: on_command_timeout 'zero' needs an effort interface; "
+                         "choices here: ['hold', 'damping']")  # fmt: skip
     _positive(where, control_period=top["control_period"], homing_time=top["homing_time"])
     joints = tuple(_joint(f"{where}.joints[{i}]", j) for i, j in enumerate(top["joints"]))
     if not joints:
@@ -182,8 +185,11 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
             raise ValueError(f"{where}.topics.{key} must name a topic")
     timeouts = _typed(f"{where}.timeouts", top["timeouts"], _TIMEOUTS)
     _positive(f"{where}.timeouts", **timeouts)
-    if top["command_interface"] == "effort" and any(j.kd <= 0 for j in joints):
-        raise ValueError(f"{where}: an effort interface needs kd > 0 on every joint (damping)")
+    if top["command_interface"] == "effort" and any(j.kp <= 0 or j.kd <= 0 for j in joints):
+        raise ValueError(
+            f"{where}: an effort interface needs kp > 0 and kd > 0 on every joint (the bridge "
+            "homes and damps with them)"
+        )
     return RobotConfig(**{**top, "controller_joints": tuple(order), "joints": joints,
                           "topics": topics, "timeouts": timeouts})  # fmt: skip
 
