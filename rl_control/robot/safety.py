@@ -4,17 +4,18 @@ Upstream forwarding controllers apply whatever they last received, forever, so a
 here, ROS-free and on an injected clock. Modes::
 
     PASSIVE --start_homing--> HOMING --activate--> ACTIVE
-       ^                        |  ^                  | fault (watchdog, stale or bad sensor,
-       |                        |  +--recover---------+        overspeed)
-       +--release_estop-- ESTOP <-- estop() from any mode         v
-                                                                FAULT
+                                ^    \                 |   fault: command watchdog, stale
+                   start_homing |     +-----> FAULT <--+   sensor, overspeed
+                                +------------ FAULT
+    estop() from any mode -> ESTOP --release_estop--> PASSIVE; passive() from all but ESTOP
 
 PASSIVE sends damping only (effort: ``-kd qdot``; position: the measured pose). HOMING moves
-from the measured pose to the home pose along a smoothstep over ``homing_time``, rate
-limited, never a jump. ACTIVE passes the policy's targets clamped to the limits and rate
-limited; no accepted command within ``timeouts.command`` trips the watchdog (FAULT with the
-configured hold/damping/zero output); stale sensors fault to damping. ESTOP latches until
-:meth:`SafetyCore.release_estop`; nothing else leaves it.
+from the measured pose to the home pose along a smoothstep over ``homing_time``, at most
+``velocity_limit * period`` per step, never a jump (effort interfaces track it with the PD
+gains, whatever the policy outputs). ACTIVE passes the policy's targets clamped to the
+limits and rate limited; no accepted command within ``timeouts.command`` trips the watchdog
+(FAULT with the configured hold/damping/zero output); stale sensors fault to damping. ESTOP
+latches until :meth:`SafetyCore.release_estop`; nothing else leaves it.
 
 All arrays are in robot joint order (``config.controller_joints``) and robot units. Targets
 are in ``policy_output`` units; :meth:`SafetyCore.step` returns ``command_interface`` units.
@@ -77,7 +78,8 @@ class SafetyCore:
         self.q_low, self.q_high = limits[:, 0], limits[:, 1]
         self.effort_limit = config.robot_array("effort_limit")
         self.velocity_limit = config.robot_array("velocity_limit")
-        self.max_delta = config.robot_array("rate_limit") * self.period  # per step
+        self.max_delta = config.robot_array("rate_limit") * self.period  # per step, active
+        self.home_delta = self.velocity_limit * self.period  # per step while homing
         self.kp, self.kd = config.robot_array("kp"), config.robot_array("kd")
         self.home_pose = config.robot_array("home")
         self.position_targets = config.policy_output == "position"
@@ -239,20 +241,20 @@ class SafetyCore:
             return 0.0
         return min(1.0, max(0.0, (self.clock() - self._home_t0) / self.config.homing_time))
 
-    def _limited(self, target: np.ndarray) -> np.ndarray:
+    def _limited(self, target: np.ndarray, positions: bool, max_delta: np.ndarray) -> np.ndarray:
         """``target`` clamped to the limits and to ``max_delta`` from the last one sent."""
-        if self.position_targets:
+        if positions:
             target = np.clip(target, self.q_low, self.q_high)
         else:
             target = np.clip(target, -self.effort_limit, self.effort_limit)
         last = self._last_target
-        target = np.clip(target, last - self.max_delta, last + self.max_delta)
+        target = np.clip(target, last - max_delta, last + max_delta)
         self._last_target = target
         return target
 
-    def _drive(self, target: np.ndarray) -> np.ndarray:
-        """A (limited) target as a command: a PD effort when the bridge closes the loop."""
-        if self.position_targets and self.effort_out:
+    def _drive(self, target: np.ndarray, positions: bool) -> np.ndarray:
+        """A (limited) target as a command: a PD effort for positions on an effort interface."""
+        if positions and self.effort_out:
             return self.kp * (target - self._position) - self.kd * self._velocity
         return target
 
@@ -289,7 +291,7 @@ class SafetyCore:
         if action == "zero" and self.effort_out:
             return np.zeros(self.n)
         if self.position_targets and self._position is not None:  # hold the last target
-            return self._drive(self._last_target)
+            return self._drive(self._last_target, True)
         return self._last_output
 
     def step(self) -> np.ndarray | None:
@@ -301,10 +303,11 @@ class SafetyCore:
             s = self._homing_fraction()
             smooth = s * s * (3.0 - 2.0 * s)  # zero slope at both ends: no jerk
             pose = self._home_from + smooth * (self.home_pose - self._home_from)
-            out = self._drive(self._limited(pose))
+            out = self._drive(self._limited(pose, True, self.home_delta), True)
         elif self.mode is Mode.ACTIVE:
             target = self._target if self._target is not None else self._last_target
-            out = self._drive(self._limited(target))
+            positions = self.position_targets
+            out = self._drive(self._limited(target, positions, self.max_delta), positions)
         elif self.mode is Mode.FAULT:
             out = self._fallback()
         else:
