@@ -4,9 +4,9 @@ Upstream forwarding controllers apply whatever they last received, forever, so a
 here, ROS-free and on an injected clock. Modes::
 
     PASSIVE --start_homing--> HOMING --activate--> ACTIVE
-                                ^    \                 |   fault: command watchdog, stale
-                   start_homing |     +-----> FAULT <--+   sensor, overspeed
-                                +------------ FAULT
+                                |   |                  |   fault: command watchdog, stale
+                   start_homing |   +----> FAULT <-----+   sensor, overspeed
+                                +--------- FAULT
     estop() from any mode -> ESTOP --release_estop--> PASSIVE; passive() from all but ESTOP
 
 PASSIVE sends damping only (effort: ``-kd qdot``; position: the measured pose). HOMING moves
