@@ -28,6 +28,8 @@ setup(
         "matplotlib>=3.6",
         "tqdm>=4.60",
         "tensorboard>=2.12",
+        "onnx>=1.15",  # rl-control export --format onnx
+        "onnxruntime>=1.17",
     ],
     extras_require={
         # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on
