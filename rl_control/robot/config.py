@@ -15,6 +15,7 @@ policy on a position interface is refused.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,13 +195,21 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
                           "topics": topics, "timeouts": timeouts})  # fmt: skip
 
 
+def robot_dirs() -> list[Path]:
+    """Where robot names are looked up: the source tree's, then installed (colcon) shares."""
+    shares = os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)
+    installed = [Path(p) / "share" / "rl_control" / "config" / "robots" for p in shares if p]
+    return [d for d in [ROBOTS_DIR, *installed] if d.is_dir()]
+
+
 def load_robot_config(path: str | Path) -> RobotConfig:
     """A robot YAML file, or a name under ``config/robots`` (duplicate keys refused)."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml") and not path.exists():
-        path = ROBOTS_DIR / f"{path}.yaml"
+        found = [d / f"{path}.yaml" for d in robot_dirs() if (d / f"{path}.yaml").is_file()]
+        path = found[0] if found else ROBOTS_DIR / f"{path}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in ROBOTS_DIR.glob("*.yaml"))
+        known = sorted({p.stem for d in robot_dirs() for p in d.glob("*.yaml")})
         raise ValueError(f"robot config not found: {path}; known robots: {known}")
     return parse_robot_config(load_yaml(path), where=str(path))
 

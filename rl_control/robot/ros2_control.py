@@ -63,6 +63,7 @@ class Ros2ControlRobot:
         self._stamp = 0.0
         self._imu: ImuReading | None = None
         self.sent = 0
+        self.measured = False  # an accepted joint state has arrived
 
     @property
     def joint_names(self) -> list[str]:
@@ -114,7 +115,7 @@ class Ros2ControlRobot:
         d, off = self.direction, self.offset
         self._q = d * (self.to_policy(q) - off)
         self._v, self._tau = d * self.to_policy(v), d * self.to_policy(np.nan_to_num(tau))
-        self._stamp = float(stamp)
+        self._stamp, self.measured = float(stamp), True
         return True
 
     def on_imu(self, stamp: float, orientation_xyzw: Any, angular: Any, linear: Any) -> bool:

@@ -1,0 +1,91 @@
+"""The hardware bridge node's logic around a :class:`Ros2ControlRobot`: when to tick, what
+to publish, and the operator's transitions.
+
+Real legs are not lock-stepped: :meth:`HardwareBridgeRole.tick` runs one safety step per
+control period of the injected clock (the robot publishes the command), then hands the
+latest readings, policy order and frame, to the node for the estimator. Diagnostics go out
+every ``diagnostics_period`` and at once after a safety event. With ``auto_home`` homing
+starts on the first joint state; with ``auto_activate`` policy commands pass once homed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rl_control.graph.sensors import SensorReadings
+from rl_control.robot.ros2_control import Ros2ControlRobot
+from rl_control.robot.safety import DiagnosticRecord, Mode
+
+#: (readings) -> None and (records) -> None: the node turns them into messages
+PublishReadings = Callable[[SensorReadings], None]
+PublishDiagnostics = Callable[[list[DiagnosticRecord]], None]
+
+
+class HardwareBridgeRole:
+    """Paces the robot's safety steps and the node's outputs on an injected clock."""
+
+    def __init__(
+        self,
+        robot: Ros2ControlRobot,
+        publish_readings: PublishReadings,
+        publish_diagnostics: PublishDiagnostics,
+        auto_home: bool = False,
+        auto_activate: bool = False,
+        diagnostics_period: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not diagnostics_period > 0:
+            raise ValueError(f"diagnostics_period must be > 0 s, got {diagnostics_period}")
+        self.robot, self.safety = robot, robot.safety
+        self._readings, self._diagnostics = publish_readings, publish_diagnostics
+        self.auto_home, self.auto_activate = bool(auto_home), bool(auto_activate)
+        self.diagnostics_period, self.clock = float(diagnostics_period), clock
+        self._next_tick = clock()
+        self._next_diag = clock()
+        self._events_seen = 0
+        self._homed_once = False
+        self._last_stamp: float | None = None
+
+    def spin_timeout(self) -> float:
+        """How long the node may wait for callbacks before the next :meth:`tick`."""
+        return max(0.0, self._next_tick - self.clock())
+
+    def tick(self) -> None:
+        """One control period when due: safety step, command, readings, diagnostics."""
+        now = self.clock()
+        if now < self._next_tick:
+            return
+        period = self.robot.period
+        self._next_tick = max(self._next_tick + period, now - period)  # no burst after a stall
+        self._auto_transitions()
+        self.robot.tick()
+        readings = self.robot.read()
+        if readings.stamp != self._last_stamp:  # only new measurements go to the estimator
+            self._last_stamp = readings.stamp
+            self._readings(readings)
+        events = sum(self.safety.counts.values())
+        if now >= self._next_diag or events != self._events_seen:
+            self._events_seen, self._next_diag = events, now + self.diagnostics_period
+            self._diagnostics(self.safety.diagnostics())
+
+    def _auto_transitions(self) -> None:
+        mode = self.safety.mode
+        if self.auto_home and mode is Mode.PASSIVE and not self._homed_once:
+            if self.robot.measured and self.safety.start_homing():
+                self._homed_once = True  # after a fault or e-stop, an operator re-homes
+        elif self.auto_activate and self.safety.homed:
+            self.safety.activate()
+
+    # --- operator services (std_srvs/Trigger: success, message) --------------------------
+    def service(self, name: str) -> tuple[bool, str]:
+        """``home``, ``activate``, ``passive``, ``estop`` or ``release_estop``."""
+        actions = {
+            "home": self.safety.start_homing, "activate": self.safety.activate,
+            "passive": self.safety.passive, "release_estop": self.safety.release_estop,
+            "estop": lambda: self.safety.estop("operator") or True,
+        }  # fmt: skip
+        if name not in actions:
+            raise ValueError(f"unknown hardware bridge service {name!r}; known: {sorted(actions)}")
+        ok = bool(actions[name]())
+        return ok, self.safety.mode.value if ok else f"refused in {self.safety.mode.value}"
