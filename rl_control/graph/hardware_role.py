@@ -57,7 +57,9 @@ class HardwareBridgeRole:
         if now < self._next_tick:
             return
         period = self.robot.period
-        self._next_tick = max(self._next_tick + period, now - period)  # no burst after a stall
+        self._next_tick += period
+        if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
+            self._next_tick = now + period
         self._auto_transitions()
         self.robot.tick()
         readings = self.robot.read()
