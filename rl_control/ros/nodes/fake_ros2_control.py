@@ -30,7 +30,7 @@ class FakeRos2ControlNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, FAKE_ROS2_CONTROL)
-        self.p, config = p, load_robot_config(p["robot"])
+        self.p, self.imu_frame, config = p, p["imu_frame"], load_robot_config(p["robot"])
         task = make_task(config.task)
         self.sim = PyBulletRobot(make_env(config.task), task.joint_names, task.dt)
         self.sim.home(seed=p["seed"])
@@ -62,7 +62,7 @@ class FakeRos2ControlNode:
         msg.position, msg.velocity, msg.effort = ([float(x) for x in a] for a in (q, v, tau))
         readings = dataclasses.replace(self.sim.read(), stamp=self.node.now())
         if self.imu is not None and readings.imu is not None:
-            self.imu.publish(self.msgs.imu(readings, self.p["imu_frame"]))
+            self.imu.publish(self.msgs.imu(readings, self.imu_frame))
         self.js.publish(msg)
 
 
