@@ -8,7 +8,12 @@ import yaml
 from rl_control.cli.main import main
 from rl_control.models.actor_critic import GaussianActorCritic, SquashedGaussianActor
 from rl_control.tasks.registry import make_task
-from rl_control.training.checkpoint import FORMAT, FORMAT_VERSION, policy_record
+from rl_control.training.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    encode_checkpoint,
+    policy_record,
+)
 from rl_control.training.export import export_policy, run_onnx
 
 
@@ -31,7 +36,7 @@ def _run_dir(tmp_path, policy, task: str = "two_link_leg", kind: str | None = No
         record["kind"] = kind
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "algo": "ppo", "task": task,
             "env": {}, "policy": record}  # fmt: skip
-    torch.save(data, tmp_path / "checkpoint.pt")
+    (tmp_path / "checkpoint.pt").write_bytes(encode_checkpoint(data))
     return tmp_path
 
 
