@@ -2,14 +2,16 @@
 to publish, and the operator's transitions.
 
 Real legs are not lock-stepped: :meth:`HardwareBridgeRole.tick` runs one safety step per
-control period of the injected clock (the robot publishes the command), then hands the
-latest readings, policy order and frame, to the node for the estimator. Diagnostics go out
+control period of the injected clock (the robot publishes the command), then hands each
+new measurement, policy order and frame, to the node for the estimator, tagged with a step
+number (one per measurement) and an episode number (one per activation). Diagnostics go out
 every ``diagnostics_period`` and at once after a safety event. With ``auto_home`` homing
 starts on the first joint state; with ``auto_activate`` policy commands pass once homed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -46,6 +48,10 @@ class HardwareBridgeRole:
         self._events_seen = 0
         self._homed_once = False
         self._last_stamp: float | None = None
+        # readings are tagged like the sim bridge's: the policy server answers a repeated
+        # (step, episode) with the same action, and the estimator times episodes by steps
+        self.step, self.episode = -1, 0
+        self._last_mode = Mode.PASSIVE
 
     def spin_timeout(self) -> float:
         """How long the node may wait for callbacks before the next :meth:`tick`."""
@@ -62,10 +68,14 @@ class HardwareBridgeRole:
             self._next_tick = now + period
         self._auto_transitions()
         self.robot.tick()
+        if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
+            self.episode += 1  # each hand-over to the policy starts an episode
+        self._last_mode = self.safety.mode
         readings = self.robot.read()
         if readings.stamp != self._last_stamp:  # only new measurements go to the estimator
             self._last_stamp = readings.stamp
-            self._readings(readings)
+            self.step += 1
+            self._readings(dataclasses.replace(readings, step=self.step, episode=self.episode))
         events = sum(self.safety.counts.values())
         if now >= self._next_diag or events != self._events_seen:
             self._events_seen, self._next_diag = events, now + self.diagnostics_period

@@ -37,6 +37,7 @@ def test_ticks_once_per_period_and_publishes_only_new_readings() -> None:
     clock.advance(dt)
     role.tick()
     assert len(readings) == 2 and readings[-1].joint_names == ["hip", "knee"]
+    assert [(r.step, r.episode) for r in readings] == [(0, 0), (1, 0)]
     clock.advance(10.0)  # a stalled loop does not burst
     role.tick()
     role.tick()
@@ -44,7 +45,7 @@ def test_ticks_once_per_period_and_publishes_only_new_readings() -> None:
 
 
 def test_auto_home_then_activate_then_watchdog() -> None:
-    role, robot, clock, sent, _, diags = _role(auto_home=True, auto_activate=True)
+    role, robot, clock, sent, readings, diags = _role(auto_home=True, auto_activate=True)
     stamp = 0.0
     while robot.safety.mode is not Mode.ACTIVE:
         stamp += 1e-3
@@ -53,6 +54,9 @@ def test_auto_home_then_activate_then_watchdog() -> None:
         role.tick()
         assert clock.t < 3.0
     assert clock.t >= robot.config.homing_time
+    assert readings[-1].episode == 1 and readings[-2].episode == 0  # the policy's episode
+    steps = [r.step for r in readings]
+    assert steps == list(range(len(steps)))  # one per new measurement
     for _ in range(20):  # no policy action arrives: the watchdog trips
         stamp += 1e-3
         _sense(robot, stamp)
