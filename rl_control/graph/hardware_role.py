@@ -6,7 +6,8 @@ control period of the injected clock (the robot publishes the command), then han
 new measurement, policy order and frame, to the node for the estimator, tagged with a step
 number (one per measurement) and an episode number (one per activation). Diagnostics go out
 every ``diagnostics_period`` and at once after a safety event. With ``auto_home`` homing
-starts on the first joint state; with ``auto_activate`` policy commands pass once homed.
+starts on the first joint state; with ``auto_activate`` policy commands pass once homed and
+a policy is sending (activating before that would only trip the watchdog).
 """
 
 from __future__ import annotations
@@ -86,8 +87,12 @@ class HardwareBridgeRole:
         if self.auto_home and mode is Mode.PASSIVE and not self._homed_once:
             if self.robot.measured and self.safety.start_homing():
                 self._homed_once = True  # after a fault or e-stop, an operator re-homes
-        elif self.auto_activate and self.safety.homed:
+        elif self.auto_activate and self.safety.homed and self._policy_live():
             self.safety.activate()
+
+    def _policy_live(self) -> bool:
+        """A command arrived within the watchdog's timeout: activating will not trip it."""
+        return self.safety.command_age <= self.robot.config.timeouts["command"]
 
     # --- operator services (std_srvs/Trigger: success, message) --------------------------
     def service(self, name: str) -> tuple[bool, str]:

@@ -98,7 +98,8 @@ TRAINER_NODE = _specs(
 HARDWARE_BRIDGE = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or robot YAML: joints, limits, topics"),
     ("auto_home", bool, False, "start homing at the first joint state (else the home service)"),
-    ("auto_activate", bool, False, "let policy commands pass once homed (else activate)"),
+    ("auto_activate", bool, False, "pass policy commands once homed and a policy is sending "
+     "(else the activate service)"),
     ("allow_extra_joints", bool, False, "accept joint_states naming joints the config lacks"),
     ("state_topic", str, "policy_joint_states", "readings for the estimator: policy joint "
      "names, order and frame"),

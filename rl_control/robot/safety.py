@@ -201,6 +201,11 @@ class SafetyCore:
         return True
 
     @property
+    def command_age(self) -> float:
+        """Seconds since the last accepted command (inf before the first)."""
+        return self.clock() - self._cmd_rx
+
+    @property
     def homed(self) -> bool:
         return self.mode is Mode.HOMING and self._homing_fraction() >= 1.0
 

@@ -47,13 +47,18 @@ def test_ticks_once_per_period_and_publishes_only_new_readings() -> None:
 def test_auto_home_then_activate_then_watchdog() -> None:
     role, robot, clock, sent, readings, diags = _role(auto_home=True, auto_activate=True)
     stamp = 0.0
-    while robot.safety.mode is not Mode.ACTIVE:
+    while clock.t < 3.0:  # homed, but no policy is sending: stay homing (holding home)
         stamp += 1e-3
         _sense(robot, stamp)
         clock.advance(robot.period)
         role.tick()
-        assert clock.t < 3.0
-    assert clock.t >= robot.config.homing_time
+    assert robot.safety.homed and robot.safety.mode is Mode.HOMING
+    robot.apply(np.zeros(2))  # the policy is up
+    stamp += 1e-3
+    _sense(robot, stamp)
+    clock.advance(robot.period)
+    role.tick()
+    assert robot.safety.mode is Mode.ACTIVE
     assert readings[-1].episode == 1 and readings[-2].episode == 0  # the policy's episode
     steps = [r.step for r in readings]
     assert steps == list(range(len(steps)))  # one per new measurement
