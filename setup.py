@@ -5,7 +5,8 @@ from glob import glob
 from setuptools import find_namespace_packages, setup
 
 PACKAGE = "rl_control"
-NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node"]
+NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node", "hardware_bridge",
+         "fake_ros2_control"]  # fmt: skip
 
 setup(
     name=PACKAGE,
@@ -28,6 +29,8 @@ setup(
         "matplotlib>=3.6",
         "tqdm>=4.60",
         "tensorboard>=2.12",
+        "onnx>=1.15",  # rl-control export --format onnx
+        "onnxruntime>=1.17",
     ],
     extras_require={
         # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on
@@ -42,6 +45,7 @@ setup(
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.xml")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
+        (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
         (f"share/{PACKAGE}/msg", glob("msg/*.msg")),
     ],
     package_data={

@@ -88,6 +88,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     plot.add_argument("--title", help="figure title")
 
+    export = sub.add_parser("export", help="write a run's deterministic policy for deployment")
+    export.add_argument("run", metavar="RUN_DIR", help="run folder or checkpoint file")
+    export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
+    export.add_argument("--out", help="model file (default: policy.onnx/.pt beside the run)")
+    export.add_argument("--robot", help="config/robots name or YAML for the sidecar")
+
     sub.add_parser(
         "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
     )
@@ -166,6 +172,14 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from rl_control.training.export import export_policy
+
+    model, side = export_policy(args.run, args.format, args.out, args.robot)
+    print(f"wrote {model} and {side}")
+    return 0
+
+
 def _launch(argv: Sequence[str]) -> int:
     try:
         # imported here so the ROS-free core never loads the launch runner (or ROS)
@@ -182,7 +196,7 @@ def _run(argv: list[str]) -> int:
     if argv and argv[0] == "launch":  # the launch runner parses its own arguments
         return _launch(argv[1:])
     args = _build_parser().parse_args(argv)
-    handler = {"train": _train, "eval": _eval, "plot": _plot}[args.command]
+    handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export}[args.command]
     return handler(args)
 
 

@@ -95,12 +95,33 @@ TRAINER_NODE = _specs(
     ("num_threads", int, 1, "torch threads"),
 )  # fmt: skip
 
+HARDWARE_BRIDGE = _specs(
+    ("robot", str, "two_link_leg", "`config/robots` name or robot YAML: joints, limits, topics"),
+    ("auto_home", bool, False, "start homing at the first joint state (else the home service)"),
+    ("auto_activate", bool, False, "pass policy commands once homed and a policy is sending "
+     "(else the activate service)"),
+    ("allow_extra_joints", bool, False, "accept joint_states naming joints the config lacks"),
+    ("state_topic", str, "policy_joint_states", "readings for the estimator: policy joint "
+     "names, order and frame"),
+    ("imu_out_topic", str, "policy_imu", "the accepted IMU, relayed beside state_topic"),
+    ("base_frame", str, "base_link", "frame_id of the relayed IMU"),
+    ("diagnostics_period", float, 1.0, "s between /diagnostics (every safety event sends one)"),
+)  # fmt: skip
+
+FAKE_ROS2_CONTROL = _specs(
+    ("robot", str, "two_link_leg", "`config/robots` name or YAML; its task's PyBullet world"),
+    ("seed", int, 0, "start-state seed of the world"),
+    ("imu_frame", str, "base_link", "frame_id of the IMU (floating bases)"),
+)  # fmt: skip
+
 #: node name -> its parameters, in declaration order
 NODES: dict[str, tuple[ParamSpec, ...]] = {
     "sim_bridge": SIM_BRIDGE,
     "state_estimator": STATE_ESTIMATOR,
     "policy_node": POLICY_NODE,
     "trainer_node": TRAINER_NODE,
+    "hardware_bridge": HARDWARE_BRIDGE,
+    "fake_ros2_control": FAKE_ROS2_CONTROL,
 }
 
 

@@ -1,0 +1,69 @@
+"""A stand-in for a ros2_control robot: a task's PyBullet world behind robot-side names.
+
+It reports joint states under the robot config's ``robot_name``s, in its own order (the
+reverse of the controller's, as a real driver may list them), in robot units and frame,
+and takes the forwarding controller's command array (controller order). Like an upstream
+forwarding controller it applies the last command it received, forever: the bridge has to
+provide all safety. Commands become the task's action through the config's mapping
+(``policy = direction * (robot - offset)`` for positions, ``direction * robot`` for
+efforts), so the robot's interface must be what the task's action means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rl_control.robot.config import RobotConfig
+from rl_control.robot.pybullet import PyBulletRobot
+
+
+class FakeRos2ControlRobot:
+    """PyBullet joints as a ros2_control driver plus one forwarding controller shows them."""
+
+    def __init__(self, sim: PyBulletRobot, config: RobotConfig) -> None:
+        if config.command_interface != config.policy_output:
+            raise ValueError(
+                f"the fake robot applies commands as {config.task!r} actions: robot "
+                f"{config.robot!r} takes {config.command_interface} commands for a "
+                f"{config.policy_output} task; choose a robot whose two agree"
+            )
+        if list(config.policy_joints) != sim.joint_names:
+            raise ValueError(f"robot {config.robot!r} joints {list(config.policy_joints)} are "
+                             f"not the simulation's {sim.joint_names}")  # fmt: skip
+        self.sim, self.config = sim, config
+        self.period = sim.period
+        self.names = list(config.controller_joints)[::-1]  # the driver's own order
+        index = config.robot_index()  # controller slot -> policy slot
+        self._policy_of_name = {n: int(index[i]) for i, n in enumerate(config.controller_joints)}
+        self._controller_slot = np.argsort(index)  # policy slot -> controller slot
+        self.direction = np.array([j.direction for j in config.joints])
+        self.offset = np.array([j.offset for j in config.joints])
+        self.positions = config.command_interface == "position"
+        self._command: np.ndarray | None = None  # controller order, as last received
+        self.rejected = 0
+
+    def command(self, data: list[float]) -> bool:
+        """A Float64MultiArray's data; a wrong length is dropped, as the controller does."""
+        array = np.asarray(data, dtype=np.float64)
+        if array.shape != (len(self.names),):
+            self.rejected += 1
+            return False
+        self._command = array
+        return True
+
+    def step(self) -> None:
+        """One period with the last command (none yet: the task's zero action)."""
+        if self._command is None:
+            action = np.zeros(len(self.names))
+        else:
+            robot = self._command[self._controller_slot]  # policy order, robot units
+            action = self.direction * (robot - self.offset if self.positions else robot)
+        self.sim.apply(action)
+
+    def joint_state(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """(names, position, velocity, effort) in the driver's order, robot frame."""
+        r = self.sim.read()
+        slots = [self._policy_of_name[n] for n in self.names]
+        d, off = self.direction[slots], self.offset[slots]
+        q = d * r.position[slots] + off
+        return list(self.names), q, d * r.velocity[slots], d * r.effort[slots]

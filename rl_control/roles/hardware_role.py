@@ -1,0 +1,108 @@
+"""The hardware bridge node's logic around a :class:`Ros2ControlRobot`: when to tick, what
+to publish, and the operator's transitions.
+
+Real legs are not lock-stepped: :meth:`HardwareBridgeRole.tick` runs one safety step per
+control period of the injected clock (the robot publishes the command), then hands each
+new measurement, policy order and frame, to the node for the estimator, tagged with a step
+number (one per measurement) and an episode number (one per activation). Diagnostics go out
+every ``diagnostics_period`` and at once after a safety event. With ``auto_home`` homing
+starts on the first joint state; with ``auto_activate`` policy commands pass once homed and
+a policy is sending (activating before that would only trip the watchdog).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from rl_control.robot.ros2_control import Ros2ControlRobot
+from rl_control.robot.safety import DiagnosticRecord, Mode
+from rl_control.robot.sensors import SensorReadings
+
+#: (readings) -> None and (records) -> None: the node turns them into messages
+PublishReadings = Callable[[SensorReadings], None]
+PublishDiagnostics = Callable[[list[DiagnosticRecord]], None]
+
+
+class HardwareBridgeRole:
+    """Paces the robot's safety steps and the node's outputs on an injected clock."""
+
+    def __init__(
+        self,
+        robot: Ros2ControlRobot,
+        publish_readings: PublishReadings,
+        publish_diagnostics: PublishDiagnostics,
+        auto_home: bool = False,
+        auto_activate: bool = False,
+        diagnostics_period: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not diagnostics_period > 0:
+            raise ValueError(f"diagnostics_period must be > 0 s, got {diagnostics_period}")
+        self.robot, self.safety = robot, robot.safety
+        self._readings, self._diagnostics = publish_readings, publish_diagnostics
+        self.auto_home, self.auto_activate = bool(auto_home), bool(auto_activate)
+        self.diagnostics_period, self.clock = float(diagnostics_period), clock
+        self._next_tick = clock()
+        self._next_diag = clock()
+        self._events_seen = 0
+        self._homed_once = False
+        self._last_stamp: float | None = None
+        # readings are tagged like the sim bridge's: the policy server answers a repeated
+        # (step, episode) with the same action, and the estimator times episodes by steps
+        self.step, self.episode = -1, 0
+        self._last_mode = Mode.PASSIVE
+
+    def spin_timeout(self) -> float:
+        """How long the node may wait for callbacks before the next :meth:`tick`."""
+        return max(0.0, self._next_tick - self.clock())
+
+    def tick(self) -> None:
+        """One control period when due: safety step, command, readings, diagnostics."""
+        now = self.clock()
+        if now < self._next_tick:
+            return
+        period = self.robot.period
+        self._next_tick += period
+        if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
+            self._next_tick = now + period
+        self._auto_transitions()
+        self.robot.tick()
+        if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
+            self.episode += 1  # each hand-over to the policy starts an episode
+        self._last_mode = self.safety.mode
+        readings = self.robot.read()
+        if readings.stamp != self._last_stamp:  # only new measurements go to the estimator
+            self._last_stamp = readings.stamp
+            self.step += 1
+            self._readings(dataclasses.replace(readings, step=self.step, episode=self.episode))
+        events = sum(self.safety.counts.values())
+        if now >= self._next_diag or events != self._events_seen:
+            self._events_seen, self._next_diag = events, now + self.diagnostics_period
+            self._diagnostics(self.safety.diagnostics())
+
+    def _auto_transitions(self) -> None:
+        mode = self.safety.mode
+        if self.auto_home and mode is Mode.PASSIVE and not self._homed_once:
+            if self.robot.measured and self.safety.start_homing():
+                self._homed_once = True  # after a fault or e-stop, an operator re-homes
+        elif self.auto_activate and self.safety.homed and self._policy_live():
+            self.safety.activate()
+
+    def _policy_live(self) -> bool:
+        """A command arrived within the watchdog's timeout: activating will not trip it."""
+        return self.safety.command_age <= self.robot.config.timeouts["command"]
+
+    # --- operator services (std_srvs/Trigger: success, message) --------------------------
+    def service(self, name: str) -> tuple[bool, str]:
+        """``home``, ``activate``, ``passive``, ``estop`` or ``release_estop``."""
+        actions = {
+            "home": self.safety.start_homing, "activate": self.safety.activate,
+            "passive": self.safety.passive, "release_estop": self.safety.release_estop,
+            "estop": lambda: self.safety.estop("operator") or True,
+        }  # fmt: skip
+        if name not in actions:
+            raise ValueError(f"unknown hardware bridge service {name!r}; known: {sorted(actions)}")
+        ok = bool(actions[name]())
+        return ok, self.safety.mode.value if ok else f"refused in {self.safety.mode.value}"

@@ -1,0 +1,117 @@
+"""hardware_bridge: real legs on ros2_control topics, every command through the safety core.
+
+Subscribes to the robot config's joint_states (sensor_msgs/JointState, any joint order) and
+IMU (sensor_msgs/Imu) topics and to `action` (rl_control_msgs/Action, policy order);
+publishes the forwarding controller's std_msgs/Float64MultiArray on the config's command
+topic once per control period, the readings in policy order and frame on `state_topic`
+(and `imu_out_topic`) for the estimator, and diagnostic_msgs/DiagnosticArray on
+/diagnostics. Services (std_srvs/Trigger): `home`, `activate`, `passive`, `estop`,
+`release_estop`. The logic is :class:`rl_control.roles.hardware_role.HardwareBridgeRole`'s
+and :class:`rl_control.robot.ros2_control.Ros2ControlRobot`'s; this binds it to topics.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rl_control.robot.config import load_robot_config
+from rl_control.robot.ros2_control import Ros2ControlRobot
+from rl_control.robot.safety import DiagnosticRecord
+from rl_control.robot.sensors import SensorReadings
+from rl_control.roles.hardware_role import HardwareBridgeRole
+from rl_control.roles.params import HARDWARE_BRIDGE, declare
+from rl_control.ros import middleware as mw
+from rl_control.ros.nodes import messages as m
+from rl_control.ros.nodes.run import main_argv, run_node
+
+SERVICES = ("home", "activate", "passive", "estop", "release_estop")
+
+
+class HardwareBridgeNode:
+    """Topics, services and parameters of the hardware bridge, bound to its role."""
+
+    def __init__(self, node: mw.Node) -> None:
+        self.node, self.msgs, p = node, m.Messages(), declare(node, HARDWARE_BRIDGE)
+        self.p, self.base_frame = p, p["base_frame"]
+        self.config = config = load_robot_config(p["robot"])
+        pub = node.create_publisher
+        command = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
+        self._command_cls = mw.message_class("std_msgs/msg/Float64MultiArray")
+        self._command_pub = command
+        log = node.get_logger()
+        self.robot = Ros2ControlRobot(
+            config, self.send, time.monotonic, log.warn, p["allow_extra_joints"]
+        )
+        self.role = HardwareBridgeRole(
+            self.robot, self.publish, self.diagnostics, p["auto_home"], p["auto_activate"],
+            p["diagnostics_period"], time.monotonic,
+        )  # fmt: skip
+        self.pubs = {
+            "js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
+            "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
+            "diag": pub("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", 10),
+        }
+        sub = node.create_subscription
+        sub("sensor_msgs/msg/JointState", config.topics["joint_states"], self.on_joint_state, 10)
+        if config.topics["imu"]:
+            sub("sensor_msgs/msg/Imu", config.topics["imu"], self.on_imu, 10)
+        sub("rl_control_msgs/msg/Action", "action",
+            lambda msg: self.robot.apply(mw.to_numpy(msg.action)), 10)  # fmt: skip
+        for name in SERVICES:
+            node.create_service("std_srvs/srv/Trigger", name, self._service(name))
+
+    def on_joint_state(self, msg: Any) -> None:
+        self.robot.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
+                                  msg.position, msg.velocity, msg.effort)  # fmt: skip
+
+    def on_imu(self, msg: Any) -> None:
+        q, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
+        self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), [q.x, q.y, q.z, q.w],
+                          [w.x, w.y, w.z], [a.x, a.y, a.z])  # fmt: skip
+
+    def send(self, command: list[float]) -> None:
+        msg = self._command_cls()
+        msg.data = command
+        self._command_pub.publish(msg)
+
+    def publish(self, r: SensorReadings) -> None:
+        if r.imu is not None:
+            self.pubs["imu"].publish(self.msgs.imu(r, self.base_frame))
+        self.pubs["js"].publish(self.msgs.joint_state(r))  # last: the estimator fires on it
+
+    def diagnostics(self, records: list[DiagnosticRecord]) -> None:
+        array = mw.message_class("diagnostic_msgs/msg/DiagnosticArray")()
+        self.msgs.stamp(array, self.node.now())
+        status_cls = mw.message_class("diagnostic_msgs/msg/DiagnosticStatus")
+        kv_cls = mw.message_class("diagnostic_msgs/msg/KeyValue")
+        prefix = f"{self.node.fully_qualified_name}: "
+        as_bytes = isinstance(status_cls().level, bytes)  # rclpy: bytes; embedded: int
+        array.status = [
+            status_cls(
+                level=bytes([r.level]) if as_bytes else r.level,
+                name=prefix + r.name, message=r.message, hardware_id=self.config.robot,
+                values=[kv_cls(key=k, value=v) for k, v in r.values.items()],
+            )
+            for r in records
+        ]  # fmt: skip
+        self.pubs["diag"].publish(array)
+
+    def _service(self, name: str) -> Any:
+        def serve(_: Any, response: Any) -> Any:
+            response.success, response.message = self.role.service(name)
+            return response
+
+        return serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    node = mw.create_node("hardware_bridge", main_argv(argv))
+    bridge = HardwareBridgeNode(node)
+    node.get_logger().info(f"{bridge.config.robot} hardware bridge up (passive)")
+    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.robot.close)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

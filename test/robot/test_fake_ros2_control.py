@@ -1,0 +1,61 @@
+"""The fake ros2_control robot: its own joint order, robot frame, last command held; and the
+whole ROS-free loop (fake robot -> Ros2ControlRobot -> safety -> fake robot) homes the leg."""
+
+import numpy as np
+import pytest
+from clocks import FakeClock
+
+from rl_control.envs.registration import make_env
+from rl_control.robot.config import load_robot_config
+from rl_control.robot.fake_ros2_control import FakeRos2ControlRobot
+from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.robot.ros2_control import Ros2ControlRobot
+from rl_control.robot.safety import Mode
+from rl_control.tasks.registry import make_task
+
+
+@pytest.fixture
+def fake():
+    task = make_task("two_link_leg")
+    sim = PyBulletRobot(make_env("two_link_leg"), task.joint_names, task.dt)
+    sim.home(seed=0)
+    yield FakeRos2ControlRobot(sim, load_robot_config("two_link_leg"))
+    sim.close()
+
+
+def test_reports_its_own_order_and_holds_the_last_command(fake) -> None:
+    names, q, v, tau = fake.joint_state()
+    assert names == ["leg_knee_joint", "leg_hip_joint"]
+    np.testing.assert_allclose(q, fake.sim.read().position[::-1])
+    assert not fake.command([1.0]) and fake.rejected == 1
+    assert fake.command([0.5, -0.5])
+    for _ in range(5):  # a forwarding controller keeps applying it
+        fake.step()
+    assert fake.sim.time == pytest.approx(5 * fake.period)
+
+
+def test_mismatched_interfaces_are_refused(fake) -> None:
+    with pytest.raises(ValueError, match="takes effort commands for a position task"):
+        FakeRos2ControlRobot(fake.sim, load_robot_config("minitaur"))
+
+
+def test_bridge_homes_the_simulated_leg_smoothly(fake) -> None:
+    config = load_robot_config("two_link_leg")
+    clock, sent = FakeClock(), []
+    robot = Ros2ControlRobot(config, fake.command, clock)
+    stamp, limit = 0.0, config.robot_array("effort_limit")
+    steps = round((config.homing_time + 0.5) / config.control_period)
+    for i in range(steps):
+        stamp += config.control_period
+        names, q, v, tau = fake.joint_state()
+        assert robot.on_joint_state(stamp, names, q, v, tau)
+        if i == 0:
+            robot.home()
+        clock.advance(config.control_period)
+        command = robot.tick()
+        sent.append(command)
+        assert np.all(np.abs(command) <= limit)
+        fake.step()
+    assert robot.safety.homed and robot.safety.mode is Mode.HOMING
+    home = [j.home for j in config.joints]  # policy order
+    np.testing.assert_allclose(robot.read().position, home, atol=0.05)

@@ -1,0 +1,82 @@
+"""HardwareBridgeRole on a fake clock: pacing, auto home/activate, readings, diagnostics."""
+
+import numpy as np
+import pytest
+from clocks import FakeClock
+
+from rl_control.robot.config import load_robot_config
+from rl_control.robot.ros2_control import Ros2ControlRobot
+from rl_control.robot.safety import Mode
+from rl_control.roles.hardware_role import HardwareBridgeRole
+
+
+def _role(**kwargs):
+    config = load_robot_config("two_link_leg")
+    clock, sent, readings, diags = FakeClock(), [], [], []
+    robot = Ros2ControlRobot(config, sent.append, clock)
+    role = HardwareBridgeRole(robot, readings.append, diags.append, clock=clock, **kwargs)
+    return role, robot, clock, sent, readings, diags
+
+
+def _sense(robot: Ros2ControlRobot, stamp: float, q=(0.0, 0.0)) -> None:
+    assert robot.on_joint_state(stamp, ["leg_knee_joint", "leg_hip_joint"], [q[1], q[0]],
+                                [0.0, 0.0], [])  # fmt: skip
+
+
+def test_ticks_once_per_period_and_publishes_only_new_readings() -> None:
+    role, robot, clock, sent, readings, diags = _role()
+    dt = robot.period
+    role.tick()
+    assert len(sent) == 1 and len(readings) == 1 and len(diags) == 1  # passive: zero effort
+    role.tick()  # not due yet
+    assert len(sent) == 1 and role.spin_timeout() == pytest.approx(dt)
+    clock.advance(dt)
+    role.tick()
+    assert len(sent) == 2 and len(readings) == 1  # same stamp: not re-published
+    _sense(robot, 1.0)
+    clock.advance(dt)
+    role.tick()
+    assert len(readings) == 2 and readings[-1].joint_names == ["hip", "knee"]
+    assert [(r.step, r.episode) for r in readings] == [(0, 0), (1, 0)]
+    clock.advance(10.0)  # a stalled loop does not burst
+    role.tick()
+    role.tick()
+    assert len(sent) == 4
+
+
+def test_auto_home_then_activate_then_watchdog() -> None:
+    role, robot, clock, sent, readings, diags = _role(auto_home=True, auto_activate=True)
+    stamp = 0.0
+    while clock.t < 3.0:  # homed, but no policy is sending: stay homing (holding home)
+        stamp += 1e-3
+        _sense(robot, stamp)
+        clock.advance(robot.period)
+        role.tick()
+    assert robot.safety.homed and robot.safety.mode is Mode.HOMING
+    robot.apply(np.zeros(2))  # the policy is up
+    stamp += 1e-3
+    _sense(robot, stamp)
+    clock.advance(robot.period)
+    role.tick()
+    assert robot.safety.mode is Mode.ACTIVE
+    assert readings[-1].episode == 1 and readings[-2].episode == 0  # the policy's episode
+    steps = [r.step for r in readings]
+    assert steps == list(range(len(steps)))  # one per new measurement
+    for _ in range(20):  # no policy action arrives: the watchdog trips
+        stamp += 1e-3
+        _sense(robot, stamp)
+        clock.advance(robot.period)
+        role.tick()
+    assert robot.safety.fault_reason == "command_timeout"
+    assert diags[-1][0].level == 2 and diags[-1][0].message == "fault"
+    assert np.all(np.isfinite(sent[-1]))
+
+
+def test_operator_services() -> None:
+    role, robot, *_ = _role()
+    assert role.service("activate") == (False, "refused in passive")
+    assert role.service("estop") == (True, "estop")
+    assert role.service("home") == (False, "refused in estop")
+    assert role.service("release_estop") == (True, "passive")
+    with pytest.raises(ValueError, match="known: \\['activate', 'estop'"):
+        role.service("fly")
