@@ -214,6 +214,17 @@ def load_robot_config(path: str | Path) -> RobotConfig:
     return parse_robot_config(load_yaml(path), where=str(path))
 
 
+def check_robot_task(config: RobotConfig, task: str) -> None:
+    """Raise a ValueError unless ``task`` (a launch's; empty: not checked) is the robot's:
+    the estimator and the policy are built for the launch's task, the readings for the
+    robot's."""
+    if task and task != config.task:
+        raise ValueError(
+            f"robot {config.robot!r} runs task {config.task!r}, but the task is {task!r}; "
+            f"pass task:={config.task} (or choose a robot of task {task!r})"
+        )
+
+
 def check_joint_names(
     config: RobotConfig, published: Sequence[str], allow_extra: bool = False
 ) -> None:

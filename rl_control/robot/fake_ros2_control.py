@@ -40,7 +40,7 @@ class FakeRos2ControlRobot:
         self.offset = np.array([j.offset for j in config.joints])
         self.positions = config.command_interface == "position"
         self._command: np.ndarray | None = None  # controller order, as last received
-        self.rejected = 0
+        self.received = self.rejected = 0  # commands taken / dropped (wrong length)
 
     def command(self, data: list[float]) -> bool:
         """A Float64MultiArray's data; a wrong length is dropped, as the controller does."""
@@ -49,6 +49,7 @@ class FakeRos2ControlRobot:
             self.rejected += 1
             return False
         self._command = array
+        self.received += 1
         return True
 
     def step(self) -> None:

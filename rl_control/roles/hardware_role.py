@@ -53,6 +53,7 @@ class HardwareBridgeRole:
         # (step, episode) with the same action, and the estimator times episodes by steps
         self.step, self.episode = -1, 0
         self._last_mode = Mode.PASSIVE
+        self.active_commands = 0  # commands sent in ACTIVE: the policy's, through the limits
 
     def spin_timeout(self) -> float:
         """How long the node may wait for callbacks before the next :meth:`tick`."""
@@ -68,7 +69,8 @@ class HardwareBridgeRole:
         if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
             self._next_tick = now + period
         self._auto_transitions()
-        self.robot.tick()
+        if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
+            self.active_commands += 1
         if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
             self.episode += 1  # each hand-over to the policy starts an episode
         self._last_mode = self.safety.mode
@@ -81,6 +83,14 @@ class HardwareBridgeRole:
         if now >= self._next_diag or events != self._events_seen:
             self._events_seen, self._next_diag = events, now + self.diagnostics_period
             self._diagnostics(self.safety.diagnostics())
+
+    def summary(self) -> str:
+        """One line for the log when the bridge stops: what was sent, and the safety events."""
+        events = ", ".join(f"{k} {v}" for k, v in sorted(self.safety.counts.items()))
+        return (
+            f"{self.robot.sent} commands sent, {self.active_commands} of them policy actions "
+            f"(active); mode {self.safety.mode.value}; events: {events or 'none'}"
+        )
 
     def _auto_transitions(self) -> None:
         mode = self.safety.mode

@@ -97,6 +97,7 @@ TRAINER_NODE = _specs(
 
 HARDWARE_BRIDGE = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or robot YAML: joints, limits, topics"),
+    ("task", str, "", "the graph's task, checked against the robot's; empty = not checked"),
     ("auto_home", bool, False, "start homing at the first joint state (else the home service)"),
     ("auto_activate", bool, False, "pass policy commands once homed and a policy is sending "
      "(else the activate service)"),

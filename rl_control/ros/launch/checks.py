@@ -53,12 +53,20 @@ def check_task_param(params: Mapping[str, Any]) -> None:
     check_graph_task(str(params.get("task", "soft_wall_cartpole")))
 
 
+def check_hardware_bridge(params: Mapping[str, Any]) -> None:
+    from rl_control.robot.config import check_robot_task, load_robot_config
+
+    check_robot_task(load_robot_config(str(params.get("robot", "two_link_leg"))),
+                     str(params.get("task", "")))  # fmt: skip
+
+
 #: executable -> check of its parameters
 NODE_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "trainer_node": check_trainer,
     "policy_node": check_policy,
     "sim_bridge": check_task_param,
     "state_estimator": check_task_param,
+    "hardware_bridge": check_hardware_bridge,
 }
 
 

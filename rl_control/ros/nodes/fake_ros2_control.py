@@ -54,6 +54,13 @@ class FakeRos2ControlNode:
         self.fake.step()
         self.publish()
 
+    def close(self) -> None:
+        """Log the commands taken (what reached the robot), then end the simulation."""
+        self.node.get_logger().info(
+            f"stopped: {self.fake.received} commands applied, {self.fake.rejected} rejected"
+        )
+        self.sim.close()
+
     def publish(self) -> None:
         names, q, v, tau = self.fake.joint_state()
         msg: Any = self.msgs.cls["joint_state"]()
@@ -70,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("fake_ros2_control", main_argv(argv))
     fake = FakeRos2ControlNode(node)
     node.get_logger().info(f"fake ros2_control robot {fake.p['robot']} up")
-    return run_node(node, fake.tick, fake.spin_timeout, fake.sim.close)
+    return run_node(node, fake.tick, fake.spin_timeout, fake.close)
 
 
 if __name__ == "__main__":

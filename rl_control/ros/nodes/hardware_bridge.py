@@ -16,13 +16,14 @@ import sys
 import time
 from typing import Any
 
-from rl_control.robot.config import load_robot_config
+from rl_control.robot.config import check_robot_task, load_robot_config
 from rl_control.robot.ros2_control import Ros2ControlRobot
 from rl_control.robot.safety import DiagnosticRecord
 from rl_control.robot.sensors import SensorReadings
 from rl_control.roles.hardware_role import HardwareBridgeRole
 from rl_control.roles.params import HARDWARE_BRIDGE, declare
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
@@ -36,6 +37,7 @@ class HardwareBridgeNode:
         self.node, self.msgs, p = node, m.Messages(), declare(node, HARDWARE_BRIDGE)
         self.p, self.base_frame = p, p["base_frame"]
         self.config = config = load_robot_config(p["robot"])
+        check_robot_task(config, p["task"])
         pub = node.create_publisher
         command = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
         self._command_cls = mw.message_class("std_msgs/msg/Float64MultiArray")
@@ -98,6 +100,11 @@ class HardwareBridgeNode:
         ]  # fmt: skip
         self.pubs["diag"].publish(array)
 
+    def close(self) -> None:
+        """Damp the joints (one passive command), then log what the bridge did."""
+        self.robot.close()
+        self.node.get_logger().info(f"stopped: {self.role.summary()}")
+
     def _service(self, name: str) -> Any:
         def serve(_: Any, response: Any) -> Any:
             response.success, response.message = self.role.service(name)
@@ -106,11 +113,12 @@ class HardwareBridgeNode:
         return serve
 
 
+@exit_on_config_error("hardware_bridge")
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("hardware_bridge", main_argv(argv))
     bridge = HardwareBridgeNode(node)
     node.get_logger().info(f"{bridge.config.robot} hardware bridge up (passive)")
-    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.robot.close)
+    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.close)
 
 
 if __name__ == "__main__":
