@@ -9,6 +9,7 @@ import yaml
 from rl_control.robot.config import (
     ROBOTS_DIR,
     check_joint_names,
+    check_robot_task,
     load_robot_config,
     parse_robot_config,
 )
@@ -93,3 +94,12 @@ def test_check_joint_names_names_missing_and_unknown() -> None:
     check_joint_names(config, ["leg_hip_joint", "leg_knee_joint", "wheel"], allow_extra=True)
     with pytest.raises(ValueError, match=r"missing \['leg_knee_joint'\]"):
         check_joint_names(config, ["leg_hip_joint", "wheel"], allow_extra=True)
+
+
+def test_check_robot_task_names_the_fix() -> None:
+    config = load_robot_config("two_link_leg")
+    check_robot_task(config, "two_link_leg")
+    check_robot_task(config, "")  # not checked
+    with pytest.raises(ValueError, match=r"runs task 'two_link_leg', but the task is 'minitaur'; "
+                       r"pass task:=two_link_leg"):  # fmt: skip
+        check_robot_task(config, "minitaur")

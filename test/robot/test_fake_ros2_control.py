@@ -27,8 +27,8 @@ def test_reports_its_own_order_and_holds_the_last_command(fake) -> None:
     names, q, v, tau = fake.joint_state()
     assert names == ["leg_knee_joint", "leg_hip_joint"]
     np.testing.assert_allclose(q, fake.sim.read().position[::-1])
-    assert not fake.command([1.0]) and fake.rejected == 1
-    assert fake.command([0.5, -0.5])
+    assert not fake.command([1.0]) and (fake.rejected, fake.received) == (1, 0)
+    assert fake.command([0.5, -0.5]) and fake.received == 1
     for _ in range(5):  # a forwarding controller keeps applying it
         fake.step()
     assert fake.sim.time == pytest.approx(5 * fake.period)

@@ -70,6 +70,14 @@ def test_auto_home_then_activate_then_watchdog() -> None:
     assert robot.safety.fault_reason == "command_timeout"
     assert diags[-1][0].level == 2 and diags[-1][0].message == "fault"
     assert np.all(np.isfinite(sent[-1]))
+    # the commands sent while active (the policy's): the activating tick and the five 2 ms
+    # periods within timeouts.command (0.01 s) before the watchdog trips
+    assert role.active_commands == 6
+    summary = role.summary()
+    assert summary.startswith(f"{len(sent)} commands sent, {role.active_commands} of them")
+    assert summary.endswith(
+        "mode fault; events: command_timeout 1, mode_active 1, mode_fault 1, mode_homing 1"
+    )
 
 
 def test_operator_services() -> None:

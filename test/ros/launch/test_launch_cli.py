@@ -23,22 +23,29 @@ def test_package_and_file_form(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-p task:=two_link_leg" in capsys.readouterr().out
 
 
-def test_hardware_backend_exits_1_with_the_message(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deploy.launch.xml", "-p", "checkpoint:=c.pt", "backend:=hardware"]) == 1
-    assert "hardware bridge not implemented yet" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("argv", [["train.launch.xml"], ["deploy.launch.xml", "checkpoint:=c.pt"]])
-def test_hardware_backend_starts_nothing_and_exits_1(
-    capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> None:
-    assert main([*argv, "backend:=hardware"]) == 1  # run, not --print
+def test_train_on_hardware_starts_nothing_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train.launch.xml", "backend:=hardware"]) == 1  # run, not --print
     out, err = capsys.readouterr()
     assert "started with pid" not in out
     assert err == (
-        "[launch] shutdown: hardware bridge not implemented yet: backend:=hardware cannot run; "
-        "use backend:=pybullet\n"
+        "[launch] shutdown: training on real legs is not supported: the trainer needs the "
+        "PyBullet bridge (resets, step gate); train with backend:=pybullet and deploy the "
+        "checkpoint with backend:=hardware\n"
     )
+
+
+def test_hardware_task_must_be_the_robots(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["deploy.launch.xml", "backend:=hardware", "checkpoint:=c.pt"]
+    assert main(argv) == 2  # checked before any node starts
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert (
+        "hardware_bridge: robot 'two_link_leg_rig' runs task 'two_link_leg', but the task is "
+        "'soft_wall_cartpole'; pass task:=two_link_leg" in err
+    )
+    assert main(["sim.launch.xml", "backend:=hardware", "robot:=no_such_robot", "--print"]) == 0
+    assert main(["sim.launch.xml", "backend:=hardware", "robot:=no_such_robot"]) == 2
+    assert "robot config not found" in capsys.readouterr().err
 
 
 def test_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,7 +62,7 @@ def test_undeclared_argument_is_an_error(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["sim.launch.xml", "-p", "tsak:=x"]) == 2  # it would run with the default
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "argument(s) 'tsak' not declared by sim.launch.xml" in err
-    assert "declared: backend, gui, lock_step, namespace," in err
+    assert "declared: backend, fake_robot, gui, lock_step, namespace," in err
 
 
 def test_show_args(capsys: pytest.CaptureFixture[str]) -> None:

@@ -96,31 +96,90 @@ def test_train_arguments_reach_the_nodes() -> None:
     assert _params(custom.nodes[3])["config"] == "/tmp/my.yaml"
 
 
-@pytest.mark.parametrize("name", ["sim.launch.xml", "train.launch.xml", "deploy.launch.xml"])
-def test_hardware_backend_stops_with_a_clear_message(name: str) -> None:
-    plan = _plan(name, backend="hardware", checkpoint="c.pt")
+REFUSAL = "training on real legs is not supported: the trainer needs the PyBullet bridge"
+
+
+def test_train_on_hardware_stops_with_a_clear_message() -> None:
+    plan = _plan("train.launch.xml", backend="hardware")
     assert plan.nodes == []
-    assert "hardware bridge not implemented yet" in (plan.shutdown_reason or "")
+    assert (plan.shutdown_reason or "").startswith(REFUSAL)
 
 
-def test_ros2_launch_fails_on_the_hardware_bridge_include() -> None:
-    """What makes the real `ros2 launch` exit 1 before starting anything (a <shutdown> would
-    exit 0): IncludeLaunchDescription raises when the included file declares an argument
-    without a default that the <include> does not pass. Checked here as launch does it."""
+def test_ros2_launch_fails_on_the_training_refusal() -> None:
+    """What makes the real `ros2 launch` exit 1 (a <shutdown> alone exits 0): after the
+    <shutdown>, the refusal group evaluates a launch configuration nothing defines, which
+    raises. Checked here as launch sees it: the group runs only when a trainer owns the
+    episodes, and no launch file sets that configuration."""
     from xml.etree import ElementTree
 
-    sim = ElementTree.parse(LAUNCH / "sim.launch.xml").getroot()
-    (include,) = [i for i in sim.iter("include") if "bridge_$(var backend)" in i.get("file")]
-    given = {a.get("name") for a in include.findall("arg")}
-    for backend in ("pybullet", "hardware"):
-        bridge = ElementTree.parse(LAUNCH / f"bridge_{backend}.launch.xml").getroot()
-        required = [a for a in bridge.iter("arg") if a.get("default") is None]
-        missing = [a for a in required if a.get("name") not in given]
-        if backend == "pybullet":
-            assert missing == []  # includes fine
-        else:
-            (arg,) = missing  # raises: "missing required argument ... (description: ...)"
-            assert arg.get("description").startswith("hardware bridge not implemented yet")
+    bridge = ElementTree.parse(LAUNCH / "bridge_hardware.launch.xml").getroot()
+    (group,) = bridge.iter("group")
+    assert group.get("unless") == "$(var reset_on_termination)"
+    tags = [child.tag for child in group]
+    assert tags == ["shutdown", "log", "log"]
+    assert group[0].get("reason").startswith(REFUSAL) and group[1].get("message").startswith(
+        REFUSAL
+    )
+    undefined = group[2].get("message")
+    assert undefined == "$(var training_needs_backend_pybullet)"
+    for path in LAUNCH.glob("*.launch.xml"):
+        assert 'name="training_needs_backend_pybullet"' not in path.read_text(), path
+
+
+@pytest.mark.parametrize("name", ["sim.launch.xml", "deploy.launch.xml"])
+def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) -> None:
+    plan = _plan(name, backend="hardware", task="two_link_leg", checkpoint="c.pt")
+    nodes = {n.name: n for n in plan.nodes}
+    expected = ["hardware_bridge", "state_estimator"] + (
+        ["policy_node"] if "deploy" in name else []
+    )
+    assert list(nodes) == expected
+    bridge = nodes["hardware_bridge"]
+    assert bridge.shutdown_on_exit and not bridge.respawn
+    assert _files(bridge) == ["backend_hardware.yaml", "hardware_bridge.yaml"]
+    # real legs: the operator homes and activates (services), never the launch
+    assert _params(bridge) == {
+        "robot": "two_link_leg", "task": "two_link_leg", "auto_home": "false",
+        "auto_activate": "false",
+    }  # fmt: skip
+    estimator = nodes["state_estimator"]
+    assert _files(estimator)[0] == "backend_hardware.yaml"
+    assert estimator.remappings == [("joint_states", "policy_joint_states"), ("imu", "policy_imu")]
+    if "deploy" in name:
+        assert _files(nodes["policy_node"])[0] == "backend_hardware.yaml"
+
+
+def test_fake_robot_joins_and_homes_and_activates_by_itself() -> None:
+    plan = _plan(
+        "deploy.launch.xml", backend="hardware", fake_robot="true", robot="/r/leg.yaml",
+        task="two_link_leg", seed="4", checkpoint="c.pt",
+    )  # fmt: skip
+    nodes = {n.name: n for n in plan.nodes}
+    assert list(nodes) == [
+        "hardware_bridge",
+        "fake_ros2_control",
+        "state_estimator",
+        "policy_node",
+    ]
+    assert _params(nodes["hardware_bridge"])["robot"] == "/r/leg.yaml"
+    assert _params(nodes["hardware_bridge"])["auto_home"] == "true"
+    assert _params(nodes["hardware_bridge"])["auto_activate"] == "true"
+    fake = nodes["fake_ros2_control"]
+    assert _files(fake) == ["backend_hardware.yaml", "fake_ros2_control.yaml"]
+    assert _params(fake) == {"robot": "/r/leg.yaml", "seed": "4"}
+    assert fake.shutdown_on_exit
+
+
+def test_pybullet_estimator_keeps_its_topics() -> None:
+    (estimator,) = [n for n in _plan("sim.launch.xml").nodes if n.name == "state_estimator"]
+    assert estimator.remappings == [("joint_states", "joint_states"), ("imu", "imu")]
+
+
+def test_hardware_parameter_files_list_what_the_launch_sets() -> None:
+    plan = _plan("deploy.launch.xml", backend="hardware", fake_robot="true", checkpoint="c.pt")
+    for node in plan.nodes[:2]:
+        data = yaml.safe_load((CONFIG / f"{node.name}.yaml").read_text())
+        assert set(_params(node)) <= set(data[f"/**/{node.name}"]["ros__parameters"]), node.name
 
 
 def test_unknown_backend_lists_the_choices() -> None:
