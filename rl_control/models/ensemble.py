@@ -141,6 +141,22 @@ class GaussianEnsemble(nn.Module):
         mean, _ = self(x.expand(k, -1, -1))
         return ((mean - y) ** 2).mean((1, 2))
 
+    @torch.no_grad()
+    def select_elites(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Make the ``num_elites`` members of lowest :meth:`validation_mse` the elites; returns
+        every member's validation MSE [K]."""
+        val_mse = self.validation_mse(x, y)
+        self.elites.copy_(torch.argsort(val_mse)[: self.num_elites])
+        self._elite_cache = None
+        return val_mse
+
+    def normalize(
+        self, obs: torch.Tensor, act: torch.Tensor, rewards: torch.Tensor, next_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalised (inputs, targets) of raw transitions, as :meth:`nll` takes them."""
+        y = (self.targets(obs, rewards, next_obs) - self.out_mean) / self.out_std
+        return self._inputs(obs, act), y
+
     def fit(
         self,
         obs: torch.Tensor,
@@ -184,10 +200,7 @@ class GaussianEnsemble(nn.Module):
                 optimizer.step()
                 total += loss.detach() / k
         rows = val if n_val > 0 else train
-        val_mse = self.validation_mse(x_all[rows], y_all[rows])
-        with torch.no_grad():
-            self.elites.copy_(torch.argsort(val_mse)[: self.num_elites])
-        self._elite_cache = None
+        val_mse = self.select_elites(x_all[rows], y_all[rows])
         return {
             "model_loss": float(total) / (epochs * steps),
             "model_val_mse": float(val_mse[self.elites].mean()),

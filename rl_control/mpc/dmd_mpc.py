@@ -113,19 +113,14 @@ class DMDMPCPlanner:
         costs = torch.where(bad, torch.full_like(ret, torch.inf), -ret).reshape(b, m)
         act_dim = samples[0].shape[-1]
         seq = torch.stack(samples, 1).reshape(b, m, horizon, act_dim)
-        good = (~bad).reshape(b, m, 1, 1).to(x0.dtype)
-        shift_rows = torch.stack(means, 1).reshape(b, m, horizon, act_dim)
-        shift = (shift_rows * good).sum(1) / good.sum(1).clamp_min(1.0)
         failed = bad.reshape(b, m).all(1)
-        # failed starts: costs of no use; give them finite dummies so the elite mean is defined
-        safe_costs = torch.where(failed[:, None], torch.zeros_like(costs), costs)
-        worst = torch.where(torch.isinf(safe_costs), torch.zeros_like(safe_costs), safe_costs)
-        safe_costs = torch.where(
-            torch.isinf(safe_costs), worst.amax(1, keepdim=True) + 1.0, safe_costs
-        )
-        g = elite_mean(seq, safe_costs, self.elite_fraction, self.weighting)
-        mu = dmd_step(shift, g, self.alpha)
-        mu = torch.where(failed[:, None, None], shift, mu)
+        # μ̃ over the valid particles (all of them where none is valid)
+        good = (~bad.reshape(b, m) | failed[:, None]).reshape(b, m, 1, 1).to(x0.dtype)
+        shift_rows = torch.stack(means, 1).reshape(b, m, horizon, act_dim)
+        shift = (shift_rows * good).sum(1) / good.sum(1)
+        g = elite_mean(seq, costs, self.elite_fraction, self.weighting)  # inf costs weigh 0
+        # a start without one valid particle has no gradient estimate: keep the shift
+        mu = torch.where(failed[:, None, None], shift, dmd_step(shift, g, self.alpha))
         return Plan(mu, shift, costs, failed)
 
     @torch.no_grad()

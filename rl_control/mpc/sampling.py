@@ -37,9 +37,10 @@ def elite_mean(
     """Mean [..., H, A] of the lowest-cost ``elite_fraction`` of ``samples`` [..., M, H, A].
 
     ``uniform``: the plain CEM mean (eq. 13's indicator of C ≤ C_max). ``return``: eq. 14's
-    "reward weighted mean", weights = return − worst return of the population, so every elite
-    weighs > 0 and better ones more (the paper's C_i read as returns; as costs the worst elite
-    would weigh most).
+    "reward weighted mean", weights = worst finite cost − cost, so every elite weighs > 0 and
+    better ones more (the paper's C_i read as returns; as costs the worst elite would weigh
+    most). Samples of infinite cost (invalid) weigh nothing even when chosen; a problem with
+    no finite cost gets a zero mean.
     """
     if weighting not in ELITE_WEIGHTINGS:
         raise ValueError(f"weighting must be one of {ELITE_WEIGHTINGS}, got {weighting!r}")
@@ -47,11 +48,13 @@ def elite_mean(
     best = torch.topk(costs, k, dim=-1, largest=False)
     idx = best.indices[..., None, None].expand(*best.indices.shape, *samples.shape[-2:])
     elites = torch.gather(samples, -3, idx)
+    finite = torch.isfinite(best.values)
     if weighting == "uniform":
-        return elites.mean(-3)
-    worst = costs.amax(-1, keepdim=True)
-    w = (worst - best.values) + 1e-8
-    w = w / w.sum(-1, keepdim=True)
+        w = finite.to(samples.dtype)
+    else:
+        worst = torch.where(torch.isfinite(costs), costs, -torch.inf).amax(-1, keepdim=True)
+        w = torch.where(finite, worst - best.values + 1e-8, torch.zeros_like(best.values))
+    w = w / w.sum(-1, keepdim=True).clamp_min(1e-30)
     return (w[..., None, None] * elites).sum(-3)
 
 
