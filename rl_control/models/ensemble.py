@@ -237,7 +237,7 @@ class GaussianEnsemble(nn.Module):
             x = x[perm]
         rows = math.ceil(n / e)
         if rows * e != n:  # pad to a multiple of the elites; padded rows are dropped
-            x = torch.cat([x, x[: rows * e - n]], 0)
+            x = torch.cat([x, x[torch.arange(rows * e - n) % n]], 0)
         # row i -> member i % e: [rows, e, in] -> [e, rows, in]
         xm = x.reshape(rows, e, -1).transpose(0, 1)
         mean, logvar = self._forward_members(xm)

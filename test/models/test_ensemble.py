@@ -74,6 +74,8 @@ def test_per_particle_rows_use_member_index_modulo_elites():
     model = _ensemble(num_members=3, num_elites=3)
     obs, act, _, _ = _linear_data(7)
     pred, rew = model.predict(obs, act, member_mode="per_particle", deterministic=True)
+    one = model.predict(obs[:1], act[:1], member_mode="per_particle", deterministic=True)
+    torch.testing.assert_close(one[0], pred[:1])  # fewer rows than elites: padded
     x = model._inputs(obs, act)
     mean, _ = model(x.expand(3, -1, -1))
     raw = mean * model.out_std + model.out_mean
