@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rl_control.algorithms.m_demorl import MDeMoRL, linear_schedule
+from rl_control.algorithms.m_demorl import MDeMoRL
+from rl_control.algorithms.model_based import linear_schedule
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.tasks.base import StateLayout, TaskDefinition
