@@ -55,7 +55,8 @@ class ModelConfig:
     model_activation: str = "silu"
     model_lr: float = 1e-3
     model_batch_size: int = 256
-    model_epochs: int = 5  # passes over D_ENV per retraining (MBPO trains to convergence)
+    model_epochs: int = 100  # most passes over D_ENV per refit
+    model_patience: int = 5  # MBPO: stop after 5 epochs without a 1 % validation gain
     holdout_ratio: float = 0.2
     model_train_freq: int = 250  # env steps between retrainings (MBPO)
     member_mode: str = "per_particle"
@@ -66,6 +67,7 @@ class ModelConfig:
                 f"num_elites must be in [1, num_members], got {self.num_elites}")  # fmt: skip
         require(self.model_train_freq >= 1, "model_train_freq must be >= 1")
         require(self.model_epochs >= 1, "model_epochs must be >= 1")
+        require(self.model_patience >= 1, "model_patience must be >= 1")
         require(0 <= self.holdout_ratio < 1, "holdout_ratio must be in [0, 1)")
         require(
             self.member_mode in MEMBER_MODES,
@@ -145,7 +147,8 @@ class ModelBasedSAC(Algorithm):
                 for a in (r.obs, r.actions, r.rewards, r.next_obs)]  # fmt: skip
         cfg = self.config
         stats = self.model.fit(*data, self.model_optimizer, self.generator, cfg.model_epochs,
-                               cfg.model_batch_size, cfg.holdout_ratio)  # fmt: skip
+                               cfg.model_batch_size, cfg.holdout_ratio,
+                               patience=cfg.model_patience)  # fmt: skip
         self.model_trainings += 1
         return stats
 

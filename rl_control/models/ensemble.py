@@ -169,11 +169,14 @@ class GaussianEnsemble(nn.Module):
         batch_size: int = 256,
         holdout_ratio: float = 0.2,
         logvar_penalty: float = 0.01,
+        patience: int | None = None,
     ) -> dict[str, float]:
         """Train on (s, a, r, s') with a held-out split; pick the elites; return statistics.
 
         Normalisers come from the training split; each member draws its own bootstrap
         batches. ``logvar_penalty`` keeps the learned log-variance limits tight (PETS).
+        ``epochs`` is the maximum; with ``patience`` training stops once no member's
+        validation MSE improved by more than 1 % for that many epochs (MBPO's rule).
         """
         n = len(obs)
         self._elite_cache = None
@@ -186,9 +189,12 @@ class GaussianEnsemble(nn.Module):
         self.set_normalizers(obs[train], act[train], targets[train])
         x_all = self._inputs(obs, act)
         y_all = (targets - self.out_mean) / self.out_std
+        rows = val if n_val > 0 else train
         k, n_train = self.num_members, len(train)
         steps = max(1, math.ceil(n_train / batch_size))
-        total = torch.zeros(())
+        total, done = torch.zeros(()), 0
+        best = torch.full((k,), math.inf)
+        stale = 0
         for _ in range(epochs):
             for _ in range(steps):
                 idx = train[torch.randint(n_train, (k, min(batch_size, n_train)),
@@ -199,11 +205,19 @@ class GaussianEnsemble(nn.Module):
                 loss.backward()
                 optimizer.step()
                 total += loss.detach() / k
-        rows = val if n_val > 0 else train
+            done += 1
+            if patience is not None:
+                mse = self.validation_mse(x_all[rows], y_all[rows])
+                improved = bool(((best - mse) / best.clamp_min(1e-12) > 0.01).any())
+                best = torch.minimum(best, mse)
+                stale = 0 if improved else stale + 1
+                if stale >= patience:
+                    break
         val_mse = self.select_elites(x_all[rows], y_all[rows])
         return {
-            "model_loss": float(total) / (epochs * steps),
+            "model_loss": float(total) / (done * steps),
             "model_val_mse": float(val_mse[self.elites].mean()),
+            "model_epochs": float(done),
         }
 
     def make_optimizer(self, lr: float = 1e-3) -> torch.optim.Optimizer:

@@ -110,3 +110,11 @@ def test_invalid_rows_flags_nan_inf_and_exploding():
 def test_bad_sizes_raise():
     with pytest.raises(ValueError, match="num_elites must be in"):
         GaussianEnsemble(2, 1, num_members=3, num_elites=4)
+
+
+def test_patience_stops_training_on_a_plateau():
+    model = _ensemble()
+    data = _linear_data(200)
+    g = torch.Generator().manual_seed(1)
+    stats = model.fit(*data, model.make_optimizer(3e-3), g, epochs=500, patience=3)
+    assert 3 <= stats["model_epochs"] < 500
