@@ -113,12 +113,8 @@ class MDeMoRL(ModelBasedSAC):
     # --- the planner's callbacks ----------------------------------------------------------
     def shift_policy(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(tanh of the actor's mean, a sample around it) in unit space (eqs. 10-11)."""
-        mean, log_std = self.policy.mean_log_std(self.policy.normalize_obs(obs))
-        noise = torch.randn(mean.shape, generator=self.generator)
-        centre = torch.tanh(mean)
-        if self.config.sigma == "policy":
-            return centre, torch.tanh(mean + torch.exp(log_std) * noise)
-        return centre, (centre + float(self.config.sigma) * noise).clamp(-1.0, 1.0)
+        sigma = self.config.sigma
+        return self.actor_actions(obs, None if sigma == "policy" else float(sigma))
 
     def terminal_value(self, obs: torch.Tensor) -> torch.Tensor:
         """min(Q1, Q2) at the actor's deterministic action."""

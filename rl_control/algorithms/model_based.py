@@ -139,6 +139,18 @@ class ModelBasedSAC(Algorithm):
     def terminated_fn(self) -> Any:
         return self.observed.terminated if self.observed is not None else None
 
+    def actor_actions(
+        self, obs: torch.Tensor, sigma: float | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(tanh of the actor's mean, a sample) in unit space, noise from this generator: from
+        the actor itself, or with ``sigma`` N(tanh(mean), sigma²) clipped to [-1, 1]."""
+        mean, log_std = self.policy.mean_log_std(self.policy.normalize_obs(obs))
+        noise = torch.randn(mean.shape, generator=self.generator)
+        centre = torch.tanh(mean)
+        if sigma is None:
+            return centre, torch.tanh(mean + torch.exp(log_std) * noise)
+        return centre, (centre + sigma * noise).clamp(-1.0, 1.0)
+
     def train_model(self) -> dict[str, float]:
         """Refit the ensemble on all of D_ENV (Algorithm 1, lines 5-7)."""
         n = len(self.real)

@@ -1,18 +1,15 @@
 """M-DeMoRL: config, inner loop (exact/learned reward, dropped rollouts), runner and resume."""
 
 import shutil
-from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from model_based_toys import RAIL_TASK, Rail, feed
 
 from rl_control.algorithms.m_demorl import MDeMoRL
-from rl_control.algorithms.model_based import linear_schedule
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
-from rl_control.tasks.base import StateLayout, TaskDefinition
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
 from rl_control.training.metrics import read_metrics
@@ -26,60 +23,9 @@ TINY = dict(
 )  # fmt: skip
 
 
-class Rail(gym.Env):
-    """x' = x + 0.1 v, v' = 0.9 v + 0.1 a; reward 1 − x'²; 40-step episodes."""
-
-    def __init__(self) -> None:
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-        self.state, self.t = np.zeros(2), 0
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
-        super().reset(seed=seed)
-        self.state, self.t = self.np_random.uniform(-1.0, 1.0, 2), 0
-        return self.state.copy(), {}
-
-    def step(self, action: np.ndarray) -> tuple:
-        x, v = self.state
-        v = 0.9 * v + 0.1 * float(np.clip(action[0], -1, 1))
-        self.state, self.t = np.array([x + 0.1 * v, v]), self.t + 1
-        return self.state.copy(), 1.0 - self.state[0] ** 2, False, self.t >= 40, {}
-
-
-@dataclass(frozen=True)
-class RailParams:
-    pass
-
-
-RAIL_TASK = TaskDefinition(
-    name="dmd_rail", params_cls=RailParams, layout=StateLayout((("x", 1), ("v", 1))),
-    joint_names=(),
-    env_id="none", entry_point="none", action_bounds=lambda p: (np.array([-1.0]), np.array([1.0])),
-    dt=lambda p: 0.1, max_steps=lambda p: 40, observation=lambda s, p: s,
-    reward=lambda s, a, s2, p: 1.0 - s2[..., 0] ** 2, terminated=lambda s, p: abs(s[..., 0]) > 3,
-).bind()  # fmt: skip
-
-
 def _algo(task=None, **cfg) -> MDeMoRL:
     spec = AlgorithmSpec(2, np.array([-1.0]), np.array([1.0]), 1, task)
     return make_algorithm("m_demorl", spec, {**TINY, **cfg}, 0)
-
-
-def _feed(algo: MDeMoRL, steps: int) -> list[dict]:
-    env, stats = Rail(), []
-    obs, _ = env.reset(seed=0)
-    for _ in range(steps):
-        out = algo.act(obs[None])
-        nxt, r, term, trunc, _ = env.step(out.action[0])
-        algo.record(obs[None], out, np.array([r]), np.array([term]), np.array([trunc]), nxt[None])
-        obs = env.reset()[0] if trunc else nxt
-        if algo.ready():
-            stats.append(algo.update())
-    return stats
-
-
-def test_linear_schedule():
-    assert [linear_schedule(s, [10, 20, 5, 15]) for s in (0, 10, 15, 20, 99)] == [5, 5, 10, 15, 15]
 
 
 def test_bad_config_raises_naming_the_key():
@@ -95,7 +41,7 @@ def test_bad_config_raises_naming_the_key():
 
 def test_inner_loop_fills_d_mpc_with_the_exact_task_reward():
     algo = _algo(RAIL_TASK)
-    stats = [s for s in _feed(algo, 60) if "mpc_transitions" in s]
+    stats = [s for s in feed(algo, 60) if "mpc_transitions" in s]
     assert len(stats) == 1 and stats[0]["mpc_exact_reward"] == 1.0
     assert stats[0]["mpc_transitions"] > 0 and stats[0]["mpc_dropped_rollouts"] == 0
     batch = algo.imagined.sample(32, torch.Generator().manual_seed(0))
@@ -104,14 +50,14 @@ def test_inner_loop_fills_d_mpc_with_the_exact_task_reward():
 
 def test_without_a_task_the_learned_reward_is_used():
     algo = _algo(None)
-    (stats,) = [s for s in _feed(algo, 60) if "mpc_transitions" in s]
+    (stats,) = [s for s in feed(algo, 60) if "mpc_transitions" in s]
     assert stats["mpc_exact_reward"] == 0.0 and stats["mpc_transitions"] > 0
     assert not _algo(RAIL_TASK, exact_reward=False).uses_exact_reward()
 
 
 def test_nan_predictions_are_dropped_and_counted():
     algo = _algo(RAIL_TASK)
-    _feed(algo, 60)
+    feed(algo, 60)
     before = len(algo.imagined)
     state = algo.model.state_dict()
     state["head.bias"] = torch.full_like(state["head.bias"], float("nan"))
