@@ -22,6 +22,10 @@ from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.tasks.registry import make_task
 
 M, H, TARGET_MS = 100, 15, 5.0
+#: multiply-adds x 2 per row: ensemble 10 -> 4x200 -> 18 (obs 8 + act 2 in, mean and
+#: log-variance of 8 + 1 out); actor 8 -> 256 -> 256 -> 4
+MODEL_MFLOP = 2 * (10 * 200 + 3 * 200 * 200 + 200 * 18) / 1e6
+ACTOR_MFLOP = 2 * (8 * 256 + 256 * 256 + 256 * 4) / 1e6
 
 
 def _algorithm():
@@ -62,6 +66,15 @@ def main() -> None:
     _time(one, 10)  # warm-up
     single = _time(one, args.plans)
     plan_only = _time(lambda: planner.plan(x0, H), args.plans)
+    o, u = obs[:M], torch.zeros(M, algo.spec.act_dim)
+    parts = {
+        "ensemble predict": lambda: algo.model.predict(o, u, algo.generator, "per_particle"),
+        "actor sample": lambda: algo.actor_actions(o),
+        "exact reward": lambda: algo.observed.reward(o, u, o),
+        "critic V(x_H)": lambda: algo.terminal_value(o),
+    }
+    with torch.no_grad():
+        part_ms = {name: np.median(_time(fn, args.plans)) for name, fn in parts.items()}
     xb = obs[:256]
     batch = _time(lambda: planner.rollout(xb, planner.plan(xb, H).mu), 5)
     p50, p99 = np.percentile(single, 50), np.percentile(single, 99)
@@ -72,6 +85,9 @@ def main() -> None:
         ["plan + rollout, 256 starts (per start)", f"{np.median(batch) / 256:.3f}", "",
          f"{batch.max() / 256:.3f}"],
     ]  # fmt: skip
+    rows += [[f"{name}, {M} rows (one step)", f"{ms:.3f}", "", ""] for name, ms in part_ms.items()]
+    total = M * H * (MODEL_MFLOP + ACTOR_MFLOP)  # MFLOP per plan
+    rate = M * MODEL_MFLOP / part_ms["ensemble predict"]  # MFLOP per ms = GFLOP/s
     path = write_markdown(
         "dmd_mpc_plan",
         f"One DMD-MPC plan (M = {M}, H = {H}) on one core",
@@ -81,6 +97,10 @@ def main() -> None:
             f"{args.plans} plans from one 2R-leg observation; 5-member ensemble (4x200 SiLU), "
             "actor and twin critic 256x256, exact task reward, particles keep their member.",
             f"256 starts in one batch: {np.median(batch):.0f} ms per batch (5 batches).",
+            f"Arithmetic: a plan is {M * H} particle-steps of the ensemble ({MODEL_MFLOP:.2f} "
+            f"MFLOP each) and the actor ({ACTOR_MFLOP:.2f}), {total:.0f} MFLOP; the ensemble "
+            f"step above runs at {rate:.0f} GFLOP/s, at which the matrix work alone takes "
+            f"{total / rate:.1f} ms.",
         ],
         run=run,
     )
