@@ -188,7 +188,9 @@ class ModelBasedSAC(Algorithm):
     def update(self) -> dict[str, float]:
         stats: dict[str, float] = {}
         steps = self.sac.num_timesteps
-        if steps - self.last_model_step >= self.config.model_train_freq and len(self.real) >= 2:
+        # after a resume D_ENV refills from empty: no refit on fewer than learning_starts rows
+        enough = len(self.real) >= max(2, self.sac.config.learning_starts)
+        if steps - self.last_model_step >= self.config.model_train_freq and enough:
             self.last_model_step = steps
             stats.update(self.train_model())
             stats.update(self.imagine())
