@@ -21,7 +21,11 @@ from rl_control.algorithms.trpo import TRPO
 AlgorithmBuilder = Callable[[AlgorithmSpec, dict[str, Any], int], Algorithm]
 
 #: modules that call :func:`register_algorithm` when imported; every one must import
-PLUGIN_MODULES: list[str] = ["rl_control.algorithms.ppo_mpc"]
+PLUGIN_MODULES: list[str] = [
+    "rl_control.algorithms.ppo_mpc",
+    "rl_control.algorithms.m_demorl",
+    "rl_control.algorithms.mbpo",
+]
 
 ALGORITHMS: dict[str, AlgorithmBuilder] = {
     "ppo": PPO.build,
