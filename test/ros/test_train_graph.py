@@ -150,6 +150,34 @@ def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path)
     assert rows == sorted(rows) and rows[-1] == 2048
 
 
+def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
+    tmp_path,
+) -> None:
+    """Every node of the training graph respawns: SIGKILL of the policy node (it rejoins
+    from the latched policy_update) and of the estimator cost no budget nor checkpoint."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=2048, domain=_domain())
+    try:
+        assert launch.wait_for(r"\[policy_node\].*policy v1 received", 120), launch.output()
+        for label in ("policy_node", "state_estimator"):
+            (pid,) = launch.pids(label)
+            os.kill(pid, signal.SIGKILL)
+            assert launch.wait_for(
+                rf"process \[{label}\] started with pid (?!{pid}\b)", 30
+            ), launch.output()
+            # the new process takes part: the policy node acts with the next update
+            version = 2 if label == "policy_node" else 3
+            pattern = rf"\[policy_node\].*policy v{version} received"
+            assert launch.wait_for(pattern, 120), launch.output()
+    finally:
+        code = launch.finish(timeout=150)
+    assert code == 0, launch.output()
+    assert len(launch.pids("policy_node")) == 2 and len(launch.pids("state_estimator")) == 2
+    assert "done: 2048 steps" in "\n".join(launch.lines), launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
+
+
 def test_same_seed_same_training_over_the_graph(tmp_path) -> None:
     """Lock-step + the trainer's grants + seeded sampling: two concurrent runs agree."""
     runs = [tmp_path / "a", tmp_path / "b"]
