@@ -162,9 +162,9 @@ def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
         for label in ("policy_node", "state_estimator"):
             (pid,) = launch.pids(label)
             os.kill(pid, signal.SIGKILL)
-            assert launch.wait_for(
-                rf"process \[{label}\] started with pid (?!{pid}\b)", 30
-            ), launch.output()
+            assert launch.wait_for(rf"process \[{label}\] started with pid (?!{pid}\b)", 30), (
+                launch.output()
+            )
             # the new process takes part: the policy node acts with the next update
             version = 2 if label == "policy_node" else 3
             pattern = rf"\[policy_node\].*policy v{version} received"
