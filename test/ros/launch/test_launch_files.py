@@ -142,8 +142,14 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
     assert _params(nodes["policy_node"]) == {
         "checkpoint": "/runs/x/policy.pt",
         "deterministic": "true",
+        "deadline": "0.0",
+        "on_deadline_miss": "publish_late",
     }
     assert nodes["policy_node"].shutdown_on_exit
+    held = _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="hold")
+    assert _params(held.nodes[2])["on_deadline_miss"] == "hold"
+    with pytest.raises(LaunchError, match="on_deadline_miss"):
+        _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="late")
     assert _params(nodes["sim_bridge"])["lock_step"] == "false"
 
 
