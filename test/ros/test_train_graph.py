@@ -178,6 +178,26 @@ def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
     assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
 
 
+def test_sac_over_the_graph_logs_its_many_updates_at_most_once_a_second(tmp_path) -> None:
+    """SAC publishes an update every few steps; the policy node's `policy vN received` and
+    the trainer's progress line stay at about one a second each."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=1600, domain=_domain(), algo="sac")
+    assert launch.finish(timeout=240) == 0, launch.output()
+    updates = load_checkpoint(run)["updates"]  # from step 1000 on; how many varies with speed
+    assert updates >= 30, updates
+
+    def seconds(pattern: str) -> list[float]:
+        stamp = re.compile(r"\[INFO\] \[(\d+\.\d+)\]")
+        return [float(stamp.search(x)[1]) for x in launch.lines if re.search(pattern, x)]
+
+    received = seconds(r"\[policy_node\].*policy v\d+ received")
+    lasted = max(received) - min(received)
+    assert len(received) <= lasted + 2, (len(received), lasted, updates)
+    assert 3 * len(received) <= updates + 3, (len(received), updates)  # far fewer lines
+    assert len(seconds(r"\[trainer_node\].*/1600 steps")) <= lasted + 3
+
+
 def test_same_seed_same_training_over_the_graph(tmp_path) -> None:
     """Lock-step + the trainer's grants + seeded sampling: two concurrent runs agree."""
     runs = [tmp_path / "a", tmp_path / "b"]
