@@ -91,6 +91,19 @@ class Launch:
             self._reader.join(5)
             domains.release(self.domain)  # the graph is gone: the id may serve another test
 
+    def wait_for_rows(self, run_dir: Path, rows: int, timeout: float) -> bool:
+        """Wait until the run's metrics.csv holds ``rows`` rows (one per update): log lines
+        of updates are throttled, so on a fast machine some never appear."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.proc.poll() is None:
+            try:
+                if len(read_metrics(run_dir / "metrics.csv")["env_steps"]) >= rows:
+                    return True
+            except ValueError:  # not written yet
+                pass
+            time.sleep(0.1)
+        return False
+
     def output(self) -> str:
         return "\n".join(self.lines[-60:])
 
@@ -130,8 +143,7 @@ def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path)
     run = tmp_path / "run"
     launch = Launch(run, steps=2048, domain=_domain(1))
     try:
-        # v2 follows the second 512-step rollout (progress lines are throttled, these not)
-        assert launch.wait_for(r"\[policy_node\].*policy v2 received", 120), launch.output()
+        assert launch.wait_for_rows(run, 2, 120), launch.output()  # two 512-step rollouts
         (bridge_pid,) = launch.pids("sim_bridge")
         os.kill(bridge_pid, signal.SIGKILL)
         # the runner respawns the bridge; the trainer carries on with its rollout buffer
@@ -158,17 +170,14 @@ def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
     run = tmp_path / "run"
     launch = Launch(run, steps=2048, domain=_domain())
     try:
-        assert launch.wait_for(r"\[policy_node\].*policy v1 received", 120), launch.output()
-        for label in ("policy_node", "state_estimator"):
-            (pid,) = launch.pids(label)
+        assert launch.wait_for_rows(run, 1, 120), launch.output()  # the first rollout
+        pids = {label: launch.pids(label) for label in ("policy_node", "state_estimator")}
+        for (pid,) in pids.values():
             os.kill(pid, signal.SIGKILL)
-            assert launch.wait_for(rf"process \[{label}\] started with pid (?!{pid}\b)", 30), (
-                launch.output()
-            )
-            # the new process takes part: the policy node acts with the next update
-            version = 2 if label == "policy_node" else 3
-            pattern = rf"\[policy_node\].*policy v{version} received"
-            assert launch.wait_for(pattern, 120), launch.output()
+        # the rest of the budget needs both: the run only ends if the new ones take part
+        for label, (pid,) in pids.items():
+            pattern = rf"process \[{label}\] started with pid (?!{pid}\b)"
+            assert launch.wait_for(pattern, 30), launch.output()
     finally:
         code = launch.finish(timeout=150)
     assert code == 0, launch.output()
@@ -176,6 +185,8 @@ def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
     assert "done: 2048 steps" in "\n".join(launch.lines), launch.output()
     checkpoint = load_checkpoint(run)
     assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
+    rows = read_metrics(run / "metrics.csv")["env_steps"]
+    assert rows == [512, 1024, 1536, 2048], rows  # no rollout lost or repeated
 
 
 def test_sac_over_the_graph_logs_its_many_updates_at_most_once_a_second(tmp_path) -> None:
