@@ -14,8 +14,8 @@ from rl_control.ros import middleware as mw
 class _StopRequest:
     """SIGINT/SIGTERM handler: the first signal only asks the loop to stop after the current
     spin and tick, so it cannot be lost inside a long call that swallows exceptions (casadi
-    turns a KeyboardInterrupt raised in IPOPT's interrupt check into a RuntimeError, which
-    the MPC solver catches and retries); a second one interrupts at once."""
+    catches a KeyboardInterrupt raised during an IPOPT solve, logs a warning and returns);
+    a second one interrupts at once."""
 
     def __init__(self) -> None:
         self.signum: int | None = None

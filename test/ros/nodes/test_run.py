@@ -56,8 +56,8 @@ def test_a_failing_tick_still_closes_and_shuts_down(node) -> None:
 
 
 def test_sigint_during_a_call_that_swallows_exceptions_still_stops_the_loop(node) -> None:
-    """As in a deployed MPC solve: casadi turns the KeyboardInterrupt raised inside IPOPT
-    into a RuntimeError, which the solver catches and retries; the signal must not be lost."""
+    """As in a deployed MPC solve: casadi catches the KeyboardInterrupt raised inside IPOPT
+    and returns as if nothing happened; the signal must not be lost."""
     ticks = []
 
     def solve() -> None:
@@ -65,7 +65,7 @@ def test_sigint_during_a_call_that_swallows_exceptions_still_stops_the_loop(node
             os.kill(os.getpid(), signal.SIGINT)  # arrives inside the "solve"
             time.sleep(0.01)
         except (RuntimeError, KeyboardInterrupt):
-            pass  # casadi's conversion, then the solver's retry
+            pass  # what casadi does with it
 
     def tick():
         ticks.append(1)
