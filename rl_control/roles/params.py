@@ -76,6 +76,12 @@ POLICY_NODE = _specs(
     ("task", str, "", "task whose observation the policy sees; empty = the checkpoint's or "
      "the update's"),
     ("plan_frame", str, "odom", "frame of plan_markers"),
+    ("deadline", float, 0.0, "s a solve may take; 0 = the task's control period (none "
+     "known: no deadline), < 0 = no deadline; misses are counted on deadline_misses"),
+    ("on_deadline_miss", str, "publish_late", "a solve past the deadline: `hold` (publish "
+     "nothing, the bridge keeps the last action), `zero` (a zero action) or `publish_late`"),
+    ("status_period", float, 5.0, "s between status lines (actions/s, episodes, worst "
+     "solve, deadline misses); 0 = none"),
 )  # fmt: skip
 
 TRAINER_NODE = _specs(

@@ -121,6 +121,9 @@ class GraphTrainer:
         self._grant_after_update: tuple[int, int] | None = None
         self._min_version = 0  # actions of older policy versions are not applied any more
         self._checkpoint_lock = threading.Lock()
+        # (clock) times of the newest observation and action of any kind, re-published ones
+        # too: the node warns when a peer has gone silent
+        self.last_observation_at = self.last_action_at = clock()
 
     # --- start-up ------------------------------------------------------------------------
     def start(self) -> PolicyUpdate:
@@ -166,6 +169,7 @@ class GraphTrainer:
     # --- traffic -------------------------------------------------------------------------
     def on_observation(self, step: int, episode: int, state: np.ndarray) -> None:
         """An estimated state; starts, continues or ignores an episode."""
+        self.last_observation_at = self.clock()
         if self.done:
             return
         step, episode = int(step), int(episode)
@@ -197,6 +201,7 @@ class GraphTrainer:
 
     def on_action(self, action: ActionIn) -> None:
         """A policy action; paired with the observations around it."""
+        self.last_action_at = self.clock()
         ep = self._ep
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return

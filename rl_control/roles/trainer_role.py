@@ -1,7 +1,8 @@
 """The trainer node's logic around a :class:`GraphTrainer`: its config from the node's
 parameters, the bridge's reset/pause requests queued and made from the loop (never from a
-callback, which would wait on the spin thread it blocks), and a progress line at most once a
-second of the injected clock (SAC updates every few steps)."""
+callback, which would wait on the spin thread it blocks), a progress line at most once a
+second of the injected clock (SAC updates every few steps), and a warning when observations
+or actions stop arriving."""
 
 from __future__ import annotations
 
@@ -107,6 +108,43 @@ class ProgressLog:
         )
 
 
+class StallWarning:
+    """Warns when no observation or no action arrived for ``after`` s (again every ``after``
+    s while it lasts), naming the nodes that may be down, and says when traffic is back: a
+    lost node that does not come back must not leave the run waiting without a word."""
+
+    def __init__(
+        self,
+        warn: Callable[[str], None],
+        log: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        after: float = 10.0,
+    ) -> None:
+        self.warn, self.log, self.clock, self.after = warn, log, clock, float(after)
+        self._warned_at: float | None = None
+
+    def __call__(self, last_observation: float, last_action: float, busy: bool) -> None:
+        """Check the newest traffic times (``busy``: learning or done, silence expected)."""
+        now = self.clock()
+        silent = now - min(last_observation, last_action)
+        if busy or silent < self.after:
+            if self._warned_at is not None and not busy:
+                self.log("observations and actions arrive again")
+            self._warned_at = None
+            return
+        if self._warned_at is not None and now - self._warned_at < self.after:
+            return
+        self._warned_at = now
+        if now - last_observation >= self.after:
+            missing = "observation (is sim_bridge or state_estimator running?)"
+        else:
+            missing = "action (is policy_node running?)"
+        self.warn(
+            f"no {missing} for {silent:.0f} s; waiting (Ctrl-C keeps the run folder "
+            f"resumable with resume:=true)"
+        )
+
+
 class TrainerRole:
     """Builds (or resumes) the graph trainer of ``config`` and runs it from the node's loop."""
 
@@ -128,6 +166,7 @@ class TrainerRole:
         self.config, self.log, self._publish_stats = config, log, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn)
         self.progress = ProgressLog(config.total_steps, log, clock)
+        self.stall = StallWarning(warn, log, clock)
         hooks = TrainerHooks(
             self.services.request_reset, self.services.set_paused, publish_update,
             self._stats, grant,
@@ -151,12 +190,15 @@ class TrainerRole:
 
     def tick(self) -> int | None:
         """Collect updates, make queued service calls; 0 (exit code) once the run is done."""
-        if not self.trainer.done:
-            self.trainer.poll()
+        trainer = self.trainer
+        if not trainer.done:
+            trainer.poll()
             self.services.flush()
-            if not self.trainer.done:
+            busy = trainer.updating or trainer.done
+            self.stall(trainer.last_observation_at, trainer.last_action_at, busy)
+            if not trainer.done:
                 return None
-        self.log(f"done: {self.trainer.session.counters.env_steps} steps; run folder "
+        self.log(f"done: {trainer.session.counters.env_steps} steps; run folder "
                  f"{self.config.run_dir}")  # fmt: skip
         return 0
 

@@ -2,6 +2,7 @@
 policy arrives in time (fake clock), and what it reports."""
 
 import numpy as np
+import pytest
 import torch
 from clocks import FakeClock
 
@@ -77,3 +78,73 @@ def test_the_server_is_built_from_the_parameters() -> None:
     assert server.policy is None and server.observe is not None and server.seed is None
     assert server.max_age == 0.3 and not server.deterministic
     assert build_policy_server(seed=4).seed == 4
+
+
+def _deploy_role(mode: str, solve: float, deadline: float | None = 0.01):
+    """A deploy role whose every solve takes ``solve`` s of the fake clock."""
+    clock, log = FakeClock(), Log()
+    server = build_policy_server(deterministic=True)
+    role = PolicyRole(
+        server, 2.0, clock, log.sink("info"), log.sink("warn"), log.sink("error"),
+        deadline=deadline, on_deadline_miss=mode, status_period=5.0,
+    )  # fmt: skip
+    role.on_update(serialize_policy(_policy(0), 1), now=0.0)
+    clock.per_call = solve  # the clock moves between the readings at start and end
+    return role, clock, log
+
+
+def test_a_solve_past_its_deadline_is_counted_and_handled_as_configured() -> None:
+    on_time, _, _ = _deploy_role("hold", solve=0.008)
+    assert on_time.on_observation(0, 0, STATE, 0.0, 0.0) is not None
+    assert on_time.deadline_misses == 0
+    late, _, _ = _deploy_role("publish_late", solve=0.02)
+    action = late.on_observation(0, 0, STATE, 0.0, 0.0)
+    assert late.deadline_misses == 1 and np.any(action.action != 0)
+    held, _, _ = _deploy_role("hold", solve=0.02)
+    assert held.on_observation(0, 0, STATE, 0.0, 0.0) is None  # the bridge keeps the last
+    assert held.on_observation(0, 0, STATE, 0.0, 0.0) is None  # the same step: no new miss
+    assert held.deadline_misses == 1
+    zero, _, _ = _deploy_role("zero", solve=0.02)
+    out = zero.on_observation(0, 0, STATE, 0.0, 0.0)
+    assert np.all(out.action == 0) and np.all(out.mean == 0) and out.policy_version == 1
+    free, _, _ = _deploy_role("hold", solve=10.0, deadline=None)
+    assert free.on_observation(0, 0, STATE, 0.0, 0.0) is not None  # no deadline at all
+    assert free.deadline_misses == 0
+
+
+def test_bad_deadline_settings_are_refused_naming_the_choices() -> None:
+    server = build_policy_server()
+    with pytest.raises(ValueError, match=r"'late' is not one of \['hold', 'zero', 'pub"):
+        PolicyRole(server, on_deadline_miss="late")
+    with pytest.raises(ValueError, match="deadline must be > 0 s"):
+        PolicyRole(server, deadline=0.0)
+
+
+def test_the_status_line_says_rates_episodes_and_the_worst_solve_every_period() -> None:
+    role, clock, log = _deploy_role("publish_late", solve=0.004)
+    for step in range(30):  # 20 steps of episode 0, then 10 of episode 1
+        role.on_observation(step, step // 20, STATE, 0.0, 0.0)
+    clock.per_call = 0.0
+    role.tick()
+    assert [text for level, text in log.lines if "actions/s" in text] == []  # not yet
+    clock.t = 6.0
+    role.tick()
+    assert log.lines[-1] == (
+        "info",
+        "5 actions/s, 2 episodes, last episode 20 steps, worst solve 4.0 ms, 0 deadline misses",
+    )
+    clock.advance(5.0)
+    role.tick()
+    assert log.lines[-1][1].startswith("0 actions/s, 2 episodes, last episode 20 steps")
+
+
+def test_update_lines_are_throttled_to_one_a_second() -> None:
+    role, clock, log = _role(swap_mid_episode=True)
+    for version in range(1, 101):  # SAC: an update every few steps, 50 per second
+        role.on_update(serialize_policy(_policy(0), version), now=0.0)
+        clock.advance(0.02)
+    lines = [text for _, text in log.lines if "received" in text]
+    assert len(lines) == 2 and lines[0].startswith("policy v1 received (")
+    assert lines[1].startswith("policy v51 received (") and lines[1].endswith(
+        "; 49 more since the last line)"
+    )

@@ -7,7 +7,13 @@ import pytest
 import yaml
 from clocks import FakeClock
 
-from rl_control.roles.trainer_role import ProgressLog, ServiceQueue, TrainerRole, trainer_config
+from rl_control.roles.trainer_role import (
+    ProgressLog,
+    ServiceQueue,
+    StallWarning,
+    TrainerRole,
+    trainer_config,
+)
 from rl_control.training.checkpoint import load_checkpoint
 
 CONFIG = "config/train/ppo_soft_wall_cartpole.yaml"
@@ -89,3 +95,30 @@ def test_role_starts_ticks_and_keeps_the_work_on_close(tmp_path) -> None:
     again.close()
     with pytest.raises(ValueError, match="already holds a checkpoint"):
         TrainerRole(config, print, print, print, print, resume=False)
+
+
+def test_a_silent_graph_is_warned_about_naming_the_missing_input() -> None:
+    clock, warnings, lines = FakeClock(), [], []
+    stall = StallWarning(warnings.append, lines.append, clock, after=10.0)
+    stall(0.0, 0.0, busy=False)
+    clock.advance(9.0)
+    stall(9.0, 0.0, busy=False)  # observations go on, the last action is 9 s old
+    assert warnings == []
+    clock.advance(1.0)
+    stall(10.0, 0.0, busy=False)
+    assert warnings == [
+        "no action (is policy_node running?) for 10 s; waiting (Ctrl-C keeps the run folder "
+        "resumable with resume:=true)"
+    ]
+    clock.advance(5.0)
+    stall(10.0, 0.0, busy=False)  # warned again only after another 10 s
+    assert len(warnings) == 1
+    clock.advance(5.0)
+    stall(10.0, 0.0, busy=False)  # now the observations stopped too
+    assert warnings[-1].startswith("no observation (is sim_bridge or state_estimator running?)")
+    assert "for 20 s" in warnings[-1]
+    stall(20.0, 20.0, busy=False)  # traffic is back
+    assert lines == ["observations and actions arrive again"] and len(warnings) == 2
+    clock.advance(60.0)
+    stall(20.0, 20.0, busy=True)  # learning: no traffic is expected
+    assert len(warnings) == 2

@@ -98,6 +98,19 @@ class Launch:
             self._reader.join(5)
             domains.release(self.domain)  # the graph is gone: the id may serve another test
 
+    def wait_for_rows(self, run_dir: Path, rows: int, timeout: float) -> bool:
+        """Wait until the run's metrics.csv holds ``rows`` rows (one per update): log lines
+        of updates are throttled, so on a fast machine some never appear."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and self.proc.poll() is None:
+            try:
+                if len(read_metrics(run_dir / "metrics.csv")["env_steps"]) >= rows:
+                    return True
+            except ValueError:  # not written yet
+                pass
+            time.sleep(0.1)
+        return False
+
     def output(self) -> str:
         return "\n".join(self.lines[-60:])
 
@@ -137,8 +150,7 @@ def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path)
     run = tmp_path / "run"
     launch = Launch(run, steps=2048, domain=_domain(1))
     try:
-        # v2 follows the second 512-step rollout (progress lines are throttled, these not)
-        assert launch.wait_for(r"\[policy_node\].*policy v2 received", 120), launch.output()
+        assert launch.wait_for_rows(run, 2, 120), launch.output()  # two 512-step rollouts
         (bridge_pid,) = launch.pids("sim_bridge")
         os.kill(bridge_pid, signal.SIGKILL)
         # the runner respawns the bridge; the trainer carries on with its rollout buffer
@@ -155,6 +167,53 @@ def test_bridge_killed_mid_run_respawns_and_the_trainer_keeps_its_data(tmp_path)
     assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
     rows = read_metrics(run / "metrics.csv")["env_steps"]
     assert rows == sorted(rows) and rows[-1] == 2048
+
+
+def test_policy_node_and_estimator_killed_mid_run_respawn_and_the_run_completes(
+    tmp_path,
+) -> None:
+    """Every node of the training graph respawns: SIGKILL of the policy node (it rejoins
+    from the latched policy_update) and of the estimator cost no budget nor checkpoint."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=2048, domain=_domain())
+    try:
+        assert launch.wait_for_rows(run, 1, 120), launch.output()  # the first rollout
+        pids = {label: launch.pids(label) for label in ("policy_node", "state_estimator")}
+        for (pid,) in pids.values():
+            os.kill(pid, signal.SIGKILL)
+        # the rest of the budget needs both: the run only ends if the new ones take part
+        for label, (pid,) in pids.items():
+            pattern = rf"process \[{label}\] started with pid (?!{pid}\b)"
+            assert launch.wait_for(pattern, 30), launch.output()
+    finally:
+        code = launch.finish(timeout=150)
+    assert code == 0, launch.output()
+    assert len(launch.pids("policy_node")) == 2 and len(launch.pids("state_estimator")) == 2
+    assert "done: 2048 steps" in "\n".join(launch.lines), launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["env_steps"] == 2048 and checkpoint["updates"] == 4
+    rows = read_metrics(run / "metrics.csv")["env_steps"]
+    assert rows == [512, 1024, 1536, 2048], rows  # no rollout lost or repeated
+
+
+def test_sac_over_the_graph_logs_its_many_updates_at_most_once_a_second(tmp_path) -> None:
+    """SAC publishes an update every few steps; the policy node's `policy vN received` and
+    the trainer's progress line stay at about one a second each."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=1600, domain=_domain(), algo="sac")
+    assert launch.finish(timeout=240) == 0, launch.output()
+    updates = load_checkpoint(run)["updates"]  # from step 1000 on; how many varies with speed
+    assert updates >= 30, updates
+
+    def seconds(pattern: str) -> list[float]:
+        stamp = re.compile(r"\[INFO\] \[(\d+\.\d+)\]")
+        return [float(stamp.search(x)[1]) for x in launch.lines if re.search(pattern, x)]
+
+    received = seconds(r"\[policy_node\].*policy v\d+ received")
+    lasted = max(received) - min(received)
+    assert len(received) <= lasted + 2, (len(received), lasted, updates)
+    assert 3 * len(received) <= updates + 3, (len(received), updates)  # far fewer lines
+    assert len(seconds(r"\[trainer_node\].*/1600 steps")) <= lasted + 3
 
 
 def test_same_seed_same_training_over_the_graph(tmp_path) -> None:

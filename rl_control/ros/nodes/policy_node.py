@@ -2,9 +2,10 @@
 
 The policy comes from `checkpoint` (deploy) or from the trainer's policy_update (swapped in
 between episodes, or at once with `swap_mid_episode` in training, acting again on the newest
-observation). Publishes solve_time (std_msgs/Float64MultiArray, s) and,
-for planners that return a plan, plan_markers (visualization_msgs/MarkerArray) for rviz.
-The logic is :class:`rl_control.roles.policy_role.PolicyRole`'s.
+observation). Publishes solve_time (std_msgs/Float64MultiArray, s), deadline_misses
+(std_msgs/UInt32, the count so far, at each miss) and, for planners that return a plan,
+plan_markers (visualization_msgs/MarkerArray) for rviz; logs a status line every
+`status_period` s. The logic is :class:`rl_control.roles.policy_role.PolicyRole`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from typing import Any
 
 from rl_control.roles.params import POLICY_NODE, declare
-from rl_control.roles.policy_role import PolicyRole, build_policy_server
+from rl_control.roles.policy_role import PolicyRole, build_policy_server, control_period
 from rl_control.roles.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
@@ -36,13 +37,27 @@ class PolicyNode:
             p["swap_mid_episode"], p["seed"],
         )  # fmt: skip
         log = node.get_logger()
+        deadline = p["deadline"]
+        if deadline == 0:  # the task's control period (None: not known, no deadline)
+            deadline = control_period(p["checkpoint"], p["task"])
         self.role = PolicyRole(
-            server, p["policy_wait_timeout"], time.monotonic, log.info, log.warn, log.error
-        )
+            server, p["policy_wait_timeout"], time.monotonic, log.info, log.warn, log.error,
+            deadline if deadline is None or deadline > 0 else None, p["on_deadline_miss"],
+            p["status_period"],
+        )  # fmt: skip
+        if p["checkpoint"]:
+            log.info(
+                f"loaded checkpoint {p['checkpoint']}; "
+                f"{'mean' if p['deterministic'] else 'sampled'} actions, deadline "
+                f"{'none' if self.role.deadline is None else f'{self.role.deadline:g} s'} "
+                f"({p['on_deadline_miss']} on a miss)"
+            )
+        self._misses_published = 0
         self.Action = mw.message_class("rl_control_msgs/msg/Action")
         pub = node.create_publisher
         self.action_pub = pub("rl_control_msgs/msg/Action", "action", 10)
         self.solve_pub = pub("std_msgs/msg/Float64MultiArray", "solve_time", 10)
+        self.misses_pub = pub("std_msgs/msg/UInt32", "deadline_misses", 10)
         self.marker_pub = pub("visualization_msgs/msg/MarkerArray", "plan_markers", 1)
         node.create_subscription(
             "rl_control_msgs/msg/Observation", "observation", self.on_observation, 10
@@ -65,6 +80,10 @@ class PolicyNode:
             self.publish(result, mw.seconds_to_stamp(self.role.last_stamp))
 
     def publish(self, result: ActionResult | None, stamp: Any) -> None:
+        misses = self.role.deadline_misses
+        if misses != self._misses_published:  # a held action publishes nothing else
+            self._misses_published = misses
+            self.misses_pub.publish(mw.message_class("std_msgs/msg/UInt32")(data=misses))
         if result is None:
             return
         out = self.Action()

@@ -11,8 +11,19 @@ from typing import Any
 from rl_control.ros import middleware as mw
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+class _StopRequest:
+    """SIGINT/SIGTERM handler: the first signal only asks the loop to stop after the current
+    spin and tick, so it cannot be lost inside a long call that swallows exceptions (casadi
+    catches a KeyboardInterrupt raised during an IPOPT solve, logs a warning and returns);
+    a second one interrupts at once."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"signal {signum}")
+        self.signum = signum
 
 
 def run_node(
@@ -30,18 +41,20 @@ def run_node(
     """
     timeout = spin_timeout if callable(spin_timeout) else (lambda: spin_timeout)
     main_thread = threading.current_thread() is threading.main_thread()
+    stop = _StopRequest()
     if main_thread:  # signal handlers can only be set from the main thread
-        previous = signal.signal(signal.SIGTERM, _interrupt)
+        previous = signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
     try:
-        while mw.ok():
+        while mw.ok() and stop.signum is None:
             node.spin_once(timeout())
-            code = tick() if tick is not None else None
+            code = tick() if tick is not None and stop.signum is None else None
             if code is not None:
                 return code
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or the launch shutting down
+    except KeyboardInterrupt:  # a second signal, or Ctrl-C off the main thread
         pass
     finally:
-        mw.hold_interrupts()
+        mw.hold_interrupts()  # SIGINT ignored from here on
         if main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         try:

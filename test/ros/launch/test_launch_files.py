@@ -59,14 +59,17 @@ def test_train_defaults() -> None:
     assert all(n.namespace == "/" and n.package == "rl_control" for n in plan.nodes)
     assert all(n.executable == n.name for n in plan.nodes)
     assert [n.name for n in plan.nodes if n.shutdown_on_exit] == ["trainer_node"]
-    assert [n.name for n in plan.nodes if n.respawn] == ["sim_bridge"]
+    # every node but the trainer, whose exit ends the run, comes back if it dies
+    respawned = [n.name for n in plan.nodes if n.respawn]
+    assert respawned == ["sim_bridge", "state_estimator", "policy_node"]
     assert _files(nodes["sim_bridge"]) == ["backend_pybullet.yaml", "sim_bridge.yaml"]
     assert _params(nodes["sim_bridge"]) == {
         "task": "soft_wall_cartpole", "seed": "0", "lock_step": "true",
         "reset_on_termination": "false", "trainer_gate": "true", "gui": "false",
     }  # fmt: skip
     assert _params(nodes["policy_node"]) == {
-        "deterministic": "false", "swap_mid_episode": "true", "seed": "0",
+        "deterministic": "false", "on_deadline_miss": "publish_late", "swap_mid_episode": "true",
+        "seed": "0",
     }  # fmt: skip
     trainer = _params(nodes["trainer_node"])
     assert trainer["config"] == str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
@@ -198,8 +201,14 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
     assert _params(nodes["policy_node"]) == {
         "checkpoint": "/runs/x/policy.pt",
         "deterministic": "true",
+        "deadline": "0.0",
+        "on_deadline_miss": "publish_late",
     }
     assert nodes["policy_node"].shutdown_on_exit
+    held = _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="hold")
+    assert _params(held.nodes[2])["on_deadline_miss"] == "hold"
+    with pytest.raises(LaunchError, match="on_deadline_miss"):
+        _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="late")
     assert _params(nodes["sim_bridge"])["lock_step"] == "false"
 
 

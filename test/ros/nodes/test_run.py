@@ -3,6 +3,7 @@
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -52,3 +53,35 @@ def test_a_failing_tick_still_closes_and_shuts_down(node) -> None:
     with pytest.raises(RuntimeError, match="worker failed"):
         run_node(node, tick, 0.0, lambda: closed.append(True))
     assert closed == [True] and not mw.ok()
+
+
+def test_sigint_during_a_call_that_swallows_exceptions_still_stops_the_loop(node) -> None:
+    """As in a deployed MPC solve: casadi catches the KeyboardInterrupt raised inside IPOPT
+    and returns as if nothing happened; the signal must not be lost."""
+    ticks = []
+
+    def solve() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives inside the "solve"
+            time.sleep(0.01)
+        except (RuntimeError, KeyboardInterrupt):
+            pass  # what casadi does with it
+
+    def tick():
+        ticks.append(1)
+        solve()
+        return 7 if len(ticks) == 20 else None  # the loop ignored the signal
+
+    assert run_node(node, tick, 0.0) == 0
+    assert ticks == [1]  # stopped right after the solve returned
+
+
+def test_a_second_signal_interrupts_at_once(node) -> None:
+    """A tick that hangs is still ended by the next signal (the launch escalates)."""
+
+    def tick():
+        os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after this tick
+        os.kill(os.getpid(), signal.SIGTERM)  # the second raises here
+        raise AssertionError("not interrupted")
+
+    assert run_node(node, tick, 0.0) == 0
