@@ -6,7 +6,11 @@ of vanishing from the registry (a checkpoint of that kind would otherwise read a
 
 import importlib
 
-KIND_MODULES = ("rl_control.models.actor_critic", "rl_control.mpc.mpc_policy")
+KIND_MODULES = (
+    "rl_control.models.actor_critic",
+    "rl_control.mpc.mpc_policy",
+    "rl_control.policies.onnx_policy",
+)
 
 for _module in KIND_MODULES:
     try:

@@ -9,6 +9,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -35,8 +36,13 @@ def control_period(checkpoint: str = "", task: str = "") -> float | None:
 
     params = None
     if not task and checkpoint:
-        from rl_control.training.checkpoint import load_checkpoint
+        from rl_control.training.checkpoint import is_onnx, load_checkpoint
 
+        if is_onnx(checkpoint):  # the export's period (its robot's, when exported with one)
+            from rl_control.policies.onnx_policy import read_sidecar
+
+            period = read_sidecar(Path(checkpoint)).get("control_period")
+            return None if period is None else float(period)
         record = load_checkpoint(checkpoint)
         task, params = record.get("task", ""), record.get("env")
     return float(make_task(task, params).dt) if task else None
@@ -63,12 +69,17 @@ def build_policy_server(
     observe = task_observation(task, {}) if task else None
     policy = None
     if checkpoint:
-        from rl_control.training.checkpoint import load_checkpoint, policy_from_record
+        from rl_control.policies.onnx_policy import OnnxPolicy
+        from rl_control.training.checkpoint import load_deployment
 
-        record = load_checkpoint(checkpoint)
-        policy = policy_from_record(record["policy"])
+        policy, trained_on, params = load_deployment(checkpoint)
+        if isinstance(policy, OnnxPolicy) and not deterministic:
+            raise ValueError(
+                f"checkpoint {checkpoint} is an ONNX export (mean action only): set "
+                f"deterministic:=true"
+            )
         if observe is None:  # the checkpoint knows the task it was trained on
-            observe = task_observation(record.get("task", ""), record.get("env"))
+            observe = task_observation(trained_on, params)
     return PolicyServer(
         policy, 0, deterministic, max_observation_age, observe,
         swap_mid_episode=swap_mid_episode, seed=int(seed) if int(seed) >= 0 else None,

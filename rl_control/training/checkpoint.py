@@ -27,6 +27,7 @@ import torch
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import Policy
+from rl_control.policies.onnx_policy import OnnxPolicy
 from rl_control.policies.registry import build_policy
 from rl_control.training.io import RunPaths, atomic_write_bytes
 
@@ -139,6 +140,23 @@ def policy_from_record(record: dict[str, Any]) -> Policy:
     return policy
 
 
+def is_onnx(path: str | os.PathLike[str]) -> bool:
+    """True for an exported ``.onnx`` policy file (see ``rl-control export``)."""
+    return Path(path).suffix.lower() == ".onnx"
+
+
 def load_policy(path: str | os.PathLike[str]) -> Policy:
-    """The deployable policy of a checkpoint or run folder, without building any learner."""
+    """The deployable policy of a checkpoint, run folder or exported ``.onnx`` file, without
+    building any learner."""
+    if is_onnx(path):
+        return OnnxPolicy(str(path))
     return policy_from_record(load_checkpoint(path)["policy"])
+
+
+def load_deployment(path: str | os.PathLike[str]) -> tuple[Policy, str, dict[str, Any] | None]:
+    """:func:`load_policy` plus the task (name, parameters) the policy was trained on."""
+    if is_onnx(path):
+        policy = OnnxPolicy(str(path))
+        return policy, policy.task, policy.task_params
+    record = load_checkpoint(path)
+    return policy_from_record(record["policy"]), record.get("task", ""), record.get("env")

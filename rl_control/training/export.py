@@ -77,6 +77,7 @@ def sidecar(checkpoint: dict[str, Any], robot: RobotConfig | None) -> dict[str, 
     params = None if task is None else task.params
     facts: dict[str, Any] = {
         "task": name, "algo": checkpoint.get("algo"), "kind": checkpoint["policy"]["kind"],
+        "task_params": dict(checkpoint.get("env") or {}),  # what the observation depends on
         "obs_dim": int(policy["obs_dim"]), "act_dim": int(policy["act_dim"]),
         "input": "observation", "output": "action",
         "action_low": [float(x) for x in policy["action_low"]],

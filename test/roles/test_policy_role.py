@@ -7,8 +7,10 @@ import torch
 from clocks import FakeClock
 
 from rl_control.models.actor_critic import GaussianActorCritic
-from rl_control.roles.policy_role import PolicyRole, build_policy_server
+from rl_control.roles.policy_role import PolicyRole, build_policy_server, control_period
 from rl_control.roles.policy_server import serialize_policy
+from rl_control.training.checkpoint import FORMAT, FORMAT_VERSION, encode_checkpoint, policy_record
+from rl_control.training.export import export_policy
 
 STATE = np.array([0.1, -0.1, 0.2, 0.0])
 
@@ -78,6 +80,30 @@ def test_the_server_is_built_from_the_parameters() -> None:
     assert server.policy is None and server.observe is not None and server.seed is None
     assert server.max_age == 0.3 and not server.deterministic
     assert build_policy_server(seed=4).seed == 4
+
+
+def test_a_deploy_server_acts_from_an_exported_onnx_file(tmp_path) -> None:
+    torch.manual_seed(3)
+    policy = GaussianActorCritic(8, 2, [-3.0, -3.0], [3.0, 3.0], hidden=[16])
+    with torch.no_grad():  # a trained-looking mean: the init's output gain is tiny
+        for p in policy.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    # a non-default period: the observation's gait phase shows the task params travelled
+    env = {"period": 0.4}
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "algo": "ppo",
+            "task": "two_link_leg", "env": env, "policy": policy_record(policy)}  # fmt: skip
+    (tmp_path / "checkpoint.pt").write_bytes(encode_checkpoint(data))
+    model, _ = export_policy(tmp_path, "onnx")
+    onnx = PolicyRole(build_policy_server(str(model), deterministic=True))
+    torch_role = PolicyRole(build_policy_server(str(tmp_path), deterministic=True))
+    for step, state in enumerate(np.random.default_rng(0).normal(0, 1, size=(5, 5))):
+        got = onnx.on_observation(step, 0, state, 0.0, 0.0)  # the task maps state -> obs
+        want = torch_role.on_observation(step, 0, state, 0.0, 0.0)
+        np.testing.assert_allclose(got.action, want.action, atol=1e-5, rtol=0)
+        assert np.abs(want.action).max() > 0.1
+    assert control_period(str(model)) == control_period(str(tmp_path)) == 0.002
+    with pytest.raises(ValueError, match="is an ONNX export .* set deterministic:=true"):
+        build_policy_server(str(model), deterministic=False)
 
 
 def _deploy_role(mode: str, solve: float, deadline: float | None = 0.01):
