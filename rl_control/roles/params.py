@@ -64,7 +64,7 @@ STATE_ESTIMATOR = _specs(
 )  # fmt: skip
 
 POLICY_NODE = _specs(
-    ("checkpoint", str, "", "policy file to load; empty = wait for the first policy_update"),
+    ("checkpoint", str, "", "checkpoint, run folder or .onnx; empty = wait for policy_update"),
     ("deterministic", bool, False, "mean action (deploy) instead of sampling (training)"),
     ("swap_mid_episode", bool, False, "swap updates at once and act again on the newest "
      "observation (training)"),
