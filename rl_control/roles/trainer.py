@@ -332,7 +332,7 @@ class GraphTrainer:
             np.array([t.truncated]), t.next_obs[None],
         )  # fmt: skip
 
-    def _record(self, t: LoggedTransition, log: bool = True) -> None:
+    def _record(self, t: LoggedTransition, log: bool = True, start: bool = True) -> None:
         if self.updating:  # record() and update() never overlap: after this update
             self._queue.append(t)  # (draining the queue may have started the next one)
             return
@@ -347,7 +347,8 @@ class GraphTrainer:
         if log:
             self.session.add_steps(1)
         # before anything else is recorded: the storage may be full (the last one included)
-        self._maybe_start_update()
+        if start:
+            self._maybe_start_update()
         if not self.updating and self.session.counters.env_steps >= self.total_steps:
             self._finish()
 
@@ -402,9 +403,11 @@ class GraphTrainer:
         row = self.session.write_row()
         row.update(dropped_stale=self.dropped_stale, policy_version=update.version)
         self.hooks.publish_stats(row)
+        # off-policy: all that came during the update, then one update (as many as the graph
+        # keeps up with; one per queued step would let the queue grow without bound)
         queued, self._queue = self._queue, []
         for t in queued:
-            self._record(t)
+            self._record(t, start=self.algorithm.on_policy)
         if self.done:
             return row
         self._resume_after_update()
