@@ -86,7 +86,7 @@ POLICY_NODE = _specs(
 
 TRAINER_NODE = _specs(
     ("config", str, "", "`config/train/<algo>_<task>.yaml`; empty = algorithm defaults"),
-    ("algo", str, "ppo", "ppo, trpo, sac or ppo_mpc"),
+    ("algo", str, "ppo", "ppo, trpo, sac, ppo_mpc, m_demorl or mbpo"),
     ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
     ("seed", int, 0, "seed of the algorithm"),
     ("total_steps", int, 0, "environment steps to train; 0 = the config's budget"),

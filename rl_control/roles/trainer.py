@@ -219,7 +219,7 @@ class GraphTrainer:
         ep = self._ep
         if self.done or ep is None or not ep.active:
             return  # the episode ended: a reset follows instead
-        if self.session.counters.env_steps >= self.total_steps:
+        if self._budget_reached():
             return  # the budget is spent: the last update (if any) finishes the run
         if self.updating and self.algorithm.on_policy:
             self._grant_after_update = (step, ep.episode)  # for the next policy version
@@ -278,10 +278,18 @@ class GraphTrainer:
         if not early:
             self._decide(step + 1)
 
+    def _budget_reached(self, extra: int = 0) -> bool:
+        """Whether the steps recorded, plus ``extra`` and (off-policy) those queued behind a
+        running update, spend the budget: a long update (M-DeMoRL's model refit and inner
+        loop) must not let the bridge run past it meanwhile. On-policy queues hold only
+        transitions of the old version, which are dropped, so they do not count."""
+        queued = 0 if self.algorithm.on_policy else len(self._queue)
+        return self.session.counters.env_steps + queued + extra >= self.total_steps
+
     def _grant_is_safe_before_recording(self) -> bool:
         """Whether recording the held transition cannot change the grant: it neither starts
         an on-policy update nor spends the budget."""
-        if self.session.counters.env_steps + 1 >= self.total_steps:
+        if self._budget_reached(1):
             return False
         if not self.algorithm.on_policy:
             return True  # off-policy updates run beside the traffic
@@ -324,7 +332,10 @@ class GraphTrainer:
             np.array([t.truncated]), t.next_obs[None],
         )  # fmt: skip
 
-    def _record(self, t: LoggedTransition, log: bool = True) -> None:
+    def _record(self, t: LoggedTransition, log: bool = True, start: bool = True) -> None:
+        if self.updating:  # record() and update() never overlap: after this update
+            self._queue.append(t)  # (draining the queue may have started the next one)
+            return
         if self.algorithm.on_policy and t.policy_version != self.algorithm.policy_version:
             self.dropped_stale += 1
             return
@@ -336,7 +347,8 @@ class GraphTrainer:
         if log:
             self.session.add_steps(1)
         # before anything else is recorded: the storage may be full (the last one included)
-        self._maybe_start_update()
+        if start:
+            self._maybe_start_update()
         if not self.updating and self.session.counters.env_steps >= self.total_steps:
             self._finish()
 
@@ -391,9 +403,11 @@ class GraphTrainer:
         row = self.session.write_row()
         row.update(dropped_stale=self.dropped_stale, policy_version=update.version)
         self.hooks.publish_stats(row)
+        # off-policy: all that came during the update, then one update (as many as the graph
+        # keeps up with; one per queued step would let the queue grow without bound)
         queued, self._queue = self._queue, []
         for t in queued:
-            self._record(t)
+            self._record(t, start=self.algorithm.on_policy)
         if self.done:
             return row
         self._resume_after_update()
@@ -438,7 +452,7 @@ class GraphTrainer:
         if self.done:
             return
         self.done = True
-        self._flush_held(truncate=True)
+        self._held = None  # past the budget: recorded steps and queued ones spent it
         self.hooks.set_paused(True)
         if self.session.steps_since_row() > 0:
             self.session.write_row()

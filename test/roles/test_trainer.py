@@ -2,6 +2,7 @@
 learning in a worker thread, and resume from the transition log."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -340,3 +341,58 @@ def test_checkpoint_every_counts_env_steps_as_the_in_process_runner(tmp_path) ->
         if steps is not None and steps not in saved:
             saved.append(steps)
     assert trainer.session.counters.updates == 4 and saved == [4, 8]
+
+
+def _lock_step_bridge(trainer: GraphTrainer, hooks: Hooks, steps: int) -> int:
+    """Step as a lock-step bridge does, only into granted steps; returns the last step."""
+    for k in range(steps):
+        trainer.on_observation(k, 0, _state(0.0))
+        trainer.on_action(_act(k))
+        if not hooks.grants or hooks.grants[-1][0] != k:
+            return k
+    return steps
+
+
+def test_off_policy_grants_count_steps_queued_behind_an_update_against_the_budget(
+    tmp_path,
+) -> None:
+    """A long off-policy update (M-DeMoRL's refit) must not let the bridge run past the
+    budget: the queued steps count, and the run ends with exactly the budget recorded."""
+    algo = FakeAlgorithm(on_policy=False, batch=2)
+    algo.gate.clear()
+    trainer, hooks = _trainer(tmp_path, algo, total=6)
+    last = _lock_step_bridge(trainer, hooks, 50)
+    assert trainer.updating and last == 7, last  # 2 recorded + 4 queued: step 7 not granted
+    algo.gate.set()
+    trainer.wait(5)
+    assert trainer.done and trainer.session.counters.env_steps == 6
+    assert ("pause", True) in hooks.calls
+
+
+def test_recording_the_queue_after_an_update_never_overlaps_the_next_update(tmp_path) -> None:
+    class Overlap(FakeAlgorithm):
+        """Notes every record() that comes while update() runs."""
+
+        def __init__(self) -> None:
+            super().__init__(on_policy=False, batch=2)
+            self.in_update, self.overlaps = False, 0
+
+        def record(self, *args):
+            self.overlaps += self.in_update
+            super().record(*args)
+
+        def update(self):
+            self.in_update = True
+            self.gate.wait(10)
+            time.sleep(0.05)  # a queued record() arriving now would overlap
+            self.in_update = False
+            return super().update()
+
+    algo = Overlap()
+    algo.gate.clear()
+    trainer, hooks = _trainer(tmp_path, algo, total=100)
+    _lock_step_bridge(trainer, hooks, 12)  # the first update holds 9 steps in the queue
+    algo.gate.set()
+    trainer.wait(5)  # the whole queue is recorded, then one update runs
+    assert algo.overlaps == 0 and trainer.session.counters.updates == 2
+    assert trainer.session.counters.env_steps == 10  # (10 -> 11) is still held back

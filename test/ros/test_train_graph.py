@@ -14,6 +14,7 @@ from pathlib import Path
 
 import domains  # test/domains.py
 import pytest
+import yaml
 
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.metrics import read_metrics
@@ -33,6 +34,7 @@ class Launch:
         algo: str = "ppo",
         seed: int = 0,
         extra: tuple[str, ...] = (),
+        task: str = "soft_wall_cartpole",
     ) -> None:
         self.domain = domain
         env = dict(
@@ -48,7 +50,7 @@ class Launch:
             "rl_control.cli.main",
             "launch",
             "launch/train.launch.xml",
-            "task:=soft_wall_cartpole",
+            f"task:={task}",
             f"algo:={algo}",
             f"seed:={seed}",
             f"steps:={steps}",
@@ -238,6 +240,44 @@ def test_ppo_mpc_learns_over_the_graph(tmp_path) -> None:
     returns = [r for r in read_metrics(run / "metrics.csv")["train_return"] if r == r]
     assert returns and returns[0] < 1000, returns  # the perturbed model drops the pole
     assert max(returns[1:]) > returns[0] + 2000, returns  # balancing after a few updates
+
+
+#: M-DeMoRL cut down to a run of well under a minute: 200-step episodes, a small ensemble
+#: refit every 200 steps (at 200 and 400) and an inner loop of 16 starts x 16 particles
+TINY_M_DEMORL = {
+    "algo": "m_demorl", "task": "two_link_leg", "env": {"max_steps": 200}, "seed": 0,
+    "total_steps": 600, "eval_every": 0, "checkpoint_every": 0,
+    "algo_config": {
+        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [32, 32],
+                "buffer_size": 10000},
+        "num_members": 3, "num_elites": 2, "model_hidden": [32, 32], "model_epochs": 5,
+        "model_train_freq": 200, "num_samples": 16, "horizon_schedule": [0, 600, 3, 3],
+        "starts_schedule": [0, 600, 16, 16], "plan_batch": 16, "mpc_buffer_size": 2000,
+    },
+}  # fmt: skip
+
+
+def test_m_demorl_trains_over_the_graph(tmp_path) -> None:
+    """The trainer node refits the ensemble and runs the DMD-MPC inner loop in its worker;
+    the policy node acts with the SAC actor it receives."""
+    config, run = tmp_path / "m_demorl.yaml", tmp_path / "run"
+    config.write_text(yaml.safe_dump(TINY_M_DEMORL))
+    launch = Launch(run, steps=600, domain=_domain(), algo="m_demorl", task="two_link_leg",
+                    extra=(f"config:={config}",))  # fmt: skip
+    assert launch.finish(timeout=120) == 0, launch.output()
+    text = "\n".join(launch.lines)
+    assert "done: 600 steps" in text and re.search(r"\[policy_node\].*policy v\d+ received", text)
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "m_demorl" and checkpoint["env_steps"] == 600, checkpoint
+    assert checkpoint["updates"] >= 2  # SAC from step 200 on; how many varies with speed
+    m = read_metrics(run / "metrics.csv")
+    # a row per update, and one for the steps after the last (when there are any)
+    assert m["env_steps"][-1] == 600 and len(m["env_steps"]) - checkpoint["updates"] in (0, 1)
+    refits = [s for s, v in zip(m["env_steps"], m["model_val_mse"], strict=True) if v == v]
+    # every model_train_freq steps (the first update at or past 200 and 400 steps)
+    assert len(refits) == 2 and 200 <= refits[0] < 400 <= refits[1] < 600, refits
+    assert all(v > 0 for v in m["mpc_transitions"] if v == v), m["mpc_transitions"]
+    assert len([r for r in m["train_return"] if r == r]) == 3  # 600 steps of 200-step episodes
 
 
 @pytest.mark.slow
