@@ -53,12 +53,16 @@ class FakeRos2ControlRobot:
         return True
 
     def step(self) -> None:
-        """One period with the last command (none yet: the task's zero action)."""
+        """One period with the last command; before the first one the world stands still.
+
+        A real leg rests on its stand until its controller starts; a simulated one given zero
+        effort would swing under gravity (the 2R leg's knee passes 20 rad/s within 0.4 s) and
+        trip the bridge's overspeed check during homing, depending on start-up order.
+        """
         if self._command is None:
-            action = np.zeros(len(self.names))
-        else:
-            robot = self._command[self._controller_slot]  # policy order, robot units
-            action = self.direction * (robot - self.offset if self.positions else robot)
+            return
+        robot = self._command[self._controller_slot]  # policy order, robot units
+        action = self.direction * (robot - self.offset if self.positions else robot)
         self.sim.apply(action)
 
     def joint_state(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:

@@ -34,6 +34,15 @@ def test_reports_its_own_order_and_holds_the_last_command(fake) -> None:
     assert fake.sim.time == pytest.approx(5 * fake.period)
 
 
+def test_the_world_stands_still_until_the_first_command(fake) -> None:
+    _, q0, _, _ = fake.joint_state()
+    for _ in range(200):  # 0.4 s: with zero effort the leg would swing past 20 rad/s
+        fake.step()
+    _, q, v, _ = fake.joint_state()
+    np.testing.assert_array_equal(q, q0)
+    assert fake.sim.time == 0.0 and not np.any(v)
+
+
 def test_mismatched_interfaces_are_refused(fake) -> None:
     with pytest.raises(ValueError, match="takes effort commands for a position task"):
         FakeRos2ControlRobot(fake.sim, load_robot_config("minitaur"))
