@@ -10,6 +10,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -244,3 +245,34 @@ class PolicyRole:
         """Say what was skipped (at shut-down)."""
         if self.server.stale_observations:
             self.log(f"{self.server.stale_observations} stale observations skipped")
+
+
+def policy_role_from_params(
+    p: dict[str, Any],
+    clock: Callable[[], float] = time.monotonic,
+    log: Callable[[str], None] = _ignore,
+    warn: Callable[[str], None] = _ignore,
+    error: Callable[[str], None] = _ignore,
+) -> PolicyRole:
+    """The role for policy_node's declared parameters ``p`` (roles/params.py POLICY_NODE),
+    the deadline 0 resolved to the task's control period; logs what it loaded."""
+    server = build_policy_server(
+        p["checkpoint"], p["task"], p["deterministic"], p["max_observation_age"],
+        p["swap_mid_episode"], p["seed"],
+    )  # fmt: skip
+    deadline = p["deadline"]
+    if deadline == 0:  # the task's control period (None: not known, no deadline)
+        deadline = control_period(p["checkpoint"], p["task"])
+    role = PolicyRole(
+        server, p["policy_wait_timeout"], clock, log, warn, error,
+        deadline if deadline is None or deadline > 0 else None, p["on_deadline_miss"],
+        p["status_period"],
+    )  # fmt: skip
+    if p["checkpoint"]:
+        limit = "none" if role.deadline is None else f"{role.deadline:g} s"
+        log(
+            f"loaded checkpoint {p['checkpoint']}; "
+            f"{'mean' if p['deterministic'] else 'sampled'} actions, deadline {limit} "
+            f"({p['on_deadline_miss']} on a miss)"
+        )
+    return role

@@ -39,9 +39,8 @@ class HardwareBridgeNode:
         self.config = config = load_robot_config(p["robot"])
         check_robot_task(config, p["task"])
         pub = node.create_publisher
-        command = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
+        self._command_pub = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
         self._command_cls = mw.message_class("std_msgs/msg/Float64MultiArray")
-        self._command_pub = command
         log = node.get_logger()
         self.robot = Ros2ControlRobot(
             config, self.send, time.monotonic, log.warn, p["allow_extra_joints"]
@@ -74,9 +73,7 @@ class HardwareBridgeNode:
                           [w.x, w.y, w.z], [a.x, a.y, a.z])  # fmt: skip
 
     def send(self, command: list[float]) -> None:
-        msg = self._command_cls()
-        msg.data = command
-        self._command_pub.publish(msg)
+        self._command_pub.publish(self._command_cls(data=command))
 
     def publish(self, r: SensorReadings) -> None:
         if r.imu is not None:
@@ -84,20 +81,8 @@ class HardwareBridgeNode:
         self.pubs["js"].publish(self.msgs.joint_state(r))  # last: the estimator fires on it
 
     def diagnostics(self, records: list[DiagnosticRecord]) -> None:
-        array = mw.message_class("diagnostic_msgs/msg/DiagnosticArray")()
+        array = m.diagnostics(records, f"{self.node.fully_qualified_name}: ", self.config.robot)
         self.msgs.stamp(array, self.node.now())
-        status_cls = mw.message_class("diagnostic_msgs/msg/DiagnosticStatus")
-        kv_cls = mw.message_class("diagnostic_msgs/msg/KeyValue")
-        prefix = f"{self.node.fully_qualified_name}: "
-        as_bytes = isinstance(status_cls().level, bytes)  # rclpy: bytes; embedded: int
-        array.status = [
-            status_cls(
-                level=bytes([r.level]) if as_bytes else r.level,
-                name=prefix + r.name, message=r.message, hardware_id=self.config.robot,
-                values=[kv_cls(key=k, value=v) for k, v in r.values.items()],
-            )
-            for r in records
-        ]  # fmt: skip
         self.pubs["diag"].publish(array)
 
     def close(self) -> None:

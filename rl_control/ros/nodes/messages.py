@@ -18,6 +18,7 @@ from rl_control.robot.sensors import (
 from rl_control.ros import middleware as mw
 
 if TYPE_CHECKING:  # torch-free at run time: the bridge and estimator never load torch
+    from rl_control.robot.safety import DiagnosticRecord
     from rl_control.roles.policy_server import ActionResult, PolicyUpdate
 
 
@@ -139,6 +140,33 @@ class Messages:
         data = msg.data
         data = bytes(data) if not isinstance(data, bytes) else data
         return PolicyUpdate(int(msg.version), str(msg.format), str(msg.checksum), data)
+
+
+def action(out: Any, result: ActionResult, stamp: Any) -> Any:
+    """Fill rl_control_msgs/Action ``out`` from the policy's result (stamp: the observation's)."""
+    out.header.stamp = stamp
+    out.step, out.episode = result.step, result.episode
+    out.policy_version = result.policy_version
+    out.action, out.mean = [float(v) for v in result.action], [float(v) for v in result.mean]
+    out.log_prob = result.log_prob
+    return out
+
+
+def diagnostics(records: list[DiagnosticRecord], prefix: str, hardware_id: str) -> Any:
+    """diagnostic_msgs/DiagnosticArray (unstamped) of safety records, names after ``prefix``."""
+    array = mw.message_class("diagnostic_msgs/msg/DiagnosticArray")()
+    status_cls = mw.message_class("diagnostic_msgs/msg/DiagnosticStatus")
+    kv_cls = mw.message_class("diagnostic_msgs/msg/KeyValue")
+    as_bytes = isinstance(status_cls().level, bytes)  # rclpy: bytes; embedded: int
+    array.status = [
+        status_cls(
+            level=bytes([r.level]) if as_bytes else r.level,
+            name=prefix + r.name, message=r.message, hardware_id=hardware_id,
+            values=[kv_cls(key=k, value=v) for k, v in r.values.items()],
+        )
+        for r in records
+    ]  # fmt: skip
+    return array
 
 
 def plan_markers(result: ActionResult, stamp: Any, frame: str) -> Any:

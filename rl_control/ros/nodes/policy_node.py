@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from rl_control.roles.params import POLICY_NODE, declare
-from rl_control.roles.policy_role import PolicyRole, build_policy_server, control_period
+from rl_control.roles.policy_role import policy_role_from_params
 from rl_control.roles.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
@@ -24,7 +24,8 @@ from rl_control.ros.nodes.run import main_argv, run_node
 
 
 class PolicyNode:
-    """Topics and parameters of the policy node, bound to a :class:`PolicyRole`."""
+    """Topics and parameters of the policy node, bound to a
+    :class:`~rl_control.roles.policy_role.PolicyRole`."""
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, POLICY_NODE)
@@ -32,26 +33,8 @@ class PolicyNode:
         import torch
 
         torch.set_num_threads(p["num_threads"])
-        server = build_policy_server(
-            p["checkpoint"], p["task"], p["deterministic"], p["max_observation_age"],
-            p["swap_mid_episode"], p["seed"],
-        )  # fmt: skip
         log = node.get_logger()
-        deadline = p["deadline"]
-        if deadline == 0:  # the task's control period (None: not known, no deadline)
-            deadline = control_period(p["checkpoint"], p["task"])
-        self.role = PolicyRole(
-            server, p["policy_wait_timeout"], time.monotonic, log.info, log.warn, log.error,
-            deadline if deadline is None or deadline > 0 else None, p["on_deadline_miss"],
-            p["status_period"],
-        )  # fmt: skip
-        if p["checkpoint"]:
-            log.info(
-                f"loaded checkpoint {p['checkpoint']}; "
-                f"{'mean' if p['deterministic'] else 'sampled'} actions, deadline "
-                f"{'none' if self.role.deadline is None else f'{self.role.deadline:g} s'} "
-                f"({p['on_deadline_miss']} on a miss)"
-            )
+        self.role = policy_role_from_params(p, time.monotonic, log.info, log.warn, log.error)
         self._misses_published = 0
         self.Action = mw.message_class("rl_control_msgs/msg/Action")
         pub = node.create_publisher
@@ -86,12 +69,7 @@ class PolicyNode:
             self.misses_pub.publish(mw.message_class("std_msgs/msg/UInt32")(data=misses))
         if result is None:
             return
-        out = self.Action()
-        out.header.stamp = stamp
-        out.step, out.episode = result.step, result.episode
-        out.policy_version = result.policy_version
-        out.action, out.mean = [float(v) for v in result.action], [float(v) for v in result.mean]
-        out.log_prob = result.log_prob
+        out = m.action(self.Action(), result, stamp)
         self.action_pub.publish(out)
         if self.solve_pub.get_subscription_count():  # skip the per-step cost: nobody listens
             solve = mw.message_class("std_msgs/msg/Float64MultiArray")()
