@@ -37,6 +37,7 @@ from rl_control.algorithms.sac import SAC, SACConfig
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.ensemble import GaussianEnsemble
 from rl_control.mpc.dmd_mpc import DMDMPCPlanner
+from rl_control.mpc.dmd_parts import critic_value
 from rl_control.mpc.sampling import ELITE_WEIGHTINGS
 
 
@@ -118,9 +119,7 @@ class MDeMoRL(ModelBasedSAC):
 
     def terminal_value(self, obs: torch.Tensor) -> torch.Tensor:
         """min(Q1, Q2) at the actor's deterministic action."""
-        nobs = self.policy.normalize_obs(obs)
-        u, _ = self.policy.sample(nobs, deterministic=True)
-        return self.sac.critic.min_q(nobs, u)
+        return critic_value(self.policy, self.sac.critic, obs)
 
     # --- inner loop -----------------------------------------------------------------------
     def imagine(self) -> dict[str, float]:

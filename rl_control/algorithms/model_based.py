@@ -24,6 +24,7 @@ from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.algorithms.sac import SAC
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.ensemble import MEMBER_MODES, GaussianEnsemble
+from rl_control.mpc.dmd_parts import ExactReward, actor_shift, ensemble_step
 from rl_control.mpc.observed_task import ObservedTask, observed_task
 from rl_control.policies.base import PolicyOutput
 
@@ -96,9 +97,10 @@ class ModelBasedSAC(Algorithm):
         self.model_trainings = 0
         self.dropped_rollouts = 0  # imagined rollouts with non-finite/exploding predictions
         self.policy_version = 0
-        low, high = (torch.tensor(b, dtype=torch.float32) for b in (spec.action_low,
-                                                                    spec.action_high))  # fmt: skip
-        self._act_scale, self._act_mid = (high - low) / 2, (high + low) / 2
+        self.exact_reward = (
+            None if self.observed is None
+            else ExactReward(self.observed, spec.action_low, spec.action_high)
+        )  # fmt: skip
 
     @staticmethod
     def build_parts(
@@ -129,12 +131,11 @@ class ModelBasedSAC(Algorithm):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One ensemble step from unit actions: (next_obs, reward, invalid)."""
         cfg = self.config
-        nxt, rew = self.model.predict(obs, u, self.generator, cfg.member_mode)  # type: ignore[arg-type]
-        if self.uses_exact_reward():
-            assert self.observed is not None
-            action = self._act_mid + self._act_scale * u.clamp(-1.0, 1.0)
-            rew = self.observed.reward(obs, action, nxt).to(obs.dtype)
-        return nxt, rew, self.model.exploding(nxt, rew, cfg.explode_factor)
+        exact = self.exact_reward if self.uses_exact_reward() else None
+        return ensemble_step(
+            self.model, obs, u, self.generator, cfg.member_mode,  # type: ignore[arg-type]
+            cfg.explode_factor, exact,
+        )  # fmt: skip
 
     def terminated_fn(self) -> Any:
         return self.observed.terminated if self.observed is not None else None
@@ -144,12 +145,7 @@ class ModelBasedSAC(Algorithm):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(tanh of the actor's mean, a sample) in unit space, noise from this generator: from
         the actor itself, or with ``sigma`` N(tanh(mean), sigma²) clipped to [-1, 1]."""
-        mean, log_std = self.policy.mean_log_std(self.policy.normalize_obs(obs))
-        noise = torch.randn(mean.shape, generator=self.generator)
-        centre = torch.tanh(mean)
-        if sigma is None:
-            return centre, torch.tanh(mean + torch.exp(log_std) * noise)
-        return centre, (centre + sigma * noise).clamp(-1.0, 1.0)
+        return actor_shift(self.policy, obs, self.generator, sigma)
 
     def train_model(self) -> dict[str, float]:
         """Refit the ensemble on all of D_ENV (Algorithm 1, lines 5-7)."""
