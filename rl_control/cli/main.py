@@ -90,9 +90,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write a run's deterministic policy for deployment")
     export.add_argument("run", metavar="RUN_DIR", help="run folder or checkpoint file")
-    export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
-    export.add_argument("--out", help="model file (default: policy.onnx/.pt beside the run)")
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--format", choices=("onnx", "torchscript"), help="the actor as a graph")
+    planner = "an m_demorl run's planner as a checkpoint of this policy kind"
+    what.add_argument("--kind", choices=("dmd_mpc",), help=planner)
+    export.add_argument("--out", help="output file (default: policy.onnx/.pt, dmd_mpc.pt "
+                        "beside the run's checkpoint)")  # fmt: skip
     export.add_argument("--robot", help="config/robots name or YAML for the sidecar")
+    export.add_argument("--horizon", type=int, help="--kind dmd_mpc: planning horizon "
+                        "(default: where the run's horizon schedule stands)")  # fmt: skip
 
     sub.add_parser(
         "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
@@ -173,6 +179,15 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.kind is not None:
+        if args.robot:
+            raise UsageError("--robot applies to --format exports only")
+        from rl_control.training.planner_export import export_planner
+
+        print(f"wrote {export_planner(args.run, args.kind, args.out, args.horizon)}")
+        return 0
+    if args.horizon is not None:
+        raise UsageError("--horizon applies to --kind dmd_mpc only")
     from rl_control.training.export import export_policy
 
     model, side = export_policy(args.run, args.format, args.out, args.robot)

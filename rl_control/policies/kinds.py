@@ -10,6 +10,7 @@ KIND_MODULES = (
     "rl_control.models.actor_critic",
     "rl_control.mpc.mpc_policy",
     "rl_control.policies.onnx_policy",
+    "rl_control.policies.dmd_mpc_policy",
 )
 
 for _module in KIND_MODULES:
