@@ -106,6 +106,10 @@ def test_bad_input_gets_a_one_line_error(fitted, tmp_path) -> None:
         export_planner(tmp_path / "sac.pt")
     with pytest.raises(ValueError, match="horizon must be >= 1"):
         planner_policy(algo, TASK, horizon=0)
+    # the CLI refuses what does not apply to a planner export, in one line, exit code 2
+    assert cli(["export", str(tmp_path / "sac.pt"), "--kind", "dmd_mpc", "--robot", "x"]) == 2
+    assert cli(["export", str(tmp_path / "sac.pt"), "--format", "onnx", "--horizon", "3"]) == 2
+    assert cli(["export", str(tmp_path / "sac.pt"), "--kind", "dmd_mpc"]) == 2
     policy = planner_policy(algo, TASK)
     with pytest.raises(ValueError, match=r"shape \[N, 8\]"):
         policy.act(np.zeros((1, 3)))
