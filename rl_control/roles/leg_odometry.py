@@ -145,8 +145,11 @@ BASE_SOURCES = ("odometry", "legs")
 
 
 def make_state_estimator(task: Task, base_source: str = "odometry") -> StateEstimator:
-    """The estimator of ``task`` with its base pose from ``base_source`` (see BASE_SOURCES)."""
+    """The estimator of ``task`` with its base pose from ``base_source`` (see BASE_SOURCES);
+    ``legs`` for a task without legs (a fixed base: the 2R leg, the cart-pole) needs no
+    base pose and gets the plain estimator."""
     if base_source not in BASE_SOURCES:
         raise ValueError(f"base_source {base_source!r}; choices: {list(BASE_SOURCES)}")
-    odometry = LegOdometry(task.legs()) if base_source == "legs" else None
+    legged = base_source == "legs" and "legs" in task.definition.facts()
+    odometry = LegOdometry(task.legs()) if legged else None
     return StateEstimator(task, odometry)
