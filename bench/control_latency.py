@@ -193,12 +193,19 @@ def run_case(case: str, rate: float, seconds: float, warmup: float, work: Path) 
     if not checkpoint.exists():
         make_checkpoint(case, work)
     env = dict(os.environ, RL_CONTROL_MIDDLEWARE="embedded", OMP_NUM_THREADS="1")
-    procs = [subprocess.Popen(c, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-             for c in graph_commands(case, rate, checkpoint, work)]  # fmt: skip
+    log = open(work / f"{case}_{rate:g}.log", "w")  # noqa: SIM115 (closed below)
+    procs = [
+        subprocess.Popen(c, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        for c in graph_commands(case, rate, checkpoint, work)
+    ]  # a full pipe would block
     try:
         result = summarise(case, rate, drive(case, rate, seconds, warmup))
+    except RuntimeError:
+        log.flush()
+        print((work / f"{case}_{rate:g}.log").read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
+        log.close()
         for p in procs:
             p.terminate()
         for p in procs:
@@ -264,8 +271,8 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=60.0, help="per rate (60: the table)")
     parser.add_argument("--warmup", type=float, default=3.0)
-    parser.add_argument("--neural-rates", default="500,250,100,50")
-    parser.add_argument("--mpc-rates", default="100,50,20,10")
+    parser.add_argument("--neural-rates", default="500,250,100,50,20")
+    parser.add_argument("--mpc-rates", default="100,50,20,10,5")
     args = parser.parse_args()
     if not args.seconds > 0:
         parser.error("--seconds must be > 0")
