@@ -152,6 +152,14 @@ class BulletEnv(gym.Env):
         tau = np.array([s[3] for s in states], dtype=np.float64)
         return q, v, tau
 
+    def step_effort(self, effort: np.ndarray) -> None:
+        """Hold joint efforts (the :meth:`joint_sensors` joints and convention) for one
+        control step, as a ros2_control effort controller would: for envs whose action is
+        not an effort (the fake ros2_control robot's effort path). Reward and termination
+        are not computed; envs that support it override this."""
+        raise ValueError(f"{type(self).__name__} takes no effort commands (its action is "
+                         "the only command)")  # fmt: skip
+
     def close(self) -> None:
         if getattr(self, "_client", None) is not None:
             self._client.disconnect()

@@ -116,13 +116,27 @@ class MinitaurEnv(BulletEnv):
 
     def _physics_step(self, desired: np.ndarray) -> None:
         """One physics step under the PD actuator; leaves the new motor state read."""
-        torque = task.pd_torque(desired, self._angles, self._velocities, self.params)
+        self._torque_step(task.pd_torque(desired, self._angles, self._velocities, self.params))
+
+    def _torque_step(self, torque: np.ndarray) -> None:
+        """One physics step with motor torques (common convention); reads the motors."""
         self._calls.set_motor_array(
             self._body, self._motors, pybullet.TORQUE_CONTROL, forces=torque * MOTOR_DIRECTIONS
         )
         self._calls.step_simulation()
         self._torques = torque
         self._read_motors()
+
+    def step_effort(self, effort: np.ndarray) -> None:
+        """Hold motor torques (common convention, clipped to ``torque_limit``) for one control
+        step of ``physics_substeps``: the PD loop is then closed outside, at the control rate
+        (the hardware bridge's PD on an effort interface)."""
+        torque = np.asarray(effort, dtype=np.float64).reshape(-1)
+        if torque.shape != (task.NUM_MOTORS,) or not np.isfinite(torque).all():
+            raise ValueError(f"Minitaur efforts must be 8 finite torques, got {torque.tolist()}")
+        limit = self.params.torque_limit
+        for _ in range(self.params.physics_substeps):
+            self._torque_step(np.clip(torque, -limit, limit))
 
     def _sensor_sample(self, orientation: Any) -> np.ndarray:
         return task.observation(

@@ -35,7 +35,7 @@ ROBOTS_DIR = Path(__file__).resolve().parents[2] / "config" / "robots"
 _TOP = {
     "robot": str, "task": str, "control_period": float, "command_interface": str,
     "policy_output": str, "controller_joints": list, "joints": list, "topics": dict,
-    "timeouts": dict, "homing_time": float, "on_command_timeout": str,
+    "timeouts": dict, "homing_time": float, "on_command_timeout": str, "safe_set": dict,
 }  # fmt: skip
 _JOINT = {
     "name": str, "robot_name": str, "direction": float, "offset": float,
@@ -44,6 +44,10 @@ _JOINT = {
 }  # fmt: skip
 _TOPICS = {"joint_states": str, "imu": str, "command": str}
 _TIMEOUTS = {"joint_states": float, "imu": float, "command": float}
+#: where an episode may start (the policy take over): every joint within joint_tolerance of
+#: home (robot units), no joint faster than max_joint_velocity, base tilt (from the IMU, when
+#: the robot has one) under max_tilt rad
+_SAFE_SET = {"joint_tolerance": float, "max_joint_velocity": float, "max_tilt": float}
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class RobotConfig:
     timeouts: dict[str, float]  # s: joint_states, imu, command (the watchdog)
     homing_time: float
     on_command_timeout: str
+    safe_set: dict[str, float]  # joint_tolerance, max_joint_velocity, max_tilt
 
     @property
     def policy_joints(self) -> tuple[str, ...]:
@@ -186,13 +191,16 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
             raise ValueError(f"{where}.topics.{key} must name a topic")
     timeouts = _typed(f"{where}.timeouts", top["timeouts"], _TIMEOUTS)
     _positive(f"{where}.timeouts", **timeouts)
+    safe_set = _typed(f"{where}.safe_set", top["safe_set"], _SAFE_SET)
+    _positive(f"{where}.safe_set", **safe_set)
     if top["command_interface"] == "effort" and any(j.kp <= 0 or j.kd <= 0 for j in joints):
         raise ValueError(
             f"{where}: an effort interface needs kp > 0 and kd > 0 on every joint (the bridge "
             "homes and damps with them)"
         )
     return RobotConfig(**{**top, "controller_joints": tuple(order), "joints": joints,
-                          "topics": topics, "timeouts": timeouts})  # fmt: skip
+                          "topics": topics, "timeouts": timeouts,
+                          "safe_set": safe_set})  # fmt: skip
 
 
 def robot_dirs() -> list[Path]:

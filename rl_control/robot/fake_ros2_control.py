@@ -6,7 +6,9 @@ and takes the forwarding controller's command array (controller order). Like an 
 forwarding controller it applies the last command it received, forever: the bridge has to
 provide all safety. Commands become the task's action through the config's mapping
 (``policy = direction * (robot - offset)`` for positions, ``direction * robot`` for
-efforts), so the robot's interface must be what the task's action means.
+efforts). When the interface is what the task's action means they step the env as its
+action; an effort interface under a position task (the Minitaur: the bridge closes the PD
+loop) holds the efforts on the simulated motors instead (:meth:`BulletEnv.step_effort`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,6 @@ class FakeRos2ControlRobot:
     """PyBullet joints as a ros2_control driver plus one forwarding controller shows them."""
 
     def __init__(self, sim: PyBulletRobot, config: RobotConfig) -> None:
-        if config.command_interface != config.policy_output:
-            raise ValueError(
-                f"the fake robot applies commands as {config.task!r} actions: robot "
-                f"{config.robot!r} takes {config.command_interface} commands for a "
-                f"{config.policy_output} task; choose a robot whose two agree"
-            )
         if list(config.policy_joints) != sim.joint_names:
             raise ValueError(f"robot {config.robot!r} joints {list(config.policy_joints)} are "
                              f"not the simulation's {sim.joint_names}")  # fmt: skip
@@ -39,6 +35,7 @@ class FakeRos2ControlRobot:
         self.direction = np.array([j.direction for j in config.joints])
         self.offset = np.array([j.offset for j in config.joints])
         self.positions = config.command_interface == "position"
+        self.as_action = config.command_interface == config.policy_output  # else: efforts
         self._command: np.ndarray | None = None  # controller order, as last received
         self.received = self.rejected = 0  # commands taken / dropped (wrong length)
 
@@ -63,7 +60,10 @@ class FakeRos2ControlRobot:
             return
         robot = self._command[self._controller_slot]  # policy order, robot units
         action = self.direction * (robot - self.offset if self.positions else robot)
-        self.sim.apply(action)
+        if self.as_action:
+            self.sim.apply(action)
+        else:
+            self.sim.apply_effort(action)
 
     def joint_state(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """(names, position, velocity, effort) in the driver's order, robot frame."""

@@ -59,6 +59,13 @@ class PyBulletRobot:
         self.time += self.period
         self._latest = self._sense()
 
+    def apply_effort(self, effort: np.ndarray) -> None:
+        """Hold joint efforts for one period (an effort interface under a position task;
+        envs that cannot raise ValueError): the world's own actuator model is bypassed."""
+        self.inner.step_effort(np.asarray(effort, dtype=np.float64))
+        self.time += self.period
+        self._latest = self._sense()
+
     def home(self, seed: int | None = None, options: dict | None = None) -> SensorReadings:
         self.env.reset(seed=seed, options=options)
         self._last_velocity = None  # the finite-difference acceleration must not span a reset

@@ -12,9 +12,11 @@ here, ROS-free and on an injected clock. Modes::
 PASSIVE sends damping only (effort: ``-kd qdot``; position: the measured pose). HOMING moves
 from the measured pose to the home pose along a smoothstep over ``homing_time``, at most
 ``velocity_limit * period`` per step, never a jump (effort interfaces track it with the PD
-gains, whatever the policy outputs). ACTIVE passes the policy's targets clamped to the
-limits and rate limited; no accepted command within ``timeouts.command`` trips the watchdog
-(FAULT with the configured hold/damping/zero output); stale sensors fault to damping. ESTOP
+gains, whatever the policy outputs). ACTIVE (an episode) is entered only inside the robot's
+safe set (``safe_set``: joints near home, slow, base level) and passes the policy's targets
+clamped to the limits and rate limited; no accepted command within ``timeouts.command`` trips
+the watchdog (FAULT with the configured hold/damping/zero output); stale sensors fault to
+damping. ESTOP
 latches until :meth:`SafetyCore.release_estop`; nothing else leaves it.
 
 All arrays are in robot joint order (``config.controller_joints``) and robot units. Targets
@@ -90,6 +92,7 @@ class SafetyCore:
         self.events: deque[DiagnosticRecord] = deque(maxlen=history)
         self.fault_reason = ""
         self._position: np.ndarray | None = None  # last accepted joint state
+        self._orientation: np.ndarray | None = None  # last accepted IMU quaternion (x,y,z,w)
         self._velocity = np.zeros(self.n)
         self._js_rx = self._imu_rx = self._cmd_rx = -math.inf  # receive times (clock)
         self._js_stamp = self._imu_stamp = self._cmd_stamp = -math.inf  # message stamps
@@ -153,6 +156,7 @@ class SafetyCore:
             return False
         if not self._stamp_ok("imu", float(stamp), self._imu_stamp):
             return False
+        self._orientation = np.asarray(values, dtype=np.float64).reshape(10)[:4]
         self._imu_stamp, self._imu_rx = float(stamp), self.clock()
         return True
 
@@ -209,10 +213,37 @@ class SafetyCore:
     def homed(self) -> bool:
         return self.mode is Mode.HOMING and self._homing_fraction() >= 1.0
 
+    def outside_safe_set(self) -> str:
+        """'' when the measured state may start an episode, else why not (joints far from
+        home or moving, base tilted, no measurement)."""
+        safe, names = self.config.safe_set, self.config.controller_joints
+        if self._position is None:
+            return "no joint state measured"
+        far = np.abs(self._position - self.home_pose) > safe["joint_tolerance"]
+        fast = np.abs(self._velocity) > safe["max_joint_velocity"]
+        why = [f"{what} on {[names[i] for i in np.flatnonzero(mask)]}"
+               for what, mask in ((f"more than {safe['joint_tolerance']} from home", far),
+                                  (f"faster than {safe['max_joint_velocity']}", fast))
+               if np.any(mask)]  # fmt: skip
+        if self.uses_imu:
+            if self._orientation is None:
+                why.append("no IMU orientation measured")
+            else:
+                x, y, z, w = self._orientation / np.linalg.norm(self._orientation)
+                tilt = math.acos(max(-1.0, min(1.0, 1.0 - 2.0 * (x * x + y * y))))
+                if tilt > safe["max_tilt"]:
+                    why.append(f"base tilted {tilt:.2f} rad > {safe['max_tilt']}")
+        return "; ".join(why)
+
     def activate(self) -> bool:
-        """From a finished HOMING: let policy commands through (they must arrive from now)."""
+        """From a finished HOMING inside the safe set: let policy commands through (they must
+        arrive from now); an episode never starts outside it."""
         if not self.homed:
             return self._refuse("activate", "homing not finished")
+        outside = self.outside_safe_set()
+        if outside:
+            self.record(WARN, "outside_safe_set", f"activate refused: {outside}")
+            return False
         self._target = None  # only commands accepted from now on count
         self._cmd_rx = self.clock()  # the watchdog's grace starts now
         if not self.position_targets:

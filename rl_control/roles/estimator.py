@@ -7,14 +7,19 @@ transforms3d uses (w, x, y, z), so the conversion is done here, explicitly, in b
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import transforms3d
 
 from rl_control.robot.sensors import ImuReading, SensorReadings
 from rl_control.tasks.base import Task, joint_indices
+
+if TYPE_CHECKING:
+    from rl_control.roles.leg_odometry import LegOdometry
 
 
 def xyzw_to_wxyz(q: Sequence[float]) -> np.ndarray:
@@ -72,10 +77,15 @@ class EstimatedState:
 
 
 class StateEstimator:
-    """Turns readings into the task state; counts steps itself when readings carry none."""
+    """Turns readings into the task state; counts steps itself when readings carry none.
 
-    def __init__(self, task: Task) -> None:
-        self.task = task
+    With ``odometry`` (real legs: no ground truth) the base pose in the readings is replaced
+    by the leg odometry's estimate before the task reads it, whatever the readings carried,
+    so the state (and the trainer's reward on it) never uses a simulator's ground truth.
+    """
+
+    def __init__(self, task: Task, odometry: LegOdometry | None = None) -> None:
+        self.task, self.odometry = task, odometry
         self._step = -1
         self.episode = 0
         self._episode_start: tuple[int, int] | None = None  # (episode, first step)
@@ -88,6 +98,8 @@ class StateEstimator:
         if start is None or start[0] != episode or step < start[1]:  # new or respawned
             self._episode_start = (episode, step)
         readings.episode_time = (step - self._episode_start[1]) * self.task.dt
+        if self.odometry is not None:
+            readings = dataclasses.replace(readings, base=self.odometry.update(readings))
         state = np.asarray(self.task.estimate(readings), dtype=np.float64)
         if state.shape != (len(self.task.state_names),):
             raise ValueError(

@@ -8,6 +8,12 @@ number (one per measurement) and an episode number (one per activation). Diagnos
 every ``diagnostics_period`` and at once after a safety event. With ``auto_home`` homing
 starts on the first joint state; with ``auto_activate`` policy commands pass once homed and
 a policy is sending (activating before that would only trip the watchdog).
+
+Training on hardware: the trainer's ``reset`` (:meth:`HardwareBridgeRole.reset_episode`)
+ends the episode and homes from the measured pose; the next episode starts (ACTIVE, a new
+episode number on the readings) only once homing has finished, a policy is sending and the
+measured state is inside the robot's safe set; until then the bridge holds the home pose
+and the readings keep the old episode's number, which the trainer ignores.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from rl_control.robot.ros2_control import Ros2ControlRobot
-from rl_control.robot.safety import DiagnosticRecord, Mode
+from rl_control.robot.safety import WARN, DiagnosticRecord, Mode
 from rl_control.robot.sensors import SensorReadings
 
 #: (readings) -> None and (records) -> None: the node turns them into messages
@@ -53,6 +59,8 @@ class HardwareBridgeRole:
         # (step, episode) with the same action, and the estimator times episodes by steps
         self.step, self.episode = -1, 0
         self._last_mode = Mode.PASSIVE
+        self._episode_pending = False  # a trainer's reset: activate once homed and safe
+        self._outside_logged = False
         self.active_commands = 0  # commands sent in ACTIVE: the policy's, through the limits
 
     def spin_timeout(self) -> float:
@@ -97,8 +105,31 @@ class HardwareBridgeRole:
         if self.auto_home and mode is Mode.PASSIVE and not self._homed_once:
             if self.robot.measured and self.safety.start_homing():
                 self._homed_once = True  # after a fault or e-stop, an operator re-homes
-        elif self.auto_activate and self.safety.homed and self._policy_live():
-            self.safety.activate()
+        elif (self.auto_activate or self._episode_pending) and self.safety.homed:
+            if not self._policy_live():
+                return
+            outside = self.safety.outside_safe_set()
+            if outside:  # wait, holding home; said once per homing, not every period
+                if not self._outside_logged:
+                    message = f"episode not started: {outside}"
+                    self.safety.record(WARN, "outside_safe_set", message)
+                    self._outside_logged = True
+            elif self.safety.activate():
+                self._episode_pending = self._outside_logged = False
+
+    def reset_episode(self) -> tuple[bool, str]:
+        """The trainer's reset: end the episode, home from the measured pose, and start the
+        next one (episode + 1) when homed inside the safe set. Refused after a fault and in
+        ESTOP: those need the operator (``home``), never an automatic restart."""
+        if self.safety.mode in (Mode.FAULT, Mode.ESTOP):
+            return False, f"reset refused in {self.safety.mode.value}: the operator homes"
+        if self.safety.mode in (Mode.ACTIVE, Mode.HOMING):
+            self.safety.passive()
+        if not self.safety.start_homing():
+            return False, f"reset refused in {self.safety.mode.value}"
+        self._episode_pending, self._outside_logged = True, False
+        # unlike the sim bridge's 'step=<k>;episode=<e>', the first step is not known yet
+        return True, f"homing; episode={self.episode + 1} starts when homed in the safe set"
 
     def _policy_live(self) -> bool:
         """A command arrived within the watchdog's timeout: activating will not trip it."""
@@ -106,13 +137,16 @@ class HardwareBridgeRole:
 
     # --- operator services (std_srvs/Trigger: success, message) --------------------------
     def service(self, name: str) -> tuple[bool, str]:
-        """``home``, ``activate``, ``passive``, ``estop`` or ``release_estop``."""
+        """``home``, ``activate``, ``passive``, ``estop``, ``release_estop`` or ``reset``."""
+        if name == "reset":
+            return self.reset_episode()
         actions = {
             "home": self.safety.start_homing, "activate": self.safety.activate,
             "passive": self.safety.passive, "release_estop": self.safety.release_estop,
             "estop": lambda: self.safety.estop("operator") or True,
         }  # fmt: skip
         if name not in actions:
-            raise ValueError(f"unknown hardware bridge service {name!r}; known: {sorted(actions)}")
+            known = sorted([*actions, "reset"])
+            raise ValueError(f"unknown hardware bridge service {name!r}; known: {known}")
         ok = bool(actions[name]())
         return ok, self.safety.mode.value if ok else f"refused in {self.safety.mode.value}"

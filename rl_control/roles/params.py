@@ -58,6 +58,8 @@ STATE_ESTIMATOR = _specs(
     ("task", str, "soft_wall_cartpole", "decides which sensors make up the observation"),
     ("max_input_age", float, 0.05, "s; imu/odom further from the joint states' stamp are "
      "not fused"),
+    ("base_source", str, "odometry", "legged robots' base pose: `odometry` (the simulator's "
+     "ground_truth/odom) or `legs` (IMU + leg-kinematics Kalman filter; backend:=hardware)"),
     ("publish_tf", bool, True, "publish odom_frame -> base_frame on /tf"),
     ("odom_frame", str, "odom", "frame of the relayed odom"),
     ("base_frame", str, "base_link", "child frame of the relayed odom"),

@@ -31,6 +31,7 @@ FACTS = {
     "terminated": "termination function",
     "initial_state": "reset distribution",
     "dynamics": "exact dynamics model",
+    "legs": "leg kinematics (base odometry from the legs)",
 }
 
 
@@ -93,6 +94,25 @@ def joint_indices(readings: SensorReadings, names: Sequence[str]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class LegModel:
+    """A legged robot's feet: what :class:`rl_control.roles.leg_odometry.LegOdometry` needs.
+
+    ``kinematics(q, qdot)`` takes the ``joint_names`` joints' angles and rates (task order
+    and convention) and gives the foot positions and velocities ``[feet, 3]`` in the base
+    frame; ``foot_height`` is the foot point's height above the ground when it stands.
+    ``load(effort)`` gives a per-foot load from the joints' efforts that exceeds
+    ``stance_load`` while a foot carries the robot (a contact sensor for robots with none).
+    """
+
+    joint_names: tuple[str, ...]
+    feet: int
+    kinematics: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    foot_height: float = 0.0
+    load: Callable[[np.ndarray], np.ndarray] | None = None
+    stance_load: float = 0.0
+
+
+@dataclass(frozen=True)
 class TaskDefinition:
     """One task, parameter-free; every function takes the params instance last.
 
@@ -121,11 +141,13 @@ class TaskDefinition:
     reward_terms: Callable[[Any, Any, Any, Any], dict[str, Any]] | None = None
     sample_initial_state: Callable[[np.random.Generator, Any], np.ndarray] | None = None
     dynamics: Callable[[Any], Any] | None = None
+    #: the feet of a legged robot, for base odometry on hardware (no ground-truth base pose)
+    legs: Callable[[Any], LegModel] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""
         optional = {"estimate": self.estimate, "initial_state": self.sample_initial_state,
-                    "dynamics": self.dynamics}  # fmt: skip
+                    "dynamics": self.dynamics, "legs": self.legs}  # fmt: skip
         return tuple(f for f in FACTS if optional.get(f, True) is not None)
 
     def params(self, overrides: dict[str, Any] | None = None) -> Any:
@@ -200,6 +222,12 @@ class Task:
         if self.definition.dynamics is None:
             raise ValueError(f"task {self.name!r} has no exact dynamics model")
         return self.definition.dynamics(self.params)
+
+    def legs(self) -> LegModel:
+        """The task's leg kinematics (legged robots only)."""
+        if self.definition.legs is None:
+            raise ValueError(f"task {self.name!r} has no leg kinematics (not a legged robot)")
+        return self.definition.legs(self.params)
 
     def observation(self, state: Any) -> Any:
         obs = self.definition.observation(state, self.params)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_control.tasks.base import StateLayout, TaskDefinition
+from rl_control.tasks.base import LegModel, StateLayout, TaskDefinition
 
 if TYPE_CHECKING:
     from rl_control.robot.sensors import SensorReadings
@@ -148,6 +148,16 @@ def estimate(readings: SensorReadings, params: MinitaurParams) -> np.ndarray:
     return np.concatenate([quadruped_state(readings, JOINT_NAMES), [base[0], base[2]]])
 
 
+def legs(params: MinitaurParams) -> LegModel:
+    """The four five-bar legs (:mod:`rl_control.tasks.minitaur_legs`)."""
+    from rl_control.tasks import minitaur_legs  # it imports this module's names
+
+    return LegModel(
+        JOINT_NAMES, len(LEGS), minitaur_legs.feet, minitaur_legs.FOOT_HEIGHT,
+        minitaur_legs.extension_torque, minitaur_legs.STANCE_TORQUE,
+    )  # fmt: skip
+
+
 def _state_reward_terms(s: Any, a: Any, s2: Any, p: MinitaurParams) -> dict[str, Any]:
     x, x2 = LAYOUT.get(s, "base_x"), LAYOUT.get(s2, "base_x")
     return reward_terms(x, x2, LAYOUT.get(s2, "torque"), LAYOUT.get(s2, "velocity"), p)
@@ -176,4 +186,5 @@ DEFINITION = TaskDefinition(
     reward_terms=_state_reward_terms,
     terminated=lambda s, p: terminated(LAYOUT.get(s, "base_z"), p),
     estimate=estimate,
+    legs=legs,
 )

@@ -58,6 +58,8 @@ def _base() -> dict:
          "unknown ['x'], missing ['leg_knee_joint']"),
         (lambda d: d["timeouts"].update(command=0), "timeouts.command must be > 0"),
         (lambda d: d["timeouts"].update(command=".1"), "is not a float"),
+        (lambda d: d["safe_set"].update(max_tilt=0), "safe_set.max_tilt must be > 0"),
+        (lambda d: d["safe_set"].pop("joint_tolerance"), "missing keys ['joint_tolerance']"),
         (lambda d: d["topics"].update(command=""), "topics.command must name a topic"),
     ],
 )  # fmt: skip

@@ -18,7 +18,7 @@ def _role(**kwargs):
     return role, robot, clock, sent, readings, diags
 
 
-def _sense(robot: Ros2ControlRobot, stamp: float, q=(0.0, 0.0)) -> None:
+def _sense(robot: Ros2ControlRobot, stamp: float, q=(0.3, -0.6)) -> None:  # home
     assert robot.on_joint_state(stamp, ["leg_knee_joint", "leg_hip_joint"], [q[1], q[0]],
                                 [0.0, 0.0], [])  # fmt: skip
 

@@ -6,8 +6,9 @@ publishes the forwarding controller's std_msgs/Float64MultiArray on the config's
 topic once per control period, the readings in policy order and frame on `state_topic`
 (and `imu_out_topic`) for the estimator, and diagnostic_msgs/DiagnosticArray on
 /diagnostics. Services (std_srvs/Trigger): `home`, `activate`, `passive`, `estop`,
-`release_estop`. The logic is :class:`rl_control.roles.hardware_role.HardwareBridgeRole`'s
-and :class:`rl_control.robot.ros2_control.Ros2ControlRobot`'s; this binds it to topics.
+`release_estop`, and `reset` (a trainer's: home, then the next episode inside the safe
+set). The logic is :class:`rl_control.roles.hardware_role.HardwareBridgeRole`'s and
+:class:`rl_control.robot.ros2_control.Ros2ControlRobot`'s; this binds it to topics.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
-SERVICES = ("home", "activate", "passive", "estop", "release_estop")
+SERVICES = ("home", "activate", "passive", "estop", "release_estop", "reset")
 
 
 class HardwareBridgeNode:

@@ -1,7 +1,9 @@
 """state_estimator: joint_states (+ imu) -> observation (rl_control_msgs/Observation).
 
 The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
-ground-truth odometry from the bridge, where there is one, is relayed as odom and /tf.
+ground-truth odometry from the bridge, where there is one, is relayed as odom and /tf. With
+base_source:=legs (real legs) the base pose comes from the IMU and leg kinematics
+(:mod:`rl_control.roles.leg_odometry`) and ground_truth/odom is not even subscribed to.
 The logic is :class:`rl_control.roles.estimator_role.EstimatorRole`'s.
 """
 
@@ -10,8 +12,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rl_control.roles.estimator import StateEstimator
 from rl_control.roles.estimator_role import EstimatorRole
+from rl_control.roles.leg_odometry import make_state_estimator
 from rl_control.roles.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
@@ -27,7 +29,7 @@ class StateEstimatorNode:
         self.msgs, p = m.Messages(), declare(node, STATE_ESTIMATOR)
         self.p, self.frames = p, (p["odom_frame"], p["base_frame"])
         require_task_facts(p["task"], GRAPH_FACTS, "the state estimator")
-        estimator = StateEstimator(make_task(p["task"]))
+        estimator = make_state_estimator(make_task(p["task"]), p["base_source"])
         self.role = EstimatorRole(estimator, p["max_input_age"], node.get_logger().warn)
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
         self.obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)
@@ -38,7 +40,8 @@ class StateEstimatorNode:
         sub = node.create_subscription
         sub("sensor_msgs/msg/Imu", "imu", self.on_imu, 10)
         sub("sensor_msgs/msg/JointState", "joint_states", self.on_joint_states, 10)
-        sub("nav_msgs/msg/Odometry", "ground_truth/odom", self.on_odom, 10)
+        if p["base_source"] == "odometry":
+            sub("nav_msgs/msg/Odometry", "ground_truth/odom", self.on_odom, 10)
 
     def on_imu(self, msg: Any) -> None:
         self.role.on_imu(mw.stamp_to_seconds(msg.header.stamp), msg)

@@ -148,6 +148,7 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     estimator = nodes["state_estimator"]
     assert _files(estimator)[0] == "backend_hardware.yaml"
     assert estimator.remappings == [("joint_states", "policy_joint_states"), ("imu", "policy_imu")]
+    assert _params(estimator)["base_source"] == "legs"  # real legs: no ground-truth odometry
     if "deploy" in name:
         assert _files(nodes["policy_node"])[0] == "backend_hardware.yaml"
 
@@ -216,7 +217,7 @@ def test_sim_alone_runs_bridge_and_estimator_in_real_time() -> None:
     plan = _plan("sim.launch.xml", task="two_link_leg")
     assert [n.name for n in plan.nodes] == ["sim_bridge", "state_estimator"]
     assert _params(plan.nodes[0])["lock_step"] == "false"
-    assert _params(plan.nodes[1]) == {"task": "two_link_leg"}
+    assert _params(plan.nodes[1]) == {"task": "two_link_leg", "base_source": "odometry"}
 
 
 def test_show_args_of_train() -> None:

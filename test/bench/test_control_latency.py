@@ -1,0 +1,45 @@
+"""The control-latency bench's bookkeeping: which joint states were answered in time, the
+latencies to the Action and to the next command, and what counts as a held rate."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+spec = importlib.util.spec_from_file_location("control_latency", BENCH / "control_latency.py")
+control_latency = importlib.util.module_from_spec(spec)
+sys.modules["control_latency"] = control_latency  # its dataclasses look their module up
+spec.loader.exec_module(control_latency)
+
+
+def _record(answers: dict[int, float], misses: list[int]) -> object:
+    """Joint states every 2 ms from t = 100 s; ``answers``: index -> latency (s)."""
+    stamps = [100.0 + 0.002 * i for i in range(10)]
+    rec = control_latency.Record(sent=stamps, misses=misses)
+    # stamps come back through float seconds: off by less than a microsecond
+    rec.actions = [(stamps[i] + 3e-7, stamps[i] + lat) for i, lat in answers.items()]
+    rec.commands = [s + 0.0015 for s in stamps]
+    return rec
+
+
+def test_all_answered_in_time_is_held_with_latencies() -> None:
+    rec = _record({i: 0.001 for i in range(10)}, [4, 4])
+    out = control_latency.summarise("neural", 500.0, rec)
+    assert out["held"] == 1.0 and out["unanswered_or_late"] == 0 and out["sent"] == 10
+    assert out["action_p50"] == pytest.approx(1.0)
+    assert out["command_p50"] == pytest.approx(1.5, abs=1e-3)
+
+
+def test_late_dropped_or_deadline_misses_are_not_held() -> None:
+    late = control_latency.summarise("neural", 500.0, _record({0: 0.005, 1: 0.001}, [0]))
+    assert late["unanswered_or_late"] == 9 and not late["held"]  # 8 dropped, 1 past 2 periods
+    missed = control_latency.summarise("mpc", 500.0, _record({i: 0.001 for i in range(10)},
+                                                             [2, 3]))  # fmt: skip
+    assert missed["deadline_misses"] == 1 and not missed["held"]
+    assert "command_p50" not in missed  # the graph case has no bridge commands
+    none = control_latency.summarise("mpc", 500.0, _record({}, []))
+    assert not none["held"] and np.isnan(none["action_p50"])
