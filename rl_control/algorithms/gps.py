@@ -77,10 +77,14 @@ class GPSConfig:
         for name in ("num_guides", "guiding_samples", "policy_samples", "ilqr_iters",
                      "ml_steps", "max_samples"):  # fmt: skip
             require(getattr(self, name) >= 1, f"gps config {name} must be >= 1")
-        require(self.phi_steps >= 0 and self.recent_policies >= 0 and self.adaptive_samples >= 0,
-                "gps config phi_steps, recent_policies, adaptive_samples must be >= 0")
-        require(0 < self.w_r_min <= self.w_r <= self.w_r_max and self.w_r_factor > 1,
-                "gps config needs 0 < w_r_min <= w_r <= w_r_max and w_r_factor > 1")
+        require(
+            self.phi_steps >= 0 and self.recent_policies >= 0 and self.adaptive_samples >= 0,
+            "gps config phi_steps, recent_policies, adaptive_samples must be >= 0",
+        )
+        require(
+            0 < self.w_r_min <= self.w_r <= self.w_r_max and self.w_r_factor > 1,
+            "gps config needs 0 < w_r_min <= w_r <= w_r_max and w_r_factor > 1",
+        )
         require(self.weight_clip >= 0, "gps config weight_clip must be >= 0")  # fmt: skip
 
 
@@ -107,8 +111,8 @@ class GPS(Algorithm):
         self.phase, self.queue, self.pending = "guiding", [], 0
         self.iteration, self.counts = 0, {"degenerate_steps": 0, "dropped": 0, "nan_steps": 0}
         dynamics, reward = task_model(task, config.smoothing)
-        self.ilqr = ILQR(dynamics, reward, task.action_low, task.action_high,
-                         ILQRSettings(max_iter=config.ilqr_iters, tol=config.ilqr_tol))  # fmt: skip
+        settings = ILQRSettings(max_iter=config.ilqr_iters, tol=config.ilqr_tol)
+        self.ilqr = ILQR(dynamics, reward, task.action_low, task.action_high, settings)
         starts = [task.definition.sample_initial_state(self.rng, task.params)
                   for _ in range(config.num_guides)]  # fmt: skip
         self.guide_starts = np.array(starts)
@@ -179,7 +183,8 @@ class GPS(Algorithm):
         return self.best if self.best >= 0 else self.guide_ids[0]
 
     def record(self, obs: np.ndarray, out: PolicyOutput, reward: np.ndarray,
-               terminated: np.ndarray, truncated: np.ndarray, next_obs: np.ndarray) -> None:  # fmt: skip
+               terminated: np.ndarray, truncated: np.ndarray,
+               next_obs: np.ndarray) -> None:  # fmt: skip
         for e, slot in enumerate(self._env):
             slot.obs.append(np.asarray(obs[e], dtype=np.float64))
             slot.actions.append(self._last_u[e])

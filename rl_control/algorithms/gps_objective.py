@@ -8,7 +8,8 @@ their sample counts; dynamics and start distribution cancel in the ratio),
 
     log w_{i,t}(θ) = Σ_{s≤t} log π_θ(u_s^i | x_s^i) − log q(τ_{i,1:t}),
     log q(τ_{i,1:t}) = logsumexp_j ( log c_j + Σ_{s≤t} log π_j(u_s^i | x_s^i) ),
-    Φ(θ) = Σ_t [ Σ_i softmax_i(log w_{·,t})_i r_t^i + w_r log Z_t ],  log Z_t = logsumexp_i log w_{i,t}.
+    Φ(θ) = Σ_t [ Σ_i softmax_i(log w_{·,t})_i r_t^i + w_r log Z_t ],
+    log Z_t = logsumexp_i log w_{i,t}.
 
 Everything stays in log space (no ratio is ever exponentiated before normalising), so long
 prefixes do not overflow. Degenerate weights — all mass on one sample, or non-finite
