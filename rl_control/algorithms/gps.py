@@ -67,7 +67,7 @@ class GPSConfig:
     w_r_factor: float = 10.0
     max_samples: int = 60  # |S_k|
     recent_policies: int = 3
-    weight_clip: float = 0.0  # > 0: truncate weights at clip × their mean
+    weight_clip: float = 0.0  # > 0: truncate weights at clip × their median
     resample: bool = True  # line 16
     adaptive_guiding: bool = False  # line 9
     adaptive_weight: float = 1.0  # iLQR on r + adaptive_weight · log π_θ(u | x)

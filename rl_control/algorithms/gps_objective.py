@@ -14,7 +14,8 @@ their sample counts; dynamics and start distribution cancel in the ratio),
 Everything stays in log space (no ratio is ever exponentiated before normalising), so long
 prefixes do not overflow. Degenerate weights — all mass on one sample, or non-finite
 log-densities — are detected and counted by :func:`phi`; non-finite samples are left out and
-weights may be truncated at ``clip`` times their mean (Ionides 2008) before normalising.
+weights may be truncated at ``clip`` times their median (after Ionides 2008) before
+normalising.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def phi(logp: torch.Tensor, logq: torch.Tensor, rewards: torch.Tensor, w_r: floa
 
     ``logp`` [m, H]: log π_θ(u_t^i | x_t^i), zero after a trajectory's end; ``logq`` [m, H]:
     :func:`log_mixture_prefix`; ``rewards`` [m, H], zero after the end. ``clip`` > 0 caps each
-    weight at clip × the mean weight at its step; a step counts as degenerate when one
+    weight at clip × the median weight at its step; a step counts as degenerate when one
     sample carries more than ``degenerate`` of its normalised weight.
     """
     logw = logp.cumsum(-1) - logq
@@ -64,7 +65,8 @@ def phi(logp: torch.Tensor, logq: torch.Tensor, rewards: torch.Tensor, w_r: floa
     m = logw.shape[0]
     clipped = 0
     if clip > 0:
-        cap = (torch.logsumexp(logw, 0) - math.log(m) + math.log(clip)).detach()
+        # relative to the median, not the mean: one dominant weight also dominates the mean
+        cap = (logw.median(0).values + math.log(clip)).detach()
         clipped = int((logw > cap).sum())
         logw = torch.minimum(logw, cap)
     log_z = torch.logsumexp(logw, 0)  # [H]
@@ -74,7 +76,8 @@ def phi(logp: torch.Tensor, logq: torch.Tensor, rewards: torch.Tensor, w_r: floa
     with torch.no_grad():
         ess = 1.0 / weights.square().sum(0)
         degenerate_steps = int((weights.max(0).values > degenerate).sum()) if m > 1 else 0
-    stats = PhiStats(float(value), float(log_z.sum()), float(ess.min()), degenerate_steps,
+    stats = PhiStats(float(value.detach()), float(log_z.detach().sum()), float(ess.min()),
+                     degenerate_steps,
                      dropped, clipped)  # fmt: skip
     return objective, stats
 
