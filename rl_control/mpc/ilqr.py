@@ -84,6 +84,12 @@ class LinearGaussianController:
         noise = rng.standard_normal((len(t), self.u.shape[1]))
         return self.mean(t, x) + np.einsum("nij,nj->ni", self._chol[t], noise)
 
+    def shifted(self, steps: int) -> LinearGaussianController:
+        """The same law ``steps`` later, its tail padded with the last step (MPC warm start)."""
+        idx = np.minimum(np.arange(steps, steps + self.horizon), self.horizon - 1)
+        x = self.x[np.minimum(np.arange(steps, steps + self.horizon + 1), self.horizon)]
+        return LinearGaussianController(x, self.u[idx], self.k[idx], self.K[idx], self.quu[idx])
+
     def log_prob(self, t: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """log π_G(u | x) [N] at time indices ``t``."""
         t = np.minimum(np.asarray(t, dtype=np.int64), self.horizon - 1)
