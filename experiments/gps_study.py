@@ -5,7 +5,7 @@ guiding starts: uniform in ±(0.2 m, 0.4 rad, 0.5 m/s, 1 rad/s), where the pole 
 a wall for part of the starts; "wide" test starts: ±(0.3 m, 0.6 rad, 1 m/s, 2 rad/s), wider
 than every guiding sample's. Methods, on the same env and the same evaluation grid (every
 ``every`` env steps, the runner's deterministic episodes on the training starts):
-- GPS (config/train/gps_soft_wall_cartpole.yaml, the lecture's Algorithm 1), ``steps`` env steps;
+- GPS (config/train/gps_soft_wall_cartpole.yaml, the lecture's Algorithm 1);
 - PPO, twice, for the same ``steps``: the project's config (config/train/
   ppo_soft_wall_cartpole.yaml, SB3 defaults) and the sample-efficiency tuning that
   experiments/ppo_mpc_vs_ppo.py chose on its tuning seeds (200 steps per update, 1 env,
