@@ -156,3 +156,26 @@ def test_short_gps_run_beats_its_ml_fitted_initial_policy() -> None:
         if "improved" in row:
             assert (after < before) if row["improved"] else (after > before)
     assert all(torch.isfinite(p).all() for p in algo.policy.parameters())
+
+
+def test_gps_trains_from_the_cli_resumes_and_deploys(tmp_path) -> None:
+    from rl_control.cli.main import main
+    from rl_control.training.checkpoint import load_checkpoint, load_policy
+
+    run = tmp_path / "gps"
+    sets = ["env.max_steps=20", "algo.num_guides=1", "algo.guiding_samples=2", "algo.ml_steps=5",
+            "algo.policy_samples=1", "algo.ilqr_iters=2", "algo.phi_steps=2", "algo.hidden=[8]",
+            "eval_episodes=1", "eval_every=40"]  # fmt: skip
+    args = ["train", "--algo", "gps", "--task", "soft_wall_cartpole", "--no-progress"]
+    for s in sets:
+        args += ["--set", s]
+    assert main([*args, "--steps", "80", "--run-dir", str(run)]) == 0
+    first = load_checkpoint(run)["algorithm_state"]
+    assert first["vars"]["phase"] in ("initial", "evaluate") and len(first["samplers"]) >= 2
+    assert main(["train", "--resume", str(run), "--steps", "140", "--no-progress"]) == 0
+    state = load_checkpoint(run)["algorithm_state"]
+    assert len(state["store"]["sources"]) > len(first["store"]["sources"])
+    policy = load_policy(run)  # the deployable gaussian_mlp, as policy_node loads it
+    policy.reset()
+    action = policy.predict(np.zeros(4))
+    assert policy.kind == "gaussian_mlp" and action.shape == (1,) and np.isfinite(action).all()
