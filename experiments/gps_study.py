@@ -17,7 +17,8 @@ than every guiding sample's. Methods, on the same env and the same evaluation gr
   uses no env steps to learn, and ~40 iLQR solves per episode to act).
 Final policies are scored on the same 10 training-distribution and 10 wide starts
 (reset seeds 20000+i). Each (method, seed) is one JSON under --runs (resumable: finished ones
-are reused). 5 seeds by default; the budget is ~30 min on 2 loaded cores.
+are reused; ``--report-only`` summarises the finished ones). 5 seeds; ~30 min of 2 idle
+cores, far longer on a loaded machine.
 
     python experiments/gps_study.py            # full
     python experiments/gps_study.py --quick    # smoke run, tiny budgets (not a result)
@@ -55,9 +56,15 @@ FINAL_SEED = 20_000
 #: PPO as tuned for sample efficiency in experiments/ppo_mpc_vs_ppo.py (its README table)
 PPO_TUNED = {"num_envs": 1, "algo_config": {"n_steps": 200, "learning_rate": 1e-3, "n_epochs": 4}}
 METHODS = ("gps", "ppo", "ppo_tuned")
-FULL = {"seeds": [0, 1, 2, 3, 4], "steps": 10_000, "every": 2_000,
-        "eval_episodes": 5, "final_episodes": 10, "gps": {},
-        "mpc": {"horizon": 40, "replan": 5, "iterations": 3}}  # fmt: skip
+FULL = {
+    "seeds": [0, 1, 2, 3, 4],
+    "steps": 8_000,
+    "every": 2_000,
+    "eval_episodes": 3,
+    "final_episodes": 8,
+    "gps": {},
+    "mpc": {"horizon": 30, "replan": 10, "iterations": 2},
+}
 QUICK = {"seeds": [0], "steps": 120, "every": 60, "eval_episodes": 1,
          "final_episodes": 1, "env": {"max_steps": 30},
          "gps": {"num_guides": 1, "guiding_samples": 2, "policy_samples": 1, "ilqr_iters": 2,
@@ -206,6 +213,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="per-run results (default runs/gps_study)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="no runs: summarise the finished ones (missing seeds are listed)",
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     run = start_run(["experiments/gps_study.py", *(argv if argv is not None else sys.argv[1:])])
     plan = QUICK if args.quick else FULL
@@ -218,13 +230,17 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
              for s in plan["seeds"] for m in METHODS]  # fmt: skip
     todo = [j for j in jobs if not Path(j["path"]).is_file()]
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
+    missing = [f"{j['method']} seed {j['seed']}" for j in todo] if args.report_only else []
+    todo = [] if args.report_only else todo
     if todo and args.workers > 1:
         with mp.get_context("spawn").Pool(args.workers) as pool:
             for line in pool.imap_unordered(run_job, todo):
                 print(line, flush=True)
     for job in todo if args.workers <= 1 else []:
         print(run_job(job), flush=True)
-    summary = summarise(plan, [json.loads(Path(j["path"]).read_text()) for j in jobs], args.quick)
+    done = [json.loads(Path(j["path"]).read_text()) for j in jobs if Path(j["path"]).is_file()]
+    summary = summarise(plan, done, args.quick)
+    summary["missing"] = missing
     from rl_control.training.io import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
@@ -241,6 +257,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         "iLQR rows use the task's smoothed LCS model (linearised about upright) and no env "
         "steps; the guide law is the nearest guide's g(x_t) from each GPS seed's iLQR guides.",
     ]
+    if missing:
+        notes.append(f"INCOMPLETE: not run (budget): {', '.join(missing)}.")
     title = "GPS vs PPO vs iLQR, soft-wall cart-pole" + (" (QUICK: not results)" * args.quick)
     print(
         write_markdown("gps_study", title, header, rows, notes, run=run, out_dir=out).read_text()
