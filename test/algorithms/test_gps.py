@@ -102,6 +102,37 @@ def test_degenerate_weights_are_detected_counted_and_handled() -> None:
     assert float(out) == 0.0 and stats.dropped_samples == m
 
 
+def test_guide_sampler_density_is_in_the_policys_unit_action_space() -> None:
+    from rl_control.algorithms.gps_samplers import GuideSampler, PolicySampler
+    from rl_control.models.actor_critic import GaussianActorCritic
+    from rl_control.mpc.ilqr import LinearGaussianController
+
+    c = LinearGaussianController(
+        np.zeros((3, 2)),
+        np.full((2, 1), 10.0),
+        np.zeros((2, 1)),
+        np.ones((2, 1, 2)),
+        np.full((2, 1, 1), -0.01),
+    )  # σ = 10 N
+    guide = GuideSampler(c, center=np.zeros(1), half_range=np.full(1, 100.0))
+    x, t = np.array([[0.5, -0.5]]), np.array([1])
+    assert guide.mean(t, x)[0, 0] == pytest.approx(0.1)  # (10 + 0.5 - 0.5) N / 100 N
+    # unit-space density = env-space density x 100 (the action scaling's Jacobian)
+    u = np.array([[0.25]])
+    env_space = c.log_prob(t, x, 100.0 * u)[0]
+    assert guide.log_prob(t, x, u)[0] == pytest.approx(env_space + math.log(100.0))
+    # a policy snapshot's density is the live policy's, and stays when the policy moves on
+    policy = GaussianActorCritic(2, 1, [-100.0], [100.0], hidden=[8])
+    snap = PolicySampler(policy)
+    live = policy.distribution(torch.as_tensor(x, dtype=torch.float32)).log_prob(
+        torch.tensor([[0.25]])
+    )
+    assert snap.log_prob(t, x, u)[0] == pytest.approx(float(live), abs=1e-5)
+    with torch.no_grad():
+        policy.log_std.add_(1.0)
+    assert snap.log_prob(t, x, u)[0] == pytest.approx(float(live), abs=1e-5)
+
+
 TINY = dict(num_guides=2, guiding_samples=6, policy_samples=2, ilqr_iters=20, hidden=[32, 32],
             ml_steps=150, phi_steps=30, max_samples=20, recent_policies=2)  # fmt: skip
 ENV = {"max_steps": 100}
