@@ -124,9 +124,9 @@ def test_guide_sampler_density_is_in_the_policys_unit_action_space() -> None:
     # a policy snapshot's density is the live policy's, and stays when the policy moves on
     policy = GaussianActorCritic(2, 1, [-100.0], [100.0], hidden=[8])
     snap = PolicySampler(policy)
-    live = policy.distribution(torch.as_tensor(x, dtype=torch.float32)).log_prob(
-        torch.tensor([[0.25]])
-    )
+    with torch.no_grad():
+        dist = policy.distribution(torch.as_tensor(x, dtype=torch.float32))
+        live = dist.log_prob(torch.tensor([[0.25]]))
     assert snap.log_prob(t, x, u)[0] == pytest.approx(float(live), abs=1e-5)
     with torch.no_grad():
         policy.log_std.add_(1.0)
