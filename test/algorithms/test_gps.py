@@ -210,3 +210,15 @@ def test_gps_trains_from_the_cli_resumes_and_deploys(tmp_path) -> None:
     policy.reset()
     action = policy.predict(np.zeros(4))
     assert policy.kind == "gaussian_mlp" and action.shape == (1,) and np.isfinite(action).all()
+
+
+def test_adaptive_guiding_adds_guides_solved_on_the_policy_augmented_reward() -> None:
+    small = dict(num_guides=1, guiding_samples=2, policy_samples=1, ilqr_iters=3, ml_steps=10)
+    algo = tiny_gps(**small, phi_steps=3, adaptive_guiding=True, adaptive_samples=1)
+    run(algo, 6)
+    guides = [i for i, s in enumerate(algo.samplers) if s.kind == "guide"]
+    assert len(guides) >= 2  # line 9: a new guiding distribution per iteration
+    # ... whose samples joined the sample set
+    assert set(guides[1:]) & set(algo.store.sources)
+    new, old = algo.samplers[guides[1]].controller, algo.samplers[guides[0]].controller
+    assert not np.allclose(new.u, old.u)  # re-solved on r + log π_θ: a different plan
