@@ -25,6 +25,7 @@ PLUGIN_MODULES: list[str] = [
     "rl_control.algorithms.ppo_mpc",
     "rl_control.algorithms.m_demorl",
     "rl_control.algorithms.mbpo",
+    "rl_control.algorithms.gps",
 ]
 
 ALGORITHMS: dict[str, AlgorithmBuilder] = {

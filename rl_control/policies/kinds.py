@@ -9,6 +9,7 @@ import importlib
 KIND_MODULES = (
     "rl_control.models.actor_critic",
     "rl_control.mpc.mpc_policy",
+    "rl_control.mpc.ilqr_mpc",
     "rl_control.policies.onnx_policy",
     "rl_control.policies.dmd_mpc_policy",
 )

@@ -1,0 +1,73 @@
+"""iLQR as a receding-horizon controller (policy kind ``ilqr_mpc``) on a task's own model.
+
+Every ``replan`` steps iLQR is re-solved over ``horizon`` steps from the observed state,
+warm-started from the previous plan shifted in time (its closed-loop rollout), for at most
+``iterations`` iterations; between re-plans the plan's feedback law g(x_t) = ū_t + k_t +
+K_t (x_t − x̄_t) acts. Needs a task that observes its full state and has dynamics; one env
+at a time (the plan is per episode: :meth:`reset` between episodes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rl_control.mpc.ilqr import ILQR, ILQRSettings, LinearGaussianController, task_model
+from rl_control.policies.base import Policy, PolicyOutput
+from rl_control.policies.registry import register_policy
+
+
+@register_policy("ilqr_mpc")
+class ILQRMPCPolicy(Policy):
+    """Receding-horizon iLQR on the dynamics of task ``task`` (with ``task_params``)."""
+
+    def __init__(self, task: str, task_params: dict[str, Any] | None = None,
+                 horizon: int = 50, replan: int = 5, iterations: int = 5,
+                 smoothing: float = 1e-3) -> None:  # fmt: skip
+        from rl_control.tasks.registry import make_task
+
+        if horizon < 1 or not 1 <= replan <= horizon or iterations < 1:
+            raise ValueError(
+                "ilqr_mpc needs horizon >= 1, 1 <= replan <= horizon, iterations >= 1"
+            )
+        self.task = make_task(task, task_params)
+        if self.task.obs_dim != self.task.layout.size:
+            raise ValueError(f"ilqr_mpc: task {task!r} does not observe its full state")
+        f, r = task_model(self.task, smoothing)
+        settings = ILQRSettings(max_iter=iterations, tol=1e-4)
+        self.solver = ILQR(f, r, self.task.action_low, self.task.action_high, settings)
+        self._config = dict(task=task, task_params=dict(task_params or {}), horizon=horizon,
+                            replan=replan, iterations=iterations, smoothing=smoothing)  # fmt: skip
+        self.plan: LinearGaussianController | None = None
+        self.step = 0
+        self.solves = 0
+
+    def reset(self, env_ids: np.ndarray | None = None) -> None:
+        self.plan, self.step = None, 0
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> PolicyOutput:
+        obs = np.asarray(obs, dtype=np.float64)
+        if obs.shape != (1, self.task.layout.size):
+            n = self.task.layout.size
+            raise ValueError(f"ilqr_mpc acts on one state [1, {n}], got {obs.shape}")
+        replan = self._config["replan"]
+        if self.plan is None or self.step % replan == 0:
+            init = (np.zeros((self._config["horizon"], self.task.act_dim)) if self.plan is None
+                    else self.plan.shifted(replan))  # fmt: skip
+            self.plan = self.solver.solve(obs[0], init).controller
+            self.solves += 1
+        action = self.plan.mean(np.array([self.step % replan]), obs)
+        self.step += 1
+        action = self.task.clip_action(action)
+        return PolicyOutput(action, action, np.zeros(1))
+
+    def get_config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def get_state(self) -> dict[str, Any]:
+        return {}  # nothing learned: the plan is rebuilt from the task's model
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if state:
+            raise ValueError(f"ilqr_mpc has no learned state, got keys {sorted(state)}")
