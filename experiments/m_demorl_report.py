@@ -142,7 +142,7 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
     budget = "none (--full: the yaml configs as they are)" if plan.full else (
         "; ".join(f"{k}: {json.dumps(v)}" for k, v in summary["budget_cuts"].items()))  # fmt: skip
     lines = [
-        f"#### {title}", "",
+        f"# {title}", "",
         f"`python experiments/m_demorl_study.py{' --quick' * plan.quick}` ({total_s / 60:.1f} "
         "min in this invocation; finished runs are reused).", "",
         f"Budgets: epochs of {plan.epoch} env steps; {plan.leg_epochs} epochs on the 2R leg, "
@@ -160,7 +160,7 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
     for task, ts in summary["tasks"].items():
         thr = ts["threshold"]
         lines += [
-            f"##### {task}",
+            f"## {task}",
             "",
             f"Threshold {thr['threshold']:.1f} (SAC: epoch 0 {thr['r0']:.1f}, last epoch "
             f"{thr['sac_end']:.1f}). Best baseline / M-DeMoRL (paper) epochs to threshold: "
