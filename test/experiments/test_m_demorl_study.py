@@ -34,8 +34,9 @@ def test_ablation_shares_the_default_run_and_keys_differ_by_settings():
 
 def _result(runs: Path, s: dict, returns: list[float]) -> None:
     n = len(returns)
-    curve = {"env_steps": [1000.0 * i for i in range(n)], "rollouts": [0.0] * n,
-             "wall_s": [10.0 * i for i in range(n)], "cpu_s": [0.0] * n, "returns": returns}  # fmt: skip
+    steps = [1000.0 * i for i in range(n)]
+    curve = {"env_steps": steps, "rollouts": [0.0] * n, "wall_s": [s / 100 for s in steps],
+             "cpu_s": [0.0] * n, "returns": returns}  # fmt: skip
     (runs / f"{study.key(s)}.json").write_text(json.dumps({"settings": s, "curve": curve}))
 
 
