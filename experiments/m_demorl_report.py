@@ -55,6 +55,7 @@ def _group(results: list[dict], epoch: int, thr: float) -> dict[str, Any]:
             fair.first_hit(c.env_steps / epoch, c.returns, thr) for c in curves
         ],  # fmt: skip
         "train_s_per_epoch": per_epoch,
+        "process_wall_s": [float(r.get("process_wall_s", math.nan)) for r in results],
     }
 
 
@@ -144,7 +145,8 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
     lines = [
         f"# {title}", "",
         f"`python experiments/m_demorl_study.py{' --quick' * plan.quick}` ({total_s / 60:.1f} "
-        "min in this invocation; finished runs are reused).", "",
+        f"min in this invocation; finished runs are reused; the runs took "
+        f"{_run_minutes(summary):.0f} process-minutes in all, 2 at a time).", "",
         f"Budgets: epochs of {plan.epoch} env steps; {plan.leg_epochs} epochs on the 2R leg, "
         f"{plan.mujoco_epochs} on each MuJoCo task; seeds {list(plan.seeds)}; evaluation after "
         f"every epoch, {plan.eval_episodes} deterministic episodes of the SAC actor for every "
@@ -186,6 +188,15 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
         "(the machine is shared; seconds are comparable only within one run).",
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _run_minutes(summary: dict[str, Any]) -> float:
+    """Wall minutes of every distinct run reported (the ablation's p = 10 % is counted twice)."""
+    total = 0.0
+    for ts in summary["tasks"].values():
+        for g in [*ts["groups"].values(), *ts.get("ablation", {}).values()]:
+            total += float(np.nansum(g["process_wall_s"]))
+    return total / 60
 
 
 def _write_csv(path: Path, summary: dict[str, Any]) -> None:

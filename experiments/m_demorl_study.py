@@ -267,8 +267,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     )
     t0, summary = time.perf_counter(), {}
     done: list[str] = []
-    if args.report_only:
-        done = [t for t in plan.tasks if (runs / f"threshold_{t}.json").is_file()]
+    if args.report_only:  # every task whose SAC runs finished, with the runs done so far
+        done = [t for t in plan.tasks if all(load_result(runs / f"{key(s)}.json", s)
+                                             for s in task_jobs(plan, t)[0])]  # fmt: skip
+        for task in done:
+            threshold(plan, task, runs)
         return write_results(plan, done, task_jobs, key, runs, out, 0.0)
     for task in plan.tasks:
         sac, rest, ablation = task_jobs(plan, task)
