@@ -9,6 +9,8 @@
 - :func:`check_grid` / :func:`on_grid`: every policy in force at a common evaluation grid
   point was evaluated, and the curve read on that grid as a step function.
 - :func:`screen`: the screening rule for PPO-MPC's initial models.
+- :func:`clocked_train`: one training run from a train-config dict, returned as a clocked
+  :class:`Curve` (used by every experiment script, so all measure the same way).
 """
 
 from __future__ import annotations
@@ -181,6 +183,37 @@ def on_grid(steps: Sequence[float], values: Sequence[float], grid: Sequence[floa
         raise ValueError("on_grid: eval steps must be sorted")
     index = np.searchsorted(steps, np.asarray(grid, dtype=float), side="right") - 1
     return np.asarray(values, dtype=float)[index]
+
+
+def clocked_train(data: dict[str, Any], eval_seed: int) -> dict[str, Any]:
+    """Train the run described by train-config dict ``data`` (its ``run_dir`` is used) and
+    return {"curve": its evaluations as a Curve dict, "process_wall_s", "process_cpu_s"}."""
+    from pathlib import Path
+
+    from rl_control.training.config import TrainConfig
+    from rl_control.training.metrics import read_metrics
+    from rl_control.training.runner import Runner
+
+    clock = Clock(eval_seed)
+    wall0, cpu0 = Clock.now()
+    Runner(
+        TrainConfig.from_dict(data), tensorboard=False, env_factory=clocked_factory(clock)
+    ).train()
+    wall1, cpu1 = Clock.now()
+    run_dir = Path(data["run_dir"])
+    rows = read_metrics(run_dir / "metrics.csv")
+    evals = [i for i, r in enumerate(rows["eval_return_mean"]) if not np.isnan(r)]
+    if len(evals) != len(clock.at_eval):
+        raise RuntimeError(f"{run_dir}: {len(evals)} eval rows but {len(clock.at_eval)} clocked")
+    curve = Curve(
+        np.array([rows["env_steps"][i] for i in evals]),
+        np.array([rows["episodes"][i] for i in evals]),
+        np.array([w for w, _ in clock.at_eval]),
+        np.array([c for _, c in clock.at_eval]),
+        np.array([rows["eval_return_mean"][i] for i in evals]),
+    )
+    return {"curve": curve.to_dict(), "process_wall_s": wall1 - wall0,
+            "process_cpu_s": cpu1 - cpu0}  # fmt: skip
 
 
 def screen(

@@ -174,10 +174,7 @@ def run_job(job: tuple[dict, str]) -> tuple[str, float]:
     os.environ["OMP_NUM_THREADS"] = "1"
     import torch
 
-    from rl_control.training.config import TrainConfig
     from rl_control.training.io import atomic_write_json, read_yaml
-    from rl_control.training.metrics import read_metrics
-    from rl_control.training.runner import Runner
 
     torch.set_num_threads(1)
     settings, runs = job
@@ -197,28 +194,8 @@ def run_job(job: tuple[dict, str]) -> tuple[str, float]:
         run_dir=str(run_dir),
         label=name,
     )
-    clock = fair.Clock(settings["seed"] + EVAL_SEED_OFFSET)
-    wall0, cpu0 = fair.Clock.now()
-    factory = fair.clocked_factory(clock)
-    Runner(TrainConfig.from_dict(data), tensorboard=False, env_factory=factory).train()
-    wall1, cpu1 = fair.Clock.now()
-    rows = read_metrics(run_dir / "metrics.csv")
-    evals = [i for i, r in enumerate(rows["eval_return_mean"]) if not np.isnan(r)]
-    if len(evals) != len(clock.at_eval):
-        raise RuntimeError(f"{run_dir}: {len(evals)} eval rows but {len(clock.at_eval)} clocked")
-    curve = fair.Curve(
-        np.array([rows["env_steps"][i] for i in evals]),
-        np.array([rows["episodes"][i] for i in evals]),
-        np.array([w for w, _ in clock.at_eval]),
-        np.array([c for _, c in clock.at_eval]),
-        np.array([rows["eval_return_mean"][i] for i in evals]),
-    )
-    payload = {
-        "settings": settings,
-        "curve": curve.to_dict(),
-        "process_wall_s": wall1 - wall0,
-        "process_cpu_s": cpu1 - cpu0,
-    }
+    payload = {"settings": settings,
+               **fair.clocked_train(data, settings["seed"] + EVAL_SEED_OFFSET)}  # fmt: skip
     atomic_write_json(result, payload)
     return name, time.perf_counter() - start
 

@@ -13,7 +13,18 @@ V(x) = min(Q1, Q2)(x, tanh(mean π(x))): SAC's pessimistic critic at the actor's
 action, the same estimate SAC bootstraps with (without the entropy bonus, which scores
 exploration, not the task). Rewards and termination as in
 :mod:`rl_control.algorithms.model_based` (the task's exact functions when it has them).
-Not built: ``mpc_acts`` (the public-code variant where MPC chooses the env actions).
+
+``mpc_acts: true`` is the public code's variant (UtkarshMishra04/DMD-MPC-RL), which differs
+from the paper: the planner chooses the behaviour actions in the real env
+(:class:`~rl_control.mpc.actor_mppi.ActorMixedMPPI`, once the model has been fit; SAC's
+uniform warm-up before), there is one replay buffer only (D_ENV, no D_MPC: ``imagine`` fills
+nothing and every SAC batch is real, so ``real_ratio``, ``starts_schedule``,
+``horizon_schedule``, ``elite_fraction``, ``weighting``, ``alpha`` and ``sigma`` do not act),
+H = ``act_horizon`` (3) fixed, ``num_samples`` (100) open-loop samples plus
+``act_actor_fraction`` (5 %) actor-proposed sequences, softmax weights with κ = ``act_kappa``
+(1, MPPI-like) instead of hard elites, variance blended ``act_var_blend`` (0.1 old / 0.9 new),
+and the critic's Q(x_{H−1}, u_{H−1}) as terminal value (here SAC's min(Q1, Q2); the public
+code uses Q1). Evaluation and deployment use the SAC actor in both variants.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from rl_control.algorithms.config import require
@@ -36,9 +48,11 @@ from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.algorithms.sac import SAC, SACConfig
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.ensemble import GaussianEnsemble
+from rl_control.mpc.actor_mppi import ActorMixedMPPI
 from rl_control.mpc.dmd_mpc import DMDMPCPlanner
 from rl_control.mpc.dmd_parts import critic_value
 from rl_control.mpc.sampling import ELITE_WEIGHTINGS
+from rl_control.policies.base import PolicyOutput
 
 
 @dataclass
@@ -57,9 +71,24 @@ class MDeMoRLConfig(ModelConfig):
     plan_batch: int = 256  # starts planned together (memory: plan_batch · M particles)
     mpc_buffer_size: int = 150000
     exact_reward: bool = True
+    # the public code's variant (module docstring): the planner acts, one buffer
+    mpc_acts: bool = False
+    act_horizon: int = 3
+    act_iterations: int = 5
+    act_actor_fraction: float = 0.05
+    act_kappa: float = 1.0
+    act_var_blend: float = 0.1
+    act_particles: int = 4
 
     def __post_init__(self) -> None:
         self.check_model()
+        for key in ("act_horizon", "act_iterations", "act_particles"):
+            require(int(getattr(self, key)) >= 1, f"{key} must be >= 1, got {getattr(self, key)}")
+        frac = self.act_actor_fraction
+        require(0 <= frac < 1, f"act_actor_fraction must be in [0, 1), got {frac}")
+        require(self.act_kappa > 0, f"act_kappa must be > 0, got {self.act_kappa}")
+        require(0 <= self.act_var_blend <= 1,
+                f"act_var_blend must be in [0, 1], got {self.act_var_blend}")  # fmt: skip
         require(0 <= self.real_ratio <= 1, f"real_ratio must be in [0, 1], got {self.real_ratio}")
         require(self.num_samples >= 1, "num_samples must be >= 1")
         require(0 < self.elite_fraction <= 1, "elite_fraction must be in (0, 1]")
@@ -99,6 +128,13 @@ class MDeMoRL(ModelBasedSAC):
             config.num_samples, config.elite_fraction, config.alpha, self.sac_config.gamma,
             config.weighting,
         )  # fmt: skip
+        self.behaviour: ActorMixedMPPI | None = None
+        if config.mpc_acts:
+            self.behaviour = ActorMixedMPPI(
+                self.planner, self.q_value, spec.act_dim, config.act_horizon,
+                config.num_samples, config.act_actor_fraction, config.act_iterations,
+                config.act_kappa, config.act_var_blend, config.act_particles, self.generator,
+            )  # fmt: skip
 
     @property
     def sac_config(self) -> SACConfig:
@@ -121,10 +157,40 @@ class MDeMoRL(ModelBasedSAC):
         """min(Q1, Q2) at the actor's deterministic action."""
         return critic_value(self.policy, self.sac.critic, obs)
 
+    def q_value(self, obs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """min(Q1, Q2)(x, u): the behaviour planner's terminal value (``mpc_acts``)."""
+        return self.sac.critic.min_q(self.policy.normalize_obs(obs), u)
+
+    # --- behaviour (mpc_acts) -------------------------------------------------------------
+    def act(self, obs: np.ndarray) -> PolicyOutput:
+        """SAC's action, or with ``mpc_acts`` the planner's once the model has been fit."""
+        if self.behaviour is None or self.model_trainings == 0:
+            return self.sac.act(obs)
+        x = self.policy.obs_tensor(obs)
+        with torch.no_grad():
+            action = self.policy.from_unit(self.behaviour.act(x)).numpy().astype(np.float64)
+        return PolicyOutput(action, action.copy(), np.zeros(len(action)))
+
+    def record(
+        self,
+        obs: np.ndarray,
+        out: PolicyOutput,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        next_obs: np.ndarray,
+    ) -> None:
+        super().record(obs, out, reward, terminated, truncated, next_obs)
+        done = np.nonzero(np.asarray(terminated) | np.asarray(truncated))[0]
+        if self.behaviour is not None and len(done):
+            self.behaviour.reset(done)  # a new episode starts without a warm start
+
     # --- inner loop -----------------------------------------------------------------------
     def imagine(self) -> dict[str, float]:
         """Algorithm 1, lines 8-16: plan from D_ENV starts, roll μ_t out, fill D_MPC."""
         cfg, steps = self.config, self.sac.num_timesteps
+        if cfg.mpc_acts:  # one buffer: the planner's real transitions are all SAC learns from
+            return {"mpc_transitions": 0.0, "mpc_acts": 1.0}
         horizon = linear_schedule(steps, cfg.horizon_schedule)
         starts = linear_schedule(steps, cfg.starts_schedule)
         added = dropped = failed = 0

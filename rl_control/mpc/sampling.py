@@ -58,11 +58,16 @@ def elite_mean(
     return (w[..., None, None] * elites).sum(-3)
 
 
-def mppi_mean(samples: torch.Tensor, costs: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Σ_i w_i U_i with w = softmax(−C / temperature) over the M samples (MPPI)."""
+def mppi_weights(costs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """w = softmax(−C / temperature) over the last axis (the M samples); +inf costs weigh 0."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    w = torch.softmax(-costs / temperature, dim=-1)
+    return torch.softmax(-costs / temperature, dim=-1)
+
+
+def mppi_mean(samples: torch.Tensor, costs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Σ_i w_i U_i with w = softmax(−C / temperature) over the M samples (MPPI)."""
+    w = mppi_weights(costs, temperature)
     return (w[..., None, None] * samples).sum(-3)
 
 

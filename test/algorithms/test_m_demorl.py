@@ -97,3 +97,41 @@ def test_runs_through_the_runner_and_resumes(tmp_path):
     assert state["counters"][1] >= 2  # the model was refit after the resume too
     a, b = read_metrics(run / "metrics.csv"), read_metrics(copy / "metrics.csv")
     assert a["critic_loss"] == b["critic_loss"] and a["env_steps"][-1] == 160
+
+
+# --- the public code's variant: mpc_acts -------------------------------------------------
+def test_mpc_acts_config_errors_name_the_key():
+    for bad, key in (
+        ({"mpc_acts": "yes"}, "'mpc_acts' must be true/false"),
+        ({"act_horizon": 0}, "act_horizon must be >= 1"),
+        ({"act_particles": 0}, "act_particles must be >= 1"),
+        ({"act_actor_fraction": 1.0}, r"act_actor_fraction must be in \[0, 1\)"),
+        ({"act_kappa": 0.0}, "act_kappa must be > 0"),
+        ({"act_var_blend": 1.5}, r"act_var_blend must be in \[0, 1\]"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            _algo(RAIL_TASK, **{"mpc_acts": True, **bad})
+
+
+def test_with_mpc_acts_the_planner_chooses_the_env_actions_and_one_buffer_is_used():
+    algo = _algo(RAIL_TASK, mpc_acts=True, act_particles=2, act_iterations=2)
+    assert algo.behaviour is not None and _algo(RAIL_TASK).behaviour is None
+    stats = feed(algo, 120)
+    assert algo.model_trainings >= 1 and len(algo.imagined) == 0  # no D_MPC
+    assert all(s.get("mpc_transitions", 0.0) == 0.0 for s in stats)
+    assert len(algo.real) == 120
+    obs = np.array([[0.5, -0.2], [-0.3, 0.1]])
+    acts = np.concatenate([algo.act(obs[i : i + 1]).action for i in range(2)])
+    actor = algo.policy.act(obs, deterministic=True).action
+    assert np.all(np.abs(acts) <= 1.0) and np.abs(acts - actor).max() > 1e-3
+    # the recorded (real) transitions are the planner's actions: a batch is all real rows
+    batch = algo.sac.buffer.sample(64, torch.Generator().manual_seed(1))
+    rows = {tuple(r) for r in np.round(algo.real.obs[:120], 5)}
+    assert all(tuple(r) in rows for r in np.round(batch["obs"].numpy(), 5))
+
+
+def test_before_the_first_model_fit_mpc_acts_uses_sacs_warm_up():
+    algo = _algo(RAIL_TASK, mpc_acts=True)
+    a = algo.act(np.zeros((1, 2))).action
+    b = make_algorithm("sac", algo.spec, TINY["sac"], 0).act(np.zeros((1, 2))).action
+    np.testing.assert_allclose(a, b)
