@@ -31,6 +31,7 @@ FACTS = {
     "terminated": "termination function",
     "initial_state": "reset distribution",
     "dynamics": "exact dynamics model",
+    "differentiable": "differentiable step (torch: next state, reward, termination)",
 }
 
 
@@ -121,11 +122,15 @@ class TaskDefinition:
     reward_terms: Callable[[Any, Any, Any, Any], dict[str, Any]] | None = None
     sample_initial_state: Callable[[np.random.Generator, Any], np.ndarray] | None = None
     dynamics: Callable[[Any], Any] | None = None
+    #: ``differentiable(p)`` -> ``step(state, action) -> (next_state, reward, terminated)``
+    #: on torch tensors, differentiable in state and action (analytic-gradient algorithms)
+    differentiable: Callable[[Any], Callable[[Any, Any], tuple[Any, Any, Any]]] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""
         optional = {"estimate": self.estimate, "initial_state": self.sample_initial_state,
-                    "dynamics": self.dynamics}  # fmt: skip
+                    "dynamics": self.dynamics,
+                    "differentiable": self.differentiable}  # fmt: skip
         return tuple(f for f in FACTS if optional.get(f, True) is not None)
 
     def params(self, overrides: dict[str, Any] | None = None) -> Any:
@@ -200,6 +205,12 @@ class Task:
         if self.definition.dynamics is None:
             raise ValueError(f"task {self.name!r} has no exact dynamics model")
         return self.definition.dynamics(self.params)
+
+    def differentiable_step(self) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
+        """``step(state, action) -> (next_state, reward, terminated)`` in torch at these params."""
+        if self.definition.differentiable is None:
+            raise ValueError(f"task {self.name!r} has no differentiable step")
+        return self.definition.differentiable(self.params)
 
     def observation(self, state: Any) -> Any:
         obs = self.definition.observation(state, self.params)
