@@ -25,6 +25,8 @@ PLUGIN_MODULES: list[str] = [
     "rl_control.algorithms.ppo_mpc",
     "rl_control.algorithms.m_demorl",
     "rl_control.algorithms.mbpo",
+    "rl_control.algorithms.lr_rp",
+    "rl_control.algorithms.gi_ppo",
 ]
 
 ALGORITHMS: dict[str, AlgorithmBuilder] = {
