@@ -59,3 +59,14 @@ def test_facts_params_and_errors():
     assert make_env("dejong_1", dim=3).action_space.shape == (3,)
     with pytest.raises(ValueError, match="function must be one of"):
         make_task("dejong_1", {"function": "rosenbrock"})
+
+
+def test_env_classes_fix_their_task():
+    from rl_control.envs.function_opt import Ackley64Env, Dejong1Env
+
+    assert Ackley64Env().action_space.shape == (64,)
+    assert Ackley64Env().params.function == "ackley"
+    env = Dejong1Env(dim=2)
+    assert env.reset(seed=0)[0].tolist() == [0.0] and env.action_space.shape == (2,)
+    with pytest.raises(ValueError, match="non-finite action"):
+        env.step(np.array([np.nan, 0.0]))
