@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from function_opt_toys import build, collect, train
 
 from rl_control.algorithms.analytic import AnalyticPPO
 from rl_control.algorithms.gi_ppo import GIPPOConfig, adapt_alpha, alpha_actions, mixed_log_prob
-from function_opt_toys import build, collect, train
 
 
 def _context(algo):

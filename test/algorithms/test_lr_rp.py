@@ -73,7 +73,7 @@ def test_lr_rp_weights_towards_the_lower_variance_gradient():
     for scale in (1.0, 1e-6):
         algo = build("lr_rp", "dejong_64", **ONE_STEP)
         step = algo.step_fn
-        algo.step_fn = lambda s, a, c=scale: (lambda s2, r, d: (s2, c * r, d))(*step(s, a))
+        algo.step_fn = lambda s, a, c=scale, f=step: (lambda s2, r, d: (s2, c * r, d))(*f(s, a))
         collect(algo)
         k[scale] = algo.update()["k_lr"]
     assert 0.5 < k[1.0] <= 1.0 and 0.0 <= k[1e-6] < 0.5, k
