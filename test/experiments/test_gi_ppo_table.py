@@ -7,9 +7,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
+from results_table import start_run  # noqa: E402
+
 from experiments import gi_ppo_table as table  # noqa: E402
 from experiments import reproduce  # noqa: E402
-from results_table import start_run  # noqa: E402
 
 
 def _fake(results: Path, task: str, algo: str, seed: int, best: float) -> None:
