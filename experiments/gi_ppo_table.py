@@ -210,11 +210,12 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser.add_argument("--quick", action="store_true", help="2 updates, 1 seed (smoke)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=len(SEEDS), help="first N of seeds 0-4")
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="run folders (default runs/gi_ppo_table)")
     args = parser.parse_args(None if argv is None else list(argv))
     run = start_run(argv=["experiments/gi_ppo_table.py", *(argv or sys.argv[1:])])
-    updates, seeds = (2, (0,)) if args.quick else (args.updates, SEEDS)
+    updates, seeds = (2, (0,)) if args.quick else (args.updates, SEEDS[: args.seeds])
     out = args.out or (ROOT / "runs/experiments_quick" if args.quick else RESULTS)
     results = out / "gi_ppo_table"
     runs = args.runs or ROOT / "runs/gi_ppo_table"
