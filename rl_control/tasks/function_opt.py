@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from rl_control.tasks.base import StateLayout, TaskDefinition
+
+if TYPE_CHECKING:  # torch is imported only where a tensor is handed in (nodes stay light)
+    import torch
 
 LAYOUT = StateLayout((("phase", 1),))
 DEJONG_BOUND = 5.12
@@ -26,7 +28,11 @@ ACKLEY_A, ACKLEY_B, ACKLEY_C = 20.0, 0.2, 2.0 * math.pi
 
 
 def _lib(x: Any) -> Any:
-    return torch if isinstance(x, torch.Tensor) else np
+    if isinstance(x, np.ndarray | np.generic | float | int):
+        return np
+    import torch
+
+    return torch
 
 
 def dejong(x: Any) -> Any:
@@ -73,9 +79,9 @@ def bound(p: FunctionOptParams) -> float:
 def clip_action(action: Any, p: FunctionOptParams) -> Any:
     """The point the env evaluates: the action clipped to ±bound (gradient 0 outside)."""
     b = bound(p)
-    if isinstance(action, torch.Tensor):
-        return action.clamp(-b, b)
-    return np.clip(action, -b, b)
+    if isinstance(action, np.ndarray | np.generic | float | int):
+        return np.clip(action, -b, b)
+    return action.clamp(-b, b)
 
 
 def reward(action: Any, p: FunctionOptParams) -> Any:
@@ -87,6 +93,8 @@ def differentiable_step(
     state: torch.Tensor, action: torch.Tensor, p: FunctionOptParams
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(next state, reward, terminated) in torch, differentiable in the action."""
+    import torch
+
     r = reward(action, p)
     return torch.zeros_like(state), r, torch.ones_like(r, dtype=torch.bool)
 
