@@ -26,6 +26,8 @@ PLUGIN_MODULES: list[str] = [
     "rl_control.algorithms.m_demorl",
     "rl_control.algorithms.mbpo",
     "rl_control.algorithms.gps",
+    "rl_control.algorithms.lr_rp",
+    "rl_control.algorithms.gi_ppo",
 ]
 
 ALGORITHMS: dict[str, AlgorithmBuilder] = {

@@ -32,6 +32,7 @@ FACTS = {
     "initial_state": "reset distribution",
     "dynamics": "exact dynamics model",
     "legs": "leg kinematics (base odometry from the legs)",
+    "differentiable": "differentiable step (torch: next state, reward, termination)",
 }
 
 
@@ -143,11 +144,15 @@ class TaskDefinition:
     dynamics: Callable[[Any], Any] | None = None
     #: the feet of a legged robot, for base odometry on hardware (no ground-truth base pose)
     legs: Callable[[Any], LegModel] | None = None
+    #: ``differentiable(p)`` -> ``step(state, action) -> (next_state, reward, terminated)``
+    #: on torch tensors, differentiable in state and action (analytic-gradient algorithms)
+    differentiable: Callable[[Any], Callable[[Any, Any], tuple[Any, Any, Any]]] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""
         optional = {"estimate": self.estimate, "initial_state": self.sample_initial_state,
-                    "dynamics": self.dynamics, "legs": self.legs}  # fmt: skip
+                    "dynamics": self.dynamics, "legs": self.legs,
+                    "differentiable": self.differentiable}  # fmt: skip
         return tuple(f for f in FACTS if optional.get(f, True) is not None)
 
     def params(self, overrides: dict[str, Any] | None = None) -> Any:
@@ -228,6 +233,12 @@ class Task:
         if self.definition.legs is None:
             raise ValueError(f"task {self.name!r} has no leg kinematics (not a legged robot)")
         return self.definition.legs(self.params)
+
+    def differentiable_step(self) -> Callable[[Any, Any], tuple[Any, Any, Any]]:
+        """``step(state, action) -> (next_state, reward, terminated)`` in torch at these params."""
+        if self.definition.differentiable is None:
+            raise ValueError(f"task {self.name!r} has no differentiable step")
+        return self.definition.differentiable(self.params)
 
     def observation(self, state: Any) -> Any:
         obs = self.definition.observation(state, self.params)

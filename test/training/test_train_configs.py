@@ -9,6 +9,7 @@ import pytest
 from rl_control.algorithms.registry import algorithm_names, make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.envs.registration import TASKS, make_env
+from rl_control.tasks.registry import make_task
 from rl_control.training.checkpoint import resolve_checkpoint
 from rl_control.training.config import load_config
 
@@ -48,8 +49,11 @@ def test_config_builds(path, spaces):
         pytest.skip(f"algorithm {cfg.algo!r} is not registered in this build")
     obs_dim, low, high = spaces(cfg.task)
     algo = make_algorithm(
-        cfg.algo, AlgorithmSpec(obs_dim, low, high, cfg.num_envs), cfg.algo_config, 0
-    )
+        cfg.algo,
+        AlgorithmSpec(obs_dim, low, high, cfg.num_envs, task=make_task(cfg.task, cfg.env)),
+        cfg.algo_config,
+        0,
+    )  # the runner passes the bound task too (analytic-gradient algorithms need it)
     assert algo.name == cfg.algo
 
 

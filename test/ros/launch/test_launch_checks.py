@@ -40,7 +40,7 @@ def test_bad_names_config_and_checkpoint_are_one_line(
     )  # fmt: skip
     _fails(
         capsys, ["train.launch.xml", "task:=nope"],
-        "sim_bridge: unknown task 'nope'; known: ['minitaur', 'soft_wall_cartpole',",
+        "sim_bridge: unknown task 'nope'; known: ['ackley_1', 'ackley_64', 'dejong_1',",
     )  # fmt: skip
     bad = tmp_path / "bad.yaml"
     bad.write_text("algo: [ppo\n")
@@ -122,7 +122,7 @@ def test_resuming_a_finished_run_is_refused_instead_of_hanging(
         (
             "sim_bridge",
             "task:=nope",
-            "sim_bridge: error: unknown task 'nope'; known: ['minitaur',",
+            "sim_bridge: error: unknown task 'nope'; known: ['ackley_1',",
         ),
         ("trainer_node", "algo:=nope", "trainer_node: error: unknown algorithm 'nope'; known:"),
     ],
