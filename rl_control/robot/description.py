@@ -143,3 +143,18 @@ def root_pose(cid: int, body: int) -> np.ndarray:
     out[:3, :3] = np.array(pybullet.getMatrixFromQuaternion(orn)).reshape(3, 3)
     out[:3, 3] = pos
     return out
+
+
+def task_urdf(task_name: str) -> str:
+    """robot_description of a task's robot (its PyBullet env built once, headless)."""
+    from rl_control.envs.registration import make_env
+    from rl_control.tasks.registry import make_task
+
+    task, env = make_task(task_name), make_env(task_name)
+    try:
+        inner = env.unwrapped
+        if not isinstance(inner, BulletEnv):
+            raise ValueError(f"task {task_name!r} has no PyBullet robot to describe")
+        return robot_description(inner, task.joint_names)
+    finally:
+        env.close()

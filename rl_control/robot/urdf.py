@@ -107,6 +107,8 @@ class UrdfModel:
         if len(roots) != 1:
             raise ValueError(f"URDF {self.name!r} must have one root link, found {roots}")
         self.root = roots[0]
+        #: the root link's centre-of-mass frame in the root frame (where PyBullet's base is)
+        self.root_inertial = _inertial_origin(root, self.root)
         by_name = {j.name for j in self.joints}
         for j in self.joints:
             if j.mimic is not None and j.mimic[0] not in by_name:
@@ -175,6 +177,16 @@ def _parse_joint(element: ET.Element) -> Joint:
         name, kind, parent.get("link", ""), child.get("link", ""),
         homogeneous(rpy_matrix(rpy), xyz), axis / (norm or 1.0), mimic,
     )  # fmt: skip
+
+
+def _inertial_origin(robot: ET.Element, link: str) -> np.ndarray:
+    for element in robot.findall("link"):
+        origin = element.find("inertial/origin")
+        if element.get("name") == link and origin is not None:
+            xyz = _floats(origin.get("xyz"), 3, f"link {link} inertial xyz")
+            rpy = _floats(origin.get("rpy"), 3, f"link {link} inertial rpy")
+            return homogeneous(rpy_matrix(rpy), xyz)
+    return np.eye(4)
 
 
 def _topological(root: str, joints: list[Joint]) -> list[Joint]:

@@ -121,6 +121,15 @@ FAKE_ROS2_CONTROL = _specs(
     ("imu_frame", str, "base_link", "frame_id of the IMU (floating bases)"),
 )  # fmt: skip
 
+ROBOT_PUBLISHER = _specs(
+    ("task", str, "soft_wall_cartpole", "the task whose robot is described"),
+    ("description", str, "", "URDF file to publish; empty = the task's robot (its "
+     "pybullet_data file, or its PyBullet body exported)"),
+    ("base_frame", str, "base_link", "child of odom -> base_frame; a static base_frame -> "
+     "URDF root joins them when the names differ"),
+    ("publish_period", float, 0.05, "s (wall) between joint transforms on /tf"),
+)  # fmt: skip
+
 #: node name -> its parameters, in declaration order
 NODES: dict[str, tuple[ParamSpec, ...]] = {
     "sim_bridge": SIM_BRIDGE,
@@ -129,6 +138,7 @@ NODES: dict[str, tuple[ParamSpec, ...]] = {
     "trainer_node": TRAINER_NODE,
     "hardware_bridge": HARDWARE_BRIDGE,
     "fake_ros2_control": FAKE_ROS2_CONTROL,
+    "robot_publisher": ROBOT_PUBLISHER,
 }
 
 

@@ -121,6 +121,8 @@ class TaskDefinition:
     reward_terms: Callable[[Any, Any, Any, Any], dict[str, Any]] | None = None
     sample_initial_state: Callable[[np.random.Generator, Any], np.ndarray] | None = None
     dynamics: Callable[[Any], Any] | None = None
+    #: named 3-D points the task aims at, in the robot's root frame (rviz markers)
+    targets: Callable[[Any, Any], dict[str, np.ndarray]] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""
