@@ -108,7 +108,7 @@ class UrdfModel:
             raise ValueError(f"URDF {self.name!r} must have one root link, found {roots}")
         self.root = roots[0]
         #: the root link's centre-of-mass frame in the root frame (where PyBullet's base is)
-        self.root_inertial = _inertial_origin(root, self.root)
+        self.root_inertial, self.root_mass = _inertial(root, self.root)
         by_name = {j.name for j in self.joints}
         for j in self.joints:
             if j.mimic is not None and j.mimic[0] not in by_name:
@@ -179,14 +179,19 @@ def _parse_joint(element: ET.Element) -> Joint:
     )  # fmt: skip
 
 
-def _inertial_origin(robot: ET.Element, link: str) -> np.ndarray:
+def _inertial(robot: ET.Element, link: str) -> tuple[np.ndarray, float]:
+    """(inertial origin, mass) of ``link``: identity and 0 without an <inertial>."""
     for element in robot.findall("link"):
-        origin = element.find("inertial/origin")
-        if element.get("name") == link and origin is not None:
+        if element.get("name") != link:
+            continue
+        origin, mass = element.find("inertial/origin"), element.find("inertial/mass")
+        frame = np.eye(4)
+        if origin is not None:
             xyz = _floats(origin.get("xyz"), 3, f"link {link} inertial xyz")
             rpy = _floats(origin.get("rpy"), 3, f"link {link} inertial rpy")
-            return homogeneous(rpy_matrix(rpy), xyz)
-    return np.eye(4)
+            frame = homogeneous(rpy_matrix(rpy), xyz)
+        return frame, float(mass.get("value", "0")) if mass is not None else 0.0
+    return np.eye(4), 0.0
 
 
 def _topological(root: str, joints: list[Joint]) -> list[Joint]:

@@ -5,7 +5,10 @@ every ``period`` seconds of the injected clock (rviz needs no more; hardware joi
 come at the control rate); fixed joints are static transforms, sent once and latched. When
 the graph's ``base_frame`` (the child of odom -> base_frame) is not the URDF's root link, a
 static base_frame -> root joins them: the inverse of the root's inertial origin, since the
-ground truth places base_frame at the base's centre of mass (PyBullet's base pose).
+ground truth places base_frame at the base's centre of mass (PyBullet's base pose). A root
+without mass is fixed in the world (PyBullet's fixed bases, URDF's "world" links): nobody
+publishes odom -> base_frame for it, so a static ``odom_frame`` -> root (identity) does, and
+rviz shows every task in the odom frame.
 Joint names the URDF lacks are reported once; joints a message lacks keep their last value.
 """
 
@@ -42,11 +45,12 @@ class RobotStateRole:
         urdf: str,
         base_frame: str = "",
         period: float = 0.05,
+        odom_frame: str = "",
         clock: Callable[[], float] = time.monotonic,
         warn: Callable[[str], None] = _ignore,
     ) -> None:
         self.model = UrdfModel(urdf)
-        self.base_frame, self.period = base_frame, float(period)
+        self.base_frame, self.period, self.odom_frame = base_frame, float(period), odom_frame
         self.clock, self.warn = clock, warn
         self.positions: dict[str, float] = {}
         self._next = -math.inf
@@ -54,12 +58,15 @@ class RobotStateRole:
         self._known = set(self.model.moving_joints)
 
     def static_transforms(self) -> list[Transform]:
-        """Fixed joints (and base_frame -> root), for /tf_static."""
+        """Fixed joints (and base_frame -> root or odom -> root), for /tf_static."""
         out = [
             Transform(j.parent, j.child, m)
             for j, m in self.model.joint_transforms({}, fixed=True)
         ]  # fmt: skip
-        if self.base_frame and self.base_frame != self.model.root:
+        root = self.model.root
+        if self.model.root_mass == 0.0 and self.odom_frame and self.odom_frame != root:
+            out.insert(0, Transform(self.odom_frame, root, np.eye(4)))
+        elif self.base_frame and self.base_frame != root:
             offset = np.linalg.inv(self.model.root_inertial)
             out.insert(0, Transform(self.base_frame, self.model.root, offset))
         return out

@@ -33,7 +33,7 @@ class RobotPublisherNode:
         source = p["description"]
         self.urdf = _read(source) if source else task_urdf(p["task"])
         self.role = RobotStateRole(
-            self.urdf, p["base_frame"], p["publish_period"], time.monotonic,
+            self.urdf, p["base_frame"], p["publish_period"], p["odom_frame"], time.monotonic,
             node.get_logger().warn,
         )  # fmt: skip
         pub = node.create_publisher
