@@ -99,17 +99,28 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     record = sub.add_parser("record", help="record the graph's topics to an MCAP bag")
-    record.add_argument("topics", nargs="*", metavar="TOPIC",
-                        help="name or name:pkg/msg/Type (default: every topic of the graph)")
+    record.add_argument(
+        "topics",
+        nargs="*",
+        metavar="TOPIC",
+        help="name or name:pkg/msg/Type (default: every topic of the graph)",
+    )
     record.add_argument("-o", "--output", default="", help="the .mcap bag to write")
-    record.add_argument("--duration", type=float, default=0.0,
-                        help="s to record (default: until Ctrl-C)")
+    record.add_argument(
+        "--duration", type=float, default=0.0, help="s to record (default: until Ctrl-C)"
+    )
     replay = sub.add_parser("replay", help="republish an MCAP bag's messages")
     replay.add_argument("bag", metavar="BAG", help="the .mcap bag")
-    replay.add_argument("--rate", type=float, default=1.0,
-                        help="x the recorded pace; 0 = as fast as possible")
-    replay.add_argument("--topics", nargs="*", default=[], metavar="TOPIC",
-                        help="only these topics (full names, as recorded)")
+    replay.add_argument(
+        "--rate", type=float, default=1.0, help="x the recorded pace; 0 = as fast as possible"
+    )
+    replay.add_argument(
+        "--topics",
+        nargs="*",
+        default=[],
+        metavar="TOPIC",
+        help="only these topics (full names, as recorded)",
+    )
     return parser
 
 

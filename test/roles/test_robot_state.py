@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from rl_control.robot.description import task_urdf
-from rl_control.roles.robot_state import RobotStateRole
 from rl_control.robot.urdf import UrdfModel
+from rl_control.roles.robot_state import RobotStateRole
 
 
 def test_joint_transforms_are_throttled_and_follow_the_urdf(fake_clock) -> None:
