@@ -58,7 +58,8 @@ def test_rviz_config_displays_and_topics(task: str) -> None:
     assert {"rviz_default_plugins/RobotModel", "rviz_default_plugins/TF",
             "rviz_default_plugins/MarkerArray"} <= classes  # fmt: skip
     robot = displays["RobotModel"]["Description Topic"]
-    assert (robot["Value"], robot["Durability Policy"]) == ("/robot_description", "Transient Local")
+    assert robot["Value"] == "/robot_description"
+    assert robot["Durability Policy"] == "Transient Local"
     assert displays["MPC plan"]["Topic"]["Value"] == "/plan_markers"
     if task == "two_link_leg":
         assert displays["Foot target"]["Topic"]["Value"] == "/task_markers"
@@ -153,8 +154,8 @@ def test_rviz_without_ros2_says_it_is_not_available() -> None:
 
 
 def test_record_argument_adds_the_bag_recorder() -> None:
-    plan = resolve_launch(ROOT / "launch" / "train.launch.xml",
-                          {"record": "true", "record_output": "/tmp/r.mcap"}, environ=ENV)  # fmt: skip
+    args = {"record": "true", "record_output": "/tmp/r.mcap"}
+    plan = resolve_launch(ROOT / "launch" / "train.launch.xml", args, environ=ENV)
     recorder = [n for n in plan.nodes if n.name == "bag_recorder"]
     assert len(recorder) == 1 and ("-p", "output:=/tmp/r.mcap") in recorder[0].parameters
     assert "bag_recorder" not in [n.name for n in resolve_launch(
