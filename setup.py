@@ -37,7 +37,8 @@ setup(
         # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on
         # PyPI is not a MuJoCo build, so stay on 3.x
         "mujoco": ["mujoco>=3.1,<4", "imageio>=2.14"],
-        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14"],
+        # rosbags: an independent ROS 2 bag reader that checks the bags rl-control writes
+        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14", "rosbags>=0.10"],
         "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3"],
     },
     data_files=[
