@@ -121,6 +121,8 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="TOPIC",
         help="only these topics (full names, as recorded)",
     )
+    replay.add_argument("--delay", type=float, default=1.0,
+                        help="s to wait for subscribers before the first message")  # fmt: skip
     return parser
 
 
@@ -233,7 +235,7 @@ def _replay(args: argparse.Namespace) -> int:
 
     node = mw.create_node("bag_replay")
     try:
-        count = bag.replay(node, args.bag, args.rate, topics=args.topics)
+        count = bag.replay(node, args.bag, args.rate, topics=args.topics, delay=args.delay)
         mw.spin_for(node, 0.5)  # let the last messages leave before the writers go
     finally:
         node.destroy()

@@ -183,24 +183,38 @@ class Recorder:
         return lambda msg: self.bag.write(topic, type_name, msg, self.clock())
 
 
+def channels(path: str | Path) -> dict[str, str]:
+    """topic -> type of a bag's channels, from its summary."""
+    if not Path(path).is_file():
+        raise ValueError(f"bag {str(path)!r} not found")
+    with open(path, "rb") as stream:
+        summary = make_reader(stream).get_summary()
+    if summary is None:
+        raise ValueError(f"bag {str(path)!r} has no summary (not finished?)")
+    return {c.topic: summary.schemas[c.schema_id].name for c in summary.channels.values()}
+
+
 def replay(
     node: mw.Node, path: str | Path, rate: float = 1.0,
     sleep: Callable[[float], None] = time.sleep, topics: Sequence[str] = (),
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.monotonic, delay: float = 0.0,
 ) -> int:  # fmt: skip
     """Republish a bag's messages on ``node`` at ``rate`` x their recorded pace (0 = as fast
-    as possible); returns the number published."""
+    as possible), after spinning ``delay`` s with every publisher created (subscribers
+    discover them: ``ros2 bag play --delay``); returns the number published."""
     if rate < 0:
         raise ValueError(f"replay rate must be >= 0, got {rate}")
-    publishers: dict[str, mw.Publisher] = {}
+    publishers = {
+        topic: node.create_publisher(type_name, topic, qos_of(topic))
+        for topic, type_name in channels(path).items()
+        if not topics or topic in topics
+    }  # fmt: skip
+    if delay > 0:
+        mw.spin_for(node, delay)
     first, start, count = None, clock(), 0
     for item in read_bag(path):
-        if topics and item.topic not in topics:
-            continue
         if item.topic not in publishers:
-            publishers[item.topic] = node.create_publisher(
-                item.type_name, item.topic, qos_of(item.topic)
-            )
+            continue
         first = item.log_time_ns if first is None else first
         if rate > 0:
             due = start + (item.log_time_ns - first) / 1e9 / rate
