@@ -6,7 +6,7 @@ from setuptools import find_namespace_packages, setup
 
 PACKAGE = "rl_control"
 NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node", "hardware_bridge",
-         "fake_ros2_control"]  # fmt: skip
+         "fake_ros2_control", "robot_publisher", "bag_recorder"]  # fmt: skip
 
 setup(
     name=PACKAGE,
@@ -31,19 +31,23 @@ setup(
         "tensorboard>=2.12",
         "onnx>=1.15",  # rl-control export --format onnx
         "onnxruntime>=1.17",
+        "mcap-ros2-support>=0.5",  # rl-control record/replay: MCAP bags with ROS 2 CDR
     ],
     extras_require={
         # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on
         # PyPI is not a MuJoCo build, so stay on 3.x
         "mujoco": ["mujoco>=3.1,<4", "imageio>=2.14"],
-        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14"],
+        # rosbags: an independent ROS 2 bag reader that checks the bags rl-control writes
+        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14", "rosbags>=0.10"],
         "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.xml")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/rviz", glob("config/rviz/*.rviz")),
+        (f"share/{PACKAGE}/config/rqt", glob("config/rqt/*.perspective")),
         (f"share/{PACKAGE}/config/train", glob("config/train/*.yaml")),
         (f"share/{PACKAGE}/config/robots", glob("config/robots/*.yaml")),
         (f"share/{PACKAGE}/msg", glob("msg/*.msg")),

@@ -1,4 +1,4 @@
-"""The ``rl-control`` command: train, eval, plot, launch.
+"""The ``rl-control`` command: train, eval, plot, export, launch, record, replay.
 
 Every user error (bad names, malformed YAML, missing files, NaN actions...) ends with one line
 ``rl-control: error: ...`` on stderr and exit status 2; set ``RL_CONTROL_DEBUG=1`` to get the
@@ -103,6 +103,32 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
     )
+
+    record = sub.add_parser("record", help="record the graph's topics to an MCAP bag")
+    record.add_argument(
+        "topics",
+        nargs="*",
+        metavar="TOPIC",
+        help="name or name:pkg/msg/Type (default: every topic of the graph)",
+    )
+    record.add_argument("-o", "--output", default="", help="the .mcap bag to write")
+    record.add_argument(
+        "--duration", type=float, default=0.0, help="s to record (default: until Ctrl-C)"
+    )
+    replay = sub.add_parser("replay", help="republish an MCAP bag's messages")
+    replay.add_argument("bag", metavar="BAG", help="the .mcap bag")
+    replay.add_argument(
+        "--rate", type=float, default=1.0, help="x the recorded pace; 0 = as fast as possible"
+    )
+    replay.add_argument(
+        "--topics",
+        nargs="*",
+        default=[],
+        metavar="TOPIC",
+        help="only these topics (full names, as recorded)",
+    )
+    replay.add_argument("--delay", type=float, default=1.0,
+                        help="s to wait for subscribers before the first message")  # fmt: skip
     return parser
 
 
@@ -207,11 +233,38 @@ def _launch(argv: Sequence[str]) -> int:
     return int(result or 0)
 
 
+def _record(args: argparse.Namespace) -> int:
+    from rl_control.ros.nodes import bag_recorder
+
+    ros = ["-p", f"duration:={args.duration}"]
+    if args.output:
+        ros += ["-p", f"output:={args.output}"]
+    if args.topics:
+        ros += ["-p", f"topics:={' '.join(args.topics)}"]
+    return bag_recorder.main(["--ros-args", *ros])
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from rl_control.ros import bag
+    from rl_control.ros import middleware as mw
+
+    node = mw.create_node("bag_replay")
+    try:
+        count = bag.replay(node, args.bag, args.rate, topics=args.topics, delay=args.delay)
+        mw.spin_for(node, 0.5)  # let the last messages leave before the writers go
+    finally:
+        node.destroy()
+        mw.shutdown()
+    print(f"replayed {count} messages from {args.bag}")
+    return 0
+
+
 def _run(argv: list[str]) -> int:
     if argv and argv[0] == "launch":  # the launch runner parses its own arguments
         return _launch(argv[1:])
     args = _build_parser().parse_args(argv)
-    handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export}[args.command]
+    handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export,
+               "record": _record, "replay": _replay}[args.command]  # fmt: skip
     return handler(args)
 
 

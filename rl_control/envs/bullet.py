@@ -109,6 +109,9 @@ class BulletEnv(gym.Env):
     """
 
     metadata = {"render_modes": list(RENDER_MODES), "render_fps": 100}
+    #: the URDF the robot is loaded from, relative to pybullet_data; None for a body built
+    #: with createMultiBody (robot/description.py exports those)
+    urdf_file: str | None = None
 
     def __init__(self, params: Any, render_mode: str | None) -> None:
         self.params = params

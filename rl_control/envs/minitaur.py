@@ -40,6 +40,7 @@ class MinitaurEnv(BulletEnv):
     """8 desired motor angles in, 28-D observation out; see :mod:`rl_control.tasks.minitaur`."""
 
     metadata = {"render_modes": ["human"], "render_fps": 100}
+    urdf_file = "quadruped/minitaur.urdf"
 
     def __init__(
         self,
@@ -68,7 +69,7 @@ class MinitaurEnv(BulletEnv):
         c.setGravity(0.0, 0.0, -9.8)
         c.setTimeStep(p.physics_dt)
         c.loadURDF("plane.urdf")
-        body = c.loadURDF("quadruped/minitaur.urdf", INIT_POSITION)
+        body = c.loadURDF(self.urdf_file, INIT_POSITION)
         ids = {c.getJointInfo(body, j)[1].decode(): j for j in range(c.getNumJoints(body))}
         motors, knees = [], []
         for leg_index, leg in enumerate(LEGS):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from rl_control.envs.bullet import BulletEnv, pybullet  # pybullet imported there, silenced
+from rl_control.robot.description import joint_positions, model_joint_names
 from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
 
 
@@ -43,6 +44,7 @@ class PyBulletRobot:
         self.time = 0.0  # seconds of commands applied, across homes
         self._last_velocity: np.ndarray | None = None
         self._latest: SensorReadings | None = None
+        self._model_names: list[str] | None = None
 
     @property
     def joint_names(self) -> list[str]:
@@ -74,6 +76,13 @@ class PyBulletRobot:
 
     def close(self) -> None:
         self.env.close()
+
+    def model_positions(self) -> dict[str, float]:
+        """Every movable joint's raw position, named as in the robot's URDF
+        (:func:`~rl_control.robot.description.robot_description`): the joint TF tree's input."""
+        if self._model_names is None:
+            self._model_names = model_joint_names(self.cid, self.body, self._names)
+        return joint_positions(self.cid, self.body, self._model_names)
 
     def _sense(self) -> SensorReadings:
         q, v, tau = self.inner.joint_sensors()

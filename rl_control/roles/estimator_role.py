@@ -1,10 +1,15 @@
 """The state estimator node's logic: fuse the newest side inputs (IMU, ground-truth odometry)
-with each joint-state sample only when they are close to it in time, then estimate."""
+with each joint-state sample only when they are close to it in time, then estimate; and the
+task's targets (rviz markers) of the estimated state, at most every ``target_period``."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
+
+import numpy as np
 
 from rl_control.robot.sensors import SensorReadings
 from rl_control.roles.estimator import EstimatedState, StateEstimator
@@ -25,10 +30,14 @@ class EstimatorRole(Generic[Item]):
         estimator: StateEstimator,
         max_input_age: float,
         warn: Callable[[str], None] = _ignore,
+        target_period: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not max_input_age >= 0:
             raise ValueError(f"max_input_age must be >= 0 s, got {max_input_age}")
         self.estimator, self.max_input_age, self.warn = estimator, float(max_input_age), warn
+        self.target_period, self.clock = float(target_period), clock
+        self._next_targets = -math.inf
         self._imu: tuple[float, Item] | None = None
         self._odom: tuple[float, Item] | None = None
         self.failed = 0  # joint-state samples that gave no observation
@@ -56,3 +65,12 @@ class EstimatorRole(Generic[Item]):
             self.failed += 1
             self.warn(f"no observation at t={readings.stamp:.3f}: {err}")
             return None
+
+    def targets(self, state: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The task's named target points for ``state``; None for a task without targets and
+        until ``target_period`` (injected clock) has passed since the last ones."""
+        task = self.estimator.task
+        if task.definition.targets is None or self.clock() < self._next_targets:
+            return None
+        self._next_targets = self.clock() + self.target_period
+        return task.definition.targets(state, task.params)

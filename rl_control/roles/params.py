@@ -123,6 +123,24 @@ FAKE_ROS2_CONTROL = _specs(
     ("imu_frame", str, "base_link", "frame_id of the IMU (floating bases)"),
 )  # fmt: skip
 
+ROBOT_PUBLISHER = _specs(
+    ("task", str, "soft_wall_cartpole", "the task whose robot is described"),
+    ("description", str, "", "URDF file to publish; empty = the task's robot (its "
+     "pybullet_data file, or its PyBullet body exported)"),
+    ("base_frame", str, "base_link", "child of odom -> base_frame; a static base_frame -> "
+     "URDF root joins them when the names differ"),
+    ("odom_frame", str, "odom", "a massless (fixed) URDF root hangs from it: static "
+     "odom_frame -> root"),
+    ("publish_period", float, 0.05, "s (wall) between joint transforms on /tf"),
+)  # fmt: skip
+
+BAG_RECORDER = _specs(
+    ("output", str, "", "the .mcap bag; empty = `bags/rl_control_<date>-<time>.mcap`"),
+    ("topics", str, "", "space-separated topics (`name` or `name:pkg/msg/Type`); empty = "
+     "every topic of the graph's table"),
+    ("duration", float, 0.0, "s (wall) to record, then exit; 0 = until stopped"),
+)  # fmt: skip
+
 #: node name -> its parameters, in declaration order
 NODES: dict[str, tuple[ParamSpec, ...]] = {
     "sim_bridge": SIM_BRIDGE,
@@ -131,6 +149,8 @@ NODES: dict[str, tuple[ParamSpec, ...]] = {
     "trainer_node": TRAINER_NODE,
     "hardware_bridge": HARDWARE_BRIDGE,
     "fake_ros2_control": FAKE_ROS2_CONTROL,
+    "robot_publisher": ROBOT_PUBLISHER,
+    "bag_recorder": BAG_RECORDER,
 }
 
 

@@ -147,6 +147,8 @@ class TaskDefinition:
     #: ``differentiable(p)`` -> ``step(state, action) -> (next_state, reward, terminated)``
     #: on torch tensors, differentiable in state and action (analytic-gradient algorithms)
     differentiable: Callable[[Any], Callable[[Any, Any], tuple[Any, Any, Any]]] | None = None
+    #: named 3-D points the task aims at, in the robot's root frame (rviz markers)
+    targets: Callable[[Any, Any], dict[str, np.ndarray]] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""

@@ -235,6 +235,12 @@ def _initial_state(rng: np.random.Generator, params: TwoLinkLegParams) -> np.nda
     return np.concatenate([sample_initial_state(rng, params), [0.0]])
 
 
+def targets(state: np.ndarray, params: TwoLinkLegParams) -> dict[str, np.ndarray]:
+    """The desired foot position at the state's time, in the hip frame (x forward, z up)."""
+    p_d, _ = desired_foot(np.float64(LAYOUT.get(state, "t")), params)
+    return {"foot_target": np.array([p_d[0], 0.0, p_d[1]])}
+
+
 DEFINITION = TaskDefinition(
     name="two_link_leg",
     params_cls=TwoLinkLegParams,
@@ -251,4 +257,5 @@ DEFINITION = TaskDefinition(
     terminated=lambda s, p: terminated(_joints(s), p),
     estimate=estimate,
     sample_initial_state=_initial_state,
+    targets=targets,
 )

@@ -48,3 +48,22 @@ def test_estimate_passes_the_state_and_warns_on_what_cannot_be_estimated() -> No
     no_imu = SensorReadings(0.25, 0, 0, motors, *(np.zeros(len(motors)) for _ in range(3)))
     assert quadruped.estimate(no_imu) is None and quadruped.failed == 1
     assert len(warnings) == 1 and warnings[0].startswith("no observation at t=0.250: ")
+
+
+def test_targets_of_the_task_throttled_on_the_injected_clock(fake_clock) -> None:
+    from rl_control.tasks import two_link_leg
+
+    task = make_task("two_link_leg")
+    role = EstimatorRole(StateEstimator(task), 0.05, target_period=0.05, clock=fake_clock)
+    state = np.array([0.3, -0.6, 0.0, 0.0, 0.125])  # q1, q2, rates, t
+    targets = role.targets(state)
+    p_d, _ = two_link_leg.desired_foot(np.float64(0.125), task.params)
+    np.testing.assert_allclose(targets["foot_target"], [p_d[0], 0.0, p_d[1]])
+    assert list(targets) == ["foot_target"]
+    fake_clock.advance(0.04)
+    assert role.targets(state) is None  # throttled
+    fake_clock.advance(0.01)
+    later = role.targets(state + np.array([0, 0, 0, 0, 0.1]))
+    assert not np.allclose(later["foot_target"], targets["foot_target"])  # the target moves
+    cartpole = EstimatorRole(StateEstimator(make_task("soft_wall_cartpole")), 0.05)
+    assert cartpole.targets(np.zeros(4)) is None  # a task without targets

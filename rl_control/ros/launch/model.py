@@ -72,6 +72,7 @@ class NodeSpec:
     executable: str
     exec_argv: list[str]
     package: str | None = None
+    args: list[str] = field(default_factory=list)  # `args=`, shell-split, before --ros-args
     name: str | None = None
     namespace: str | None = None
     # ("-p", "name:=value") or ("--params-file", path), in declaration order: later wins.
@@ -103,7 +104,7 @@ class NodeSpec:
 
     def command(self) -> list[str]:
         """Full argv of the node process."""
-        return [*self.exec_argv, *self.ros_args()]
+        return [*self.exec_argv, *self.args, *self.ros_args()]
 
     def describe(self) -> str:
         """One line per node for `--print`: prefix and shell-quoted command, then options."""

@@ -16,6 +16,13 @@ PACKAGE = "rl_control"
 _SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
+#: why a ROS 2 package is missing, for the launch arguments that start one
+_HINTS = {
+    "rviz2": ": rviz is not available on the embedded back-end; install ROS 2 with rviz2 "
+    "and source it, or launch without rviz:=true",
+}
+
+
 def _ament_prefixes(package: str, environ: Mapping[str, str]) -> list[Path]:
     """Install prefixes on AMENT_PREFIX_PATH that register `package` in the ament index."""
     prefixes = [Path(p) for p in environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
@@ -57,7 +64,7 @@ def resolve_executable(
     if package != PACKAGE:
         raise LaunchError(
             f"executable '{executable}' of package '{package}' not found "
-            "(package not in the ament index on AMENT_PREFIX_PATH)"
+            f"(package not in the ament index on AMENT_PREFIX_PATH){_HINTS.get(package, '')}"
         )
     script = shutil.which(executable, path=environ.get("PATH"))
     if script is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -263,6 +264,8 @@ class _Resolver:
             spec.namespace = absolute_namespace(ns)
             if not _NAMESPACE.match(spec.namespace):
                 raise LaunchError(f"{where}: invalid namespace '{spec.namespace}'")
+        if "args" in attrs:
+            spec.args = shlex.split(self.text(element, "args"))
         if "output" in attrs:
             spec.output = self.text(element, "output")
             if spec.output not in _OUTPUTS:

@@ -14,7 +14,17 @@ ACTIONS: dict[str, frozenset[str]] = {
     "arg": frozenset({"name", "default", "description"}),
     "let": frozenset({"name", "value"}),
     "node": frozenset(
-        {"pkg", "exec", "name", "namespace", "output", "respawn", "respawn_delay", "on_exit"}
+        {
+            "pkg",
+            "exec",
+            "name",
+            "namespace",
+            "output",
+            "respawn",
+            "respawn_delay",
+            "on_exit",
+            "args",
+        }
     ),
     "include": frozenset({"file"}),
     "group": frozenset(),

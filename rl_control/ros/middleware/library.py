@@ -78,6 +78,13 @@ class InterfaceLibrary:
                 self._specs[resp.type_name] = resp
             return self._specs[key], self._specs[f"{pkg}/srv/{name}_Response"]
 
+    def text(self, type_name: str) -> str:
+        """The .msg file's text of 'pkg/msg/Name' (comments and constants included)."""
+        pkg, kind, name = split_type_name(type_name)
+        if kind != "msg":
+            raise ValueError(f"{type_name!r} is not a message type ('pkg/msg/Name')")
+        return self._find(pkg, "msg", name).read_text()
+
     def closure(self, type_name: str) -> list[MessageSpec]:
         """All specs type_name references, transitively (not including itself)."""
         seen: dict[str, MessageSpec] = {}

@@ -20,6 +20,7 @@ from rl_control.ros import middleware as mw
 if TYPE_CHECKING:  # torch-free at run time: the bridge and estimator never load torch
     from rl_control.robot.safety import DiagnosticRecord
     from rl_control.roles.policy_server import ActionResult, PolicyUpdate
+    from rl_control.roles.robot_state import Transform
 
 
 def _set_xyz(vec: Any, values: np.ndarray) -> None:
@@ -65,6 +66,13 @@ class Messages:
         msg.position, msg.velocity, msg.effort = (
             [float(v) for v in arr] for arr in (r.position, r.velocity, r.effort)
         )
+        return msg
+
+    def positions(self, t: float, positions: dict[str, float]) -> Any:
+        """sensor_msgs/JointState of named positions only (the URDF's joints)."""
+        msg = self.cls["joint_state"]()
+        self.stamp(msg, t)
+        msg.name, msg.position = list(positions), [float(v) for v in positions.values()]
         return msg
 
     def imu(self, r: SensorReadings, frame: str) -> Any:
@@ -196,6 +204,9 @@ def training_stats(row: dict[str, Any]) -> Any:
     ret = float(row.get("train_return", math.nan))
     msg.mean_return = msg.last_return = ret
     msg.steps_per_second = float(row.get("steps_per_s", math.nan))
+    msg.policy_loss = float(row.get("policy_loss", row.get("actor_loss", math.nan)))
+    msg.value_loss = float(row.get("value_loss", row.get("critic_loss", math.nan)))
+    msg.entropy = float(row.get("entropy", math.nan))
     extra = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "env_steps"}
     msg.names, msg.values = list(extra), [float(v) for v in extra.values()]
     return msg
@@ -212,3 +223,39 @@ def odometry_tf(odom: Any) -> Any:
     transform.transform.rotation = pose.orientation
     tfm.transforms = [transform]
     return tfm
+
+
+def transforms(stamp: Any, items: list[Transform]) -> Any:
+    """tf2_msgs/TFMessage of the role's 4x4 transforms, all at ``stamp``."""
+    from rl_control.robot.urdf import matrix_to_quaternion
+
+    tfm = mw.message_class("tf2_msgs/msg/TFMessage")()
+    cls = mw.message_class("geometry_msgs/msg/TransformStamped")
+    out = []
+    for item in items:
+        transform = cls()
+        transform.header.stamp = stamp
+        transform.header.frame_id, transform.child_frame_id = item.parent, item.child
+        _set_xyz(transform.transform.translation, item.matrix[:3, 3])
+        _set_quat(transform.transform.rotation, matrix_to_quaternion(item.matrix))
+        out.append(transform)
+    tfm.transforms = out
+    return tfm
+
+
+def point_markers(points: dict[str, np.ndarray], stamp: Any, frame: str) -> Any:
+    """visualization_msgs/MarkerArray: one sphere per named point (ns = its name)."""
+    cls = mw.message_class("visualization_msgs/msg/Marker")
+    out = mw.message_class("visualization_msgs/msg/MarkerArray")()
+    markers = []
+    for name, xyz in points.items():
+        marker = cls()
+        marker.header.stamp, marker.header.frame_id = stamp, frame
+        marker.ns, marker.id, marker.type = name, 0, 2  # SPHERE
+        marker.scale.x = marker.scale.y = marker.scale.z = 0.03
+        marker.color.g, marker.color.b, marker.color.a = 0.8, 1.0, 1.0
+        _set_xyz(marker.pose.position, xyz)
+        marker.pose.orientation.w = 1.0
+        markers.append(marker)
+    out.markers = markers
+    return out

@@ -2,7 +2,8 @@
 
 Publishes /clock (at most every `clock_period` wall seconds), joint_states (the lock-step
 tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_ground_truth
-(floating bases only; the estimator publishes odom -> base_frame); takes
+(floating bases only; the estimator publishes odom -> base_frame), and with each /clock
+robot_joint_states (every PyBullet joint in URDF names, for robot_publisher); takes
 `action` (rl_control_msgs/Action) or, if `command_topic` is set, ros2_control-style
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
 "step=<k>;episode=<e>") and `pause` (std_srvs/SetBool). With `trainer_gate` (training) a
@@ -56,6 +57,7 @@ class SimBridgeNode:
             "imu": pub("sensor_msgs/msg/Imu", "imu", 10),
             "odom": pub("nav_msgs/msg/Odometry", "ground_truth/odom", 10),
             "tf": pub("tf2_msgs/msg/TFMessage", "/tf", 10),
+            "urdf_js": pub("sensor_msgs/msg/JointState", "robot_joint_states", 10),
         }
         role, sub = self.role, node.create_subscription
         sub("rl_control_msgs/msg/Action", "action", lambda msg: role.on_action(
@@ -71,8 +73,9 @@ class SimBridgeNode:
 
     def publish(self, r: SensorReadings, with_clock: bool) -> None:
         msgs, pubs = self.msgs, self.pubs
-        if with_clock:
+        if with_clock:  # throttled like /clock: only rviz's joint TF tree reads them
             pubs["clock"].publish(msgs.clock(r.stamp))
+            pubs["urdf_js"].publish(msgs.positions(r.stamp, self.robot.model_positions()))
         if r.imu is not None:
             pubs["imu"].publish(msgs.imu(r, self.base_frame))
         if r.base is not None:

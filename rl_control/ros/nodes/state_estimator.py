@@ -3,7 +3,8 @@
 The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
 ground-truth odometry from the bridge, where there is one, is relayed as odom and /tf. With
 base_source:=legs (real legs) the base pose comes from the IMU and leg kinematics
-(:mod:`rl_control.roles.leg_odometry`) and ground_truth/odom is not even subscribed to.
+(:mod:`rl_control.roles.leg_odometry`) and ground_truth/odom is not even subscribed to. A
+task with targets (the 2R leg's foot target) has them on task_markers, in base_frame.
 The logic is :class:`rl_control.roles.estimator_role.EstimatorRole`'s.
 """
 
@@ -34,6 +35,9 @@ class StateEstimatorNode:
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
         self.obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)
         self.odom_pub = node.create_publisher("nav_msgs/msg/Odometry", "odom", 10)
+        self.marker_pub = node.create_publisher(
+            "visualization_msgs/msg/MarkerArray", "task_markers", 1
+        )
         self.tf_pub = (
             node.create_publisher("tf2_msgs/msg/TFMessage", "/tf", 10) if p["publish_tf"] else None
         )
@@ -56,6 +60,9 @@ class StateEstimatorNode:
         out.step, out.episode = est.step, est.episode
         out.names, out.state = list(est.names), [float(v) for v in est.state]
         self.obs_pub.publish(out)
+        targets = self.role.targets(est.state)
+        if targets:
+            self.marker_pub.publish(m.point_markers(targets, msg.header.stamp, self.frames[1]))
 
     def on_odom(self, msg: Any) -> None:
         self.role.on_odom(mw.stamp_to_seconds(msg.header.stamp), msg)

@@ -12,9 +12,10 @@ def test_print_resolves_train_by_bare_name(capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("[")]
     assert [line.split()[0] for line in lines] == [
-        "[sim_bridge]", "[state_estimator]", "[policy_node]", "[trainer_node]",
+        "[sim_bridge]", "[state_estimator]", "[robot_publisher]", "[policy_node]",
+        "[trainer_node]",
     ]  # fmt: skip
-    assert "-r __ns:=/r2" in lines[3] and "-p algo:=trpo" in lines[3]
+    assert "-r __ns:=/r2" in lines[4] and "-p algo:=trpo" in lines[4]
     assert "on_exit=shutdown" in out
 
 

@@ -55,13 +55,16 @@ def test_ament_index_wins_and_gives_the_lib_executable(tmp_path: Path) -> None:
 def test_train_defaults() -> None:
     plan = _plan("train.launch.xml")
     nodes = {n.name: n for n in plan.nodes}
-    assert list(nodes) == ["sim_bridge", "state_estimator", "policy_node", "trainer_node"]
+    assert list(nodes) == [
+        "sim_bridge", "state_estimator", "robot_publisher", "policy_node", "trainer_node",
+    ]  # fmt: skip
     assert all(n.namespace == "/" and n.package == "rl_control" for n in plan.nodes)
     assert all(n.executable == n.name for n in plan.nodes)
     assert [n.name for n in plan.nodes if n.shutdown_on_exit] == ["trainer_node"]
     # every node but the trainer, whose exit ends the run, comes back if it dies
     respawned = [n.name for n in plan.nodes if n.respawn]
-    assert respawned == ["sim_bridge", "state_estimator", "policy_node"]
+    assert respawned == ["sim_bridge", "state_estimator", "robot_publisher", "policy_node"]
+    assert nodes["robot_publisher"].remappings == [("robot_joint_states", "robot_joint_states")]
     assert _files(nodes["sim_bridge"]) == ["backend_pybullet.yaml", "sim_bridge.yaml"]
     assert _params(nodes["sim_bridge"]) == {
         "task": "soft_wall_cartpole", "seed": "0", "lock_step": "true",
@@ -96,7 +99,7 @@ def test_train_arguments_reach_the_nodes() -> None:
     assert (trainer["run_dir"], trainer["resume"]) == ("runs/mine", "true")
     assert _params(nodes["sim_bridge"])["seed"] == "3"
     custom = _plan("train.launch.xml", config="/tmp/my.yaml")
-    assert _params(custom.nodes[3])["config"] == "/tmp/my.yaml"
+    assert _params(custom.nodes[4])["config"] == "/tmp/my.yaml"
 
 
 REFUSAL = "training on real legs is not supported: the trainer needs the PyBullet bridge"
@@ -133,7 +136,7 @@ def test_ros2_launch_fails_on_the_training_refusal() -> None:
 def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) -> None:
     plan = _plan(name, backend="hardware", task="two_link_leg", checkpoint="c.pt")
     nodes = {n.name: n for n in plan.nodes}
-    expected = ["hardware_bridge", "state_estimator"] + (
+    expected = ["hardware_bridge", "state_estimator", "robot_publisher"] + (
         ["policy_node"] if "deploy" in name else []
     )
     assert list(nodes) == expected
@@ -151,6 +154,8 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     assert _params(estimator)["base_source"] == "legs"  # real legs: no ground-truth odometry
     if "deploy" in name:
         assert _files(nodes["policy_node"])[0] == "backend_hardware.yaml"
+    # the joint TF tree from the policy's joint states (the robot's are in robot names)
+    assert nodes["robot_publisher"].remappings == [("robot_joint_states", "policy_joint_states")]
 
 
 def test_fake_robot_joins_and_homes_and_activates_by_itself() -> None:
@@ -163,6 +168,7 @@ def test_fake_robot_joins_and_homes_and_activates_by_itself() -> None:
         "hardware_bridge",
         "fake_ros2_control",
         "state_estimator",
+        "robot_publisher",
         "policy_node",
     ]
     assert _params(nodes["hardware_bridge"])["robot"] == "/r/leg.yaml"
@@ -198,7 +204,7 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
         _plan("deploy.launch.xml")
     plan = _plan("deploy.launch.xml", checkpoint="/runs/x/policy.pt")
     nodes = {n.name: n for n in plan.nodes}
-    assert list(nodes) == ["sim_bridge", "state_estimator", "policy_node"]
+    assert list(nodes) == ["sim_bridge", "state_estimator", "robot_publisher", "policy_node"]
     assert _params(nodes["policy_node"]) == {
         "checkpoint": "/runs/x/policy.pt",
         "deterministic": "true",
@@ -207,7 +213,7 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
     }
     assert nodes["policy_node"].shutdown_on_exit
     held = _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="hold")
-    assert _params(held.nodes[2])["on_deadline_miss"] == "hold"
+    assert _params(held.nodes[3])["on_deadline_miss"] == "hold"
     with pytest.raises(LaunchError, match="on_deadline_miss"):
         _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="late")
     assert _params(nodes["sim_bridge"])["lock_step"] == "false"
@@ -215,7 +221,7 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
 
 def test_sim_alone_runs_bridge_and_estimator_in_real_time() -> None:
     plan = _plan("sim.launch.xml", task="two_link_leg")
-    assert [n.name for n in plan.nodes] == ["sim_bridge", "state_estimator"]
+    assert [n.name for n in plan.nodes] == ["sim_bridge", "state_estimator", "robot_publisher"]
     assert _params(plan.nodes[0])["lock_step"] == "false"
     assert _params(plan.nodes[1]) == {"task": "two_link_leg", "base_source": "odometry"}
 

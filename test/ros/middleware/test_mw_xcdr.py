@@ -287,7 +287,7 @@ def test_encoder_and_decoder_merge_nested_fixed_fields_into_one_struct_call() ->
     cls = factory.message_class(name)
     codec = generate(factory.library.spec(name), factory.library.spec, factory.message_class, cls)
     encode = codec.source.split("def decode")[0]
-    decode = codec.source[len(encode):]
+    decode = codec.source[len(encode) :]
     assert encode.count(".pack(") == 1 and decode.count(".unpack_from(") == 1
     pose = cls()
     pose.position.x, pose.orientation.w = 1.5, -0.25

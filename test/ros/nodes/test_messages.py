@@ -70,6 +70,9 @@ def test_stats_plan_markers_and_the_relayed_odometry_transform() -> None:
     assert (stats.env_steps, stats.episodes, stats.policy_version) == (512, 7, 2)
     assert stats.mean_return == stats.last_return == 9.5 and stats.steps_per_second == 80.0
     assert list(stats.names) == ["episodes", "policy_version", "train_return", "steps_per_s"]
+    assert np.isnan([stats.policy_loss, stats.value_loss, stats.entropy]).all()  # none given
+    sac = m.training_stats({**row, "actor_loss": -3.0, "critic_loss": 0.5, "entropy": 1.25})
+    assert (sac.policy_loss, sac.value_loss, sac.entropy) == (-3.0, 0.5, 1.25)
     plan = np.array([[0.0, 1.0, 9.0], [0.5, -1.0, 9.0]])
     one = np.zeros(1)
     result = ActionResult(0, 0, 1, one, one, 0.0, 0.0, {"plan": plan})
