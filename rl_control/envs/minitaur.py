@@ -40,6 +40,7 @@ class MinitaurEnv(BulletEnv):
     """8 desired motor angles in, 28-D observation out; see :mod:`rl_control.tasks.minitaur`."""
 
     metadata = {"render_modes": ["human"], "render_fps": 100}
+    params_cls: type[MinitaurParams] = MinitaurParams
 
     def __init__(
         self,
@@ -47,12 +48,15 @@ class MinitaurEnv(BulletEnv):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(override_params(params or MinitaurParams(), overrides), render_mode)
+        super().__init__(override_params(params or self.params_cls(), overrides), render_mode)
         p = self.params
         center = task.STANDING_ANGLE
-        self.action_space = gym.spaces.Box(
+        motors = gym.spaces.Box(
             center - p.action_range, center + p.action_range, (task.NUM_MOTORS,), np.float32
         )
+        #: the desired-angle box every action is clipped to (the raw task's action space)
+        self.motor_low, self.motor_high = (b.astype(np.float64) for b in (motors.low, motors.high))
+        self.action_space = motors
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (task.OBS_DIM,), np.float32)
         self._noise_std = task.noise_scale(p)
         self._history = ObservationHistory(p.latency, p.physics_dt)
@@ -154,13 +158,19 @@ class MinitaurEnv(BulletEnv):
         return self._observe(), {"base_position": np.array(position)}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        p = self.params
         desired = np.asarray(action, dtype=np.float64).reshape(-1)
         if desired.shape != (task.NUM_MOTORS,):
             raise ValueError(f"Minitaur action must have 8 motor angles, got {desired.shape}")
         if not np.isfinite(desired).all():
             raise ValueError(f"non-finite action: {desired.tolist()}")
-        desired = desired.clip(self.action_space.low, self.action_space.high)
+        return self.step_motors(desired)
+
+    def step_motors(
+        self, desired: np.ndarray
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One control step towards desired motor angles (clipped to the motor box)."""
+        p = self.params
+        desired = desired.clip(self.motor_low, self.motor_high)
         record = p.latency > 0.0
         for sub in range(p.physics_substeps):
             self._physics_step(desired)
