@@ -20,8 +20,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-#: the ``env`` config key holding a :class:`RandomizationParams` mapping
-CONFIG_KEY = "domain_randomization"
+from rl_control.tasks.params import RANDOMIZATION_KEY as CONFIG_KEY
+
 Range = tuple[float, float]
 
 

@@ -162,7 +162,7 @@ def save_gait_diagram(
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(legs)))
     for row, leg in enumerate(contacts.T):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], leg.astype(int), [0]])))
-        bars = [(a * trace.dt, (b - a) * trace.dt) for a, b in zip(edges[::2], edges[1::2])]
+        bars = [(a * trace.dt, (b - a) * trace.dt) for a, b in zip(edges[::2], edges[1::2], strict=True)]
         ax.broken_barh(bars, (row - 0.35, 0.7), color="0.2")
     ax.set_yticks(range(len(legs)), [leg.replace("_", " ") for leg in legs])
     ax.set_ylim(-0.6, len(legs) - 0.4)
