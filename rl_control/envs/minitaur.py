@@ -127,8 +127,7 @@ class MinitaurEnv(BulletEnv):
         """Per leg (``LEGS`` order), whether either lower leg touches the floor now."""
         cid, body = self.physics_handles()
         touching = {
-            point[3]
-            for point in pybullet.getContactPoints(body, self._plane, physicsClientId=cid)
+            point[3] for point in pybullet.getContactPoints(body, self._plane, physicsClientId=cid)
         }
         feet = np.array([f in touching for f in self._feet])
         return feet.reshape(len(LEGS), 2).any(axis=1)

@@ -77,7 +77,8 @@ def rollout(
     mass = float(unwrapped.total_mass()) if hasattr(unwrapped, "total_mass") else math.nan
     done, step = False, 0
     while not done:
-        if frame_every and step % frame_every == 0 and (frame_steps is None or step < frame_steps):
+        filming = frame_every and (frame_steps is None or step < frame_steps)
+        if filming and step % frame_every == 0:
             frames.append(render_frame(env, *size))
         action = policy.act(np.asarray(obs, dtype=np.float64)[None], deterministic=True).mean[0]
         action = np.clip(action, env.action_space.low, env.action_space.high)
@@ -162,7 +163,8 @@ def save_gait_diagram(
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(legs)))
     for row, leg in enumerate(contacts.T):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], leg.astype(int), [0]])))
-        bars = [(a * trace.dt, (b - a) * trace.dt) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        starts, stops = edges[::2], edges[1::2]
+        bars = [(a * trace.dt, (b - a) * trace.dt) for a, b in zip(starts, stops, strict=True)]
         ax.broken_barh(bars, (row - 0.35, 0.7), color="0.2")
     ax.set_yticks(range(len(legs)), [leg.replace("_", " ") for leg in legs])
     ax.set_ylim(-0.6, len(legs) - 0.4)
