@@ -18,7 +18,7 @@ Resumable: one JSON per finished run under experiments/results/minitaur_walk_run
 them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
 runs/experiments/minitaur_walk/.
 
-    nice -n 10 python experiments/minitaur_walk.py           # 3 seeds x 20k steps (~1 h here)
+    nice -n 10 python experiments/minitaur_walk.py           # 3 seeds x 10k steps (~1 h when shared)
     python experiments/minitaur_walk.py --budget 100000      # longer
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
@@ -66,8 +66,11 @@ class Plan:
     overrides: tuple[tuple[str, Any], ...] = ()  # algo_config overrides (smoke run only)
 
 
-FULL = Plan(20_000, 5_000, (0, 1, 2))
-QUICK = Plan(200, 100, (0,), env=(("max_steps", 50),), overrides=(("n_steps", 50),))
+FULL = Plan(10_000, 5_000, (0, 1, 2))
+#: smoke run: 30-step episodes, a shorter landing before the first one, 30 steps per update
+QUICK = Plan(
+    120, 60, (0,), env=(("max_steps", 30), ("settle_steps", 100)), overrides=(("n_steps", 30),)
+)
 
 
 def settings(plan: Plan, config: str, seed: int, steps: int, init: dict | None) -> dict:
@@ -206,7 +209,7 @@ def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path, workers: int
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
-    parser.add_argument("--budget", type=int, help="env steps per row (default 20000)")
+    parser.add_argument("--budget", type=int, help="env steps per row (default 10000)")
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="run folders (default runs/experiments/...)")
     parser.add_argument("--workers", type=int, default=2)
