@@ -18,7 +18,7 @@ Resumable: one JSON per finished run under experiments/results/minitaur_walk_run
 them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
 runs/experiments/minitaur_walk/.
 
-    nice -n 10 python experiments/minitaur_walk.py           # 3 seeds x 10k steps (~1 h when shared)
+    nice -n 10 python experiments/minitaur_walk.py       # 3 seeds x 10k steps (~1 h when shared)
     python experiments/minitaur_walk.py --budget 100000      # longer
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
@@ -173,37 +173,54 @@ def final_walk(run_dir: Path, s: dict) -> dict:
 
 
 def run_all(jobs: list[dict], results: Path, runs: Path, workers: int) -> None:
+    """Run the unfinished ``jobs`` in order on ``workers`` processes (1: in this one); a
+    warm-started run starts once the run it starts from has finished (it comes earlier in
+    ``jobs`` or is done)."""
     todo = list({key(s): s for s in jobs if load(results, s) is None}.values())
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
     if not todo:
         return
     results.mkdir(parents=True, exist_ok=True)
     runs.mkdir(parents=True, exist_ok=True)
-    args = [(s, str(results), str(runs)) for s in todo]
     if workers == 1:
-        done: Iterable[tuple[str, float]] = map(run_job, args)
-        _report(done, len(todo))
+        for i, s in enumerate(todo, 1):
+            seconds = run_job((s, str(results), str(runs)))[1]
+            print(f"  [{i}/{len(todo)}] {describe(s)}: {seconds:.0f} s", flush=True)
         return
+    done = 0
     with mp.get_context("spawn").Pool(workers) as pool:
-        _report(pool.imap_unordered(run_job, args), len(todo))
+        running: dict[str, tuple[dict, Any]] = {}
+        while todo or running:
+            for s in list(todo):
+                ready = s["init_from"] is None or load(results, s["init_from"]) is not None
+                if len(running) < workers and ready:
+                    job = (s, str(results), str(runs))
+                    running[key(s)] = (s, pool.apply_async(run_job, (job,)))
+                    todo.remove(s)
+            if not running:
+                raise RuntimeError("a warm-started run waits for a run that is not scheduled")
+            for name, (s, result) in list(running.items()):
+                if result.ready():
+                    done += 1
+                    seconds = result.get()[1]
+                    print(f"  [{done}] {describe(s)}: {seconds:.0f} s", flush=True)
+                    del running[name]
+            time.sleep(0.2)
 
 
-def _report(done: Iterable[tuple[str, float]], n: int) -> None:
-    for i, (name, seconds) in enumerate(done, 1):
-        print(f"  [{i}/{n}] {name}: {seconds:.0f} s", flush=True)
+def describe(s: dict) -> str:
+    warm = " (from TRPO)" if s["init_from"] else ""
+    return f"{s['config']}{warm} seed {s['seed']}, {s['total_steps']} steps"
 
 
-def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path, workers: int) -> None:
-    """TRPO halves whose result exists but whose run folder is gone (another machine) are
-    rerun, so their PPO continuations can warm-start (the runs are deterministic)."""
+def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path) -> None:
+    """A TRPO half whose result exists but whose run folder is gone (another machine) while
+    its PPO half is still to run is run again (deterministic), so the PPO half can start."""
     pending = [s for s in jobs if load(results, s) is None]
-    missing = [
-        s["init_from"] for s in pending
-        if s["init_from"] and not (runs / key(s["init_from"]) / "checkpoint.pt").is_file()
-    ]  # fmt: skip
-    for s in missing:
-        (results / f"{key(s)}.json").unlink(missing_ok=True)
-    run_all(missing, results, runs, workers)
+    for s in pending:
+        first = s["init_from"]
+        if first and not (runs / key(first) / "checkpoint.pt").is_file():
+            (results / f"{key(first)}.json").unlink(missing_ok=True)
 
 
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
@@ -213,6 +230,10 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="run folders (default runs/experiments/...)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--report-only", action="store_true",
+        help="no runs: the table from the finished ones (rows name their seeds)",
+    )  # fmt: skip
     args = parser.parse_args(None if argv is None else list(argv))
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
@@ -231,13 +252,19 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     runs = args.runs or ROOT / "runs/experiments" / ("minitaur_walk" + "_quick" * args.quick)
     t0 = time.perf_counter()
     table = rows(plan)
-    jobs = [s for group in table.values() for s in group]
-    firsts = [s["init_from"] for s in jobs if s["init_from"]]
-    run_all([s for s in jobs if not s["init_from"]] + firsts, results, runs, workers=args.workers)
-    ensure_checkpoints(jobs, results, runs, args.workers)
-    run_all([s for s in jobs if s["init_from"]], results, runs, args.workers)
-    found = {r: [load(results, s) for s in group] for r, group in table.items()}
-    if any(f is None for group in found.values() for f in group):
+    # seed by seed (a stopped study leaves whole seeds), each TRPO half before its PPO half
+    jobs = [
+        s
+        for i in range(len(plan.seeds))
+        for row in table.values()
+        for s in ([row[i]["init_from"]] if row[i]["init_from"] else []) + [row[i]]
+    ]
+    if not args.report_only:
+        ensure_checkpoints(jobs, results, runs)
+        run_all(jobs, results, runs, workers=args.workers)
+    found = {r: [f for s in group if (f := load(results, s)) is not None]
+             for r, group in table.items()}  # fmt: skip
+    if not args.report_only and any(len(f) < len(plan.seeds) for f in found.values()):
         raise RuntimeError("a run of the study has no result (see the messages above)")
     zero = walk(_ZeroResidual(), dict(plan.env), EVAL_SEED_OFFSET)
     return write_results(plan, args.quick, out, found, zero, runs, run, time.perf_counter() - t0)

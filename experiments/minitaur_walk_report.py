@@ -65,13 +65,18 @@ def write_results(
     }  # fmt: skip
     table, curves = [], {}
     for row, results in found.items():
+        if not results:
+            table.append([row, "none finished", "-", "-", "-", "-", "-"])
+            continue
         values = _values(results)
+        seeds = [r["settings"]["seed"] for r in results]
         firsts = [load(results_dir, r["settings"]["init_from"]) if r["settings"]["init_from"]
                   else None for r in results]  # fmt: skip
         curves[row] = [curve_of(r, f) for r, f in zip(results, firsts, strict=True)]
-        summary["rows"][row] = {**values, "keys": [key(r["settings"]) for r in results]}
+        summary["rows"][row] = {**values, "seeds": seeds,
+                                "keys": [key(r["settings"]) for r in results]}  # fmt: skip
         table.append([
-            row, ", ".join(map(str, plan.seeds)), _cell(values["distance"], 2),
+            row, ", ".join(map(str, seeds)), _cell(values["distance"], 2),
             _cell(values["speed"], 3), _cell(values["cost_of_transport"], 2),
             _cell(values["return"], 2), ", ".join(f"{d:.2f}" for d in values["distance"]),
         ])  # fmt: skip
@@ -79,17 +84,27 @@ def write_results(
         "zero residual (generator alone)", "-", f"{zero['distance']:.2f}",
         f"{zero['speed']:.3f}", f"{zero['cost_of_transport']:.2f}", "-", "-",
     ])  # fmt: skip
-    best_row, best_seed = max(
+    if not any(found.values()):
+        raise RuntimeError("minitaur_walk: no finished runs to report")
+    best_row, best = max(
         ((r, i) for r in found for i in range(len(found[r]))),
         key=lambda ri: summary["rows"][ri[0]]["distance"][ri[1]],
     )
-    best_key = summary["rows"][best_row]["keys"][best_seed]
-    summary["best"] = {"row": best_row, "seed": plan.seeds[best_seed], "key": best_key}
-    gif = _record_best(out, runs / best_key, found[best_row][best_seed], walk, quick)
+    best_key, best_seed = summary["rows"][best_row]["keys"][best], found[best_row][best]
+    best_seed = best_seed["settings"]["seed"]
+    summary["best"] = {"row": best_row, "seed": best_seed, "key": best_key}
+    gif = _record_best(out, runs / best_key, found[best_row][best], walk, quick)
+    complete = all(len(f) == len(plan.seeds) for f in found.values())
     notes = [
         f"Budget: {plan.budget} env steps per row and seed (TRPO → PPO: TRPO for "
         f"{plan.budget // 2}, then PPO warm-started from its networks for the rest), "
-        f"{len(plan.seeds)} seeds, every seed reported (none screened).",
+        f"{len(plan.seeds)} seeds, every finished seed reported (none screened)"
+        + (
+            "."
+            if complete
+            else "; INCOMPLETE: the study was stopped before every run "
+            "finished, rows list the seeds they have (rerun the command to finish it)."
+        ),
         "Hyperparameters: each algorithm's own tuned settings from the slides, as in "
         "config/train/{ppo,trpo,trpo_then_ppo}_minitaur.yaml (tuned there for the raw "
         "8-motor action space); no tuning here for any of the three (tuning effort: zero "
@@ -98,7 +113,7 @@ def write_results(
         "Metrics: the final policy's deterministic 1000-step episode (10 s; the task has no "
         "noise, so all evaluation episodes are alike). Cost of transport = Σ|τ·q̇|Δt / (m g d), "
         "m the robot's mass. Cells: median [min, max] over seeds.",
-        f"Best policy: {best_row}, seed {plan.seeds[best_seed]}"
+        f"Best policy: {best_row}, seed {best_seed}"
         + (f"; its gait: {gif.name} and {gif.stem}_gait.png." if gif else "."),
         f"Wall time {seconds / 60:.1f} min (runs reused from earlier invocations count 0).",
     ]
