@@ -70,6 +70,15 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run", metavar="RUN_DIR", help="run folder or checkpoint file")
     ev.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
     ev.add_argument("--seed", type=int, help="first episode seed (default: the run's eval seed)")
+    ev.add_argument(
+        "--record", metavar="OUT.gif",
+        help="also record the first episode: a GIF from PyBullet's software renderer "
+        "(headless) and, for legged robots, a foot-contact diagram OUT_gait.png",
+    )  # fmt: skip
+    ev.add_argument(
+        "--record-seconds", type=float, default=4.0, dest="record_seconds",
+        help="seconds of the episode in the GIF (default 4)",
+    )  # fmt: skip
 
     plot = sub.add_parser("plot", help="overlay learning curves (mean and spread over seeds)")
     plot.add_argument(
@@ -193,7 +202,46 @@ def _eval(args: argparse.Namespace) -> int:
         f"episodes (seeds {seed}..{seed + args.episodes - 1}), mean length "
         f"{result.lengths.mean():.1f}"
     )
+    if args.record:
+        _record(args, checkpoint, policy, seed)
     return 0
+
+
+def _record(args: argparse.Namespace, checkpoint: dict, policy: object, seed: int) -> None:
+    """The first episode again, as a GIF (and a gait diagram where the env has feet)."""
+    from pathlib import Path
+
+    from rl_control.envs.registration import make_env
+    from rl_control.training import recording
+
+    out = Path(args.record)
+    if out.suffix.lower() != ".gif":
+        raise UsageError(f"--record needs a .gif file name, got {args.record}")
+    if not out.parent.is_dir():
+        raise UsageError(f"--record: folder {out.parent} does not exist")
+    if not args.record_seconds > 0:
+        raise UsageError(f"--record-seconds must be > 0, got {args.record_seconds}")
+    env = make_env(checkpoint["task"], **checkpoint.get("env", {}))
+    try:
+        if not hasattr(env.unwrapped, "physics_handles"):
+            raise UsageError(f"--record needs a PyBullet task, not {checkpoint['task']!r}")
+        dt = float(getattr(env.unwrapped.params, "control_dt", 0.01))
+        every = max(int(round(1 / (recording.GIF_FPS * dt))), 1)
+        trace = recording.rollout(
+            policy, env, seed, every, frame_steps=int(args.record_seconds / dt)
+        )
+    finally:
+        env.close()
+    written = [recording.save_gif(trace.frames, out, fps=1 / (every * dt))]
+    if trace.contacts.size:
+        gait = out.with_name(f"{out.stem}_gait.png")
+        written.append(recording.save_gait_diagram(trace, gait, title=f"{checkpoint['task']}"))
+    m = recording.walk_metrics(trace)
+    print(
+        f"recorded seed {seed}: {trace.steps} steps, forward {m['distance']:.3f} m at "
+        f"{m['speed']:.3f} m/s, cost of transport {m['cost_of_transport']:.2f}; wrote "
+        + " and ".join(map(str, written))
+    )
 
 
 def _plot(args: argparse.Namespace) -> int:

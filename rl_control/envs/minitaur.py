@@ -21,6 +21,7 @@ import numpy as np
 import pybullet_data
 
 from rl_control.envs.bullet import BulletEnv, disable_default_motors, pybullet
+from rl_control.envs.randomization import PhysicsVariation
 from rl_control.envs.wrappers import ObservationHistory, gaussian_noise
 from rl_control.tasks import minitaur as task
 from rl_control.tasks.minitaur import MinitaurParams
@@ -41,6 +42,7 @@ class MinitaurEnv(BulletEnv):
 
     metadata = {"render_modes": ["human"], "render_fps": 100}
     urdf_file = "quadruped/minitaur.urdf"
+    params_cls: type[MinitaurParams] = MinitaurParams
 
     def __init__(
         self,
@@ -48,16 +50,24 @@ class MinitaurEnv(BulletEnv):
         render_mode: str | None = None,
         **overrides: Any,
     ) -> None:
-        super().__init__(override_params(params or MinitaurParams(), overrides), render_mode)
+        super().__init__(override_params(params or self.params_cls(), overrides), render_mode)
         p = self.params
         center = task.STANDING_ANGLE
-        self.action_space = gym.spaces.Box(
+        motors = gym.spaces.Box(
             center - p.action_range, center + p.action_range, (task.NUM_MOTORS,), np.float32
         )
+        #: the desired-angle box every action is clipped to (the raw task's action space)
+        self.motor_low, self.motor_high = (b.astype(np.float64) for b in (motors.low, motors.high))
+        self.action_space = motors
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (task.OBS_DIM,), np.float32)
         self._noise_std = task.noise_scale(p)
         self._history = ObservationHistory(p.latency, p.physics_dt)
+        self._strength = 1.0  # motor strength factor (domain randomisation)
         self._body, self._motors = self._build()
+        self._nominal_mass = {
+            link: self._client.getDynamicsInfo(self._body, link)[0]
+            for link in (-1, *range(self._client.getNumJoints(self._body)))
+        }
         self._snapshot = self._client.saveState()
         self._settled_torques = self._torques.copy()  # the snapshot holds no motor commands
         self._steps = 0
@@ -68,7 +78,7 @@ class MinitaurEnv(BulletEnv):
         c.setAdditionalSearchPath(pybullet_data.getDataPath())
         c.setGravity(0.0, 0.0, -9.8)
         c.setTimeStep(p.physics_dt)
-        c.loadURDF("plane.urdf")
+        self._plane = c.loadURDF("plane.urdf")
         body = c.loadURDF(self.urdf_file, INIT_POSITION)
         ids = {c.getJointInfo(body, j)[1].decode(): j for j in range(c.getNumJoints(body))}
         motors, knees = [], []
@@ -91,6 +101,8 @@ class MinitaurEnv(BulletEnv):
                 KNEE_ANCHOR_LEFT,
             )
         disable_default_motors(c, body, motors + knees)
+        self._joints = motors + knees
+        self._feet = knees  # the lower legs, whose tips touch the floor
         self._body, self._motors = body, motors
         # land and settle in the standing pose once; every reset restores this snapshot
         self._read_motors()
@@ -108,6 +120,43 @@ class MinitaurEnv(BulletEnv):
         """Motor angles and velocities in the common convention, and the PD torques."""
         return self._angles.copy(), self._velocities.copy(), self._torques.copy()
 
+    def leg_names(self) -> tuple[str, ...]:
+        """The legs, in the order of :meth:`foot_contacts`."""
+        return LEGS
+
+    def foot_contacts(self) -> np.ndarray:
+        """Per leg (``LEGS`` order), whether either lower leg touches the floor now."""
+        cid, body = self.physics_handles()
+        touching = {
+            point[3] for point in pybullet.getContactPoints(body, self._plane, physicsClientId=cid)
+        }
+        feet = np.array([f in touching for f in self._feet])
+        return feet.reshape(len(LEGS), 2).any(axis=1)
+
+    def total_mass(self) -> float:
+        """The robot's mass now (kg), randomisation included."""
+        cid, body = self.physics_handles()
+        links = (-1, *range(pybullet.getNumJoints(body, physicsClientId=cid)))
+        return float(sum(pybullet.getDynamicsInfo(body, j, physicsClientId=cid)[0] for j in links))
+
+    def apply_variation(self, v: PhysicsVariation) -> None:
+        """Apply one domain-randomisation draw (kept until the next call); see
+        :mod:`rl_control.envs.randomization`. Takes effect from the next reset on."""
+        c, p = self._client, self.params
+        for link, mass in self._nominal_mass.items():
+            scale = v.base_mass_scale if link == -1 else v.leg_mass_scale
+            c.changeDynamics(self._body, link, mass=mass * scale)
+        n = len(self._joints)
+        # PyBullet's joint friction: a velocity motor holding 0 rad/s with at most this force
+        c.setJointMotorControlArray(
+            self._body, self._joints, pybullet.VELOCITY_CONTROL,
+            targetVelocities=[0.0] * n, forces=[v.joint_friction] * n,
+        )  # fmt: skip
+        c.changeDynamics(self._plane, -1, lateralFriction=v.ground_friction)
+        self._strength = v.motor_strength
+        self._history = ObservationHistory(p.latency + v.latency, p.physics_dt)
+        self._noise_std = task.noise_scale(p) + np.repeat(v.noise_std, [8, 8, 8, 4])
+
     # --- physics ------------------------------------------------------------------------
     def _read_motors(self) -> None:
         """Motor angles and velocities in the common convention."""
@@ -120,7 +169,9 @@ class MinitaurEnv(BulletEnv):
         self._torque_step(task.pd_torque(desired, self._angles, self._velocities, self.params))
 
     def _torque_step(self, torque: np.ndarray) -> None:
-        """One physics step with motor torques (common convention); reads the motors."""
+        """One physics step with motor torques (common convention) scaled by the randomised
+        motor strength (1 without domain randomisation); reads the motors."""
+        torque = self._strength * torque
         self._calls.set_motor_array(
             self._body, self._motors, pybullet.TORQUE_CONTROL, forces=torque * MOTOR_DIRECTIONS
         )
@@ -169,13 +220,19 @@ class MinitaurEnv(BulletEnv):
         return self._observe(), {"base_position": np.array(position)}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        p = self.params
         desired = np.asarray(action, dtype=np.float64).reshape(-1)
         if desired.shape != (task.NUM_MOTORS,):
             raise ValueError(f"Minitaur action must have 8 motor angles, got {desired.shape}")
         if not np.isfinite(desired).all():
             raise ValueError(f"non-finite action: {desired.tolist()}")
-        desired = desired.clip(self.action_space.low, self.action_space.high)
+        return self.step_motors(desired)
+
+    def step_motors(
+        self, desired: np.ndarray
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One control step towards desired motor angles (clipped to the motor box)."""
+        p = self.params
+        desired = desired.clip(self.motor_low, self.motor_high)
         record = p.latency > 0.0
         for sub in range(p.physics_substeps):
             self._physics_step(desired)
@@ -191,6 +248,8 @@ class MinitaurEnv(BulletEnv):
         truncated = self._steps >= p.max_steps and not terminated
         info = {
             "reward_terms": {k: float(v) for k, v in terms.items()},
+            # |τ·q̇| summed over the motors (W) at the step's end, as the energy term uses it
+            "mechanical_power": float(abs(self._torques @ self._velocities)),
             "base_position": np.array(position),
         }
         return self._observe(), reward, terminated, truncated, info

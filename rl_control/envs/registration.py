@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 
+from rl_control.envs.randomization import CONFIG_KEY, DomainRandomization, RandomizationParams
 from rl_control.tasks.registry import TASKS, check_task_name
 
 
@@ -31,7 +32,9 @@ def make_env(task: str, seed: int | None = None, **params: Any) -> gym.Env:
     """Build the env of ``task`` with parameter overrides (and ``render_mode``), seeded if asked.
 
     ``task`` is an rl_control task name or any registered gymnasium id (made by ``gym.make``
-    with ``params`` as its keyword arguments; its action space must be a Box). With a seed
+    with ``params`` as its keyword arguments; its action space must be a Box). The
+    ``domain_randomization`` key, when present, wraps the env in
+    :class:`~rl_control.envs.randomization.DomainRandomization` with those ranges. With a seed
     the env is reset once with it and its action space seeded, so sampling and the first
     episode are reproducible. Unknown tasks or parameters raise ValueError.
     """
@@ -39,10 +42,17 @@ def make_env(task: str, seed: int | None = None, **params: Any) -> gym.Env:
         raise TypeError(f"seed must be an int or None, got {seed!r}")
     register_envs()
     check_task_name(task)
+    randomization = params.pop(CONFIG_KEY, None)
     if task in TASKS:
         env = load_env_creator(TASKS[task].entry_point)(**params)
     else:
         env = _make_gym_env(task, params)
+    if randomization is not None:
+        try:
+            env = DomainRandomization(env, RandomizationParams.from_config(randomization))
+        except BaseException:
+            env.close()
+            raise
     if seed is not None:
         env.reset(seed=seed)
         env.action_space.seed(seed)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_control.tasks.params import override_params
+from rl_control.tasks.params import override_params, task_params
 
 if TYPE_CHECKING:
     from rl_control.robot.sensors import SensorReadings
@@ -158,8 +158,9 @@ class TaskDefinition:
         return tuple(f for f in FACTS if optional.get(f, True) is not None)
 
     def params(self, overrides: dict[str, Any] | None = None) -> Any:
-        """The default params with ``overrides`` (unknown names raise ValueError)."""
-        return override_params(self.params_cls(), dict(overrides or {}))
+        """The default params with ``overrides`` (unknown names raise ValueError); env-wrapper
+        settings such as ``domain_randomization`` are not task parameters and are skipped."""
+        return override_params(self.params_cls(), task_params(overrides))
 
     def bind(self, overrides: dict[str, Any] | None = None) -> Task:
         """This task with its parameters fixed."""

@@ -7,6 +7,16 @@ from typing import Any, TypeVar
 
 P = TypeVar("P")
 
+#: ``env`` settings that configure wrappers around a task's env (see
+#: rl_control.envs.randomization), not the task's own parameters
+RANDOMIZATION_KEY = "domain_randomization"
+WRAPPER_KEYS = (RANDOMIZATION_KEY,)
+
+
+def task_params(env_params: dict[str, Any] | None) -> dict[str, Any]:
+    """The task's own parameters among a config's ``env`` settings (wrapper keys dropped)."""
+    return {k: v for k, v in (env_params or {}).items() if k not in WRAPPER_KEYS}
+
 
 def override_params(base: P, overrides: dict[str, Any]) -> P:
     """``base`` with ``overrides`` applied; lists (from YAML) become tuples.

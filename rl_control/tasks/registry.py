@@ -13,7 +13,7 @@ import importlib
 import os
 from typing import Any
 
-from rl_control.tasks import function_opt, minitaur, soft_wall_cartpole, two_link_leg
+from rl_control.tasks import function_opt, minitaur, minitaur_tg, soft_wall_cartpole, two_link_leg
 from rl_control.tasks.base import FACTS, Task, TaskDefinition
 
 #: environment variable naming extra task modules to import (comma-separated)
@@ -24,7 +24,8 @@ GRAPH_FACTS = ("layout", "joint_names", "estimate", "observation", "reward", "te
 
 TASKS: dict[str, TaskDefinition] = {
     d.name: d for d in (soft_wall_cartpole.DEFINITION, two_link_leg.DEFINITION,
-                        minitaur.DEFINITION, *function_opt.DEFINITIONS)
+                        minitaur.DEFINITION, minitaur_tg.DEFINITION,
+                        *function_opt.DEFINITIONS)
 }  # fmt: skip
 
 

@@ -1,0 +1,287 @@
+"""PPO vs TRPO vs TRPO → PPO on the Minitaur's trajectory-generator action space (minitaur_tg).
+
+The slides' comparison (trpo-ppo-quadruped-locomotion-slides.txt) redone where walking is
+within reach of a small budget: the policy adds a bounded leg-space residual to a 2 Hz
+trotting reference (Tan et al. 2018). Each algorithm runs with its own tuned settings from
+the slides, as the config files hold them (config/train/{ppo,trpo,trpo_then_ppo}_minitaur
+.yaml), and nothing was tuned here for any of the three; the generator keeps its defaults
+(rl_control/tasks/minitaur_tg.py). Every row gets the same env-step budget: TRPO → PPO is
+TRPO for half of it, then PPO (the slides' "new values") warm-started from that run's
+networks for the other half. The zero-residual policy (the generator alone) is the
+reference row.
+
+Reported per row, on the final policy's deterministic 1000-step episode (the task has no
+noise by default, so every evaluation episode is the same): forward distance (m), mean
+forward speed (m/s), cost of transport E / (m g d) with E = Σ |τ·q̇| Δt, and the return.
+
+Resumable: one JSON per finished run under experiments/results/minitaur_walk_runs/ (commit
+them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
+runs/experiments/minitaur_walk/.
+
+    nice -n 10 python experiments/minitaur_walk.py       # 3 seeds x 10k steps (~1 h when shared)
+    python experiments/minitaur_walk.py --budget 100000      # longer
+    python experiments/minitaur_walk.py --quick              # smoke run (not a result)
+Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
+minitaur_walk_best_gait.png (default out: experiments/results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+TASK = "minitaur_tg"
+CONFIGS = {
+    "ppo": ROOT / "config/train/ppo_minitaur.yaml",
+    "trpo": ROOT / "config/train/trpo_minitaur.yaml",
+    "trpo_then_ppo": ROOT / "config/train/trpo_then_ppo_minitaur.yaml",
+}
+ROWS = ("PPO", "TRPO", "TRPO → PPO")
+EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
+
+
+@dataclass(frozen=True)
+class Plan:
+    budget: int  # env steps of every row
+    every: int  # evaluation interval (learning curves)
+    seeds: tuple[int, ...]
+    env: tuple[tuple[str, Any], ...] = ()
+    overrides: tuple[tuple[str, Any], ...] = ()  # algo_config overrides (smoke run only)
+
+
+FULL = Plan(10_000, 5_000, (0, 1, 2))
+#: smoke run: 30-step episodes, a shorter landing before the first one, 30 steps per update
+QUICK = Plan(
+    120, 60, (0,), env=(("max_steps", 30), ("settle_steps", 100)), overrides=(("n_steps", 30),)
+)
+
+
+def settings(plan: Plan, config: str, seed: int, steps: int, init: dict | None) -> dict:
+    """Everything that defines one run (its result file is named by a hash of it)."""
+    from rl_control.training.io import read_yaml
+
+    data = read_yaml(CONFIGS[config])
+    algo = {**data["algo_config"], **dict(plan.overrides)}
+    if "batch_size" in algo and "n_steps" in dict(plan.overrides):
+        algo["batch_size"] = min(algo["batch_size"], algo["n_steps"])
+    return {
+        "algo": data["algo"], "config": config, "seed": seed, "total_steps": steps,
+        "env": dict(plan.env), "algo_config": algo, "eval_every": plan.every,
+        "init_from": init,
+    }  # fmt: skip
+
+
+def rows(plan: Plan) -> dict[str, list[dict]]:
+    """The runs of each reported row, by seed (TRPO → PPO: the PPO half; its TRPO half is
+    its ``init_from``)."""
+    half = plan.budget // 2
+    out: dict[str, list[dict]] = {r: [] for r in ROWS}
+    for seed in plan.seeds:
+        out["PPO"].append(settings(plan, "ppo", seed, plan.budget, None))
+        out["TRPO"].append(settings(plan, "trpo", seed, plan.budget, None))
+        first = settings(plan, "trpo", seed, half, None)
+        out["TRPO → PPO"].append(settings(plan, "trpo_then_ppo", seed, plan.budget - half, first))
+    return out
+
+
+def key(s: dict) -> str:
+    return hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load(results: Path, s: dict) -> dict | None:
+    path = results / f"{key(s)}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return data if data.get("settings") == s else None
+
+
+def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
+    """Train one run (unless done), evaluate its final policy, write its result JSON."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from rl_control.training.config import TrainConfig
+    from rl_control.training.io import atomic_write_json
+    from rl_control.training.metrics import read_metrics
+    from rl_control.training.runner import Runner
+
+    s, results, runs = job
+    start, name = time.perf_counter(), key(s)
+    if load(Path(results), s) is not None:
+        return name, 0.0
+    run_dir = Path(runs) / name
+    shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished run starts over
+    config = TrainConfig(
+        algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
+        total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
+        eval_every=s["eval_every"], eval_episodes=1, checkpoint_every=0, run_dir=str(run_dir),
+        init_from=str(Path(runs) / key(s["init_from"])) if s["init_from"] else None,
+        label=name,
+    )  # fmt: skip
+    Runner(config, tensorboard=False).train()
+    metrics = read_metrics(run_dir / "metrics.csv")
+    curve = [
+        (int(step), float(ret))
+        for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
+        if not np.isnan(ret)
+    ]
+    payload = {"settings": s, "curve": curve, "final": final_walk(run_dir, s), "seconds": 0.0}
+    payload["seconds"] = time.perf_counter() - start
+    atomic_write_json(Path(results) / f"{name}.json", payload)
+    return name, payload["seconds"]
+
+
+def walk(policy: Any, env_params: dict, seed: int, record: Path | None = None) -> dict:
+    """Walking metrics of one deterministic episode (and its GIF and gait diagram)."""
+    from rl_control.envs.registration import make_env
+    from rl_control.training import recording
+
+    env = make_env(TASK, **env_params)
+    try:
+        trace = recording.rollout(policy, env, seed, frame_every=5 if record else 0,
+                                  frame_steps=400)  # fmt: skip
+    finally:
+        env.close()
+    if record is not None:
+        recording.save_gif(trace.frames, record, fps=recording.GIF_FPS)
+        gait = record.with_name(f"{record.stem}_gait.png")
+        recording.save_gait_diagram(trace, gait, title="best policy: foot contacts")
+    return {**recording.walk_metrics(trace), "steps": trace.steps}
+
+
+def final_walk(run_dir: Path, s: dict) -> dict:
+    from rl_control.training.checkpoint import load_checkpoint, policy_from_record
+
+    policy = policy_from_record(load_checkpoint(run_dir)["policy"])
+    return walk(policy, s["env"], s["seed"] + EVAL_SEED_OFFSET)
+
+
+def run_all(jobs: list[dict], results: Path, runs: Path, workers: int) -> None:
+    """Run the unfinished ``jobs`` in order on ``workers`` processes (1: in this one); a
+    warm-started run starts once the run it starts from has finished (it comes earlier in
+    ``jobs`` or is done)."""
+    todo = list({key(s): s for s in jobs if load(results, s) is None}.values())
+    print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
+    if not todo:
+        return
+    results.mkdir(parents=True, exist_ok=True)
+    runs.mkdir(parents=True, exist_ok=True)
+    if workers == 1:
+        for i, s in enumerate(todo, 1):
+            seconds = run_job((s, str(results), str(runs)))[1]
+            print(f"  [{i}/{len(todo)}] {describe(s)}: {seconds:.0f} s", flush=True)
+        return
+    done = 0
+    with mp.get_context("spawn").Pool(workers) as pool:
+        running: dict[str, tuple[dict, Any]] = {}
+        while todo or running:
+            for s in list(todo):
+                ready = s["init_from"] is None or load(results, s["init_from"]) is not None
+                if len(running) < workers and ready:
+                    job = (s, str(results), str(runs))
+                    running[key(s)] = (s, pool.apply_async(run_job, (job,)))
+                    todo.remove(s)
+            if not running:
+                raise RuntimeError("a warm-started run waits for a run that is not scheduled")
+            for name, (s, result) in list(running.items()):
+                if result.ready():
+                    done += 1
+                    seconds = result.get()[1]
+                    print(f"  [{done}] {describe(s)}: {seconds:.0f} s", flush=True)
+                    del running[name]
+            time.sleep(0.2)
+
+
+def describe(s: dict) -> str:
+    warm = " (from TRPO)" if s["init_from"] else ""
+    return f"{s['config']}{warm} seed {s['seed']}, {s['total_steps']} steps"
+
+
+def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path) -> None:
+    """A TRPO half whose result exists but whose run folder is gone (another machine) while
+    its PPO half is still to run is run again (deterministic), so the PPO half can start."""
+    pending = [s for s in jobs if load(results, s) is None]
+    for s in pending:
+        first = s["init_from"]
+        if first and not (runs / key(first) / "checkpoint.pt").is_file():
+            (results / f"{key(first)}.json").unlink(missing_ok=True)
+
+
+def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
+    parser.add_argument("--budget", type=int, help="env steps per row (default 10000)")
+    parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
+    parser.add_argument("--runs", type=Path, help="run folders (default runs/experiments/...)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--report-only", action="store_true",
+        help="no runs: the table from the finished ones (rows name their seeds)",
+    )  # fmt: skip
+    args = parser.parse_args(None if argv is None else list(argv))
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    plan = QUICK if args.quick else FULL
+    if args.budget is not None:
+        if args.budget < 2 * plan.every:
+            raise ValueError(f"--budget must be at least {2 * plan.every}, got {args.budget}")
+        plan = Plan(args.budget, plan.every, plan.seeds, plan.env, plan.overrides)
+    from results_table import start_run
+
+    from experiments.minitaur_walk_report import write_results
+
+    run = start_run(["experiments/minitaur_walk.py", *(argv or sys.argv[1:])])
+    out = args.out or ROOT / ("runs/experiments_quick" if args.quick else "experiments/results")
+    results = out / ("minitaur_walk_runs" + "_quick" * args.quick)
+    runs = args.runs or ROOT / "runs/experiments" / ("minitaur_walk" + "_quick" * args.quick)
+    t0 = time.perf_counter()
+    table = rows(plan)
+    # seed by seed (a stopped study leaves whole seeds), each TRPO half before its PPO half
+    jobs = [
+        s
+        for i in range(len(plan.seeds))
+        for row in table.values()
+        for s in ([row[i]["init_from"]] if row[i]["init_from"] else []) + [row[i]]
+    ]
+    if not args.report_only:
+        ensure_checkpoints(jobs, results, runs)
+        run_all(jobs, results, runs, workers=args.workers)
+    found = {r: [f for s in group if (f := load(results, s)) is not None]
+             for r, group in table.items()}  # fmt: skip
+    if not args.report_only and any(len(f) < len(plan.seeds) for f in found.values()):
+        raise RuntimeError("a run of the study has no result (see the messages above)")
+    zero = walk(_ZeroResidual(), dict(plan.env), EVAL_SEED_OFFSET)
+    return write_results(plan, args.quick, out, found, zero, runs, run, time.perf_counter() - t0)
+
+
+class _ZeroResidual:
+    """The generator alone (deterministic action 0)."""
+
+    def reset(self, env_ids: Any = None) -> None:
+        del env_ids
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> Any:
+        from rl_control.policies.base import PolicyOutput
+
+        z = np.zeros((len(obs), 8))
+        return PolicyOutput(action=z, mean=z, log_prob=np.zeros(len(obs)), info={})
+
+
+if __name__ == "__main__":
+    main()
