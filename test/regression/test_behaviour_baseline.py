@@ -21,6 +21,14 @@ from rl_control.training.runner import Runner
 
 BASELINE = Path(__file__).parent / "baseline"
 REGEN = os.environ.get("RL_CONTROL_REGEN_BASELINE") == "1"
+#: the same code on another CPU (or BLAS build) reduces floats in another order: metrics of
+#: these short runs then drift by ~1e-5 relative (seen: 8e-6 on a PPO policy loss, AMD EPYC
+#: against the machine that recorded them), which TRPO's line search amplifies to 5e-4 (a return
+#: off by 2.7); a change of behaviour moves them by far more
+RTOL, ATOL = 2e-3, 1e-6
+#: evaluation episodes are closed-loop rollouts of a contact-rich system: a 1e-5 change of the
+#: weights moves their spread by ~1 % (seen: TRPO's eval_return_std 242.6 against 245.3)
+EVAL_RTOL = 5e-2
 #: columns that measure the machine, not the learning
 TIMING = {"wall_time", "steps_per_s", "solve_time", "update_time", "fps"}
 
@@ -51,7 +59,12 @@ def _compare_or_write(name: str, metrics_csv: Path) -> None:
         if column in TIMING:
             continue
         np.testing.assert_allclose(
-            got[column], values, rtol=1e-6, atol=1e-9, equal_nan=True, err_msg=column
+            got[column],
+            values,
+            rtol=EVAL_RTOL if column.startswith("eval_") else RTOL,
+            atol=ATOL,
+            equal_nan=True,
+            err_msg=column,
         )
 
 
