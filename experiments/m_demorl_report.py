@@ -33,7 +33,11 @@ def _pm(values: Sequence[float], digits: int = 1) -> str:
 
 
 def _x(ratio: float) -> str:
-    return "n/a (the median seed of neither reached the threshold)" if math.isnan(ratio) else f"{ratio:.2f}x"
+    return (
+        "n/a (the median seed of neither reached the threshold)"
+        if math.isnan(ratio)
+        else f"{ratio:.2f}x"
+    )
 
 
 def _load(runs: Path, jobs: list[dict], key: Callable[[dict], str]) -> list[dict]:
