@@ -117,7 +117,7 @@ def load(results: Path, s: dict[str, Any]) -> dict[str, Any] | None:
 def fmt(x: float) -> str:
     if not np.isfinite(x):
         return "-"
-    return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+    return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3g}"
 
 
 def report(
