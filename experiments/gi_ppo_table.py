@@ -155,7 +155,7 @@ def report(
             ax.plot(np.arange(1, curve.shape[1] + 1), -curve.mean(0), label=LABELS[algo])
             if algo == "gi_ppo":
                 alpha = np.array([r["alpha"] for r in runs])
-                axes.flat[4 + (i % 2)].plot(alpha.mean(0), label=task)
+                axes.flat[4 if task.startswith("dejong") else 5].plot(alpha.mean(0), label=task)
         ax.set(title=task, xlabel="update (64 one-step episodes)", yscale="log",
                ylabel="−(best mean reward so far)")  # fmt: skip
         ax.legend(fontsize=7)
