@@ -185,7 +185,8 @@ def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
                                             finals(by["ilqr_mpc"], "wide"))}  # fmt: skip
     # the seeds every learner finished (a --report-only summary may lack some)
     seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in METHODS)))
-    return {"quick": quick, "seeds": seeds, "planned_seeds": plan["seeds"], "grid": grid.tolist(), "curves": curves,
+    return {"quick": quick, "seeds": seeds, "planned_seeds": plan["seeds"],
+            "grid": grid.tolist(), "curves": curves,
             "groups": {k: {"train": v[0], "wide": v[1]} for k, v in groups.items()},
             "gps_counts": [r.get("counts") for r in by["gps"]], "steps": plan["steps"],
             "gps_minus_guide": [(float(np.mean(r["train"]) - np.mean(r["guide_train"])),
