@@ -22,7 +22,7 @@ cores, far longer on a loaded machine.
 
     python experiments/gps_study.py            # full
     python experiments/gps_study.py --quick    # smoke run, tiny budgets (not a result)
-Writes <out>/gps_study.{md,json} (default out: experiments/results).
+Writes <out>/gps_study.{md,json,png} (default out: experiments/results).
 """
 
 from __future__ import annotations
@@ -183,9 +183,15 @@ def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
                                                   finals(by["gps"], "guide_wide")),
               "iLQR as MPC (re-planning)": (finals(by["ilqr_mpc"], "train"),
                                             finals(by["ilqr_mpc"], "wide"))}  # fmt: skip
-    return {"quick": quick, "seeds": plan["seeds"], "grid": grid.tolist(), "curves": curves,
+    # the seeds every learner finished (a --report-only summary may lack some)
+    seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in METHODS)))
+    return {"quick": quick, "seeds": seeds, "planned_seeds": plan["seeds"],
+            "grid": grid.tolist(), "curves": curves,
             "groups": {k: {"train": v[0], "wide": v[1]} for k, v in groups.items()},
             "gps_counts": [r.get("counts") for r in by["gps"]], "steps": plan["steps"],
+            "gps_minus_guide": [(float(np.mean(r["train"]) - np.mean(r["guide_train"])),
+                                 float(np.mean(r["wide"]) - np.mean(r["guide_wide"])))
+                                for r in by["gps"]],
             "best_return": 15 * envs(plan)[0]["max_steps"],
             "seconds": {m: [r["seconds"] for r in by[m]] for m in by}}  # fmt: skip
 
@@ -205,6 +211,37 @@ def table(summary: dict) -> tuple[list[str], list[list[str]]]:
         cells = [at(m, p) if m else "- (model known, no env steps)" for p in points]
         rows.append([name, *cells, fair.spread(g["train"]), fair.spread(g["wide"])])
     return header, rows
+
+
+def plot(summary: dict, path: Path) -> None:
+    """Median (and range over seeds) eval return against env steps; iLQR-MPC as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rl_control.training.io import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    grid = np.asarray(summary["grid"])
+    names = {"gps": "GPS", "ppo": "PPO, default", "ppo_tuned": "PPO, tuned"}
+    for m, curves in summary["curves"].items():
+        if curves:
+            c = np.asarray(curves)
+            ax.plot(grid, np.median(c, 0), marker="o", label=names[m])
+            ax.fill_between(grid, c.min(0), c.max(0), alpha=0.2)
+    mpc = summary["groups"]["iLQR as MPC (re-planning)"]["train"]
+    if mpc:
+        ax.axhline(float(np.median(mpc)), color="k", ls="--", label="iLQR as MPC (no env steps)")
+    ax.set(xlabel="env steps used", ylabel="eval return (training starts)",
+           title="soft-wall cart-pole, 200-step episodes")  # fmt: skip
+    ax.legend(loc="lower right")
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
@@ -245,11 +282,15 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "gps_study.json", json.dumps(summary, indent=1))
+    plot(summary, out / "gps_study.png")
     header, rows = table(summary)
     notes = [
         "Returns: mean over the deterministic eval episodes; cells: median [min, max] over "
-        f"seeds {plan['seeds']}. Best possible return {15 * envs(plan)[0]['max_steps']} "
-        "(15 per step).",
+        f"seeds {sorted({r['seed'] for r in done if r['method'] == 'gps'})}. Best possible "
+        f"return {15 * envs(plan)[0]['max_steps']} (15 per step).",
+        "GPS minus its own iLQR guide law, per seed (training / wide starts): "
+        + ", ".join(f"{a:+.0f} / {b:+.0f}" for a, b in summary["gps_minus_guide"])
+        + ".",
         "Curves are on the training starts (the runner's eval episodes; GPS updates per batch "
         "of episodes and is evaluated at its first update past a grid point, so a cell is its "
         "last evaluation at or before the grid point); 'final' columns score "
