@@ -143,6 +143,8 @@ def test_rviz_argument_starts_rviz2_with_the_tasks_config(tmp_path: Path) -> Non
         rviz = [n for n in plan.nodes if n.name == "rviz2"]
         assert len(rviz) == 1, launch
         assert rviz[0].command()[:3] == [str(exe), "-d", str(RVIZ / "two_link_leg.rviz")]
+        backend = [v for f, v in rviz[0].parameters if f == "--params-file"]
+        assert [Path(v).name for v in backend] == ["backend_pybullet.yaml"]  # use_sim_time
         quiet = resolve_launch(ROOT / "launch" / f"{launch}.launch.xml",
                                {**args, "rviz": "false"}, environ=env)  # fmt: skip
         assert "rviz2" not in [n.name for n in quiet.nodes]
