@@ -19,6 +19,7 @@ def test_ids_are_registered_idempotently_and_make_works():
         "rl_control/SoftWallCartPole-v0",
         "rl_control/TwoLinkLeg-v0",
         "rl_control/Minitaur-v0",
+        "rl_control/MinitaurTG-v0",
     }
     env = gym.make("rl_control/TwoLinkLeg-v0", max_steps=7)
     assert env.unwrapped.params.max_steps == 7
