@@ -8,10 +8,13 @@ from rl_control.envs.registration import make_env
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.roles.bridge import LockStepBridge
 from rl_control.roles.estimator import StateEstimator
-from rl_control.tasks.registry import make_task, task_names
+from rl_control.tasks.registry import GRAPH_FACTS, TASKS, make_task, task_names
+
+#: tasks the graph runs (minitaur_tg has no sensor estimate of its generator's phase)
+GRAPH_TASKS = [n for n in task_names() if set(GRAPH_FACTS) <= set(TASKS[n].facts())]
 
 
-@pytest.mark.parametrize("name", task_names())
+@pytest.mark.parametrize("name", GRAPH_TASKS)
 def test_graph_matches_the_env_step_by_step(name: str) -> None:
     task = make_task(name)
     reference, simulated = make_env(name), make_env(name)
