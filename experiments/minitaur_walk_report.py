@@ -84,6 +84,8 @@ def write_results(
         "zero residual (generator alone)", "-", f"{zero['distance']:.2f}",
         f"{zero['speed']:.3f}", f"{zero['cost_of_transport']:.2f}", "-", "-",
     ])  # fmt: skip
+    finished = {r["settings"]["seed"] for results in found.values() for r in results}
+    summary["seeds"], summary["planned_seeds"] = sorted(finished), list(plan.seeds)
     if not any(found.values()):
         raise RuntimeError("minitaur_walk: no finished runs to report")
     best_row, best = max(

@@ -188,10 +188,14 @@ def judge_ordering(better: str, worse: str) -> Callable[[dict[str, Any]], tuple[
     exceeds that of ``worse``, else not reproduced."""
 
     def judge(summary: dict[str, Any]) -> tuple[str, str]:
+        done = summary["rows"]
+        if better not in done or worse not in done:  # a stopped study: the row has no runs
+            return f"no finished runs of {better if better not in done else worse}", "not run"
         (rb, db), (rw, dw) = _walk_medians(summary, better), _walk_medians(summary, worse)
+        seeds = sorted(set(done[better]["seeds"]) & set(done[worse]["seeds"]))
         text = (
-            f"minitaur_tg, {summary['budget']} env steps, median final return {better} "
-            f"{rb:.2f} vs {worse} {rw:.2f} (forward distance {db:.2f} vs {dw:.2f} m; "
+            f"minitaur_tg, {summary['budget']} env steps, seeds {seeds}: median final return "
+            f"{better} {rb:.2f} vs {worse} {rw:.2f} (forward distance {db:.2f} vs {dw:.2f} m; "
             f"generator alone {summary['zero_residual']['distance']:.2f} m)"
         )
         return text, "partly" if rb > rw else "not reproduced"
