@@ -52,7 +52,10 @@ class WebView:
         self.monitor, self.clock, self.table_period = monitor, clock, table_period
         self.server = viser.ViserServer(host=host, port=port, verbose=False)
         self.server.gui.configure_theme(control_width="large")
-        self.server.scene.add_grid("/grid", width=4.0, height=4.0)
+        self.server.scene.add_grid("/grid", width=2.0, height=2.0, cell_size=0.1)
+        # the tasks' robots are about a metre: look at them from a couple of metres away
+        self.server.initial_camera.position = (0.0, -2.2, 1.2)
+        self.server.initial_camera.look_at = (0.0, 0.0, 0.3)
         self.base = self.server.scene.add_frame("/robot", show_axes=False)
         self.urdf = None
         self._description, self._version, self._table_at = "", -1, -1e9
@@ -62,7 +65,7 @@ class WebView:
             data=(np.zeros(1), np.zeros(1)),
             series=(viser.uplot.Series(label="env steps"),
                     viser.uplot.Series(label="mean return", stroke="blue", width=2)),
-            title="learning curve", aspect=1.6,
+            title="learning curve", aspect=1.6, scales={"x": {"time": False}},
         )  # fmt: skip
         self.stats = self.server.gui.add_markdown("training_stats: none yet")
         self.table = self.server.gui.add_markdown(markdown_table(monitor))
