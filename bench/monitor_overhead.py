@@ -109,7 +109,7 @@ def main() -> None:
         slow = 1 - watched["rate"] / base["rate"]
         slowdowns.append(slow)
         rows.append([f"pair {p}", f"{base['rate']:.1f}", f"{watched['rate']:.1f}",
-                     f"{base['wall']:.0f} / {watched['wall']:.0f}", f"{100 * slow:+.1f} %", ""])
+                     f"{base['wall']:.0f} / {watched['wall']:.0f}", f"{100 * slow:+.1f} %", ""])  # fmt: skip
     median = statistics.median(slowdowns)
     rows.append(["median", "", "", "", f"{100 * median:+.1f} %", verdict(median < TARGET)])
     print(f"median slowdown with the monitor: {100 * median:+.1f} % (target < 5 %)")
