@@ -18,7 +18,7 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or ""
                 "")  # fmt: skip
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--enable-unsafe-swiftshader", "--window-size=1280,800")  # fmt: skip
+         "--enable-unsafe-swiftshader", "--window-size=1024,640")  # fmt: skip
 
 
 class Page:
@@ -49,7 +49,7 @@ class Page:
         ident = next(self._ids)
         self.ws.send(json.dumps({"id": ident, "method": method, "params": params}))
         while True:
-            reply = json.loads(self.ws.recv(timeout=30))
+            reply = json.loads(self.ws.recv(timeout=120))
             if reply.get("id") == ident:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
