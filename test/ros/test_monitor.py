@@ -143,3 +143,18 @@ def _wait_for(page, view, needle: str, timeout: float = 30.0) -> str:
 def _value(text: str, name: str) -> float:
     line = next(ln for ln in text.splitlines() if ln.strip().startswith(name + " "))
     return float(line.split()[-1])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--period", "0"], "--period must be > 0, got 0.0"),
+     (["--tui", "--window", "-1"], "--window must be > 0, got -1.0"),
+     (["--tui", "--duration", "-2"], "--duration must be >= 0, got -2.0")],
+)  # fmt: skip
+def test_monitor_command_rejects_bad_arguments_in_one_line(args, message, capsys) -> None:
+    """rl_control.ros.monitor.run checks its arguments before it joins the domain."""
+    from rl_control.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["monitor", *args])
+    assert str(exc.value) == f"rl-control monitor: {message}"
