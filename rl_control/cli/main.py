@@ -1,4 +1,5 @@
-"""The ``rl-control`` command: train, eval, plot, export, launch, record, replay.
+"""The ``rl-control`` command: train, eval, plot, export, launch, record, replay,
+monitor.
 
 Every user error (bad names, malformed YAML, missing files, NaN actions...) ends with one line
 ``rl-control: error: ...`` on stderr and exit status 2; set ``RL_CONTROL_DEBUG=1`` to get the
@@ -138,6 +139,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--delay", type=float, default=1.0,
                         help="s to wait for subscribers before the first message")  # fmt: skip
+    monitor = sub.add_parser("monitor", help="watch the graph over DDS: browser page or --tui")
+    monitor.add_argument("--tui", action="store_true", help="plain-text table in the terminal")
+    monitor.add_argument("--host", default="127.0.0.1", help="address the page is served on")
+    monitor.add_argument("--port", type=int, default=8080, help="port of the page")
+    monitor.add_argument("--period", type=float, default=1.0, help="s between table redraws")
+    monitor.add_argument("--window", type=float, default=5.0, help="s over which rates count")
+    monitor.add_argument("--duration", type=float, default=0.0, help="s to run (0 = until Ctrl-C)")
     return parser
 
 
@@ -307,12 +315,19 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from rl_control.ros.monitor.run import run_monitor
+
+    return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration)
+
+
 def _run(argv: list[str]) -> int:
     if argv and argv[0] == "launch":  # the launch runner parses its own arguments
         return _launch(argv[1:])
     args = _build_parser().parse_args(argv)
     handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export,
-               "record": _record, "replay": _replay}[args.command]  # fmt: skip
+               "record": _record, "replay": _replay,
+               "monitor": _monitor}[args.command]  # fmt: skip
     return handler(args)
 
 

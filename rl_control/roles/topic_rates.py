@@ -1,0 +1,81 @@
+"""Message rates per topic over a sliding window, on an injected clock (the monitor's table).
+
+Pure bookkeeping: the monitor calls :meth:`TopicRates.tick` from each subscription callback
+and :meth:`TopicRates.rows` when it redraws. The graph's topics come from
+:mod:`rl_control.roles.topics`, so a silent topic still shows (rate 0) with its publishers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from rl_control.roles.topics import TOPICS, Topic
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One line of the topic table."""
+
+    name: str
+    type: str
+    publishers: str
+    count: int
+    rate_hz: float
+    age_s: float | None  # s since the last message; None = never seen
+
+
+class TopicRates:
+    """Counts and windowed rates of the messages seen on each topic."""
+
+    def __init__(
+        self, window: float = 5.0, clock: Callable[[], float] = time.monotonic,
+        topics: Iterable[Topic] = TOPICS,
+    ) -> None:  # fmt: skip
+        if window <= 0:
+            raise ValueError(f"rate window must be > 0 s, got {window}")
+        self.window, self.clock = window, clock
+        self.start = clock()
+        self.topics = {t.name: t for t in topics}
+        self._times: dict[str, deque[float]] = {name: deque() for name in self.topics}
+        self._count: dict[str, int] = dict.fromkeys(self.topics, 0)
+        self._last: dict[str, float] = {}
+
+    def tick(self, topic: str) -> None:
+        """One message arrived on ``topic`` now."""
+        times = self._times.setdefault(topic, deque())
+        times.append(self.clock())
+        self._count[topic] = self._count.get(topic, 0) + 1
+        self._last[topic] = times[-1]
+        self._trim(times, times[-1])
+
+    def _trim(self, times: deque[float], now: float) -> None:
+        while times and times[0] <= now - self.window:
+            times.popleft()
+
+    def rate(self, topic: str) -> float:
+        """Messages per second over the last ``window`` s (or since start, if shorter)."""
+        now = self.clock()
+        times = self._times.get(topic, deque())
+        self._trim(times, now)
+        span = min(self.window, now - self.start)
+        return len(times) / span if span > 0 else 0.0
+
+    def count(self, topic: str) -> int:
+        """Messages seen on ``topic`` since start."""
+        return self._count.get(topic, 0)
+
+    def rows(self) -> list[RateRow]:
+        """The table: the graph's topics in table order, then any others seen."""
+        now, out = self.clock(), []
+        for name in list(self._times):
+            topic = self.topics.get(name)
+            last = self._last.get(name)
+            out.append(RateRow(
+                name, topic.type if topic else "?", " ".join(topic.publishers) if topic else "?",
+                self._count.get(name, 0), self.rate(name),
+                None if last is None else now - last,
+            ))  # fmt: skip
+        return out

@@ -1,0 +1,62 @@
+"""`rl-control monitor --tui`: the topic table and the latest training statistics as plain
+text, redrawn every ``period`` s (no curses: it also works in a log or a pipe)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TextIO
+
+from rl_control.roles.topic_rates import RateRow
+from rl_control.ros import middleware as mw
+from rl_control.ros.monitor.state import STAT_FIELDS, GraphMonitor, GraphState
+
+CLEAR = "\x1b[H\x1b[2J"
+
+
+def topic_table(rows: list[RateRow]) -> str:
+    """Fixed-width table: topic, rate, count, last message age, publishers."""
+    lines = [f"{'topic':<22} {'Hz':>7} {'count':>7} {'age s':>6}  publishers"]
+    for r in rows:
+        age = "-" if r.age_s is None else f"{r.age_s:.1f}"
+        lines.append(f"{r.name:<22} {r.rate_hz:>7.1f} {r.count:>7d} {age:>6}  {r.publishers}")
+    return "\n".join(lines)
+
+
+def stats_text(state: GraphState) -> str:
+    """The latest training_stats, one `name value` per line (or a waiting line)."""
+    if not state.stats:
+        return "training_stats: none yet"
+    extra = [k for k in state.stats if k not in STAT_FIELDS]
+    lines = ["training_stats:"]
+    for name in (*STAT_FIELDS, *extra):
+        value = state.stats[name]
+        if not math.isnan(value):
+            lines.append(f"  {name:<18} {value:.6g}")
+    return "\n".join(lines)
+
+
+def screen(monitor: GraphMonitor) -> str:
+    """One redraw: the topic table, then the statistics."""
+    return f"{topic_table(monitor.rates.rows())}\n\n{stats_text(monitor.state)}\n"
+
+
+def run_tui(
+    node: mw.Node, monitor: GraphMonitor, out: TextIO, period: float = 1.0,
+    duration: float = 0.0, clock: Callable[[], float] | None = None, clear: bool = True,
+) -> int:  # fmt: skip
+    """Spin ``node`` and print :func:`screen` every ``period`` s until Ctrl-C or
+    ``duration`` s (0 = forever); returns the number of screens printed."""
+    import time
+
+    clock = clock or time.monotonic
+    start, shown = clock(), 0
+    try:
+        while mw.ok() and not (duration > 0 and clock() - start >= duration):
+            mw.spin_for(node, period)
+            out.write((CLEAR if clear else "") + screen(monitor))
+            out.flush()
+            shown += 1
+    except KeyboardInterrupt:
+        pass
+    return shown

@@ -1,0 +1,119 @@
+"""`rl-control monitor`'s browser page, drawn by viser (URDFs through yourdfpy).
+
+The page holds the robot in 3D (robot_description, posed by robot_joint_states and moved
+by odometry), the latest MPC plan as a line strip, the learning curve (mean return over
+env steps, uPlot) with the latest statistics, and the topic table with rates and
+publishers. viser serves the page and pushes changes over a websocket; :meth:`WebView.update`
+sends only what changed since the last call.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from rl_control.ros.monitor.state import GraphMonitor
+from rl_control.ros.monitor.tui import stats_text
+
+
+def require_viser() -> None:
+    """One-line error when the browser view's packages are missing."""
+    try:
+        import viser  # noqa: F401
+        import yourdfpy  # noqa: F401
+    except ImportError as exc:
+        raise SystemExit(
+            f"rl-control monitor: the browser view needs viser and yourdfpy ({exc}); "
+            "pip install 'rl_control[monitor]', or use --tui"
+        ) from None
+
+
+def markdown_table(monitor: GraphMonitor) -> str:
+    """The topic table as markdown (rates in Hz, message counts, publishers)."""
+    lines = ["| topic | Hz | count | publishers |", "| --- | ---: | ---: | --- |"]
+    for r in monitor.rates.rows():
+        lines.append(f"| `{r.name}` | {r.rate_hz:.1f} | {r.count} | {r.publishers} |")
+    return "\n".join(lines)
+
+
+class WebView:
+    """A viser server showing one :class:`GraphMonitor`."""
+
+    def __init__(
+        self, monitor: GraphMonitor, host: str = "127.0.0.1", port: int = 8080,
+        table_period: float = 1.0, clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        import viser
+        import viser.uplot
+
+        self.monitor, self.clock, self.table_period = monitor, clock, table_period
+        self.server = viser.ViserServer(host=host, port=port, verbose=False)
+        self.server.gui.configure_theme(control_width="large")
+        self.server.scene.add_grid("/grid", width=2.0, height=2.0, cell_size=0.1)
+        # the tasks' robots are about a metre: look at them from a couple of metres away
+        self.server.initial_camera.position = (0.0, -2.2, 1.2)
+        self.server.initial_camera.look_at = (0.0, 0.0, 0.3)
+        self.base = self.server.scene.add_frame("/robot", show_axes=False)
+        self.urdf = None
+        self._description, self._version, self._table_at = "", -1, -1e9
+        self._curve_len = -1
+        self.status = self.server.gui.add_markdown("**rl_control monitor**: waiting for the graph")
+        self.curve = self.server.gui.add_uplot(
+            data=(np.zeros(1), np.zeros(1)),
+            series=(viser.uplot.Series(label="env steps"),
+                    viser.uplot.Series(label="mean return", stroke="blue", width=2)),
+            title="learning curve", aspect=1.6, scales={"x": {"time": False}},
+        )  # fmt: skip
+        self.stats = self.server.gui.add_markdown("training_stats: none yet")
+        self.table = self.server.gui.add_markdown(markdown_table(monitor))
+
+    @property
+    def port(self) -> int:
+        """The port actually served (viser moves on when the asked one is taken)."""
+        return self.server.get_port()
+
+    def update(self) -> None:
+        """Push what changed: model, joints, pose, plan, curve, stats, table."""
+        state = self.monitor.state
+        if state.description and state.description != self._description:
+            self._load_robot(state.description)
+        if state.version != self._version:
+            self._version = state.version
+            self._pose()
+            if len(state.curve) != self._curve_len:
+                self._curve_len = len(state.curve)
+                xs, ys = zip(*state.curve, strict=True) if state.curve else ((0.0,), (0.0,))
+                self.curve.data = (np.asarray(xs, float), np.asarray(ys, float))
+                self.stats.content = f"```\n{stats_text(state)}\n```"
+        if self.clock() - self._table_at >= self.table_period:
+            self._table_at = self.clock()
+            self.table.content = markdown_table(self.monitor)
+
+    def _load_robot(self, description: str) -> None:
+        import yourdfpy
+        from viser.extras import ViserUrdf
+
+        self._description = description
+        model = yourdfpy.URDF.load(io.StringIO(description), build_collision_scene_graph=False,
+                                   load_collision_meshes=False)  # fmt: skip
+        self.urdf = ViserUrdf(self.server, model, root_node_name="/robot")
+        names = self.urdf.get_actuated_joint_names()
+        self.status.content = f"**robot**: `{model.robot.name}`, {len(names)} moving joints"
+
+    def _pose(self) -> None:
+        state = self.monitor.state
+        if self.urdf is not None:
+            names = self.urdf.get_actuated_joint_names()
+            self.urdf.update_cfg(np.array([state.joints.get(n, 0.0) for n in names]))
+        if state.base is not None:
+            self.base.position, self.base.wxyz = state.base
+        if len(state.plan) >= 2:
+            points = np.asarray(state.plan, np.float32)
+            segments = np.stack([points[:-1], points[1:]], axis=1)
+            self.server.scene.add_line_segments("/plan", segments, colors=(255, 80, 0))
+
+    def close(self) -> None:
+        self.server.stop()

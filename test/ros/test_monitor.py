@@ -1,0 +1,160 @@
+"""rl_control.ros.monitor: the graph state and TUI over real DDS (embedded back-end, one
+process), and the viser page read back from headless Chromium where it is installed."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+import pytest
+
+from rl_control.robot.description import task_urdf
+from rl_control.robot.urdf import UrdfModel
+from rl_control.ros import middleware as mw
+from rl_control.ros.monitor.state import GraphMonitor
+from rl_control.ros.monitor.tui import run_tui, screen
+
+
+class FakeGraph:
+    """The topics a training graph publishes, from a node in the test."""
+
+    def __init__(self, node: mw.Node) -> None:
+        pub = node.create_publisher
+        self.urdf = task_urdf("soft_wall_cartpole")
+        self.joints = list(UrdfModel(self.urdf).moving_joints)
+        desc = pub("std_msgs/msg/String", "robot_description", mw.QOS_LATCHED)
+        desc.publish(mw.message_class("std_msgs/msg/String")(data=self.urdf))
+        self.js = pub("sensor_msgs/msg/JointState", "robot_joint_states", 10)
+        self.stats = pub("rl_control_msgs/msg/TrainingStats", "training_stats", 10)
+        self.markers = pub("visualization_msgs/msg/MarkerArray", "plan_markers", 10)
+        self.k = 0
+
+    def step(self) -> None:
+        """One joint state and plan; a training_stats every 10th."""
+        self.k += 1
+        js_class = mw.message_class("sensor_msgs/msg/JointState")
+        positions = [0.01 * self.k] * len(self.joints)
+        self.js.publish(js_class(name=self.joints, position=positions))
+        point = mw.message_class("geometry_msgs/msg/Point")
+        marker = mw.message_class("visualization_msgs/msg/Marker")(
+            points=[point(x=0.1 * i, y=0.0, z=0.5) for i in range(4)]
+        )
+        self.markers.publish(mw.message_class("visualization_msgs/msg/MarkerArray")(
+            markers=[marker]))  # fmt: skip
+        if self.k % 10 == 0:
+            stats = mw.message_class("rl_control_msgs/msg/TrainingStats")(
+                env_steps=512 * self.k // 10, mean_return=float(self.k), last_return=2.0,
+                policy_loss=float("nan"), names=["kl"], values=[0.01],
+            )  # fmt: skip
+            self.stats.publish(stats)
+
+
+@pytest.fixture
+def graph(ros_domain: int, monkeypatch):
+    monkeypatch.setenv(mw.ENV_VAR, "embedded")
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    talker = mw.create_node("fake_graph")
+    fake = FakeGraph(talker)  # the latched description goes out before the monitor exists
+    node = mw.create_node("rl_control_monitor")
+    monitor = GraphMonitor(node, window=2.0)
+    mw.spin_for(node, 0.5)  # discovery
+
+    def pump(n: int) -> None:
+        for _ in range(n):
+            fake.step()
+            mw.spin_for(talker, 0.0)
+            mw.spin_for(node, 0.03)
+
+    yield fake, node, monitor, pump
+    node.destroy()
+    talker.destroy()
+    mw.shutdown()
+
+
+def test_monitor_state_and_tui_follow_the_graph(graph) -> None:
+    fake, node, monitor, pump = graph
+    pump(30)
+    mw.spin_for(node, 0.2)
+    state = monitor.state
+    assert state.description == fake.urdf  # latched: published before the monitor started
+    assert state.joints[fake.joints[0]] > 0.2
+    assert state.plan[-1] == pytest.approx((0.3, 0.0, 0.5))
+    assert [x for x, _ in state.curve] == [512, 1024, 1536]
+    assert state.stats["kl"] == 0.01 and state.stats["mean_return"] == 30.0
+    assert monitor.rates.count("/robot_joint_states") >= 25  # DDS may drop none; allow a few
+    assert monitor.rates.rate("/robot_joint_states") > 5.0
+    text = screen(monitor)
+    assert "/training_stats" in text and "trainer_node" in text
+    assert "mean_return        30" in text and "kl                 0.01" in text
+    assert "policy_loss" not in text  # NaN: the algorithm has none
+    out = io.StringIO()
+    assert run_tui(node, monitor, out, period=0.1, duration=0.35, clear=False) >= 2
+    assert out.getvalue().count("topic ") >= 2 and "\x1b[" not in out.getvalue()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_page_in_headless_chromium_shows_the_robot_and_a_moving_curve(graph) -> None:
+    pytest.importorskip("viser", reason="viser not installed (pip install rl_control[monitor])")
+    pytest.importorskip("yourdfpy", reason="yourdfpy not installed")
+    from headless_chromium import CHROMIUM, Page  # test/ros/headless_chromium.py
+
+    from rl_control.ros.monitor.web import WebView
+
+    if not CHROMIUM:
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    fake, node, monitor, pump = graph
+    view = WebView(monitor, port=_free_port(), table_period=0.2)
+    page = None
+    try:
+        pump(10)
+        view.update()
+        page = Page(f"http://127.0.0.1:{view.port}")
+        first = _wait_for(page, view, "mean_return")
+        assert "soft_wall_cartpole" in first or "moving joints" in first, first
+        assert "/training_stats" in first and "trainer_node" in first
+        pump(20)
+        second = _wait_for(page, view, "mean_return        30")
+        assert _value(first, "env_steps") < _value(second, "env_steps")
+        assert page.evaluate("document.querySelectorAll('canvas').length") >= 2  # 3-D, plot
+    finally:
+        if page is not None:
+            page.close()
+        view.close()
+
+
+def _wait_for(page, view, needle: str, timeout: float = 30.0) -> str:
+    """The page's text once it shows ``needle`` (viser pushes updates asynchronously)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        view.update()
+        text = page.text()
+        if needle in text:
+            return text
+        time.sleep(0.3)
+    raise AssertionError(f"{needle!r} not on the page:\n{page.text()}")
+
+
+def _value(text: str, name: str) -> float:
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith(name + " "))
+    return float(line.split()[-1])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--period", "0"], "--period must be > 0, got 0.0"),
+     (["--tui", "--window", "-1"], "--window must be > 0, got -1.0"),
+     (["--tui", "--duration", "-2"], "--duration must be >= 0, got -2.0")],
+)  # fmt: skip
+def test_monitor_command_rejects_bad_arguments_in_one_line(args, message, capsys) -> None:
+    """rl_control.ros.monitor.run checks its arguments before it joins the domain."""
+    from rl_control.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["monitor", *args])
+    assert str(exc.value) == f"rl-control monitor: {message}"
