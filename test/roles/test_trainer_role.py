@@ -31,7 +31,7 @@ def test_config_takes_the_nodes_overrides_and_zero_keeps_the_files_values(tmp_pa
 def test_service_requests_collapse_and_a_silent_bridge_is_warned_about() -> None:
     calls, warnings = [], []
 
-    def call(kind: str, value: bool) -> None:
+    def call(kind: str, value: bool, worker: int) -> None:
         calls.append((kind, value))
         if kind == "pause":
             raise TimeoutError
@@ -78,7 +78,7 @@ def test_role_starts_ticks_and_keeps_the_work_on_close(tmp_path) -> None:
     config = trainer_config(CONFIG, run_dir=str(tmp_path / "run"), total_steps=600)
     published, lines = [], []
     role = TrainerRole(
-        config, published.append, lambda row: None, lambda *g: None, lambda k, v: None,
+        config, published.append, lambda row: None, lambda *g: None, lambda k, v, w: None,
         log=lines.append,
     )  # fmt: skip
     role.start()
