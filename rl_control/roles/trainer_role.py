@@ -84,6 +84,46 @@ class ServiceQueue:
             self.warn(f"{who}bridge {kind} service did not answer in {self.timeout} s")
 
 
+class UpdateThrottle:
+    """Off-policy updates (SAC: every few steps, ~270 KB each) go out at most every
+    ``period`` s of the injected clock and only when the weights changed (checksum); the
+    newest one held back is published by :meth:`flush` once due. On-policy, pass period 0
+    and ``skip_unchanged`` False: the trainer's grants wait for every new version."""
+
+    def __init__(
+        self,
+        publish: Callable[[PolicyUpdate], None],
+        period: float,
+        clock: Callable[[], float] = time.monotonic,
+        skip_unchanged: bool = True,
+    ) -> None:
+        self.publish, self.period, self.clock = publish, float(period), clock
+        self.skip_unchanged = skip_unchanged
+        self.published = self.skipped = 0  # updates sent; updates never sent (superseded)
+        self._pending: PolicyUpdate | None = None
+        self._sent_at = -math.inf
+        self._sent_checksum: str | None = None
+
+    def __call__(self, update: PolicyUpdate) -> None:
+        if self._pending is not None:
+            self.skipped += 1  # superseded before it was due
+        self._pending = None
+        if self.skip_unchanged and update.checksum == self._sent_checksum:
+            self.skipped += 1
+            return
+        self._pending = update
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish the held update if the period since the last one has passed."""
+        update = self._pending
+        if update is None or self.clock() - self._sent_at < self.period:
+            return
+        self._pending, self._sent_at, self._sent_checksum = None, self.clock(), update.checksum
+        self.published += 1
+        self.publish(update)
+
+
 class ProgressLog:
     """Logs a row's progress at most every ``period`` s (always the last row); keeps the
     newest episode return across the rows it skips."""
@@ -173,6 +213,7 @@ class TrainerRole:
         warn: Callable[[str], None] = _ignore,
         force_resume: bool = False,
         tensorboard: bool = True,
+        update_period: float = 0.0,
     ) -> None:
         self.config, self.log, self._publish_stats = config, log, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn, config.num_envs)
@@ -185,6 +226,11 @@ class TrainerRole:
         self.trainer, self.resumed = build_graph_trainer(
             config, hooks, resume=resume, force=force_resume, tensorboard=tensorboard
         )
+        off_policy = not self.trainer.algorithm.on_policy
+        self.updates = UpdateThrottle(
+            publish_update, update_period if off_policy else 0.0, clock, off_policy
+        )
+        hooks.publish_update = self.updates
 
     def _stats(self, row: dict[str, Any]) -> None:
         self._publish_stats(row)
@@ -204,6 +250,7 @@ class TrainerRole:
         trainer = self.trainer
         if not trainer.done:
             trainer.poll()
+            self.updates.flush()
             self.services.flush()
             busy = trainer.updating or trainer.done
             self.stall(trainer.last_observation_at, trainer.last_action_at, busy)

@@ -51,6 +51,7 @@ class TrainerNode:
         self.role = TrainerRole(
             config, self.publish_update, self.publish_stats, self.grant, self.call, p["resume"],
             self.timeout, time.monotonic, log.info, log.warn, force_resume=p["force_resume"],
+            update_period=p["update_period"],
         )  # fmt: skip
         for k, w in enumerate(ns):
             self.subscribe(k, w)
