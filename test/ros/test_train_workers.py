@@ -75,7 +75,7 @@ def test_a_worker_started_by_its_own_launch_joins_the_run(tmp_path) -> None:
     cmd = [sys.executable, "-m", "rl_control.cli.main", "launch", "launch/worker.launch.xml",
            "index:=1", "workers:=2", "seed:=3"]  # fmt: skip
     try:
-        assert launch.wait_for(r"started ppo on", 150), launch.output()
+        assert launch.wait_for(r"started ppo on", 240), launch.output()
         assert not (tmp_path / "run" / "metrics.csv").exists()  # waits for worker 1
         worker = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
