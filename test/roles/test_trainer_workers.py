@@ -125,9 +125,12 @@ class Fleet:
             return True
         return False
 
-    def run(self, order: np.random.Generator, only: list[int] | None = None) -> None:
-        """Move random workers (of ``only``) until none can, collecting updates."""
-        while not self.trainer.done:
+    def run(
+        self, order: np.random.Generator, only: list[int] | None = None, rows: int = 2**30
+    ) -> None:
+        """Move random workers (of ``only``) until none can or ``rows`` rows were recorded,
+        collecting updates."""
+        while not self.trainer.done and self.trainer.recorded < rows * len(self.state):
             movable = [k for k in (only or range(len(self.state))) if self.move_possible(k)]
             if not movable:
                 if not self.trainer.updating:
@@ -203,3 +206,19 @@ def test_a_restarted_worker_cuts_only_its_own_episode_and_loses_no_row(tmp_path)
 def test_worker_topics_are_plain_for_one_worker_and_namespaced_for_more() -> None:
     assert worker_prefix(0, 1) == ""
     assert [worker_prefix(k, 3) for k in range(3)] == ["worker_0/", "worker_1/", "worker_2/"]
+
+
+def test_replay_rebuilds_the_rows_from_the_log(tmp_path) -> None:
+    """A restarted trainer replays the log row by row: the same columns, the same updates."""
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000)
+    fleet.run(np.random.default_rng(2), rows=10)  # killed here: no final checkpoint
+    fleet.trainer.wait(5)
+    assert len(fleet.algo.history) == 10
+    again = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000)  # same run folder and log
+    assert again.trainer.replay_log() == 20
+    for (obs_a, trunc_a, _), (obs_b, trunc_b, _) in zip(
+        fleet.algo.history, again.algo.history, strict=True
+    ):
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(trunc_a, trunc_b)
+    assert again.algo.policy_version == 2 and again.trainer.session.counters.env_steps == 20
