@@ -70,6 +70,12 @@ def test_eval_computes_the_arithmetic_and_boolean_subset() -> None:
     assert _eval("$(eval 'not 1 < 2 < 3 or 4 % 3 == 1')") == "True"
 
 
+def test_expression_values_print_as_python_does() -> None:
+    from rl_control.ros.launch.expression import evaluate_expression
+
+    assert evaluate_expression(" 7 // 2 ") == "3" and evaluate_expression("'a' + 'b'") == "ab"
+
+
 @pytest.mark.parametrize("expr", ["__import__('os')", "[1, 2]", "x.y", "1 in (1,)", "1 +"])
 def test_eval_refuses_anything_outside_the_subset(expr: str) -> None:
     with pytest.raises(LaunchError, match=r"\$\(eval\)"):
