@@ -76,7 +76,8 @@ def test_a_worker_started_by_its_own_launch_joins_the_run(tmp_path) -> None:
            "index:=1", "workers:=2", "seed:=3"]  # fmt: skip
     try:
         assert launch.wait_for(r"started ppo on", 240), launch.output()
-        assert not (tmp_path / "run" / "metrics.csv").exists()  # waits for worker 1
+        # worker 0 alone cannot fill a rollout: its column full, it waits for worker 1
+        assert not launch.wait_for_rows(tmp_path / "run", 1, 10), launch.output()
         worker = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
