@@ -1,16 +1,19 @@
 """Lock-step training throughput through the node graph versus the in-process runner.
 
-Both train PPO on the same task with the same config (one env: the graph has one bridge);
-the graph runs `rl-control launch launch/train.launch.xml` as separate processes over the
-embedded back-end. Both sides are timed over the same interval, from their metrics.csv (one
-row per update, written by the same RunSession code): env steps and seconds from the end of
-the first update to the last update (:func:`training_interval`), so process start-up, the
-first rollout (which on the graph includes waiting for the bridge), evaluations and the final
-checkpoint are excluded on both sides. Also reported: the ratio (target >= 50 %) and the
+Both train PPO on the same task with the same config (in-process: one env); the graph runs
+`rl-control launch launch/train.launch.xml workers:=N` as separate processes over the
+embedded back-end, for each N of ``--workers`` (N bridge/estimator/policy groups feeding one
+trainer as N parallel envs, so a rollout holds N x n_steps). All sides are timed over the
+same interval, from their metrics.csv (one row per update, written by the same RunSession
+code): env steps and seconds from the end of the first update to the last update
+(:func:`training_interval`), so process start-up, the first rollout (which on the graph
+includes waiting for the bridge), evaluations and the final checkpoint are excluded on all
+sides. Also reported: the ratio (target >= 50 %) and the
 launch's end-to-end seconds.
 Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copies it).
 
     python bench/graph_throughput.py [--steps 10240] [--task soft_wall_cartpole] [--repeat 3]
+        [--workers 1,2,4] [--n-steps 512]
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.5  # graph steps/s over in-process steps/s
 
 
-def _config(task: str, algo: str, steps: int, run_dir: Path) -> dict:
+def _config(task: str, algo: str, steps: int, run_dir: Path, n_steps: int = 0) -> dict:
     from rl_control.training.io import read_yaml
 
     data = read_yaml(ROOT / "config" / "train" / f"{algo}_{task}.yaml")
+    if n_steps > 0:  # shorter rollouts: enough timed updates for many workers at a budget
+        data["algo_config"]["n_steps"] = n_steps
     data.update(
         num_envs=1,
         total_steps=steps,
@@ -78,7 +83,7 @@ def rate_of(run_dir: Path) -> float:
     return steps / seconds
 
 
-def in_process(task: str, algo: str, steps: int, work: Path) -> float:
+def in_process(task: str, algo: str, steps: int, work: Path, n_steps: int = 0) -> float:
     """Env steps/s of the in-process runner over :func:`training_interval`."""
     import torch
 
@@ -86,18 +91,22 @@ def in_process(task: str, algo: str, steps: int, work: Path) -> float:
     from rl_control.training.runner import Runner
 
     torch.set_num_threads(1)
-    config = TrainConfig.from_dict(_config(task, algo, steps, work / "inproc"))
+    config = TrainConfig.from_dict(_config(task, algo, steps, work / "inproc", n_steps))
     Runner(config, tensorboard=False).train()
     return rate_of(work / "inproc")
 
 
-def graph(task: str, algo: str, steps: int, work: Path, domain: int) -> tuple[float, float]:
+def graph(
+    task: str, algo: str, steps: int, work: Path, domain: int, workers: int = 1, n_steps: int = 0
+) -> tuple[float, float]:
     """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
     import time
 
     from rl_control.training.io import atomic_write_yaml
 
-    cfg = _config(task, algo, steps, work / "graph")
+    work = work / f"graph{workers}"
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = _config(task, algo, steps, work / "graph", n_steps)
     cfg.pop("run_dir")
     atomic_write_yaml(work / "graph.yaml", cfg)
     env = dict(
@@ -117,6 +126,7 @@ def graph(task: str, algo: str, steps: int, work: Path, domain: int) -> tuple[fl
         f"steps:={steps}",
         f"config:={work / 'graph.yaml'}",
         f"run_dir:={work / 'graph'}",
+        f"workers:={workers}",
     ]
     start = time.perf_counter()
     subprocess.run(
@@ -131,40 +141,58 @@ def main() -> None:
     parser.add_argument("--algo", default="ppo")
     parser.add_argument("--steps", type=int, default=10240)
     parser.add_argument("--domain", type=int, default=77)
-    parser.add_argument("--repeat", type=int, default=3, help="alternating pairs of runs")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds of runs")
+    parser.add_argument("--workers", default="1,2,4", help="graph worker counts, e.g. 1,2")
+    parser.add_argument("--n-steps", type=int, default=0, help="PPO n_steps; 0 = the config's")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+    if not counts or min(counts) < 1 or counts[0] != 1:
+        raise SystemExit(f"--workers must start with 1 (the ratio's graph), got {args.workers!r}")
     run = start_run()
     print(
-        f"task {args.task}, {args.algo}, {args.steps} env steps, one env/bridge; "
+        f"task {args.task}, {args.algo}, {args.steps} env steps, workers {counts}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    ratios, rows = [], []
-    for i in range(args.repeat):  # alternate, so both sides see the same machine load
+    ratios, rows, rates = [], [], {n: [] for n in counts}
+    for i in range(args.repeat):  # alternate, so all sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
-            local = in_process(args.task, args.algo, args.steps, Path(tmp))
-            remote, wall = graph(args.task, args.algo, args.steps, Path(tmp), args.domain)
-        ratios.append(remote / local)
-        print(
-            f"run {i}: in-process {local:6.0f} env steps/s | graph {remote:6.0f} env steps/s "
-            f"(launch {wall:.1f} s end to end) | ratio {100 * remote / local:5.1f} %"
-        )
-        rows.append([f"run {i}", f"{local:.0f}", f"{remote:.0f}", f"{wall:.1f}",
-                     f"{100 * remote / local:.1f} %", ""])  # fmt: skip
+            local = in_process(args.task, args.algo, args.steps, Path(tmp), args.n_steps)
+            graphs = {
+                n: graph(
+                    args.task, args.algo, args.steps, Path(tmp), args.domain, n, args.n_steps
+                )  # fmt: skip
+                for n in counts
+            }
+        ratios.append(graphs[1][0] / local)
+        for n in counts:
+            rates[n].append(graphs[n][0])
+        cells = [f"{graphs[n][0]:.0f} ({graphs[n][1]:.0f} s)" for n in counts]
+        print(f"run {i}: in-process {local:6.0f} env steps/s | graph " + " | ".join(
+            f"{n} worker(s) {c}" for n, c in zip(counts, cells, strict=True)
+        ) + f" | 1-worker ratio {100 * ratios[-1]:5.1f} %")  # fmt: skip
+        rows.append([f"run {i}", f"{local:.0f}", *cells, f"{100 * ratios[-1]:.1f} %", ""])
     median = statistics.median(ratios)
-    print(f"median graph / in-process: {100 * median:5.1f} % (target >= 50 %)")
-    rows.append(["median", "", "", "", f"{100 * median:.1f} %", verdict(median >= TARGET)])
+    print(f"median 1-worker graph / in-process: {100 * median:5.1f} % (target >= 50 %)")
+    medians = [statistics.median(rates[n]) for n in counts]
+    rows.append(["median", "", *[f"{m:.0f}" for m in medians], f"{100 * median:.1f} %",
+                 verdict(median >= TARGET)])  # fmt: skip
+    pairs = zip(counts, medians, strict=True)
+    scaling = ", ".join(f"{n} workers {m / medians[0]:.2f}x" for n, m in pairs if n > 1)
     path = write_markdown(
         "graph_throughput",
-        "Lock-step training throughput: node graph versus in-process runner",
-        ["run", "in-process env steps/s", "graph env steps/s", "launch end to end (s)",
-         "graph / in-process", f"median ≥ {100 * TARGET:.0f} %"],
+        "Lock-step training throughput: node graph (1..N workers) versus in-process runner",
+        ["run", "in-process env steps/s", *[f"graph, {n} worker(s): env steps/s (launch s)"
+         for n in counts], "1 worker / in-process", f"median ≥ {100 * TARGET:.0f} %"],
         rows,
-        [f"{args.algo} on {args.task}, {args.steps} env steps, one env (the graph has one "
-         "bridge); the graph is `rl-control launch launch/train.launch.xml` over the embedded "
-         "back-end. Both sides: env steps/s from the end of the first update to the last "
-         "(metrics.csv rows; start-up, first rollout, evaluations and final checkpoint "
-         f"excluded on both). {args.repeat} alternating pairs."],
+        [f"{args.algo} on {args.task}, {args.steps} env steps"
+         f"{f', n_steps {args.n_steps}' if args.n_steps else ''}; in-process: one env; the "
+         "graph is `rl-control launch launch/train.launch.xml workers:=N` over the embedded "
+         "back-end (N parallel envs: rollouts of N x n_steps). All sides: env steps/s from "
+         "the end of the first update to the last (metrics.csv rows; start-up, first rollout, "
+         "evaluations and final checkpoint excluded on all). In brackets: the launch end to "
+         f"end. {args.repeat} alternating rounds. Graph steps/s of the median run against one "
+         f"worker: {scaling or 'n/a'}."],
         run=run,
         out_dir=args.out,
     )  # fmt: skip

@@ -101,6 +101,10 @@ TRAINER_NODE = _specs(
      "train`); 0 = the config's value"),
     ("reset_timeout", float, 5.0, "s to wait for the bridge's reset and pause services"),
     ("num_threads", int, 1, "torch threads"),
+    ("update_period", float, 0.5, "off-policy: s between policy_update publications at "
+     "least (the newest goes out once due; unchanged weights never); on-policy: every one"),
+    ("workers", int, 1, "bridge/estimator/policy groups fed as parallel envs (num_envs); "
+     "1 = the plain topic names, else those of worker k under `worker_<k>/`"),
 )  # fmt: skip
 
 HARDWARE_BRIDGE = _specs(

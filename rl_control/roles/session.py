@@ -47,14 +47,15 @@ def build_graph_trainer(
     from rl_control.algorithms.registry import make_algorithm
     from rl_control.algorithms.spec import AlgorithmSpec
 
-    if config.num_envs != 1:
-        raise ValueError(
-            f"the graph trainer feeds one bridge: num_envs must be 1, not {config.num_envs}"
-        )
+    workers = int(config.num_envs)  # one bridge/estimator/policy group per parallel env
+    if workers < 1:
+        raise ValueError(f"the graph trainer needs num_envs (workers) >= 1, not {workers}")
     seed_everything(config.seed)
     require_task_facts(config.task, GRAPH_FACTS, "the node graph")
     task = make_task(config.task, config.env)
-    spec = AlgorithmSpec(task.obs_dim, task.action_low, task.action_high, num_envs=1, task=task)
+    spec = AlgorithmSpec(
+        task.obs_dim, task.action_low, task.action_high, num_envs=workers, task=task
+    )
     algorithm = make_algorithm(config.algo, spec, dict(config.algo_config), config.seed)
     paths, checkpoint = open_run_folder(config, algorithm, resume, force)
     counters, recorded, pending = None, 0, None
@@ -66,6 +67,6 @@ def build_graph_trainer(
     log = TransitionLog(os.path.join(paths.root, TRANSITION_LOG), task.obs_dim, task.act_dim)
     trainer = GraphTrainer(
         task, algorithm, session, log, hooks, config.total_steps, config.checkpoint_every,
-        recorded,
+        recorded, workers=workers,
     )  # fmt: skip
     return trainer, checkpoint is not None

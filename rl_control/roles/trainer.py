@@ -4,45 +4,43 @@ feed the algorithm, learn in a worker thread, publish policy updates and checkpo
 Callbacks (:meth:`GraphTrainer.on_observation`, :meth:`GraphTrainer.on_action`,
 :meth:`GraphTrainer.poll`) run on the node's spin thread and only do bookkeeping; the
 algorithm's update (plus serialising the new policy and writing the checkpoint) runs in a
-worker thread. Transitions arriving meanwhile wait in a queue, since record() and update()
-must never overlap. Hooks (reset, pause, grant, publish) are only ever called from the spin
-thread.
+worker thread. Transitions arriving meanwhile wait in their lane's backlog, since record()
+and update() must never overlap. Hooks (reset, pause, grant, publish) are only ever called
+from the spin thread.
 
-The trainer gates a lock-step bridge: once it has handled the transition into step k it
-grants step k (naming the oldest policy version allowed to act), so the simulation never
-runs ahead of it. It grants nothing at an episode end (it resets instead) and nothing while
-an on-policy update runs; afterwards it grants the same step for the new policy version,
-so episodes go on across updates as in the in-process runner.
+The trainer gates lock-step bridges: once it has handled the transition into step k of a
+worker it grants that worker step k (naming the oldest policy version allowed to act), so
+no simulation runs ahead of it. It grants nothing at an episode end (it resets instead) and
+nothing while an on-policy update runs; afterwards it grants the same step for the new
+policy version, so episodes go on across updates as in the in-process runner.
+
+With ``workers`` > 1 each worker has a lane (:mod:`rl_control.roles.lanes`) and the
+algorithm sees N parallel envs: row r of the batch holds the r-th transition of every
+worker. On-policy, a worker whose column of the rollout is full waits for the update; off-
+policy, a worker at most ``MAX_LEAD`` rows ahead of the others waits for them.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import PolicyOutput
+from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane, stack_row
 from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
 from rl_control.roles.transition_log import LoggedTransition, TransitionLog
 from rl_control.tasks.base import Task
 from rl_control.training.checkpoint import save_checkpoint
 from rl_control.training.session import RunSession
 
-
-@dataclass
-class ActionIn:
-    """An action message as the trainer needs it."""
-
-    step: int
-    episode: int
-    policy_version: int
-    action: np.ndarray
-    log_prob: float
+__all__ = ["ActionIn", "GraphTrainer", "TrainerHooks"]
 
 
 def _noop(*_: Any) -> None:
@@ -56,25 +54,14 @@ def _next_multiple(step: int, every: int) -> int:
 
 @dataclass
 class TrainerHooks:
-    """How the trainer reaches the graph (the node fills these in; tests record calls)."""
+    """How the trainer reaches the graph (the node fills these in; tests record calls).
+    ``request_reset`` and ``grant`` name the worker first."""
 
-    request_reset: Callable[[], None] = _noop
+    request_reset: Callable[[int], None] = _noop  # (worker)
     set_paused: Callable[[bool], None] = _noop
     publish_update: Callable[[PolicyUpdate], None] = _noop
     publish_stats: Callable[[dict[str, float]], None] = _noop
-    grant: Callable[[int, int, int], None] = _noop  # (step, episode, min policy version)
-
-
-@dataclass
-class _Episode:
-    episode: int
-    last_step: int
-    length: int = 0
-    first_step: int = 2**62
-    ret: float = 0.0
-    active: bool = True
-    obs: dict[int, np.ndarray] = field(default_factory=dict)
-    actions: dict[int, ActionIn] = field(default_factory=dict)
+    grant: Callable[[int, int, int, int], None] = _noop  # (worker, step, episode, min version)
 
 
 class GraphTrainer:
@@ -82,7 +69,7 @@ class GraphTrainer:
 
     ``checkpoint_every`` counts environment steps, as ``rl-control train`` does: the first
     update at or past each multiple writes the checkpoint (0: only at the start, the end and
-    on :meth:`checkpoint`).
+    on :meth:`checkpoint`). ``workers`` is the number of parallel envs of the algorithm.
     """
 
     def __init__(
@@ -97,7 +84,10 @@ class GraphTrainer:
         recorded: int = 0,
         stall_timeout: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        workers: int = 1,
     ) -> None:
+        if int(workers) < 1:
+            raise ValueError(f"workers must be >= 1, not {workers}")
         self.task, self.algorithm, self.session, self.log = task, algorithm, session, log
         self.hooks = hooks or TrainerHooks()
         self.total_steps, self.checkpoint_every = int(total_steps), int(checkpoint_every)
@@ -105,10 +95,7 @@ class GraphTrainer:
         self.dropped_stale = 0
         self.cut_episodes = 0
         self.done = False
-        self._ep: _Episode | None = None
-        self._held: LoggedTransition | None = None
-        self._held_next = -1  # step at which the held transition ended
-        self._queue: list[LoggedTransition] = []
+        self.lanes = [Lane(k) for k in range(int(workers))]
         self._worker: threading.Thread | None = None
         self._result: tuple[dict[str, float], PolicyUpdate, int | None] | BaseException | None = (
             None
@@ -116,14 +103,18 @@ class GraphTrainer:
         # checkpoint_every counts env steps, as in the in-process runner (0 = only at the end)
         self._next_checkpoint = _next_multiple(session.counters.env_steps, self.checkpoint_every)
         self.stall_timeout, self.clock = float(stall_timeout), clock
-        self._undecided: tuple[int, float] | None = None  # (step, since): awaits its action
-        self._granted: tuple[int, int] | None = None  # last (step, episode) granted
-        self._grant_after_update: tuple[int, int] | None = None
-        self._min_version = 0  # actions of older policy versions are not applied any more
         self._checkpoint_lock = threading.Lock()
         # (clock) times of the newest observation and action of any kind, re-published ones
         # too: the node warns when a peer has gone silent
         self.last_observation_at = self.last_action_at = clock()
+
+    @property
+    def workers(self) -> int:
+        return len(self.lanes)
+
+    def _lane(self, worker: int) -> Lane | None:
+        worker = int(worker)
+        return self.lanes[worker] if 0 <= worker < len(self.lanes) else None
 
     # --- start-up ------------------------------------------------------------------------
     def start(self) -> PolicyUpdate:
@@ -142,19 +133,21 @@ class GraphTrainer:
         """Feed the transitions logged after the checkpoint to the algorithm as the stopped
         trainer did, its updates and metrics rows included (synchronously: nothing else runs
         yet), so counters, episodes, rows and learning progress are those before the crash.
+        Rows are logged whole; a torn last row (fewer than ``workers``) is not replayed.
         Returns the number of transitions replayed."""
-        replayed = self.log.read(self.recorded)
-        for t in replayed:
-            self.recorded += 1
-            self._feed(t)
-            self.session.add_steps(1, [t.episode_return])  # NaN: no episode ended here
+        logged, n = self.log.read(self.recorded), self.workers
+        rows = [logged[i : i + n] for i in range(0, len(logged) - len(logged) % n, n)]
+        for row in rows:
+            self.recorded += n
+            self._feed(row)
+            self.session.add_steps(n, [t.episode_return for t in row])  # NaN: none ended
             spent = self.session.counters.env_steps >= self.total_steps
             if self.algorithm.ready() and (self.algorithm.on_policy or not spent):
                 self.session.add_update(self.algorithm.update())
                 self.session.write_row()
         steps = self.session.counters.env_steps
         self._next_checkpoint = _next_multiple(steps, self.checkpoint_every)
-        return len(replayed)
+        return n * len(rows)
 
     def _policy_update(self) -> PolicyUpdate:
         config = self.session.config
@@ -167,72 +160,92 @@ class GraphTrainer:
         return self._worker is not None
 
     # --- traffic -------------------------------------------------------------------------
-    def on_observation(self, step: int, episode: int, state: np.ndarray) -> None:
-        """An estimated state; starts, continues or ignores an episode."""
+    def on_observation(self, step: int, episode: int, state: np.ndarray, worker: int = 0) -> None:
+        """An estimated state of ``worker``; starts, continues or ignores an episode."""
         self.last_observation_at = self.clock()
-        if self.done:
+        lane = self._lane(worker)
+        if self.done or lane is None:
             return
         step, episode = int(step), int(episode)
-        ep = self._ep
+        ep = lane.ep
         restarted = ep is not None and episode == ep.episode and step < ep.last_step
         if ep is None or episode != ep.episode or restarted:  # reset or a respawned bridge
             if ep is not None and ep.active:
-                self._cut()
-            ep = self._ep = _Episode(episode, step)
-            self._undecided = None
+                self._cut(lane)
+            ep = lane.ep = Episode(episode, step)
+            lane.undecided = None
+            lane.parked = None  # the old episode's parked step will never be simulated
         if not ep.active:
             return  # leftovers of an ended episode
         if step in ep.obs:  # re-published: the bridge is waiting, maybe for a lost grant
-            if self._granted == (step, episode):
-                self.hooks.grant(step, episode, self._min_version)
+            if lane.granted == (step, episode):
+                self.hooks.grant(lane.index, step, episode, lane.min_version)
             return
         ep.last_step = max(ep.last_step, step)
         ep.obs[step] = np.asarray(state, dtype=np.float64)
         ep.first_step = min(ep.first_step, step)
-        self._undecided = (step, self.clock())
+        lane.undecided = (step, self.clock())
         if step == ep.first_step:
             # nothing leads into an episode's first step; its own action must have reached
             # this node before the bridge may apply it (the action topic may still be
             # matching after a start or a respawn: the bridge re-offers the step meanwhile)
             if step in ep.actions:
-                self._decide(step)
+                self._decide(lane, step)
             return
-        self._pair(step - 1)
+        self._pair(lane, step - 1)
 
-    def on_action(self, action: ActionIn) -> None:
-        """A policy action; paired with the observations around it."""
+    def on_action(self, action: ActionIn, worker: int = 0) -> None:
+        """A policy action of ``worker``; paired with the observations around it."""
         self.last_action_at = self.clock()
-        ep = self._ep
+        lane = self._lane(worker)
+        ep = lane.ep if lane is not None else None
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return
         if self.algorithm.on_policy and action.policy_version < self.algorithm.policy_version:
             return  # acted before the update reached the policy node: never applied
         ep.actions.setdefault(int(action.step), action)  # the first one is what was applied
-        waiting = self._undecided
+        waiting = lane.undecided
         if waiting is not None and waiting[0] == action.step == ep.first_step:
-            self._decide(ep.first_step)
-        self._pair(int(action.step))
+            self._decide(lane, ep.first_step)
+        self._pair(lane, int(action.step))
 
-    def _decide(self, step: int) -> None:
+    def _decide(self, lane: Lane, step: int) -> None:
         """The transition into ``step`` is handled: let the bridge simulate it, or hold it."""
-        self._undecided = None
-        ep = self._ep
+        lane.undecided = None
+        ep = lane.ep
         if self.done or ep is None or not ep.active:
             return  # the episode ended: a reset follows instead
-        if self._budget_reached():
+        many = self.workers > 1
+        if self._budget_reached(lane, held=many):
+            if many:  # its last transition completes the final row
+                self._flush_held(lane)
             return  # the budget is spent: the last update (if any) finishes the run
-        if self.updating and self.algorithm.on_policy:
-            self._grant_after_update = (step, ep.episode)  # for the next policy version
+        if self.algorithm.on_policy and (self.updating or self._column_full(lane)):
+            if not self.updating:  # the last of its column: the rollout can fill without it
+                self._flush_held(lane)
+            lane.parked = (step, ep.episode)  # for the next policy version
             return
-        self._grant(step, ep.episode)
+        if many and not self.algorithm.on_policy and len(lane.backlog) >= MAX_LEAD:
+            lane.parked = (step, ep.episode)  # granted when the other workers catch up
+            return
+        self._grant(lane, step, ep.episode)
 
-    def _grant(self, step: int, episode: int) -> None:
-        self._min_version = self.algorithm.policy_version if self.algorithm.on_policy else 0
-        self._granted = (step, episode)
-        self.hooks.grant(step, episode, self._min_version)
+    def _column_full(self, lane: Lane) -> bool:
+        """On-policy, several workers: whether this worker's column of the rollout is full
+        with what it already collected (one worker: the update starts when it fills)."""
+        if self.workers == 1:
+            return False
+        left = self.algorithm.records_until_ready()
+        version = self.algorithm.policy_version
+        return left is not None and lane.pending(True, version, held=True) >= left
 
-    def _pair(self, step: int) -> None:
-        ep = self._ep
+    def _grant(self, lane: Lane, step: int, episode: int) -> None:
+        lane.min_version = self.algorithm.policy_version if self.algorithm.on_policy else 0
+        lane.granted = (step, episode)
+        self.hooks.grant(lane.index, step, episode, lane.min_version)
+
+    def _pair(self, lane: Lane, step: int) -> None:
+        ep = lane.ep
         if step not in ep.obs or step + 1 not in ep.obs or step not in ep.actions:
             return
         state, next_state = ep.obs.pop(step), ep.obs[step + 1]
@@ -241,9 +254,9 @@ class GraphTrainer:
             del ep.obs[old]
         for old in [k for k in ep.actions if k < step]:  # actions the bridge did not apply
             del ep.actions[old]
-        if self._held is not None and self._held_next != step:
-            self._flush_held(truncate=True)  # a gap: the held one's successor is missing
-        self._held_next = step + 1
+        if lane.held is not None and lane.held_next != step:
+            self._flush_held(lane, truncate=True)  # a gap: the held one's successor is missing
+        lane.held_next = step + 1
         applied = self.task.clip_action(act.action)
         reward = self.task.reward(state, applied, next_state)
         ep.length += 1
@@ -257,100 +270,115 @@ class GraphTrainer:
         if self.algorithm.on_policy and act.policy_version != self.algorithm.policy_version:
             if not self.updating:  # during an update the version is about to change anyway
                 self.dropped_stale += 1
-                self._cut()
-                self.hooks.request_reset()
+                self._cut(lane)
+                self.hooks.request_reset(lane.index)
                 return
-        early = not (term or trunc) and self._grant_is_safe_before_recording()
+        early = not (term or trunc) and self._grant_is_safe_before_recording(lane)
         if early:  # the bridge and the policy go on while this node records
-            self._decide(step + 1)
+            self._decide(lane, step + 1)
         if term or trunc:
             t.episode_return = ep.ret  # logged with it: a replay counts the episode again
-        self._hold(t)
+        self._hold(lane, t)
         if term or trunc:
             # counted before it is recorded, which may start an update whose checkpoint
             # must then hold the episode too (or replay it from the log)
             self.session.add_steps(0, [ep.ret])
-            self._flush_held()
+            self._flush_held(lane)
             ep.active = False
             if not self.updating:
-                self.hooks.request_reset()  # else after the update, with the new policy
+                self.hooks.request_reset(lane.index)  # else after the update, with the new policy
         self._maybe_start_update()
         if not early:
-            self._decide(step + 1)
+            self._decide(lane, step + 1)
 
-    def _budget_reached(self, extra: int = 0) -> bool:
-        """Whether the steps recorded, plus ``extra`` and (off-policy) those queued behind a
-        running update, spend the budget: a long update (M-DeMoRL's model refit and inner
-        loop) must not let the bridge run past it meanwhile. On-policy queues hold only
-        transitions of the old version, which are dropped, so they do not count."""
-        queued = 0 if self.algorithm.on_policy else len(self._queue)
-        return self.session.counters.env_steps + queued + extra >= self.total_steps
+    def _budget_reached(self, lane: Lane, extra: int = 0, held: bool = False) -> bool:
+        """Whether the rows recorded, plus ``extra`` and this worker's transitions waiting
+        to be recorded (``held``: the held-back one too), spend its share of the budget: a
+        long update (M-DeMoRL's model refit and inner loop) must not let a bridge run past
+        it meanwhile. On-policy, waiting transitions of an older version are dropped, so
+        they do not count."""
+        n, algo = self.workers, self.algorithm
+        rows = self.session.counters.env_steps // n
+        waiting = lane.pending(algo.on_policy, algo.policy_version, held)
+        return rows + waiting + extra >= math.ceil(self.total_steps / n)
 
-    def _grant_is_safe_before_recording(self) -> bool:
+    def _grant_is_safe_before_recording(self, lane: Lane) -> bool:
         """Whether recording the held transition cannot change the grant: it neither starts
-        an on-policy update nor spends the budget."""
-        if self._budget_reached(1):
+        an on-policy update nor spends the budget (one worker only)."""
+        if self.workers > 1 or self._budget_reached(lane, 1):
             return False
         if not self.algorithm.on_policy:
             return True  # off-policy updates run beside the traffic
         if self.updating:
             return False
         left = self.algorithm.records_until_ready()
-        return left is not None and left > (1 if self._held is not None else 0)
+        return left is not None and left > (1 if lane.held is not None else 0)
 
-    def _hold(self, t: LoggedTransition) -> None:
+    def _hold(self, lane: Lane, t: LoggedTransition) -> None:
         """Keep the newest transition back one step, so a cut can still mark it truncated."""
-        self._flush_held()
-        self._held = t
+        self._flush_held(lane)
+        lane.held = t
 
-    def _flush_held(self, truncate: bool = False) -> None:
-        t, self._held = self._held, None
+    def _flush_held(self, lane: Lane, truncate: bool = False) -> None:
+        t, lane.held = lane.held, None
         if t is None:
             return
         if truncate and not t.terminated:
             t.truncated = True
-        if self.updating:
-            self._queue.append(t)
-        else:
-            self._record(t)
+        lane.backlog.append(t)
+        self._record_rows()
 
-    def _cut(self) -> None:
-        """End the current episode without a natural end (restart, stale policy, update)."""
-        self._flush_held(truncate=True)
-        if self._ep is not None and self._ep.active:
-            self._ep.active = False
+    def _cut(self, lane: Lane) -> None:
+        """End a worker's episode without a natural end (restart, stale policy, update)."""
+        self._flush_held(lane, truncate=True)
+        if lane.ep is not None and lane.ep.active:
+            lane.ep.active = False
             self.cut_episodes += 1
 
-    def _feed(self, t: LoggedTransition) -> None:
-        """Hand one transition to the algorithm as a batch of one env."""
+    def _feed(self, row: list[LoggedTransition]) -> None:
+        """Hand one row (a transition of every worker) to the algorithm as a batch."""
+        b = stack_row(row)
         out = PolicyOutput(
-            action=t.action[None], mean=t.action[None], log_prob=np.array([t.log_prob]),
-            info={"policy_version": np.array([t.policy_version])},
+            action=b["action"], mean=b["action"], log_prob=b["log_prob"],
+            info={"policy_version": b["version"]},
         )  # fmt: skip
         self.algorithm.record(
-            t.obs[None], out, np.array([t.reward]), np.array([t.terminated]),
-            np.array([t.truncated]), t.next_obs[None],
-        )  # fmt: skip
+            b["obs"], out, b["reward"], b["terminated"], b["truncated"], b["next_obs"]
+        )
 
-    def _record(self, t: LoggedTransition, log: bool = True, start: bool = True) -> None:
-        if self.updating:  # record() and update() never overlap: after this update
-            self._queue.append(t)  # (draining the queue may have started the next one)
-            return
-        if self.algorithm.on_policy and t.policy_version != self.algorithm.policy_version:
-            self.dropped_stale += 1
-            return
-        if log:
-            t.index = self.recorded
-            self.log.append(t)
-        self.recorded += 1
-        self._feed(t)
-        if log:
-            self.session.add_steps(1)
-        # before anything else is recorded: the storage may be full (the last one included)
-        if start:
-            self._maybe_start_update()
-        if not self.updating and self.session.counters.env_steps >= self.total_steps:
-            self._finish()
+    def _record_rows(self, start: bool = True) -> None:
+        """Record every complete row of the lanes' backlogs (never during an update: record()
+        and update() do not overlap; draining the backlog may start the next one)."""
+        fed = False
+        while not self.updating and not self.done:
+            if self.algorithm.on_policy:
+                version = self.algorithm.policy_version
+                self.dropped_stale += sum(lane.drop_stale(version) for lane in self.lanes)
+            if any(not lane.backlog for lane in self.lanes):
+                break
+            row = [lane.backlog.pop(0) for lane in self.lanes]
+            for t in row:
+                t.index = self.recorded
+                self.recorded += 1
+            self.log.append_many(row)
+            self._feed(row)
+            self.session.add_steps(len(row))
+            fed = True
+            # before anything else is recorded: the storage may be full (the last one included)
+            if start:
+                self._maybe_start_update()
+            if not self.updating and self.session.counters.env_steps >= self.total_steps:
+                self._finish()
+        if fed and not self.algorithm.on_policy and self.workers > 1:
+            for lane in self.lanes:  # off-policy: those waiting for the others may go on
+                self._release(lane)
+
+    def _release(self, lane: Lane) -> None:
+        """Grant a worker's parked step if its episode still waits for it."""
+        parked, lane.parked = lane.parked, None
+        ep = lane.ep
+        if parked is not None and ep is not None and ep.active and parked[1] == ep.episode:
+            self._decide(lane, parked[0])
 
     # --- learning ------------------------------------------------------------------------
     def _maybe_start_update(self) -> None:
@@ -388,7 +416,8 @@ class GraphTrainer:
         Returns the metrics row written (None when no update finished); re-raises a worker
         failure.
         """
-        self._settle_stalled()
+        for lane in self.lanes:
+            self._settle_stalled(lane)
         if self._worker is None or self._worker.is_alive():
             return None
         self._worker.join()
@@ -405,33 +434,35 @@ class GraphTrainer:
         self.hooks.publish_stats(row)
         # off-policy: all that came during the update, then one update (as many as the graph
         # keeps up with; one per queued step would let the queue grow without bound)
-        queued, self._queue = self._queue, []
-        for t in queued:
-            self._record(t, start=self.algorithm.on_policy)
+        self._record_rows(start=self.algorithm.on_policy)
         if self.done:
             return row
-        self._resume_after_update()
+        for lane in self.lanes:
+            self._resume_after_update(lane)
         self._maybe_start_update()
         if self.session.counters.env_steps >= self.total_steps and not self.updating:
             self._finish()
         return row
 
-    def _resume_after_update(self) -> None:
-        ep, held_step = self._ep, self._grant_after_update
-        self._grant_after_update = None
-        held, version = self._held, self.algorithm.policy_version
+    def _resume_after_update(self, lane: Lane) -> None:
+        ep, held_step = lane.ep, lane.parked
+        lane.parked = None
+        held, version = lane.held, self.algorithm.policy_version
         if self.algorithm.on_policy and held and held.policy_version != version:
-            self._held = None  # collected by the old version, after its rollout was full
+            lane.held = None  # collected by the old version, after its rollout was full
             self.dropped_stale += 1
-        if ep is None or not ep.active:
-            self.hooks.request_reset()
+        if ep is None:
+            return  # this worker has not started (yet)
+        if not ep.active:
+            self.hooks.request_reset(lane.index)
         elif held_step is not None and held_step[1] == ep.episode:
-            for k in [k for k in ep.actions if k >= held_step[0]]:
-                del ep.actions[k]  # acted on by the old version: the bridge will not apply it
-            self._grant(*held_step)
+            if self.algorithm.on_policy:
+                for k in [k for k in ep.actions if k >= held_step[0]]:
+                    del ep.actions[k]  # acted on by the old version: the bridge won't apply it
+            self._decide(lane, held_step[0])
 
-    def _settle_stalled(self) -> None:
-        ep, undecided = self._ep, self._undecided
+    def _settle_stalled(self, lane: Lane) -> None:
+        ep, undecided = lane.ep, lane.undecided
         if ep is None or not ep.active or undecided is None:
             return
         step, since = undecided
@@ -440,19 +471,20 @@ class GraphTrainer:
             return  # a first step waits for its action however long: nothing was missed
         over = step - ep.first_step >= self.task.max_steps
         if over or self.task.terminated(ep.obs[step]):
-            self._undecided = None
-            self._cut()
+            lane.undecided = None
+            self._cut(lane)
             if not self.updating:
-                self.hooks.request_reset()
+                self.hooks.request_reset(lane.index)
         else:
-            self._decide(step)
+            self._decide(lane, step)
 
     def _finish(self) -> None:
         """Budget reached: final checkpoint, metrics row and learning curve."""
         if self.done:
             return
         self.done = True
-        self._held = None  # past the budget: recorded steps and queued ones spent it
+        for lane in self.lanes:  # past the budget: recorded steps and queued ones spent it
+            lane.held, lane.backlog = None, []
         self.hooks.set_paused(True)
         if self.session.steps_since_row() > 0:
             self.session.write_row()

@@ -16,8 +16,8 @@ from rl_control.roles.session import build_graph_trainer, check_graph_task
 from rl_control.roles.trainer import TrainerHooks
 from rl_control.training.config import TrainConfig, load_config
 
-#: (kind: "reset" | "pause", value) -> None; raises TimeoutError when the bridge is silent
-ServiceCall = Callable[[str, bool], None]
+#: (kind: "reset" | "pause", value, worker) -> None; TimeoutError when the bridge is silent
+ServiceCall = Callable[[str, bool, int], None]
 
 
 def _ignore(_: str) -> None:
@@ -32,11 +32,16 @@ def trainer_config(
     run_dir: str = "",
     total_steps: int = 0,
     checkpoint_every: int = 0,
+    workers: int = 1,
 ) -> TrainConfig:
     """The TrainConfig of ``config`` (empty: defaults) with the node's overrides; 0 for
-    ``total_steps`` or ``checkpoint_every`` (env steps) keeps the config's value."""
+    ``total_steps`` or ``checkpoint_every`` (env steps) keeps the config's value;
+    ``workers`` (bridge groups) is the algorithm's number of parallel envs."""
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, not {workers}")
     check_graph_task(task, algo)  # names first: the default config path is built from them
-    overrides: dict[str, Any] = dict(algo=algo, task=task, seed=seed, run_dir=run_dir, num_envs=1)
+    overrides: dict[str, Any] = dict(algo=algo, task=task, seed=seed, run_dir=run_dir)
+    overrides["num_envs"] = int(workers)
     if int(total_steps) > 0:
         overrides["total_steps"] = int(total_steps)
     if int(checkpoint_every) > 0:
@@ -45,32 +50,78 @@ def trainer_config(
 
 
 class ServiceQueue:
-    """Reset and pause requests, collapsed and made by :meth:`flush`: one reset for any
-    number asked, the last pause state wins."""
+    """Reset and pause requests, collapsed and made by :meth:`flush`: one reset per worker
+    for any number asked, the last pause state wins (paused: every worker)."""
 
-    def __init__(self, call: ServiceCall, timeout: float, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self, call: ServiceCall, timeout: float, warn: Callable[[str], None], workers: int = 1
+    ) -> None:
         self.call, self.timeout, self.warn = call, float(timeout), warn
-        self._requests: list[tuple[str, bool]] = []
+        self.workers = int(workers)
+        self._resets: list[int] = []
+        self._pauses: list[bool] = []
 
-    def request_reset(self) -> None:
-        self._requests.append(("reset", True))
+    def request_reset(self, worker: int = 0) -> None:
+        self._resets.append(int(worker))
 
     def set_paused(self, paused: bool = True) -> None:
-        self._requests.append(("pause", bool(paused)))
+        self._pauses.append(bool(paused))
 
     def flush(self) -> None:
-        pending, self._requests = self._requests, []
-        if any(kind == "reset" for kind, _ in pending):
-            self._call("reset", True)
-        pauses = [value for kind, value in pending if kind == "pause"]
+        resets, self._resets = sorted(set(self._resets)), []
+        pauses, self._pauses = self._pauses, []
+        for worker in resets:
+            self._call("reset", True, worker)
         if pauses:
-            self._call("pause", pauses[-1])
+            for worker in range(self.workers):
+                self._call("pause", pauses[-1], worker)
 
-    def _call(self, kind: str, value: bool) -> None:
+    def _call(self, kind: str, value: bool, worker: int) -> None:
         try:
-            self.call(kind, value)
+            self.call(kind, value, worker)
         except TimeoutError:  # the bridge may be respawning; its new episode starts anyway
-            self.warn(f"bridge {kind} service did not answer in {self.timeout} s")
+            who = f"worker {worker} " if self.workers > 1 else ""
+            self.warn(f"{who}bridge {kind} service did not answer in {self.timeout} s")
+
+
+class UpdateThrottle:
+    """Off-policy updates (SAC: every few steps, ~270 KB each) go out at most every
+    ``period`` s of the injected clock and only when the weights changed (checksum); the
+    newest one held back is published by :meth:`flush` once due. On-policy, pass period 0
+    and ``skip_unchanged`` False: the trainer's grants wait for every new version."""
+
+    def __init__(
+        self,
+        publish: Callable[[PolicyUpdate], None],
+        period: float,
+        clock: Callable[[], float] = time.monotonic,
+        skip_unchanged: bool = True,
+    ) -> None:
+        self.publish, self.period, self.clock = publish, float(period), clock
+        self.skip_unchanged = skip_unchanged
+        self.published = self.skipped = 0  # updates sent; updates never sent (superseded)
+        self._pending: PolicyUpdate | None = None
+        self._sent_at = -math.inf
+        self._sent_checksum: str | None = None
+
+    def __call__(self, update: PolicyUpdate) -> None:
+        if self._pending is not None:
+            self.skipped += 1  # superseded before it was due
+        self._pending = None
+        if self.skip_unchanged and update.checksum == self._sent_checksum:
+            self.skipped += 1
+            return
+        self._pending = update
+        self.flush()
+
+    def flush(self) -> None:
+        """Publish the held update if the period since the last one has passed."""
+        update = self._pending
+        if update is None or self.clock() - self._sent_at < self.period:
+            return
+        self._pending, self._sent_at, self._sent_checksum = None, self.clock(), update.checksum
+        self.published += 1
+        self.publish(update)
 
 
 class ProgressLog:
@@ -153,7 +204,7 @@ class TrainerRole:
         config: TrainConfig,
         publish_update: Callable[[PolicyUpdate], None],
         publish_stats: Callable[[dict[str, Any]], None],
-        grant: Callable[[int, int, int], None],
+        grant: Callable[[int, int, int, int], None],
         call: ServiceCall,
         resume: bool = True,
         service_timeout: float = 5.0,
@@ -162,9 +213,10 @@ class TrainerRole:
         warn: Callable[[str], None] = _ignore,
         force_resume: bool = False,
         tensorboard: bool = True,
+        update_period: float = 0.0,
     ) -> None:
         self.config, self.log, self._publish_stats = config, log, publish_stats
-        self.services = ServiceQueue(call, service_timeout, warn)
+        self.services = ServiceQueue(call, service_timeout, warn, config.num_envs)
         self.progress = ProgressLog(config.total_steps, log, clock)
         self.stall = StallWarning(warn, log, clock)
         hooks = TrainerHooks(
@@ -174,6 +226,11 @@ class TrainerRole:
         self.trainer, self.resumed = build_graph_trainer(
             config, hooks, resume=resume, force=force_resume, tensorboard=tensorboard
         )
+        off_policy = not self.trainer.algorithm.on_policy
+        self.updates = UpdateThrottle(
+            publish_update, update_period if off_policy else 0.0, clock, off_policy
+        )
+        hooks.publish_update = self.updates
 
     def _stats(self, row: dict[str, Any]) -> None:
         self._publish_stats(row)
@@ -193,6 +250,7 @@ class TrainerRole:
         trainer = self.trainer
         if not trainer.done:
             trainer.poll()
+            self.updates.flush()
             self.services.flush()
             busy = trainer.updating or trainer.done
             self.stall(trainer.last_observation_at, trainer.last_action_at, busy)

@@ -70,7 +70,11 @@ class TransitionLog:
 
     def append(self, transition: LoggedTransition) -> None:
         """Append one row and hand it to the OS (survives a process crash, not a power cut)."""
-        self._file.write(self._encode(transition).tobytes())
+        self.append_many([transition])
+
+    def append_many(self, transitions: list[LoggedTransition]) -> None:
+        """Append rows in one write (a trainer's row of several workers) and flush."""
+        self._file.write(b"".join(self._encode(t).tobytes() for t in transitions))
         self._file.flush()
 
     def read(self, start: int = 0) -> list[LoggedTransition]:

@@ -72,11 +72,11 @@ class Hooks:
         self.calls: list = []
         self.grants: list[tuple[int, int, int]] = []
         self.hooks = TrainerHooks(
-            lambda: self.calls.append("reset"),
+            lambda worker: self.calls.append("reset"),
             lambda p: self.calls.append(("pause", p)),
             lambda u: self.calls.append(("update", u.version)),
             lambda row: self.calls.append(("stats", row["env_steps"])),
-            lambda *grant: self.grants.append(grant),
+            lambda worker, *grant: self.grants.append(grant),
         )
 
 
@@ -228,7 +228,7 @@ def test_grants_before_recording_unless_the_record_fills_the_rollout(tmp_path) -
     algo.gate.clear()
     trainer, hooks = _trainer(tmp_path, algo)
     order: list[str] = []
-    hooks.hooks.grant = lambda *g: order.append(f"grant {g[0]}")
+    hooks.hooks.grant = lambda w, *g: order.append(f"grant {g[0]}")
     record = algo.record
     algo.record = lambda *a: (order.append(f"record {len(algo.records)}"), record(*a))
     for k in range(5):

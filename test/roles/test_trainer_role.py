@@ -31,7 +31,7 @@ def test_config_takes_the_nodes_overrides_and_zero_keeps_the_files_values(tmp_pa
 def test_service_requests_collapse_and_a_silent_bridge_is_warned_about() -> None:
     calls, warnings = [], []
 
-    def call(kind: str, value: bool) -> None:
+    def call(kind: str, value: bool, worker: int) -> None:
         calls.append((kind, value))
         if kind == "pause":
             raise TimeoutError
@@ -78,7 +78,7 @@ def test_role_starts_ticks_and_keeps_the_work_on_close(tmp_path) -> None:
     config = trainer_config(CONFIG, run_dir=str(tmp_path / "run"), total_steps=600)
     published, lines = [], []
     role = TrainerRole(
-        config, published.append, lambda row: None, lambda *g: None, lambda k, v: None,
+        config, published.append, lambda row: None, lambda *g: None, lambda k, v, w: None,
         log=lines.append,
     )  # fmt: skip
     role.start()
@@ -122,3 +122,33 @@ def test_a_silent_graph_is_warned_about_naming_the_missing_input() -> None:
     clock.advance(60.0)
     stall(20.0, 20.0, busy=True)  # learning: no traffic is expected
     assert len(warnings) == 2
+
+
+def test_off_policy_updates_go_out_at_most_once_a_period_and_only_when_changed() -> None:
+    from rl_control.roles.policy_server import PolicyUpdate
+    from rl_control.roles.trainer_role import UpdateThrottle
+
+    clock, sent = FakeClock(), []
+    throttle = UpdateThrottle(lambda u: sent.append(u.version), 0.5, clock)
+
+    def update(version: int, weights: str) -> PolicyUpdate:
+        return PolicyUpdate(version, "f", weights, b"")
+
+    throttle(update(0, "w0"))  # the first goes out at once
+    throttle(update(1, "w1"))
+    throttle(update(2, "w2"))  # supersedes version 1, which is never sent
+    assert sent == [0]
+    clock.advance(0.4)
+    throttle.flush()
+    assert sent == [0]
+    clock.advance(0.1)
+    throttle.flush()
+    assert sent == [0, 2] and throttle.skipped == 1
+    clock.advance(1.0)
+    throttle(update(3, "w2"))  # the weights did not change: nothing to send
+    throttle.flush()
+    assert sent == [0, 2] and throttle.skipped == 2
+    every = UpdateThrottle(lambda u: sent.append(u.version), 0.0, clock, skip_unchanged=False)
+    every(update(4, "w2"))
+    every(update(5, "w2"))  # on-policy: every version, the grants wait for it
+    assert sent == [0, 2, 4, 5]

@@ -1,6 +1,7 @@
 """Substitutions of the launch XML front end: `$(var x)`, `$(env X [default])`,
-`$(find-pkg-share pkg)`; the grammar follows launch's `grammar.lark` (quoted and nested
-arguments, backslash escapes), every other substitution is refused by name."""
+`$(find-pkg-share pkg)`, `$(eval expr)` (the subset of rl_control.ros.launch.expression);
+the grammar follows launch's `grammar.lark` (quoted and nested arguments, backslash
+escapes), every other substitution is refused by name."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from rl_control.ros.launch.expression import evaluate_expression
 from rl_control.ros.launch.model import LaunchError
 
-SUPPORTED = ("var", "env", "find-pkg-share")
-_ARITY = {"var": (1, 2), "env": (1, 2), "find-pkg-share": (1, 1)}
+SUPPORTED = ("var", "env", "find-pkg-share", "eval")
+_ARITY = {"var": (1, 2), "env": (1, 2), "find-pkg-share": (1, 1), "eval": (1, 1)}
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
@@ -126,6 +128,8 @@ def evaluate(
             if value is None:
                 raise LaunchError(f"environment variable '{args[0]}' does not exist")
             return value
+        if s.name == "eval":
+            return evaluate_expression(args[0])
         return find_share(args[0])
 
     return ev(template)

@@ -1,7 +1,9 @@
 """trainer_node: observation + action -> transitions -> algorithm; publishes policy_update
 (latched), training_stats and step_gate (the lock-step grants the bridge waits for), resets
 and pauses the bridge through its services, writes the run folder, and exits when the step
-budget is reached (train.launch.xml then shuts down). The logic is
+budget is reached (train.launch.xml then shuts down). With `workers` > 1 the observation,
+action, step_gate, reset and pause of worker k are under `worker_<k>/`; policy_update and
+training_stats stay one topic each. The logic is
 :class:`rl_control.roles.trainer_role.TrainerRole`'s.
 """
 
@@ -11,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from rl_control.roles.lanes import worker_prefix
 from rl_control.roles.params import TRAINER_NODE, declare
 from rl_control.roles.policy_server import PolicyUpdate
 from rl_control.roles.trainer import ActionIn
@@ -30,54 +33,64 @@ class TrainerNode:
         import torch
 
         torch.set_num_threads(p["num_threads"])
-        names = ("config", "algo", "task", "seed", "run_dir", "total_steps", "checkpoint_every")
+        names = ("config", "algo", "task", "seed", "run_dir", "total_steps", "checkpoint_every",
+                 "workers")  # fmt: skip
         config = trainer_config(**{k: p[k] for k in names})
         pub = node.create_publisher
         self.update_pub = pub("rl_control_msgs/msg/PolicyUpdate", "policy_update", mw.QOS_LATCHED)
         self.stats_pub = pub("rl_control_msgs/msg/TrainingStats", "training_stats", 10)
-        self.gate_pub = pub("rl_control_msgs/msg/StepGate", "step_gate", 10)
+        ns = [worker_prefix(k, p["workers"]) for k in range(p["workers"])]
+        self.gate_pubs = [pub("rl_control_msgs/msg/StepGate", f"{w}step_gate", 10) for w in ns]
         self.StepGate = mw.message_class("rl_control_msgs/msg/StepGate")
-        self.clients = {
-            "reset": node.create_client("std_srvs/srv/Trigger", "reset"),
-            "pause": node.create_client("std_srvs/srv/SetBool", "pause"),
-        }
+        client = node.create_client
+        self.clients = [
+            {"reset": client("std_srvs/srv/Trigger", f"{w}reset"),
+             "pause": client("std_srvs/srv/SetBool", f"{w}pause")} for w in ns
+        ]  # fmt: skip
         self.timeout, log = p["reset_timeout"], node.get_logger()
         self.role = TrainerRole(
             config, self.publish_update, self.publish_stats, self.grant, self.call, p["resume"],
             self.timeout, time.monotonic, log.info, log.warn, force_resume=p["force_resume"],
+            update_period=p["update_period"],
         )  # fmt: skip
-        trainer = self.role.trainer
-        node.create_subscription(
-            "rl_control_msgs/msg/Observation", "observation",
-            lambda msg: trainer.on_observation(msg.step, msg.episode, mw.to_numpy(msg.state)), 100,
-        )  # fmt: skip
-        node.create_subscription(
-            "rl_control_msgs/msg/Action", "action",
-            lambda msg: trainer.on_action(ActionIn(
-                msg.step, msg.episode, msg.policy_version, mw.to_numpy(msg.action), msg.log_prob
-            )), 100,
-        )  # fmt: skip
+        for k, w in enumerate(ns):
+            self.subscribe(k, w)
+
+    def subscribe(self, k: int, w: str) -> None:
+        """Observation and action of worker ``k`` (topic prefix ``w``)."""
+        trainer, sub = self.role.trainer, self.node.create_subscription
+
+        def on_obs(msg: Any) -> None:
+            trainer.on_observation(msg.step, msg.episode, mw.to_numpy(msg.state), k)
+
+        def on_action(msg: Any) -> None:
+            act = mw.to_numpy(msg.action)
+            version = msg.policy_version
+            trainer.on_action(ActionIn(msg.step, msg.episode, version, act, msg.log_prob), k)
+
+        sub("rl_control_msgs/msg/Observation", f"{w}observation", on_obs, 100)
+        sub("rl_control_msgs/msg/Action", f"{w}action", on_action, 100)
 
     def publish_update(self, update: PolicyUpdate) -> None:
         self.update_pub.publish(self.msgs.policy_update_msg(update))
 
-    def grant(self, step: int, episode: int, min_version: int) -> None:
+    def grant(self, worker: int, step: int, episode: int, min_version: int) -> None:
         gate = self.StepGate(step=step, episode=episode, min_policy_version=min_version)
         self.msgs.stamp(gate, self.node.now())
-        self.gate_pub.publish(gate)
+        self.gate_pubs[worker].publish(gate)
 
     def publish_stats(self, row: dict[str, Any]) -> None:
         msg = m.training_stats(row)
         self.msgs.stamp(msg, self.node.now())
         self.stats_pub.publish(msg)
 
-    def call(self, kind: str, value: bool) -> None:
+    def call(self, kind: str, value: bool, worker: int) -> None:
         """A bridge service call; TimeoutError when it does not answer in time."""
         if kind == "reset":
             request = mw.service_class("std_srvs/srv/Trigger").Request()
         else:
             request = mw.service_class("std_srvs/srv/SetBool").Request(data=value)
-        self.clients[kind].call(request, timeout=self.timeout)
+        self.clients[worker][kind].call(request, timeout=self.timeout)
 
 
 @exit_on_config_error("trainer_node")

@@ -45,7 +45,8 @@ def test_backslash_escapes_a_dollar() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("$(eval 1 + 1)", r"unsupported substitution \$\(eval"),
+        ("$(command ls)", r"unsupported substitution \$\(command"),
+        ("$(eval 1 + 1)", r"\$\(eval\) expects 1 argument"),  # unquoted: three arguments
         ("$(dirname)", r"unsupported substitution \$\(dirname"),
         ("$(var)", r"\$\(var\) expects 1 or 2 argument"),
         ("$(find-pkg-share a b)", r"expects 1 argument"),
@@ -57,3 +58,25 @@ def test_backslash_escapes_a_dollar() -> None:
 def test_refusals_name_the_problem(text: str, message: str) -> None:
     with pytest.raises(LaunchError, match=message):
         parse_template(text)
+
+
+def test_eval_computes_the_arithmetic_and_boolean_subset() -> None:
+    """`$(eval)` as `ros2 launch` prints Python values: what N worker groups need."""
+    assert _eval("$(eval '$(var n) > 2')", {"n": "3"}) == "True"
+    assert _eval("$(eval '$(var n) > 2')", {"n": "2"}) == "False"
+    assert _eval("$(eval '$(var seed) + 2')", {"seed": "7"}) == "9"
+    assert _eval("""$(eval "'w_1' if $(var n) > 1 else ''")""", {"n": "1"}) == ""
+    assert _eval("""$(eval "'$(var ns)' and '/$(var ns)/u' or '/u'")""", {"ns": "r1"}) == "/r1/u"
+    assert _eval("$(eval 'not 1 < 2 < 3 or 4 % 3 == 1')") == "True"
+
+
+def test_expression_values_print_as_python_does() -> None:
+    from rl_control.ros.launch.expression import evaluate_expression
+
+    assert evaluate_expression(" 7 // 2 ") == "3" and evaluate_expression("'a' + 'b'") == "ab"
+
+
+@pytest.mark.parametrize("expr", ["__import__('os')", "[1, 2]", "x.y", "1 in (1,)", "1 +"])
+def test_eval_refuses_anything_outside_the_subset(expr: str) -> None:
+    with pytest.raises(LaunchError, match=r"\$\(eval\)"):
+        _eval(f'$(eval "{expr}")')

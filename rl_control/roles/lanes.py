@@ -1,0 +1,101 @@
+"""Per-worker state of the graph trainer: one lane per bridge/estimator/policy group.
+
+Each lane pairs its own worker's observations and actions into transitions, owns that
+worker's episodes and grants, and keeps a backlog of the transitions it paired but the
+algorithm has not yet received. The trainer feeds the algorithm one row at a time, a row
+being the oldest backlog entry of every lane in lane order (column k of an N-env batch is
+worker k), so what the algorithm receives depends on each worker's own lock-step sequence
+and never on which worker's message came first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rl_control.roles.transition_log import LoggedTransition
+
+#: off-policy, several workers: a worker is granted only while fewer than this many of its
+#: transitions wait for the other workers' (rows stay in step; the lead stays bounded)
+MAX_LEAD = 2
+
+
+@dataclass
+class ActionIn:
+    """An action message as the trainer needs it."""
+
+    step: int
+    episode: int
+    policy_version: int
+    action: np.ndarray
+    log_prob: float
+
+
+@dataclass
+class Episode:
+    """One worker's current episode: the observations and actions not yet paired."""
+
+    episode: int
+    last_step: int
+    length: int = 0
+    first_step: int = 2**62
+    ret: float = 0.0
+    active: bool = True
+    obs: dict[int, np.ndarray] = field(default_factory=dict)
+    actions: dict[int, ActionIn] = field(default_factory=dict)
+
+
+@dataclass
+class Lane:
+    """What the trainer knows about one worker."""
+
+    index: int
+    ep: Episode | None = None
+    held: LoggedTransition | None = None  # newest transition, kept back one step
+    held_next: int = -1  # step at which the held transition ended
+    undecided: tuple[int, float] | None = None  # (step, since): awaits its action
+    granted: tuple[int, int] | None = None  # last (step, episode) granted
+    parked: tuple[int, int] | None = None  # (step, episode) to grant once allowed
+    min_version: int = 0  # actions of older policy versions are not applied any more
+    backlog: list[LoggedTransition] = field(default_factory=list)
+
+    @property
+    def seen(self) -> bool:
+        """Whether this worker ever sent an observation."""
+        return self.ep is not None
+
+    def pending(self, on_policy: bool, version: int, held: bool = False) -> int:
+        """Transitions this lane will still give the algorithm (on-policy: only those of
+        ``version``, older ones are dropped); ``held``: the held-back one too."""
+        if on_policy:
+            count = sum(t.policy_version == version for t in self.backlog)
+        else:
+            count = len(self.backlog)
+        return count + int(held and self.held is not None)
+
+    def drop_stale(self, version: int) -> int:
+        """Drop backlog transitions of policy versions other than ``version``; their count."""
+        before = len(self.backlog)
+        self.backlog = [t for t in self.backlog if t.policy_version == version]
+        return before - len(self.backlog)
+
+
+def stack_row(row: list[LoggedTransition]) -> dict[str, np.ndarray]:
+    """The transitions of one row as N-env batches (lane order)."""
+    return {
+        "obs": np.stack([t.obs for t in row]),
+        "action": np.stack([np.asarray(t.action) for t in row]),
+        "log_prob": np.array([t.log_prob for t in row]),
+        "version": np.array([t.policy_version for t in row]),
+        "reward": np.array([t.reward for t in row]),
+        "terminated": np.array([t.terminated for t in row]),
+        "truncated": np.array([t.truncated for t in row]),
+        "next_obs": np.stack([t.next_obs for t in row]),
+    }
+
+
+def worker_prefix(index: int, workers: int) -> str:
+    """Relative topic/service prefix of a worker's group: none for a single worker (the
+    one-bridge graph's names), else ``worker_<index>/``."""
+    return "" if int(workers) == 1 else f"worker_{int(index)}/"

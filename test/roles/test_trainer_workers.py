@@ -1,0 +1,224 @@
+"""Graph trainer with several workers (rl_control.roles.lanes): rows of one transition per
+worker in worker order whatever order messages come in, per-worker grants, on-policy
+columns that wait for the update, a bounded off-policy lead, and a restarted worker that
+cuts only its own episode."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from clocks import FakeClock
+
+from rl_control.algorithms.base import Algorithm
+from rl_control.models.actor_critic import GaussianActorCritic
+from rl_control.roles.lanes import MAX_LEAD, worker_prefix
+from rl_control.roles.trainer import ActionIn, GraphTrainer, TrainerHooks
+from rl_control.roles.transition_log import TransitionLog
+from rl_control.tasks.registry import make_task
+from rl_control.training.config import TrainConfig
+from rl_control.training.io import RunPaths
+from rl_control.training.session import RunSession
+
+
+class RowAlgorithm(Algorithm):
+    """Keeps every row it is given (obs, truncated, version); ready after ``rows`` rows."""
+
+    name = "fake"
+
+    def __init__(self, on_policy: bool = True, rows: int = 8) -> None:
+        self.on_policy, self.rows = on_policy, rows
+        self.policy = GaussianActorCritic(4, 1, [-100.0], [100.0], hidden=[8])
+        self.policy_version = 0
+        self.since_update = 0
+        self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def act(self, obs):
+        return self.policy.act(obs)
+
+    def record(self, obs, out, reward, terminated, truncated, next_obs):
+        versions = np.asarray(out.info["policy_version"])
+        self.history.append((np.array(obs), np.array(truncated), versions))
+        self.since_update += 1
+
+    def ready(self):
+        return self.since_update >= self.rows
+
+    def records_until_ready(self):
+        return max(0, self.rows - self.since_update) if self.on_policy else None
+
+    def update(self):
+        self.gate.wait(10)
+        self.since_update = 0
+        self.policy_version += 1
+        return {"loss": 1.0}
+
+    def state_dict(self):
+        return {"version": self.policy_version}
+
+    def load_state_dict(self, state):
+        self.policy_version = state["version"]
+
+
+def _position(worker: int, episode: int, step: int) -> float:
+    """Worker k's (deterministic) cart position: tells the columns apart."""
+    return 0.001 * ((worker + 1) * 100 + episode * 10 + step % 10)
+
+
+class Fleet:
+    """N lock-step workers (bridge + policy): each publishes its observation and action,
+    then simulates only a granted step, and starts a new episode when reset."""
+
+    def __init__(self, tmp_path, algo: Algorithm, n: int, total: int, max_steps: int = 6):
+        task = make_task("soft_wall_cartpole", {"max_steps": max_steps})
+        config = TrainConfig(algo="fake", task="soft_wall_cartpole", run_dir=str(tmp_path))
+        session = RunSession(config, RunPaths(tmp_path), tensorboard=False)
+        self.state = [
+            dict(episode=0, step=0, published=False, granted=None, version=0, min_version=0)
+            for _ in range(n)
+        ]
+        self.grants = [0] * n
+        self.version = 0  # the newest policy_update published: what the policy nodes run
+        hooks = TrainerHooks(
+            request_reset=self._reset, grant=self._grant, publish_update=self._update
+        )
+        log = TransitionLog(tmp_path / "t.bin", 4, 1)
+        self.trainer = GraphTrainer(
+            task, algo, session, log, hooks, total_steps=total, clock=FakeClock(), workers=n
+        )
+        self.algo = algo
+
+    def _grant(self, worker: int, step: int, episode: int, version: int) -> None:
+        self.state[worker].update(granted=(step, episode), min_version=version)
+        self.grants[worker] += 1
+
+    def _update(self, update) -> None:
+        self.version = update.version
+
+    def _reset(self, worker: int) -> None:
+        w = self.state[worker]
+        w.update(episode=w["episode"] + 1, step=0, published=False, granted=None)
+
+    def _act(self, k: int) -> None:
+        """The policy node: acts on the newest observation with the newest policy."""
+        w = self.state[k]
+        w["version"] = self.version
+        action = ActionIn(w["step"], w["episode"], w["version"], np.array([float(k)]), -1.0)
+        self.trainer.on_action(action, worker=k)
+
+    def move(self, k: int) -> bool:
+        """One thing worker ``k`` can do now; False when it waits for the trainer."""
+        w, trainer = self.state[k], self.trainer
+        episode, step = w["episode"], w["step"]
+        if not w["published"]:
+            w["published"] = True
+            state = np.array([_position(k, episode, step), 0.0, 0.0, 0.0])
+            trainer.on_observation(step, episode, state, worker=k)
+            self._act(k)
+            return True
+        if w["granted"] == (step, episode):
+            if w["version"] < w["min_version"]:  # the bridge waits for the new version's
+                self._act(k)
+            w.update(step=step + 1, published=False)
+            return True
+        return False
+
+    def run(
+        self, order: np.random.Generator, only: list[int] | None = None, rows: int = 2**30
+    ) -> None:
+        """Move random workers (of ``only``) until none can or ``rows`` rows were recorded,
+        collecting updates."""
+        while not self.trainer.done and self.trainer.recorded < rows * len(self.state):
+            movable = [k for k in (only or range(len(self.state))) if self.move_possible(k)]
+            if not movable:
+                if not self.trainer.updating:
+                    return
+                self.trainer.wait(5)
+                continue
+            self.move(int(order.choice(movable)))
+            self.trainer.poll()
+
+    def move_possible(self, k: int) -> bool:
+        w = self.state[k]
+        return not w["published"] or w["granted"] == (w["step"], w["episode"])
+
+
+def test_rows_hold_worker_k_in_column_k_whatever_the_message_order(tmp_path) -> None:
+    runs = []
+    for seed in range(3):
+        fleet = Fleet(tmp_path / str(seed), RowAlgorithm(rows=8), n=3, total=48)
+        fleet.run(np.random.default_rng(seed))
+        assert fleet.trainer.done and fleet.trainer.session.counters.env_steps == 48
+        runs.append(fleet.algo.history)
+    assert len(runs[0]) == 16  # 48 steps = 16 rows of 3 workers, two updates
+    for other in runs[1:]:
+        for (obs_a, trunc_a, ver_a), (obs_b, trunc_b, ver_b) in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(obs_a, obs_b)
+            np.testing.assert_array_equal(trunc_a, trunc_b)
+            np.testing.assert_array_equal(ver_a, ver_b)
+    hundreds = np.array([np.round(obs[:, 0] * 10) for obs, _, _ in runs[0]])
+    assert (hundreds == [1, 2, 3]).all()  # column k is worker k's
+    versions = np.array([ver for _, _, ver in runs[0]])
+    assert (versions[:8] == 0).all() and (versions[8:] == 1).all()  # one rollout per version
+
+
+def test_on_policy_a_full_column_waits_for_the_others_and_the_update(tmp_path) -> None:
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000, max_steps=100)
+    rng = np.random.default_rng(0)
+    fleet.run(rng, only=[0])
+    # worker 0 collected its 4 transitions of the rollout and waits; nothing recorded yet
+    assert fleet.grants[0] == 4 and fleet.algo.history == [] and not fleet.trainer.updating
+    fleet.run(rng, only=[1])
+    assert fleet.algo.policy_version == 1 and len(fleet.algo.history) == 4
+    assert fleet.grants[0] == 5  # the parked step, granted for the new version
+    assert fleet.trainer.dropped_stale == 0  # nothing collected was thrown away
+
+
+def test_off_policy_a_worker_runs_at_most_max_lead_rows_ahead(tmp_path) -> None:
+    fleet = Fleet(tmp_path, RowAlgorithm(on_policy=False, rows=1000), n=2, total=1000)
+    rng = np.random.default_rng(0)
+    fleet.run(rng, only=[0])
+    assert fleet.grants[0] == MAX_LEAD + 1  # MAX_LEAD waiting + the held-back one
+    fleet.run(rng, only=[1])
+    assert len(fleet.algo.history) == MAX_LEAD  # the rows worker 1 completed ...
+    assert fleet.grants[0] == MAX_LEAD + 2  # ... released worker 0's parked step
+    assert fleet.grants[1] == 2 * MAX_LEAD + 1  # and now worker 1 waits for worker 0
+    fleet.run(rng, only=[0])
+    assert len(fleet.algo.history) == 2 * MAX_LEAD  # it caught up with worker 1
+
+
+def test_a_restarted_worker_cuts_only_its_own_episode_and_loses_no_row(tmp_path) -> None:
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=6), n=2, total=24, max_steps=100)
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        fleet.move(0)
+        fleet.move(1)
+    fleet.state[1].update(step=0, published=False, granted=None)  # respawned: starts over
+    fleet.run(rng)
+    assert fleet.trainer.done and fleet.trainer.session.counters.env_steps == 24
+    truncated = np.array([trunc for _, trunc, _ in fleet.algo.history])
+    assert not truncated[:, 0].any()  # worker 0's episode goes on
+    assert truncated[:, 1].sum() == 1 and fleet.trainer.cut_episodes == 1
+
+
+def test_worker_topics_are_plain_for_one_worker_and_namespaced_for_more() -> None:
+    assert worker_prefix(0, 1) == ""
+    assert [worker_prefix(k, 3) for k in range(3)] == ["worker_0/", "worker_1/", "worker_2/"]
+
+
+def test_replay_rebuilds_the_rows_from_the_log(tmp_path) -> None:
+    """A restarted trainer replays the log row by row: the same columns, the same updates."""
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000)
+    fleet.run(np.random.default_rng(2), rows=10)  # killed here: no final checkpoint
+    fleet.trainer.wait(5)
+    assert len(fleet.algo.history) == 10
+    again = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000)  # same run folder and log
+    assert again.trainer.replay_log() == 20
+    for (obs_a, trunc_a, _), (obs_b, trunc_b, _) in zip(
+        fleet.algo.history, again.algo.history, strict=True
+    ):
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(trunc_a, trunc_b)
+    assert again.algo.policy_version == 2 and again.trainer.session.counters.env_steps == 20
