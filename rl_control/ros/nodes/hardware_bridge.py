@@ -6,9 +6,8 @@ publishes the forwarding controller's std_msgs/Float64MultiArray on the config's
 topic once per control period, the readings in policy order and frame on `state_topic`
 (and `imu_out_topic`) for the estimator, and diagnostic_msgs/DiagnosticArray on
 /diagnostics. Services (std_srvs/Trigger): `home`, `activate`, `passive`, `estop`,
-`release_estop`, and `reset` (a trainer's: home, then the next episode inside the safe
-set). The logic is :class:`rl_control.roles.hardware_role.HardwareBridgeRole`'s and
-:class:`rl_control.robot.ros2_control.Ros2ControlRobot`'s; this binds it to topics.
+`release_estop`, `reset` (home, then the next episode inside the safe set). Logic: the
+hardware role and Ros2ControlRobot (rl_control.roles / rl_control.robot).
 """
 
 from __future__ import annotations

@@ -2,13 +2,11 @@
 
 Publishes /clock (at most every `clock_period` wall seconds), joint_states (the lock-step
 tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_ground_truth
-(floating bases only; the estimator publishes odom -> base_frame), and with each /clock
-robot_joint_states (every PyBullet joint in URDF names, for robot_publisher); takes
+(floating bases only), with each /clock robot_joint_states (URDF names); takes
 `action` (rl_control_msgs/Action) or, if `command_topic` is set, ros2_control-style
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
 "step=<k>;episode=<e>") and `pause` (std_srvs/SetBool). With `trainer_gate` (training) a
-lock-step also waits for the trainer's `step_gate` (rl_control_msgs/StepGate) grant.
-The logic is :class:`rl_control.roles.bridge_role.BridgeRole`'s; this binds it to topics.
+lock-step also waits for the trainer's `step_gate` grant. Logic: roles/bridge_role.py.
 """
 
 from __future__ import annotations
