@@ -289,7 +289,7 @@ def _launch(argv: Sequence[str]) -> int:
     return int(result or 0)
 
 
-def _record(args: argparse.Namespace) -> int:
+def _record_bag(args: argparse.Namespace) -> int:
     from rl_control.ros.nodes import bag_recorder
 
     ros = ["-p", f"duration:={args.duration}"]
@@ -326,7 +326,7 @@ def _run(argv: list[str]) -> int:
         return _launch(argv[1:])
     args = _build_parser().parse_args(argv)
     handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export,
-               "record": _record, "replay": _replay,
+               "record": _record_bag, "replay": _replay,
                "monitor": _monitor}[args.command]  # fmt: skip
     return handler(args)
 

@@ -41,6 +41,8 @@ def test_every_table_topic_has_a_publisher() -> None:
     published = {name for pairs in _published().values() for _, name in pairs}
     # the hardware bridge's relays take their names from parameters (defaults listed)
     by_parameter = {"/policy_joint_states", "/policy_imu", "/joint_states"}
+    # trainer_node formats the grant topic per worker (worker_<k>/step_gate; plain for one)
+    by_parameter |= {"/step_gate"}
     for row in TOPICS:
         assert row.name in published | _SYSTEM | by_parameter, row.name
 

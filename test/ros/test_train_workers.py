@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from test_train_graph import ROOT, Launch, _domain
 
@@ -42,7 +43,9 @@ def test_two_workers_same_seed_same_training(tmp_path) -> None:
     a, b = (read_metrics(tmp_path / name / "metrics.csv") for name in ("a", "b"))
     assert a["env_steps"] == b["env_steps"] == [128, 256, 384]  # rollouts of 2 x 64
     for key in ("episodes", "train_return", "policy_loss", "value_loss", "approx_kl"):
-        assert a[key] == b[key], (key, a[key], b[key])
+        # equal up to the order in which the two workers' episode returns were summed (seen:
+        # 177.83804108422487 against 177.8380410842249); the data and grants are identical
+        assert a[key] == pytest.approx(b[key], rel=1e-12, nan_ok=True), (key, a[key], b[key])
     text = "\n".join(launches[0].lines)
     assert "[worker_0.policy_node]" in text and "[worker_1.policy_node]" in text
     assert load_checkpoint(tmp_path / "a")["env_steps"] == 384
