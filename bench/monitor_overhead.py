@@ -21,10 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from graph_throughput import _config, rate_of
+from graph_throughput import graph
 from results_table import RESULTS_DIR, start_run, verdict, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,31 +40,19 @@ def _monitor_cmd(port: int) -> list[str]:
 
 
 def one_run(task: str, algo: str, steps: int, domain: int, watched: bool) -> dict:
-    """env steps/s of one graph run, with or without a monitor on its domain."""
-    from rl_control.training.io import atomic_write_yaml
-
+    """env steps/s of one graph run (graph_throughput's launch), with or without a monitor on
+    its domain."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), RL_CONTROL_MIDDLEWARE="embedded",
                OMP_NUM_THREADS="1")  # fmt: skip
     cli = [sys.executable, "-m", "rl_control.cli.main"]
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        cfg = _config(task, algo, steps, work / "graph")
-        cfg.pop("run_dir")
-        atomic_write_yaml(work / "graph.yaml", cfg)
         monitor = None
         if watched:
             monitor = subprocess.Popen([*cli, *_monitor_cmd(8700 + domain % 200)], cwd=ROOT,
                                        env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)  # fmt: skip
-        start = time.perf_counter()
         try:
-            subprocess.run(
-                [*cli, "launch", "launch/train.launch.xml", f"task:={task}", f"algo:={algo}",
-                 f"steps:={steps}", f"config:={work / 'graph.yaml'}",
-                 f"run_dir:={work / 'graph'}"],
-                cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            rate, wall = graph(task, algo, steps, Path(tmp), domain)
         finally:
             if monitor is not None:
                 alive = monitor.poll() is None
@@ -73,8 +60,7 @@ def one_run(task: str, algo: str, steps: int, domain: int, watched: bool) -> dic
                 monitor.wait(30)
         if monitor is not None and not alive:
             raise RuntimeError("the monitor exited before the graph finished")
-        return {"rate": rate_of(work / "graph"), "wall": time.perf_counter() - start,
-                "watched": watched}  # fmt: skip
+        return {"rate": rate, "wall": wall, "watched": watched}
 
 
 def main() -> None:
