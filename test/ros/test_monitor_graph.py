@@ -66,7 +66,10 @@ def _browser_ready() -> str:
 
 def test_monitor_watches_a_training_graph(tmp_path: Path) -> None:
     domain = _domain()
-    launch = Launch(tmp_path / "run", steps=1536, domain=domain)
+    # long enough that training is still going when the page first reads its statistics (with
+    # 1536 steps one CI run had finished, at 1536, before the page's first read, so the
+    # second read could never see a larger value)
+    launch = Launch(tmp_path / "run", steps=4096, domain=domain)
     tui = Monitor(domain, "--tui", "--period", "1")
     no_browser = _browser_ready()
     port = _free_port()
