@@ -1,4 +1,4 @@
-"""Pure helpers for fair learning-curve comparisons (used by ppo_mpc_vs_ppo.py, reproduce.py).
+"""Helpers for fair, resumable learning-curve comparisons (used by every experiment script).
 
 - :class:`Clock` / :func:`clocked_factory`: training wall and CPU seconds up to each
   evaluation, measured the same way for every algorithm: from the start of the first (step 0)
@@ -11,18 +11,31 @@
 - :func:`screen`: the screening rule for PPO-MPC's initial models.
 - :func:`clocked_train`: one training run from a train-config dict, returned as a clocked
   :class:`Curve` (used by every experiment script, so all measure the same way).
+- :func:`settings_key` / :func:`load_result` / :func:`run_once` / :func:`run_pool`: the
+  resumable-run skeleton every experiment script shares: a run's result JSON is named by a
+  hash of its settings, reused only when it holds exactly those settings, and written
+  atomically once the run has finished; an unfinished run folder starts over.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import multiprocessing as mp
+import os
+import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
+
+_Job = TypeVar("_Job")
+_Out = TypeVar("_Out")
 
 #: an eval env is reset with seeds eval_seed + i, i < this (training envs never get those)
 _EVAL_SEED_SPAN = 1_000
@@ -265,3 +278,60 @@ def median_ratio(slow: Sequence[float], fast: Sequence[float]) -> float:
     if math.isinf(b):
         return 0.0
     return a / b if b > 0 else (math.inf if a > 0 else math.nan)
+
+
+def settings_key(settings: Mapping[str, Any]) -> str:
+    """A run's file name: a hash of everything that defines it (its settings)."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_result(path: Path, settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The result JSON at ``path`` if it is a finished run of exactly ``settings`` (compared
+    after a JSON round trip, so tuples and lists match), else None (not run yet)."""
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return data if data.get("settings") == json.loads(json.dumps(settings)) else None
+
+
+def run_once(
+    result: Path,
+    settings: Mapping[str, Any],
+    train: Callable[[Path], Mapping[str, Any]],
+    run_dir: Path,
+    *,
+    keep_run: bool = True,
+) -> float:
+    """One resumable experiment run; returns the seconds spent here (0.0: reused).
+
+    Reuses ``result`` when it holds a finished run of ``settings``. Otherwise trains on one
+    thread (every run of every method gets the same CPU), starting ``run_dir`` over (an
+    unfinished run is never continued), calls ``train(run_dir)`` for the payload and writes
+    ``{"settings": settings, **payload}`` atomically; ``keep_run=False`` then removes the run
+    folder (the JSON holds what the report needs)."""
+    if load_result(result, settings) is not None:
+        return 0.0
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    from rl_control.training.io import atomic_write_json
+
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    payload = {"settings": settings, **train(run_dir)}
+    result.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(result, payload)
+    if not keep_run:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return time.perf_counter() - start
+
+
+def run_pool(fn: Callable[[_Job], _Out], jobs: Iterable[_Job], workers: int) -> Iterator[_Out]:
+    """``fn`` over ``jobs``: in this process for one worker (no interpreter start-up), else on
+    ``workers`` spawned processes, yielding results as they finish."""
+    if workers <= 1:
+        yield from map(fn, jobs)
+        return
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap_unordered(fn, list(jobs))

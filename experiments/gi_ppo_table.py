@@ -22,10 +22,6 @@ Writes experiments/results/gi_ppo_table.{md,json,png}.
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -40,6 +36,8 @@ for _p in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(_p))
 
 from results_table import start_run, write_markdown  # noqa: E402
+
+from experiments import fair  # noqa: E402
 
 PROBLEMS = ("dejong_1", "dejong_64", "ackley_1", "ackley_64")
 QUICK_PROBLEMS = ("dejong_1",)  # --quick: a smoke run, kept short for CI
@@ -68,50 +66,42 @@ def key(s: dict[str, Any]) -> str:
 
 def run_job(job: tuple[dict[str, Any], str, str]) -> str:
     """Train one run unless its JSON exists; write the JSON (curve, α, wall-clock)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
     from rl_control.training.config import TrainConfig
-    from rl_control.training.io import atomic_write_json, read_yaml
+    from rl_control.training.io import read_yaml
     from rl_control.training.metrics import read_metrics
     from rl_control.training.runner import Runner
 
-    torch.set_num_threads(1)
     s, results, runs = job
-    out = Path(results) / f"{key(s)}.json"
-    if out.is_file():
-        return key(s)
-    run_dir = Path(runs) / key(s)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    data = read_yaml(ROOT / f"config/train/{s['algo']}_dejong_64.yaml")
-    data["algo_config"] = {**data["algo_config"], **s.get("algo_config", {})}
-    data.update(
-        task=s["task"], seed=s["seed"], num_envs=NUM_ENVS,
-        total_steps=s["updates"] * NUM_ENVS, eval_every=0, eval_episodes=1,
-        checkpoint_every=0, log_every=NUM_ENVS, run_dir=str(run_dir), label=key(s),
-    )  # fmt: skip
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    Runner(TrainConfig.from_dict(data), tensorboard=False).train()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    rows = read_metrics(run_dir / "metrics.csv")
-    ret = rows["train_return"]
-    upd = [i for i, u in enumerate(rows["updates"]) if u > 0 and not np.isnan(ret[i])]
-    payload = {
-        "settings": s,
-        "train_return": [rows["train_return"][i] for i in upd],
-        "alpha": [rows["alpha"][i] for i in upd] if "alpha" in rows else [],
-        "final_eval": rows["eval_return_mean"][-1],
-        "wall_s": wall,
-        "cpu_s": cpu,
-    }
-    atomic_write_json(out, payload)
-    shutil.rmtree(run_dir, ignore_errors=True)  # the JSON holds what the table needs
+
+    def train(run_dir: Path) -> dict[str, Any]:
+        data = read_yaml(ROOT / f"config/train/{s['algo']}_dejong_64.yaml")
+        data["algo_config"] = {**data["algo_config"], **s.get("algo_config", {})}
+        data.update(
+            task=s["task"], seed=s["seed"], num_envs=NUM_ENVS,
+            total_steps=s["updates"] * NUM_ENVS, eval_every=0, eval_episodes=1,
+            checkpoint_every=0, log_every=NUM_ENVS, run_dir=str(run_dir), label=key(s),
+        )  # fmt: skip
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        Runner(TrainConfig.from_dict(data), tensorboard=False).train()
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        rows = read_metrics(run_dir / "metrics.csv")
+        ret = rows["train_return"]
+        upd = [i for i, u in enumerate(rows["updates"]) if u > 0 and not np.isnan(ret[i])]
+        return {
+            "train_return": [rows["train_return"][i] for i in upd],
+            "alpha": [rows["alpha"][i] for i in upd] if "alpha" in rows else [],
+            "final_eval": rows["eval_return_mean"][-1],
+            "wall_s": wall,
+            "cpu_s": cpu,
+        }
+
+    # the JSON holds what the table needs: the run folder goes
+    fair.run_once(Path(results) / f"{key(s)}.json", s, train, Path(runs) / key(s), keep_run=False)
     return key(s)
 
 
 def load(results: Path, s: dict[str, Any]) -> dict[str, Any] | None:
-    path = results / f"{key(s)}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    return fair.load_result(results / f"{key(s)}.json", s)
 
 
 def fmt(x: float) -> str:
@@ -225,13 +215,8 @@ def main(argv: Iterable[str] | None = None) -> Path:
             for sd in seeds for t in (QUICK_PROBLEMS if args.quick else PROBLEMS)
             for a in METHODS]  # fmt: skip
     if not args.report_only:
-        if args.workers > 1:
-            with mp.get_context("spawn").Pool(args.workers) as pool:
-                for name in pool.imap_unordered(run_job, jobs):
-                    print("done", name, flush=True)
-        else:
-            for job in jobs:
-                print("done", run_job(job), flush=True)
+        for name in fair.run_pool(run_job, jobs, args.workers):
+            print("done", name, flush=True)
     path = report(results, out, updates, seeds, run, args.quick)
     print(path.read_text())
     return path

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -109,14 +107,22 @@ class NearestGuide:
 
 
 def run_job(job: dict) -> str:
-    """Train (GPS, PPO) or just score (MPC) one (method, seed); write its JSON atomically."""
-    os.environ["OMP_NUM_THREADS"] = "1"
+    """Train (GPS, PPO) or just score (MPC) one (method, seed) unless its JSON holds that run;
+    write the JSON atomically."""
+    plan, method, seed, path = job["plan"], job["method"], job["seed"], Path(job["path"])
+    settings = {"plan": plan, "method": method, "seed": seed}
+    seconds = fair.run_once(
+        path, settings, lambda run_dir: _train(plan, method, seed, run_dir), path.with_suffix("")
+    )
+    return f"{method} seed {seed}: {seconds:.0f} s"
+
+
+def _train(plan: dict, method: str, seed: int, run_dir: Path) -> dict[str, Any]:
+    """One (method, seed): its curve (trained methods) and final scores."""
     from rl_control.algorithms.registry import make_algorithm
     from rl_control.training.config import TrainConfig
-    from rl_control.training.io import atomic_write_text
     from rl_control.training.runner import Runner
 
-    plan, method, seed, path = job["plan"], job["method"], job["seed"], Path(job["path"])
     train, wide = envs(plan)
     n, start, result = plan["final_episodes"], time.time(), {"method": method, "seed": seed}
     if method == "ilqr_mpc":
@@ -139,11 +145,11 @@ def run_job(job: dict) -> str:
             cfg["algo_config"] = {**cfg["algo_config"], **PPO_TUNED["algo_config"]}
         cfg.update(env=train, seed=seed, total_steps=plan["steps"], checkpoint_every=0,
                    eval_every=plan["every"], eval_episodes=plan["eval_episodes"],
-                   run_dir=str(path.with_suffix("")), log_every=plan["every"])  # fmt: skip
+                   run_dir=str(run_dir), log_every=plan["every"])  # fmt: skip
         cfg["algo_config"] = {**cfg["algo_config"], **(plan["gps"] if method == "gps" else {})}
         Runner(TrainConfig.from_dict(cfg), tensorboard=False, algorithm_factory=factory,
                force=True).train()  # fmt: skip
-        rows = [r for r in _csv(path.with_suffix("") / "metrics.csv") if r["eval_return_mean"]]
+        rows = [r for r in _csv(run_dir / "metrics.csv") if r["eval_return_mean"]]
         algo = built["algo"]
         result.update(steps=[float(r["env_steps"]) for r in rows],
                       returns=[float(r["eval_return_mean"]) for r in rows],
@@ -155,8 +161,7 @@ def run_job(job: dict) -> str:
             result.update(guide_train=score(law, train, n), guide_wide=score(law, wide, n),
                           counts=algo.counts, w_r=algo.w_r, iterations=algo.iteration)  # fmt: skip
     result["seconds"] = time.time() - start
-    atomic_write_text(path, json.dumps(result))
-    return f"{method} seed {seed}: {result['seconds']:.0f} s"
+    return result
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -265,17 +270,17 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     jobs = [{"plan": plan, "method": "ilqr_mpc", "seed": 0, "path": str(runs / "mpc.json")}]
     jobs += [{"plan": plan, "method": m, "seed": s, "path": str(runs / f"{m}_{s}.json")}
              for s in plan["seeds"] for m in METHODS]  # fmt: skip
-    todo = [j for j in jobs if not Path(j["path"]).is_file()]
+
+    def done_result(job: dict) -> dict | None:
+        settings = {"plan": job["plan"], "method": job["method"], "seed": job["seed"]}
+        return fair.load_result(Path(job["path"]), settings)
+
+    todo = [j for j in jobs if done_result(j) is None]
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
     missing = [f"{j['method']} seed {j['seed']}" for j in todo] if args.report_only else []
-    todo = [] if args.report_only else todo
-    if todo and args.workers > 1:
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            for line in pool.imap_unordered(run_job, todo):
-                print(line, flush=True)
-    for job in todo if args.workers <= 1 else []:
-        print(run_job(job), flush=True)
-    done = [json.loads(Path(j["path"]).read_text()) for j in jobs if Path(j["path"]).is_file()]
+    for line in fair.run_pool(run_job, [] if args.report_only else todo, args.workers):
+        print(line, flush=True)
+    done = [r for r in map(done_result, jobs) if r is not None]
     summary = summarise(plan, done, args.quick)
     summary["missing"] = missing
     from rl_control.training.io import atomic_write_text

@@ -28,11 +28,6 @@ Writes <out>/m_demorl_study.{md,json,csv,png} (default out: experiments/results)
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -146,57 +141,33 @@ def settings(plan: Plan, method: str, task: str, seed: int, **extra: Any) -> dic
     }  # fmt: skip
 
 
-def key(s: dict) -> str:
-    return hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def load_result(path: Path, s: dict) -> dict | None:
-    """The result of a finished run with exactly these settings (None: not run yet)."""
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    return data if data.get("settings") == s else None
+key = fair.settings_key
+load_result = fair.load_result
 
 
 def run_job(job: tuple[dict, str]) -> tuple[str, float]:
     """Train one run unless its result exists; returns (key, seconds spent here)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
-
-    from rl_control.training.io import atomic_write_json
-
-    torch.set_num_threads(1)
     s, runs = job
-    name, start = key(s), time.perf_counter()
-    result = Path(runs) / f"{name}.json"
-    if load_result(result, s) is not None:
-        return name, 0.0
-    run_dir = Path(runs) / name
-    shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished run starts over
-    data = {k: s[k] for k in ("algo", "task", "seed", "total_steps", "eval_every",
-                              "eval_episodes", "algo_config")}  # fmt: skip
-    data.update(env=dict(s["env"]), num_envs=1, checkpoint_every=0, run_dir=str(run_dir),
-                label=name, log_every=s["eval_every"])  # fmt: skip
-    payload = {"settings": s, **fair.clocked_train(data, s["seed"] + EVAL_SEED_OFFSET)}
-    atomic_write_json(result, payload)
-    shutil.rmtree(run_dir, ignore_errors=True)  # the curve is in the JSON
-    return name, time.perf_counter() - start
+    name = key(s)
+
+    def train(run_dir: Path) -> dict:
+        data = {k: s[k] for k in ("algo", "task", "seed", "total_steps", "eval_every",
+                                  "eval_episodes", "algo_config")}  # fmt: skip
+        data.update(env=dict(s["env"]), num_envs=1, checkpoint_every=0, run_dir=str(run_dir),
+                    label=name, log_every=s["eval_every"])  # fmt: skip
+        return fair.clocked_train(data, s["seed"] + EVAL_SEED_OFFSET)
+
+    runs_dir = Path(runs)
+    seconds = fair.run_once(runs_dir / f"{name}.json", s, train, runs_dir / name, keep_run=False)
+    return name, seconds
 
 
 def run_all(jobs: list[dict], runs: Path, workers: int) -> None:
     """Run the unfinished ``jobs`` (in the given order) on ``workers`` processes."""
     todo = {key(s): s for s in jobs if load_result(runs / f"{key(s)}.json", s) is None}
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
-    if not todo:
-        return
-    runs.mkdir(parents=True, exist_ok=True)
-    args = [(s, str(runs)) for s in todo.values()]
-    if workers == 1:
-        results: Iterable[tuple[str, float]] = map(run_job, args)
-        _report(results, todo)
-        return
-    with mp.get_context("spawn").Pool(workers) as pool:
-        _report(pool.imap_unordered(run_job, args), todo)
+    if todo:
+        _report(fair.run_pool(run_job, [(s, str(runs)) for s in todo.values()], workers), todo)
 
 
 def _report(results: Iterable[tuple[str, float]], todo: dict[str, dict]) -> None:

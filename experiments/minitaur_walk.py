@@ -28,11 +28,7 @@ minitaur_walk_best_gait.png (default out: experiments/results).
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -46,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+from experiments import fair  # noqa: E402
 
 TASK = "minitaur_tg"
 CONFIGS = {
@@ -101,50 +99,42 @@ def rows(plan: Plan) -> dict[str, list[dict]]:
     return out
 
 
-def key(s: dict) -> str:
-    return hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
+key = fair.settings_key
 
 
 def load(results: Path, s: dict) -> dict | None:
-    path = results / f"{key(s)}.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    return data if data.get("settings") == s else None
+    return fair.load_result(results / f"{key(s)}.json", s)
 
 
 def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
     """Train one run (unless done), evaluate its final policy, write its result JSON."""
-    os.environ["OMP_NUM_THREADS"] = "1"
     from rl_control.training.config import TrainConfig
-    from rl_control.training.io import atomic_write_json
     from rl_control.training.metrics import read_metrics
     from rl_control.training.runner import Runner
 
     s, results, runs = job
-    start, name = time.perf_counter(), key(s)
-    if load(Path(results), s) is not None:
-        return name, 0.0
-    run_dir = Path(runs) / name
-    shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished run starts over
-    config = TrainConfig(
-        algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
-        total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
-        eval_every=s["eval_every"], eval_episodes=1, checkpoint_every=0, run_dir=str(run_dir),
-        init_from=str(Path(runs) / key(s["init_from"])) if s["init_from"] else None,
-        label=name,
-    )  # fmt: skip
-    Runner(config, tensorboard=False).train()
-    metrics = read_metrics(run_dir / "metrics.csv")
-    curve = [
-        (int(step), float(ret))
-        for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
-        if not np.isnan(ret)
-    ]
-    payload = {"settings": s, "curve": curve, "final": final_walk(run_dir, s), "seconds": 0.0}
-    payload["seconds"] = time.perf_counter() - start
-    atomic_write_json(Path(results) / f"{name}.json", payload)
-    return name, payload["seconds"]
+    name = key(s)
+
+    def train(run_dir: Path) -> dict:
+        start = time.perf_counter()
+        config = TrainConfig(
+            algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
+            total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
+            eval_every=s["eval_every"], eval_episodes=1, checkpoint_every=0,
+            run_dir=str(run_dir), label=name,
+            init_from=str(Path(runs) / key(s["init_from"])) if s["init_from"] else None,
+        )  # fmt: skip
+        Runner(config, tensorboard=False).train()
+        metrics = read_metrics(run_dir / "metrics.csv")
+        curve = [
+            (int(step), float(ret))
+            for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
+            if not np.isnan(ret)
+        ]
+        final = final_walk(run_dir, s)
+        return {"curve": curve, "final": final, "seconds": time.perf_counter() - start}
+
+    return name, fair.run_once(Path(results) / f"{name}.json", s, train, Path(runs) / name)
 
 
 def walk(policy: Any, env_params: dict, seed: int, record: Path | None = None) -> dict:

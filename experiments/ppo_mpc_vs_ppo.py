@@ -24,11 +24,7 @@ Writes <out>/ppo_mpc_vs_ppo.{md,csv,png,json} (default out: experiments/results)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import multiprocessing as mp
-import os
-import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -163,49 +159,38 @@ def update_size(settings: dict) -> int:
     return settings["algo_config"]["n_steps"] * settings["num_envs"]
 
 
-def key(settings: dict) -> str:
-    """File name of a run's result: a hash of everything that defines it."""
-    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+key = fair.settings_key
 
 
 def run_job(job: tuple[dict, str]) -> tuple[str, float]:
     """Train one run (unless its result exists) and write its result JSON; returns
     (key, seconds spent here)."""
-    os.environ["OMP_NUM_THREADS"] = "1"
-    import torch
+    from rl_control.training.io import read_yaml
 
-    from rl_control.training.io import atomic_write_json, read_yaml
-
-    torch.set_num_threads(1)
     settings, runs = job
-    name, start = key(settings), time.perf_counter()
-    result = Path(runs) / f"{name}.json"
-    if load_result(result, settings) is not None:
-        return name, 0.0
-    run_dir = Path(runs) / name
-    shutil.rmtree(run_dir, ignore_errors=True)  # an unfinished run starts over
-    data = read_yaml(CONFIGS[settings["algo"]])
-    data["algo_config"] = {**data.get("algo_config", {}), **settings["algo_config"]}
-    data.update(
-        {k: settings[k] for k in ("seed", "num_envs", "total_steps", "eval_every")},
-        eval_episodes=settings["eval_episodes"],
-        env=dict(settings["env"]),
-        checkpoint_every=0,
-        run_dir=str(run_dir),
-        label=name,
-    )
-    payload = {"settings": settings,
-               **fair.clocked_train(data, settings["seed"] + EVAL_SEED_OFFSET)}  # fmt: skip
-    atomic_write_json(result, payload)
-    return name, time.perf_counter() - start
+    name = key(settings)
+
+    def train(run_dir: Path) -> dict:
+        data = read_yaml(CONFIGS[settings["algo"]])
+        data["algo_config"] = {**data.get("algo_config", {}), **settings["algo_config"]}
+        data.update(
+            {k: settings[k] for k in ("seed", "num_envs", "total_steps", "eval_every")},
+            eval_episodes=settings["eval_episodes"],
+            env=dict(settings["env"]),
+            checkpoint_every=0,
+            run_dir=str(run_dir),
+            label=name,
+        )
+        return fair.clocked_train(data, settings["seed"] + EVAL_SEED_OFFSET)
+
+    runs_dir = Path(runs)
+    return name, fair.run_once(runs_dir / f"{name}.json", settings, train, runs_dir / name)
 
 
 def load_result(path: Path, settings: dict) -> fair.Curve | None:
     """The curve of a finished run with exactly these settings (None: not run yet)."""
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text())
-    return fair.Curve.from_dict(data["curve"]) if data.get("settings") == settings else None
+    data = fair.load_result(path, settings)
+    return None if data is None else fair.Curve.from_dict(data["curve"])
 
 
 #: cost model (CPU s per 1000 env steps, per 5-episode evaluation), calibrated on this machine:
@@ -232,13 +217,7 @@ def run_all(jobs: list[dict], runs: Path, workers: int) -> None:
     if not order:
         return
     runs.mkdir(parents=True, exist_ok=True)
-    jobs_args = [(s, str(runs)) for s in order]
-    if workers == 1:  # in this process: no start-up of worker interpreters
-        results: Iterable[tuple[str, float]] = map(run_job, jobs_args)
-        report(results, todo)
-        return
-    with mp.get_context("spawn").Pool(workers) as pool:
-        report(pool.imap_unordered(run_job, jobs_args), todo)
+    report(fair.run_pool(run_job, [(s, str(runs)) for s in order], workers), todo)
 
 
 def report(results: Iterable[tuple[str, float]], todo: dict[str, dict]) -> None:

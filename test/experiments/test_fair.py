@@ -1,6 +1,7 @@
 """Threshold, grid-alignment, screening and timing helpers of experiments/fair.py."""
 
 import math
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -111,3 +112,43 @@ def test_median_ratio_handles_seeds_that_never_got_there() -> None:
     assert fair.median_ratio([math.nan] * 3, [400] * 3) == math.inf
     assert fair.median_ratio([400] * 3, [math.nan] * 3) == 0.0
     assert math.isnan(fair.median_ratio([math.nan], [math.nan]))
+
+
+def test_run_once_reuses_only_a_finished_run_of_the_same_settings(tmp_path: Path) -> None:
+    calls: list[Path] = []
+
+    def train(run_dir: Path) -> dict:
+        calls.append(run_dir)
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.csv").write_text("x\n")
+        return {"value": len(calls)}
+
+    result, run_dir = tmp_path / "r.json", tmp_path / "run"
+    settings = {"seed": 0, "grid": (1, 2)}  # a tuple: equal to its JSON list
+    assert fair.run_once(result, settings, train, run_dir, keep_run=False) > 0
+    assert not run_dir.exists() and fair.load_result(result, settings)["value"] == 1
+    assert fair.run_once(result, settings, train, run_dir) == 0.0 and len(calls) == 1
+    other = {"seed": 1, "grid": (1, 2)}
+    assert fair.load_result(result, other) is None  # same file, other run: not reused
+    fair.run_once(result, other, train, run_dir)
+    assert fair.load_result(result, other)["value"] == 2 and run_dir.is_dir()
+
+
+def test_run_once_starts_an_unfinished_run_over_and_writes_nothing_on_failure(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "stale").write_text("left by a killed run")
+
+    def crash(folder: Path) -> dict:
+        assert not (folder / "stale").exists()  # started over
+        raise RuntimeError("diverged")
+
+    with pytest.raises(RuntimeError, match="diverged"):
+        fair.run_once(tmp_path / "r.json", {"seed": 0}, crash, run_dir)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_run_pool_in_process_keeps_order() -> None:
+    assert list(fair.run_pool(abs, [-1, 2, -3], workers=1)) == [1, 2, 3]
