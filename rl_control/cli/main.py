@@ -146,6 +146,11 @@ def _build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--period", type=float, default=1.0, help="s between table redraws")
     monitor.add_argument("--window", type=float, default=5.0, help="s over which rates count")
     monitor.add_argument("--duration", type=float, default=0.0, help="s to run (0 = until Ctrl-C)")
+    monitor.add_argument(
+        "--light",
+        action="store_true",
+        help="leave the per-step topics uncounted (low overhead on the graph)",
+    )
     return parser
 
 
@@ -318,7 +323,8 @@ def _replay(args: argparse.Namespace) -> int:
 def _monitor(args: argparse.Namespace) -> int:
     from rl_control.ros.monitor.run import run_monitor
 
-    return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration)
+    return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration,
+                       args.light)  # fmt: skip
 
 
 def _run(argv: list[str]) -> int:
