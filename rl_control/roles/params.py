@@ -42,7 +42,8 @@ SIM_BRIDGE = _specs(
     ("seed", int, 0, "world and reset-distribution seed"),
     ("lock_step", bool, True, "simulate step k+1 only once the action for step k arrived"),
     ("step_timeout", float, 1.0, "s (wall) to wait for a lock-step's action; then the last "
-     "one is held and a miss counted"),
+     "one is held and a miss counted (with trainer_gate: the step is offered again and its "
+     "action waited for, so training never records a fallback)"),
     ("trainer_gate", bool, False, "lock-step also waits for the trainer's step_gate grant"),
     ("real_time_factor", float, 1.0, "free-running only: 1 = real time, 0 = as fast as possible"),
     ("reset_on_termination", bool, False, "free-running: reset at termination or the step "

@@ -82,7 +82,10 @@ class GraphTrainer:
         total_steps: int = 100_000,
         checkpoint_every: int = 0,
         recorded: int = 0,
-        stall_timeout: float = 1.0,
+        # a step's action is settled without it only when it is lost (a policy node died
+        # between applying and reporting it): gated bridges never replace an action, so a
+        # short timeout would only turn a loaded machine's delays into different runs
+        stall_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         workers: int = 1,
     ) -> None:
