@@ -45,9 +45,9 @@ def invalid_rows(values: torch.Tensor, bound: float | torch.Tensor) -> torch.Ten
     ``bound`` (scalar or per column) marks an exploding prediction: a state far outside
     anything seen in the data, where the model's output carries no information.
     """
-    finite = torch.isfinite(values).all(-1)
-    inside = (values.abs() <= bound).all(-1)
-    return ~(finite & inside)
+    # one comparison: NaN compares False and inf exceeds the largest finite bound
+    top = torch.finfo(values.dtype).max
+    return ~(values.abs() <= torch.as_tensor(bound, dtype=values.dtype).clamp_max(top)).all(-1)
 
 
 class GaussianEnsemble(nn.Module):
@@ -285,9 +285,15 @@ class GaussianEnsemble(nn.Module):
         return mean, logvar
 
     def exploding(
-        self, next_obs: torch.Tensor, reward: torch.Tensor, factor: float = 10.0
+        self, next_obs: torch.Tensor, reward: torch.Tensor | None = None, factor: float = 10.0
     ) -> torch.Tensor:
         """[N] mask of predictions that are non-finite or beyond ``factor`` × (largest |value|
-        in the training data + 1)."""
+        in the training data + 1); of the states alone when ``reward`` is None."""
         bound = factor * (self.data_bound + 1.0)
+        if reward is None:
+            return invalid_rows(next_obs, bound[:-1])
         return invalid_rows(torch.cat([next_obs, reward.reshape(-1, 1)], -1), bound)
+
+    def reward_exploding(self, reward: torch.Tensor, factor: float = 10.0) -> torch.Tensor:
+        """[N] mask of rewards [N] that are non-finite or beyond the bound of :meth:`exploding`."""
+        return invalid_rows(reward.reshape(-1, 1), factor * (self.data_bound[-1:] + 1.0))

@@ -34,7 +34,13 @@ from rl_control.models.ensemble import MEMBER_MODES, GaussianEnsemble
 from rl_control.models.q_networks import TwinQ
 from rl_control.mpc.actor_mppi import ActorMixedMPPI
 from rl_control.mpc.dmd_mpc import DMDMPCPlanner
-from rl_control.mpc.dmd_parts import ExactReward, actor_shift, critic_value, ensemble_step
+from rl_control.mpc.dmd_parts import (
+    ExactReward,
+    actor_shift,
+    critic_value,
+    ensemble_step,
+    exact_reward_step,
+)
 from rl_control.mpc.observed_task import observed_task
 from rl_control.policies.base import Policy, PolicyOutput
 from rl_control.policies.registry import register_policy
@@ -113,6 +119,8 @@ class DMDMPCPolicy(Policy):
             self._model_step, self._shift, self._value,
             observed.terminated if observed is not None else None,
             num_samples, elite_fraction, alpha, gamma, weighting,
+            None if self.exact is None
+            else exact_reward_step(self.model, self.exact, self.explode_factor),
         )  # fmt: skip
         self.mppi = (
             None if mpc_acts is None else ActorMixedMPPI(
@@ -133,8 +141,9 @@ class DMDMPCPolicy(Policy):
     def _model_step(
         self, obs: torch.Tensor, u: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # with the exact reward the planner scores all steps at once: check the states only
         return ensemble_step(self.model, obs, u, self.generator, self.member_mode,  # type: ignore[arg-type]
-                             self.explode_factor, self.exact)  # fmt: skip
+                             self.explode_factor, check_reward=self.exact is None)  # fmt: skip
 
     def _shift(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return actor_shift(self.actor, obs, self.generator, self.sigma)
