@@ -92,5 +92,5 @@ def critic_value(actor: SquashedGaussianActor, critic: TwinQ, obs: torch.Tensor)
     """min(Q1, Q2) at the actor's deterministic action (SAC's pessimistic estimate, without
     the entropy bonus, which scores exploration, not the task)."""
     nobs = actor.normalize_obs(obs)
-    u, _ = actor.sample(nobs, deterministic=True)
-    return critic.min_q(nobs, u)
+    mean, _ = actor.mean_log_std(nobs)  # the deterministic action, without its log-prob
+    return critic.min_q(nobs, torch.tanh(mean))
