@@ -89,13 +89,16 @@ def main() -> None:
          f"{np.median(ratios[c]):.2f}×"]
         for c, label in enumerate(labels)
     ]  # fmt: skip
+    note = (
+        f"base: {args.base}; {args.rounds} alternating rounds of {args.plans} plans per side, "
+        "one torch thread each; the plan case of bench/dmd_mpc_plan.py."
+    )
     path = write_markdown(
         "dmd_mpc_plan_ab",
         "One DMD-MPC plan (M = 100, H = 15): base against this tree, side by side",
         ["case", "base p50 (ms)", "this tree p50 (ms)", "speed-up (median of rounds)"],
         rows,
-        [f"base: {args.base}; {args.rounds} alternating rounds of {args.plans} plans per side, "
-         "one torch thread each; the plan case of bench/dmd_mpc_plan.py."],  # fmt: skip
+        [note],
         run=run,
     )
     print(path.read_text())
