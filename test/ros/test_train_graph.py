@@ -280,6 +280,24 @@ def test_m_demorl_trains_over_the_graph(tmp_path) -> None:
     assert len([r for r in m["train_return"] if r == r]) == 3  # 600 steps of 200-step episodes
 
 
+def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -> None:
+    """With explode_factor ~0 every model prediction counts as exploding: the trainer node's
+    inner loop drops each planned rollout, counts it in metrics.csv, and fills no D_MPC."""
+    config, run = tmp_path / "m_demorl.yaml", tmp_path / "run"
+    cfg = {**TINY_M_DEMORL, "total_steps": 400}
+    cfg["algo_config"] = {**TINY_M_DEMORL["algo_config"], "explode_factor": 1e-12}
+    config.write_text(yaml.safe_dump(cfg))
+    launch = Launch(run, steps=400, domain=_domain(), algo="m_demorl", task="two_link_leg",
+                    extra=(f"config:={config}",))  # fmt: skip
+    assert launch.finish(timeout=120) == 0, launch.output()
+    m = read_metrics(run / "metrics.csv")
+    refits = [i for i, v in enumerate(m["model_val_mse"]) if v == v]
+    assert refits, m
+    for i in refits:  # 16 starts planned per refit, every one dropped and counted
+        assert m["mpc_starts"][i] == m["mpc_dropped_rollouts"][i] == 16, m
+        assert m["mpc_transitions"][i] == 0, m
+
+
 @pytest.mark.slow
 def test_train_launch_reaches_a_balancing_policy(tmp_path) -> None:
     """The long version: 20k steps of PPO over the graph balance the pole most of the time."""
