@@ -178,6 +178,14 @@ class SafetyCore:
         self._target, self._cmd_stamp, self._cmd_rx = target, stamp, now
         return True
 
+    def keepalive(self) -> bool:
+        """A fresh policy action held back by the trainer's step gate (training on hardware):
+        the policy is alive, so the watchdog is fed, but no target changes. Refused in ESTOP."""
+        if self.mode is Mode.ESTOP:
+            return False
+        self._cmd_rx = self.clock()
+        return True
+
     # --- transitions -------------------------------------------------------------------
     def _sensors_fresh(self) -> str:
         """'' if the sensors are fresh, else which one is stale."""
