@@ -24,7 +24,7 @@ def test_package_and_file_form(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-p task:=two_link_leg" in capsys.readouterr().out
 
 
-def test_train_on_hardware_checks_the_robots_task_first(capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_on_hardware_checks_the_task_first(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train.launch.xml", "backend:=hardware"]) == 2  # run, not --print
     out, err = capsys.readouterr()
     assert "started with pid" not in out
