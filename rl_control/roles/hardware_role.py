@@ -91,14 +91,14 @@ class HardwareBridgeRole:
         if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
             self._next_tick = now + period
         self._auto_transitions()
+        if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
+            self.episode += 1  # each hand-over to the policy starts an episode
+            if self.gate is not None:
+                self.gate.start(self.episode)
         self._check_grants()
         if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
             self.active_commands += 1
         active = self.safety.mode is Mode.ACTIVE
-        if active and self._last_mode is not Mode.ACTIVE:
-            self.episode += 1  # each hand-over to the policy starts an episode
-            if self.gate is not None:
-                self.gate.start(self.episode)
         self._last_mode = self.safety.mode
         readings = self.robot.read()
         if readings.stamp != self._last_stamp:  # only new measurements go to the estimator

@@ -260,7 +260,9 @@ class TrainerRole:
         """Collect updates, make queued service calls; 0 (exit code) once the run is done,
         :data:`REFUSED` once a bridge refused a reset (:meth:`close` keeps the data)."""
         trainer = self.trainer
-        if not trainer.done:
+        if trainer.done:  # the pause asked at the end (hardware: hold home) goes out first
+            self.services.flush()
+        else:
             trainer.poll()
             self.updates.flush()
             self.services.flush()
