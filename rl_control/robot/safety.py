@@ -75,7 +75,7 @@ class SafetyCore:
     ) -> None:
         self.config, self.clock, self.log = config, clock, log
         self.n = len(config.controller_joints)
-        self.period = config.control_period
+        self.period = config.loop_period  # one step() per period: rate limits per step
         limits = config.robot_array("position_limits")
         self.q_low, self.q_high = limits[:, 0], limits[:, 1]
         self.effort_limit = config.robot_array("effort_limit")

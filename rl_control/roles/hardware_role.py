@@ -65,6 +65,10 @@ class HardwareBridgeRole:
         self.auto_home, self.auto_activate = bool(auto_home), bool(auto_activate)
         self.diagnostics_period, self.clock = float(diagnostics_period), clock
         self._next_tick = clock()
+        # an inner PD loop (pd_period) ticks several times per control period; the readings
+        # still go out once per control period (the policy acts at its own rate)
+        self._ticks_per_reading = round(robot.config.control_period / robot.period)
+        self._ticks = 0
         self._next_diag = clock()
         self._events_seen = 0
         self._homed_once = False
@@ -82,7 +86,8 @@ class HardwareBridgeRole:
         return max(0.0, self._next_tick - self.clock())
 
     def tick(self) -> None:
-        """One control period when due: safety step, command, readings, diagnostics."""
+        """One loop period when due: safety step, command; readings once per control period
+        (the loop runs at ``pd_period`` where the bridge closes the PD loop); diagnostics."""
         now = self.clock()
         if now < self._next_tick:
             return
@@ -100,9 +105,11 @@ class HardwareBridgeRole:
             self.active_commands += 1
         active = self.safety.mode is Mode.ACTIVE
         self._last_mode = self.safety.mode
+        self._ticks += 1  # since the last readings sent
         readings = self.robot.read()
-        if readings.stamp != self._last_stamp:  # only new measurements go to the estimator
-            self._last_stamp = readings.stamp
+        due = self._ticks >= self._ticks_per_reading
+        if due and readings.stamp != self._last_stamp:  # only new measurements are sent
+            self._last_stamp, self._ticks = readings.stamp, 0
             self.step += 1
             gated_out = self.gate is not None and not active
             episode = BETWEEN_EPISODES if gated_out else self.episode
