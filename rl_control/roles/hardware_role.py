@@ -19,7 +19,8 @@ only with the trainer's step grants, readings outside ACTIVE carry
 :data:`~rl_control.robot.sensors.BETWEEN_EPISODES` (so a fault, an e-stop or a hold ends
 the trainer's episode at once), and when no grant came for ``grant_timeout`` (an update, an
 episode end) the episode ends: the bridge homes and holds home until the trainer's reset.
-``pause`` (the trainer's end of the run) does the same.
+``pause`` (the trainer's end of the run) does the same. ``managed``: a lifecycle node
+(:mod:`rl_control.roles.hardware_lifecycle`); nothing is sent unless configured.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from rl_control.robot.ros2_control import Ros2ControlRobot
 from rl_control.robot.safety import WARN, DiagnosticRecord, Mode
 from rl_control.robot.sensors import BETWEEN_EPISODES, SensorReadings
 from rl_control.roles.hardware_gate import TrainerGate
+from rl_control.roles.hardware_lifecycle import BridgeLifecycle
 
 #: (readings) -> None and (records) -> None: the node turns them into messages
 PublishReadings = Callable[[SensorReadings], None]
@@ -53,6 +55,7 @@ class HardwareBridgeRole:
         clock: Callable[[], float] = time.monotonic,
         trainer_gate: bool = False,
         grant_timeout: float = 0.25,
+        managed: bool = False,
     ) -> None:
         if not diagnostics_period > 0:
             raise ValueError(f"diagnostics_period must be > 0 s, got {diagnostics_period}")
@@ -61,6 +64,7 @@ class HardwareBridgeRole:
         self.gate = TrainerGate(robot, clock) if trainer_gate else None
         self.grant_timeout = float(grant_timeout)
         self.robot, self.safety = robot, robot.safety
+        self.lifecycle = BridgeLifecycle(self) if managed else None  # starts unconfigured
         self._readings, self._diagnostics = publish_readings, publish_diagnostics
         self.auto_home, self.auto_activate = bool(auto_home), bool(auto_activate)
         self.diagnostics_period, self.clock = float(diagnostics_period), clock
@@ -85,16 +89,18 @@ class HardwareBridgeRole:
         """How long the node may wait for callbacks before the next :meth:`tick`."""
         return max(0.0, self._next_tick - self.clock())
 
-    def tick(self) -> None:
+    def tick(self) -> int | None:
         """One loop period when due: safety step, command; readings once per control period
         (the loop runs at ``pd_period`` where the bridge closes the PD loop); diagnostics."""
         now = self.clock()
         if now < self._next_tick:
-            return
+            return None
         period = self.robot.period
         self._next_tick += period
         if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
             self._next_tick = now + period
+        if self.lifecycle is not None and not self.lifecycle.commanding:
+            return 0 if self.lifecycle.state == 4 else None  # finalized: the node exits
         self._auto_transitions()
         if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
             self.episode += 1  # each hand-over to the policy starts an episode
@@ -118,6 +124,7 @@ class HardwareBridgeRole:
         if now >= self._next_diag or events != self._events_seen:
             self._events_seen, self._next_diag = events, now + self.diagnostics_period
             self._diagnostics(self.safety.diagnostics())
+        return None
 
     def summary(self) -> str:
         """One line for the log when the bridge stops: what was sent, and the safety events."""

@@ -123,6 +123,8 @@ HARDWARE_BRIDGE = _specs(
      "step_gate grants; auto_activate starts the first episode only (resets the others)"),
     ("grant_timeout", float, 0.25, "trainer_gate: s without a grant (an update, an episode "
      "end) after which the episode ends and the robot homes until the trainer's reset"),
+    ("managed", bool, False, "a lifecycle node: nothing is sent until `configure`; "
+     "activate homes then passes the policy, deactivate holds home, shutdown damps and exits"),
 )  # fmt: skip
 
 FAKE_ROS2_CONTROL = _specs(

@@ -1,11 +1,10 @@
 """hardware_bridge: real legs on ros2_control topics, every command through the safety core.
 
-Takes the robot config's joint_states (any joint order) and IMU topics, `action`
-(rl_control_msgs/Action) and with `trainer_gate` `step_gate`; publishes the controller's
-Float64MultiArray each control period, the readings in policy order on `state_topic` and
-`imu_out_topic`, and /diagnostics. Services: `home`, `activate`, `passive`, `estop`,
-`release_estop`, `reset` (std_srvs/Trigger), `pause` (std_srvs/SetBool). Logic: the
-hardware role and Ros2ControlRobot (rl_control.roles / rl_control.robot).
+Takes the robot's joint_states (any joint order) and IMU, `action` and with `trainer_gate`
+`step_gate`; publishes the controller's Float64MultiArray, the readings in policy order on
+`state_topic`/`imu_out_topic`, and /diagnostics. Services: `home`, `activate`, `passive`,
+`estop`, `release_estop`, `reset` (Trigger), `pause` (SetBool), with `managed` the
+lifecycle's. Logic: the hardware role and Ros2ControlRobot (rl_control.roles / .robot).
 """
 
 from __future__ import annotations
@@ -22,10 +21,12 @@ from rl_control.roles.hardware_role import HardwareBridgeRole
 from rl_control.roles.params import HARDWARE_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
+from rl_control.ros.lifecycle import LifecycleServices
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
 SERVICES = ("home", "activate", "passive", "estop", "release_estop", "reset")
+TRIGGER, SERVICE_TYPES = "std_srvs/srv/Trigger", {"pause": "std_srvs/srv/SetBool"}
 
 
 class HardwareBridgeNode:
@@ -44,6 +45,7 @@ class HardwareBridgeNode:
         self.role = role = HardwareBridgeRole(
             self.robot, self.publish, self.diagnostics, p["auto_home"], p["auto_activate"],
             p["diagnostics_period"], time.monotonic, p["trainer_gate"], p["grant_timeout"],
+            p["managed"],
         )  # fmt: skip
         self.pubs = {"js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
                      "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
@@ -58,18 +60,16 @@ class HardwareBridgeNode:
         if p["trainer_gate"]:
             sub("rl_control_msgs/msg/StepGate", "step_gate", lambda msg: role.on_grant(
                 msg.step, msg.episode, msg.min_policy_version), 10)  # fmt: skip
-        for name in SERVICES:
-            node.create_service("std_srvs/srv/Trigger", name, self._service(name))
-        node.create_service("std_srvs/srv/SetBool", "pause", self._service("pause"))
+        for name in (*SERVICES, "pause"):
+            node.create_service(SERVICE_TYPES.get(name, TRIGGER), name, self._service(name))
+        self.lifecycle = LifecycleServices(node, role.lifecycle) if p["managed"] else None
 
     def on_joint_state(self, msg: Any) -> None:
         self.robot.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
                                   msg.position, msg.velocity, msg.effort)  # fmt: skip
 
     def on_imu(self, msg: Any) -> None:
-        q, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
-        self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), [q.x, q.y, q.z, q.w],
-                          [w.x, w.y, w.z], [a.x, a.y, a.z])  # fmt: skip
+        self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), *m.imu_arrays(msg))
 
     def send(self, command: list[float]) -> None:
         self._command_pub.publish(self._command_cls(data=command))
