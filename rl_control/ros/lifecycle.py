@@ -1,6 +1,7 @@
 """A managed (lifecycle) node's services over the middleware facade, on either back-end:
-``~/change_state`` and ``~/get_state`` (lifecycle_msgs) and ``~/transition_event``, bound to
-a ROS-free lifecycle (:class:`rl_control.roles.hardware_lifecycle.BridgeLifecycle`)."""
+``~/change_state``, ``~/get_state``, ``~/get_available_transitions`` (lifecycle_msgs, what
+``ros2 lifecycle`` calls) and ``~/transition_event``, bound to a ROS-free lifecycle
+(:class:`rl_control.roles.hardware_lifecycle.BridgeLifecycle`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class LifecycleServices:
         )
         node.create_service("lifecycle_msgs/srv/ChangeState", "~/change_state", self.on_change)
         node.create_service("lifecycle_msgs/srv/GetState", "~/get_state", self.on_get)
+        node.create_service("lifecycle_msgs/srv/GetAvailableTransitions",
+                            "~/get_available_transitions", self.on_available)  # fmt: skip
+        self._description = mw.message_class("lifecycle_msgs/msg/TransitionDescription")
 
     def on_change(self, request: Any, response: Any) -> Any:
         life, start = self.lifecycle, self.lifecycle.state
@@ -39,4 +43,16 @@ class LifecycleServices:
     def on_get(self, _: Any, response: Any) -> Any:
         response.current_state.id = self.lifecycle.state
         response.current_state.label = self.lifecycle.label
+        return response
+
+    def on_available(self, _: Any, response: Any) -> Any:
+        out = []
+        for transition, (label, start, goal) in TRANSITIONS.items():
+            if start == self.lifecycle.state:
+                item = self._description()
+                item.transition.id, item.transition.label = transition, label
+                item.start_state.id, item.start_state.label = start, STATES[start]
+                item.goal_state.id, item.goal_state.label = goal, STATES[goal]
+                out.append(item)
+        response.available_transitions = out
         return response

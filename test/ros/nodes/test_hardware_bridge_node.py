@@ -183,6 +183,13 @@ def test_the_managed_bridge_follows_its_lifecycle(managed_leg) -> None:
         return change.call(request, timeout=20).success
 
     assert state() == "unconfigured"
+    available = node.create_client("lifecycle_msgs/srv/GetAvailableTransitions",
+                                   "/hardware_bridge/get_available_transitions")  # fmt: skip
+    offered = available.call(
+        mw.service_class("lifecycle_msgs/srv/GetAvailableTransitions").Request(), timeout=20
+    ).available_transitions
+    assert [(t.transition.label, t.goal_state.label) for t in offered] == [
+        ("configure", "inactive"), ("shutdown", "finalized")]  # fmt: skip
     _spin_until(node, lambda: False, 0.5)
     assert commands == []  # nothing is sent before configure
     assert not transition(3)  # activate needs configure first
