@@ -13,7 +13,9 @@ GI-PPO), one full-batch step per rollout (LR, RP, LR+RP). Variants: "standard" s
 never reaches the walls under a good policy) and "wide" starts (experiments/ppo_mpc_vs_ppo.py:
 ~12 % start in a wall, so the contact model matters).
 
-Resumable: one JSON per run under --runs (fair.run_once: reused only with exactly its settings).
+Resumable: one JSON per run under <out>/gi_ppo_cartpole/ (fair.run_once: reused only with
+exactly its settings); run folders under --runs (default runs/gi_ppo_cartpole), removed once
+their JSON is written.
 
     python experiments/gi_ppo_cartpole.py            # tuning + report runs (one process)
     python experiments/gi_ppo_cartpole.py --quick    # smoke run, tiny budgets (not a result)
@@ -65,7 +67,7 @@ class Plan:
     env_overrides: tuple[tuple[str, Any], ...] = ()
 
 
-FULL = Plan(4000, 400, 3, 200, (0, 1, 2), (100,), (3e-4, 1e-3, 3e-3), ("standard", "wide"))
+FULL = Plan(4000, 400, 3, 200, (0, 1, 2), (100,), (3e-4, 1e-3, 3e-3, 1e-2), ("standard", "wide"))
 QUICK = Plan(100, 50, 1, 50, (0,), (100,), (1e-3,), ("standard",), (("max_steps", 30),))
 
 
@@ -79,12 +81,12 @@ def settings(plan: Plan, algo: str, variant: str, seed: int, lr: float) -> dict[
     }  # fmt: skip
 
 
-def run_job(job: tuple[dict[str, Any], str]) -> tuple[str, float]:
+def run_job(job: tuple[dict[str, Any], str, str]) -> tuple[str, float]:
     """Train one run unless its JSON exists: curve, α trajectory, wall and CPU seconds."""
     from rl_control.training.io import read_yaml
     from rl_control.training.metrics import read_metrics
 
-    s, runs = job
+    s, results, folders = job
     name = fair.settings_key(s)
 
     def train(run_dir: Path) -> dict[str, Any]:
@@ -99,15 +101,16 @@ def run_job(job: tuple[dict[str, Any], str]) -> tuple[str, float]:
         out["alpha"] = [a for a in alpha if not np.isnan(a)]
         return out
 
-    return name, fair.run_once(Path(runs) / f"{name}.json", s, train, Path(runs) / name,
+    # the JSON holds what the report needs: the run folder (outside the results) goes
+    return name, fair.run_once(Path(results) / f"{name}.json", s, train, Path(folders) / name,
                                keep_run=False)  # fmt: skip
 
 
-def run_all(jobs: list[dict[str, Any]], runs: Path, workers: int) -> None:
+def run_all(jobs: list[dict[str, Any]], runs: Path, folders: Path, workers: int) -> None:
     todo = [s for s in jobs if load(runs, s) is None]
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
-    for i, (name, sec) in enumerate(fair.run_pool(run_job, [(s, str(runs)) for s in todo],
-                                                  workers), 1):  # fmt: skip
+    work = [(s, str(runs), str(folders)) for s in todo]
+    for i, (name, sec) in enumerate(fair.run_pool(run_job, work, workers), 1):
         print(f"  [{i}/{len(todo)}] {name}: {sec:.0f} s", flush=True)
 
 
@@ -237,23 +240,23 @@ def main(argv: Iterable[str] | None = None) -> Path:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
-    parser.add_argument("--runs", type=Path, help="per-run JSONs (default runs/gi_ppo_cartpole)")
+    parser.add_argument("--runs", type=Path, help="run folders (default runs/gi_ppo_cartpole)")
     args = parser.parse_args(None if argv is None else list(argv))
     run = start_run(argv=["experiments/gi_ppo_cartpole.py", *(argv or sys.argv[1:])])
     plan = QUICK if args.quick else FULL
     out = args.out or (
         ROOT / "runs/experiments_quick" if args.quick else ROOT / "experiments/results"
     )
-    runs = args.runs or out / "gi_ppo_cartpole"
+    runs, folders = out / "gi_ppo_cartpole", args.runs or ROOT / "runs/gi_ppo_cartpole"
     if not args.report_only:
         tuning = [settings(plan, a, "standard", sd, lr) for a in METHODS
                   for lr in plan.learning_rates for sd in plan.tuning_seeds]  # fmt: skip
-        run_all(tuning, runs, args.workers)
+        run_all(tuning, runs, folders, args.workers)
     picks = choose(plan, runs)
     if not args.report_only:
         report_jobs = [settings(plan, a, v, sd, picks[a]) for v in plan.variants
                        for sd in plan.report_seeds for a in METHODS]  # fmt: skip
-        run_all(report_jobs, runs, args.workers)
+        run_all(report_jobs, runs, folders, args.workers)
     path = report(plan, runs, out, picks, run, args.quick)
     print(path.read_text())
     return path
