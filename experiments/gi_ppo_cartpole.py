@@ -180,7 +180,8 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
                     axes[-1].plot(r["alpha"], color=line.get_color() if variant == "standard"
                                   else "tab:gray", alpha=0.7)  # fmt: skip
         ax.set(title=f"{variant} starts", xlabel="env steps", ylabel="eval return (median, range)")
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
         summary["variants"][variant] = cells
         for algo, c in cells.items():
             rows.append(
@@ -224,6 +225,19 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
         "chosen for PPO.",
         "GI-PPO not best by the median mean-over-grid return (methods at or above it): "
         + ("; ".join(misses) if misses else "none"),
+        "Learning rates picked at the grid's edge (their optimum may lie beyond it): "
+        + (
+            ", ".join(
+                f"{LABELS[a]} {lr:g}"
+                for a, lr in picks.items()
+                if lr in (min(plan.learning_rates), max(plan.learning_rates))
+            )
+            or "none"
+        ),
+        f"GI-PPO's α after the last update: {alpha_text(summary)}; the rule moves it by at "
+        f"most ×1.1 per update from 1e-5, so after {plan.budget // plan.n_steps} updates "
+        f"α ≤ {1e-5 * 1.1 ** (plan.budget // plan.n_steps):.1e}: the α-policy step is tiny "
+        "at this budget and GI-PPO is close to PPO with π_h ≈ π_θ̄.",
         "Wall s / CPU s: mean per run of the whole training process (start-up, evaluations "
         "and all), one process, niced, on 2 cores shared with other jobs: measured under "
         "load, wall is mostly waiting.",
@@ -232,6 +246,15 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
               f"return at {plan.budget}", "mean over grid", "wall s", "CPU s")  # fmt: skip
     title = "GI-PPO and its baselines on the soft-wall cart-pole: eval return against env steps"
     return write_markdown("gi_ppo_cartpole", title, header, rows, notes, run=run, out_dir=out)
+
+
+def alpha_text(summary: dict[str, Any]) -> str:
+    """Median [min, max] of GI-PPO's final α per variant."""
+    parts = [f"{v} {np.median(c['gi_ppo']['alpha_final']):.1e} "
+             f"[{min(c['gi_ppo']['alpha_final']):.1e}, {max(c['gi_ppo']['alpha_final']):.1e}]"
+             for v, c in summary["variants"].items()
+             if "gi_ppo" in c and c["gi_ppo"]["alpha_final"]]  # fmt: skip
+    return "; ".join(parts) or "no GI-PPO runs"
 
 
 def main(argv: Iterable[str] | None = None) -> Path:
