@@ -87,7 +87,7 @@ def test_matches_pybullet_in_wall_contact(env, step, i):
     err, err_r, contact = ten_step_errors(env, step, CONTACT_STARTS[i], seed=10 + i)
     assert contact >= 2  # the walls really pushed
     assert np.all(err[:2] < 4e-3) and np.all(err[2:] < 5e-2), err
-    # r = 15 − 20x² − 20θ² − ...: position errors of 4e-3 near |θ| ≤ 0.3 move it by < 0.1
+    # reward errors measured ≤ 0.021 (of r ≈ 13); asserted < 0.1
     assert err_r < 0.1, err_r
 
 
