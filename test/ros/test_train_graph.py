@@ -298,6 +298,23 @@ def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -
         assert m["mpc_transitions"][i] == 0, m
 
 
+def test_gi_ppo_trains_over_the_graph(tmp_path) -> None:
+    """GI-PPO through the node graph on the cart-pole (config/train/gi_ppo_soft_wall_cartpole
+    .yaml): the trainer node replays the graph's transitions through the task's
+    differentiable step, and the policy node acts with each version it receives."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=400, domain=_domain(), algo="gi_ppo")
+    assert launch.finish(timeout=180) == 0, launch.output()
+    assert re.search(r"\[policy_node\].*policy v2 received", "\n".join(launch.lines))
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "gi_ppo" and checkpoint["updates"] == 2, checkpoint
+    m = read_metrics(run / "metrics.csv")
+    alpha = m["alpha"]  # α starts at 1e-5 and moves by the rule's factor 1.1 per update
+    assert alpha[0] == pytest.approx(1e-5) and alpha[1] / alpha[0] in (
+        pytest.approx(1.1), pytest.approx(1 / 1.1)), alpha  # fmt: skip
+    assert all(g > 0 for g in m["grad_norm_mean"]), m["grad_norm_mean"]
+
+
 @pytest.mark.slow
 def test_train_launch_reaches_a_balancing_policy(tmp_path) -> None:
     """The long version: 20k steps of PPO over the graph balance the pole most of the time."""
