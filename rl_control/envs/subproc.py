@@ -124,13 +124,13 @@ class AsyncVectorEnv:
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; env i is seeded with ``seed + i`` when a seed is given."""
-        for share, conn in zip(self.shares, self._conns):
+        for share, conn in zip(self.shares, self._conns, strict=True):
             conn.send(("reset", None if seed is None else seed + share.start))
         return np.concatenate(self._gather())
 
     def step(self, actions: np.ndarray) -> VectorStep:
         actions = check_actions(actions, self.num_envs)
-        for share, conn in zip(self.shares, self._conns):
+        for share, conn in zip(self.shares, self._conns, strict=True):
             conn.send(("step", actions[share.start : share.stop]))
         parts: list[VectorStep] = self._gather()
         joined = {
