@@ -1,11 +1,14 @@
 """Vector envs stepped in worker processes, with the results of :class:`SyncVectorEnv`.
 
-Each worker process holds a :class:`~rl_control.envs.vector.SyncVectorEnv` over a contiguous
-share of the envs, so stepping, clipping, same-step auto-reset and episode bookkeeping are that
-class's own code, and env ``i`` is reset with ``seed + i`` exactly as in one process: a run
-gives the same numbers with ``vector: sync`` and ``vector: async`` (only the wall time
-differs). Workers start through ``forkserver`` (safe beside torch's threads; ``spawn`` where
-there is none), so the env factories must be picklable (module-level functions, partials).
+The envs are cut into contiguous shares; the calling process steps the first share itself
+(``inline``, the default: it would only wait otherwise, and each step then needs one wake-up
+fewer) and each worker process one other share. Every share is a
+:class:`~rl_control.envs.vector.SyncVectorEnv`, so stepping, clipping, same-step auto-reset and
+episode bookkeeping are that class's own code, and env ``i`` is reset with ``seed + i`` exactly
+as in one process: a run gives the same numbers with ``vector: sync`` and ``vector: async``
+(only the wall time differs). Workers start through ``forkserver`` (safe beside torch's
+threads; ``spawn`` where there is none), so the env factories must be picklable
+(module-level functions, partials).
 """
 
 from __future__ import annotations
@@ -72,22 +75,27 @@ def split(n: int, workers: int) -> list[range]:
 
 
 class AsyncVectorEnv:
-    """``len(env_fns)`` envs in ``workers`` processes; the interface of SyncVectorEnv.
+    """``len(env_fns)`` envs over ``workers`` worker processes; SyncVectorEnv's interface.
 
-    A step sends every worker its actions before reading any reply, so the workers simulate
-    at the same time; the replies are joined in env order.
+    ``inline``: this process steps one more share itself (``workers + 1`` shares), else every
+    share is a worker's. A step sends every worker its actions before stepping the inline
+    share and reading the replies, so all shares simulate at the same time.
     """
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], workers: int) -> None:
+    def __init__(
+        self, env_fns: Sequence[Callable[[], gym.Env]], workers: int, inline: bool = True
+    ) -> None:
         if not env_fns:
             raise ValueError("AsyncVectorEnv needs at least one env")
         self.num_envs = len(env_fns)
-        self.shares = split(self.num_envs, workers)
+        self.shares = split(self.num_envs, workers + int(inline))
         ctx = _context()
+        self._local: SyncVectorEnv | None = None
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
+        remote = self.shares[1:] if inline else self.shares
         try:
-            for k, share in enumerate(self.shares):
+            for k, share in enumerate(remote):
                 fns = [env_fns[i] for i in share]
                 _check_picklable(fns)
                 parent, child = ctx.Pipe()
@@ -98,11 +106,18 @@ class AsyncVectorEnv:
                 child.close()
                 self._conns.append(parent)
                 self._procs.append(proc)
+            if inline:
+                self._local = SyncVectorEnv([env_fns[i] for i in self.shares[0]])
             spaces = self._gather()
         except BaseException:
             self.close()
             raise
+        if self._local is not None:
+            spaces = [(self._local.observation_space, self._local.action_space)]
         self.observation_space, self.action_space = spaces[0]
+
+    def _remote_shares(self) -> list[range]:
+        return self.shares[1:] if self._local is not None else self.shares
 
     def _gather(self) -> list[Any]:
         """Each worker's reply, in worker order; a worker's error is raised here."""
@@ -124,15 +139,18 @@ class AsyncVectorEnv:
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; env i is seeded with ``seed + i`` when a seed is given."""
-        for share, conn in zip(self.shares, self._conns, strict=True):
+        for share, conn in zip(self._remote_shares(), self._conns, strict=True):
             conn.send(("reset", None if seed is None else seed + share.start))
-        return np.concatenate(self._gather())
+        local = [] if self._local is None else [self._local.reset(seed)]
+        return np.concatenate(local + self._gather())
 
     def step(self, actions: np.ndarray) -> VectorStep:
         actions = check_actions(actions, self.num_envs)
-        for share, conn in zip(self.shares, self._conns, strict=True):
+        for share, conn in zip(self._remote_shares(), self._conns, strict=True):
             conn.send(("step", actions[share.start : share.stop]))
-        parts: list[VectorStep] = self._gather()
+        local = self.shares[0]
+        parts = [] if self._local is None else [self._local.step(actions[: local.stop])]
+        parts += self._gather()
         joined = {
             name: np.concatenate([getattr(p, name) for p in parts])
             for name in ("obs", "reward", "terminated", "truncated", "next_obs",
@@ -141,6 +159,9 @@ class AsyncVectorEnv:
         return VectorStep(infos=[info for p in parts for info in p.infos], **joined)
 
     def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+            self._local = None
         for conn in self._conns:
             try:
                 conn.send(("close", None))
@@ -181,11 +202,12 @@ def _check_picklable(env_fns: Sequence[Callable[[], gym.Env]]) -> None:
 def make_vector_env(
     env_fns: Sequence[Callable[[], gym.Env]], mode: str = "sync", workers: int = 0
 ) -> SyncVectorEnv | AsyncVectorEnv:
-    """``mode`` ``sync`` (this process) or ``async`` (``workers`` processes; 0 = one per env,
-    at most one per core)."""
+    """``mode`` ``sync`` (this process) or ``async`` (``workers`` worker processes beside
+    this one, which steps a share too; 0 = enough for one share per env, at most one share
+    per core)."""
     if mode == "sync":
         return SyncVectorEnv(env_fns)
     if mode == "async":
-        workers = workers or min(len(env_fns), mp.cpu_count())
+        workers = workers or min(len(env_fns), mp.cpu_count()) - 1
         return AsyncVectorEnv(env_fns, workers)
     raise ValueError(f"config key 'vector' must be 'sync' or 'async', got {mode!r}")

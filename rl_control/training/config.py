@@ -52,10 +52,11 @@ class TrainConfig:
     #: torch intra-op threads while training; 1 suits the small networks here and does not
     #: stall when other work shares the cores (torch's default, one per core, does)
     num_threads: int = 1
-    #: ``sync``: the envs step in this process; ``async``: in ``vector_workers`` processes
-    #: (rl_control/envs/subproc.py), same results, other wall time
+    #: ``sync``: the envs step in this process; ``async``: shares of them in ``vector_workers``
+    #: processes as well (rl_control/envs/subproc.py); same results, other wall time
     vector: str = "sync"
-    #: worker processes of ``vector: async``; 0 = one per env, at most one per core
+    #: worker processes of ``vector: async`` beside the training process (which steps the
+    #: first share); 0 = one share per env, at most one per core
     vector_workers: int = 0
 
     def __post_init__(self) -> None:
@@ -83,10 +84,10 @@ class TrainConfig:
                 raise ValueError(f"config key {name!r} must be {bound}, got {value}")
         if self.vector not in ("sync", "async"):
             raise ValueError(f"config key 'vector' must be 'sync' or 'async', got {self.vector!r}")
-        if self.vector_workers > self.num_envs:
+        if self.vector_workers >= self.num_envs:
             raise ValueError(
-                f"config key 'vector_workers' ({self.vector_workers}) exceeds num_envs "
-                f"({self.num_envs}): a worker needs at least one env"
+                f"config key 'vector_workers' ({self.vector_workers}) must be below num_envs "
+                f"({self.num_envs}): each worker and the training process step at least one env"
             )
         for name in ("run_dir", "init_from", "label"):
             value = getattr(self, name)

@@ -22,11 +22,14 @@ def test_split_covers_every_env_once_in_order():
         split(2, 3)
 
 
-def test_async_steps_equal_sync_steps_across_resets():
+@pytest.mark.parametrize(("workers", "inline"), [(1, True), (2, False)])
+def test_async_steps_equal_sync_steps_across_resets(workers, inline):
     n, rng = 3, np.random.default_rng(0)
-    sync, vec = SyncVectorEnv([CARTPOLE] * n), AsyncVectorEnv([CARTPOLE] * n, workers=2)
+    sync = SyncVectorEnv([CARTPOLE] * n)
+    vec = AsyncVectorEnv([CARTPOLE] * n, workers=workers, inline=inline)
     try:
         assert vec.shares == [range(0, 2), range(2, 3)]  # uneven shares keep env order
+        assert len(vec._procs) == workers
         assert vec.action_space == sync.action_space
         np.testing.assert_array_equal(vec.reset(seed=7), sync.reset(seed=7))
         ended = 0
@@ -46,13 +49,14 @@ def test_async_steps_equal_sync_steps_across_resets():
 
 
 def test_a_worker_error_is_raised_naming_the_worker():
+    bad = partial(make_env, "soft_wall_cartpole", no_such_param=1)
     with pytest.raises(ValueError, match=r"^vector env worker 1: unknown .*no_such_param") as info:
-        AsyncVectorEnv([CARTPOLE, partial(make_env, "soft_wall_cartpole", no_such_param=1)], 2)
+        AsyncVectorEnv([CARTPOLE, CARTPOLE, bad], 2)  # env 2 is worker 1's
     assert "Traceback" in str(info.value.__cause__)
 
 
 def test_non_finite_actions_and_unpicklable_factories_are_refused():
-    vec = AsyncVectorEnv([CARTPOLE], workers=1)
+    vec = AsyncVectorEnv([CARTPOLE], workers=1, inline=False)
     try:
         vec.reset(seed=0)
         with pytest.raises(ValueError, match="non-finite action"):
@@ -61,6 +65,6 @@ def test_non_finite_actions_and_unpicklable_factories_are_refused():
     finally:
         vec.close()
     with pytest.raises(ValueError, match="picklable env factories"):
-        AsyncVectorEnv([lambda: make_env("soft_wall_cartpole")], workers=1)
+        AsyncVectorEnv([CARTPOLE, lambda: make_env("soft_wall_cartpole")], workers=1)
     with pytest.raises(ValueError, match="'vector' must be 'sync' or 'async'"):
         make_vector_env([CARTPOLE], "threads")
