@@ -13,6 +13,7 @@ threads; ``spawn`` where there is none), so the env factories must be picklable
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import pickle
 import traceback
@@ -120,37 +121,49 @@ class AsyncVectorEnv:
         return self.shares[1:] if self._local is not None else self.shares
 
     def _gather(self) -> list[Any]:
-        """Each worker's reply, in worker order; a worker's error is raised here."""
-        replies = []
+        """Each worker's reply, in worker order. Every reply is read before the first
+        worker's error is raised, so no stale reply is left in a pipe."""
+        replies, errors = [], []
         for k, conn in enumerate(self._conns):
             try:
                 status, value = conn.recv()
             except EOFError:
                 self._procs[k].join(timeout=5)
-                raise RuntimeError(
+                errors.append(RuntimeError(
                     f"vector env worker {k} died (exit code {self._procs[k].exitcode}; its "
                     "traceback is on stderr; a script that starts async vector envs needs "
                     "the `if __name__ == '__main__':` guard)"
-                ) from None
+                ))  # fmt: skip
+                continue
             if status == "error":
-                raise _remote_error(k, *value)
+                errors.append(_remote_error(k, *value))
             replies.append(value)
+        if errors:
+            raise errors[0]
         return replies
+
+    def _local_then_gather(self, call: Callable[[SyncVectorEnv], Any]) -> list[Any]:
+        """``call`` on the inline share (if any) while the workers run, then their replies."""
+        try:
+            local = [] if self._local is None else [call(self._local)]
+        except BaseException:
+            with contextlib.suppress(Exception):  # the inline share's error is the one to see
+                self._gather()  # read the workers' replies to this request first
+            raise
+        return local + self._gather()
 
     def reset(self, seed: int | None = None) -> np.ndarray:
         """Reset all envs; env i is seeded with ``seed + i`` when a seed is given."""
         for share, conn in zip(self._remote_shares(), self._conns, strict=True):
             conn.send(("reset", None if seed is None else seed + share.start))
-        local = [] if self._local is None else [self._local.reset(seed)]
-        return np.concatenate(local + self._gather())
+        return np.concatenate(self._local_then_gather(lambda envs: envs.reset(seed)))
 
     def step(self, actions: np.ndarray) -> VectorStep:
         actions = check_actions(actions, self.num_envs)
         for share, conn in zip(self._remote_shares(), self._conns, strict=True):
             conn.send(("step", actions[share.start : share.stop]))
-        local = self.shares[0]
-        parts = [] if self._local is None else [self._local.step(actions[: local.stop])]
-        parts += self._gather()
+        inline = actions[: self.shares[0].stop]
+        parts = self._local_then_gather(lambda envs: envs.step(inline))
         joined = {
             name: np.concatenate([getattr(p, name) for p in parts])
             for name in ("obs", "reward", "terminated", "truncated", "next_obs",
