@@ -55,6 +55,7 @@ class Runner:
     counters, RNG state, algorithm state); ``force`` also when its settings differ. A new run
     fills in ``config.run_dir`` when unset (the rule: ``session.open_run_folder``).
     The factories default to the project registries; tests and benchmarks may pass their own.
+    ``on_eval(env_steps, result)`` sees every evaluation (an exception it raises ends the run).
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class Runner:
         env_factory: EnvFactory | None = None,
         algorithm_factory: AlgorithmFactory | None = None,
         force: bool = False,
+        on_eval: Callable[[int, EvalResult], None] | None = None,
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
@@ -88,6 +90,7 @@ class Runner:
         self._history = ActionHistory()
         self._boundary: _Boundary | None = None
         self.env_factory, self.algorithm_factory = env_factory, algorithm_factory
+        self.on_eval = on_eval
 
     # --- set-up --------------------------------------------------------------------------
     def _make_env(self, seed: int | None = None) -> gym.Env:
@@ -178,6 +181,8 @@ class Runner:
         seed = self.config.seed + EVAL_SEED_OFFSET
         result = evaluate(algorithm.policy, env, self.config.eval_episodes, seed)
         session.exclude_time(time.perf_counter() - start)
+        if self.on_eval is not None:  # e.g. a tune's pruner, which may stop the run here
+            self.on_eval(session.counters.env_steps, result)
         return result
 
     def train(self) -> dict[str, Any]:

@@ -4,6 +4,8 @@ A search space file (YAML) names config keys in ``--set`` syntax and their range
 
     eval_episodes: 5          # objective: final deterministic eval return, mean over these
     sampler_seed: 0           # seeds Optuna's TPE sampler
+    eval_every: 10000         # intermediate evaluations (0: none), what a pruner reads
+    pruner: median            # or none: stop a trial below the median of the earlier ones
     params:
       algo.learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}   # float (log scale)
       algo.n_epochs: {low: 2, high: 10}                             # int: both bounds ints
@@ -16,7 +18,9 @@ episodes from the fixed seeds ``seed + 10000 + i``, the same for every trial). T
 lives in ``OUT/study.db`` (SQLite): running the same command again continues it up to
 ``--trials`` finished trials; a trial cut by a stop is marked failed and its values are tried
 again first. ``OUT/summary.md`` (best values, a table of trials) and ``OUT/best_config.yaml``
-are rewritten atomically after every trial.
+are rewritten atomically after every trial. With ``pruner: median`` a trial whose
+intermediate return falls below the median of the earlier trials' at the same env step stops
+there (Optuna's MedianPruner, after 2 finished trials; never at step 0, where all are alike).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from rl_control.training.io import atomic_write_text, read_yaml
 
 STUDY = "rl_control_tune"
 _ENTRY_KEYS = {"low", "high", "log", "step", "choices"}
-_FILE_KEYS = {"eval_episodes", "sampler_seed", "params"}
+_FILE_KEYS = {"eval_episodes", "sampler_seed", "eval_every", "pruner", "params"}
+PRUNERS = ("none", "median")
 #: config keys a search may not set: they define the study, not a trial
 _FIXED = {"seed", "run_dir", "total_steps", "eval_episodes", "algo", "task", "label"}
 
@@ -71,6 +76,8 @@ class SearchSpace:
     params: tuple[Param, ...]
     eval_episodes: int = 5
     sampler_seed: int = 0
+    eval_every: int = 0
+    pruner: str = "none"
 
 
 def _param(key: str, entry: Any, where: str) -> Param:
@@ -113,21 +120,24 @@ def load_space(path: str | os.PathLike[str]) -> SearchSpace:
     if not data["params"]:
         raise ValueError(f"{path}: params is empty: nothing to search")
     params = tuple(_param(str(k), v, str(path)) for k, v in data["params"].items())
-    space = SearchSpace(params, **{k: data[k] for k in ("eval_episodes", "sampler_seed")
-                                   if k in data})  # fmt: skip
-    for name, least in (("eval_episodes", 1), ("sampler_seed", 0)):
+    space = SearchSpace(params, **{k: data[k] for k in _FILE_KEYS - {"params"} if k in data})
+    if space.pruner not in PRUNERS:
+        raise ValueError(f"{path}: pruner must be one of {PRUNERS}, got {space.pruner!r}")
+    for name, least in (("eval_episodes", 1), ("sampler_seed", 0), ("eval_every", 0)):
         value = getattr(space, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise ValueError(f"{path}: {name} must be an integer >= {least}, got {value!r}")
     return space
 
 
-def trial_config(base: TrainConfig, values: dict[str, Any], run_dir: Path) -> TrainConfig:
+def trial_config(
+    base: TrainConfig, values: dict[str, Any], run_dir: Path, eval_every: int = 0
+) -> TrainConfig:
     """``base`` with ``values`` applied as ``--set`` overrides and the trial's folder."""
     data = base.to_dict()
     for key, value in values.items():
         apply_set(data, f"{key}={json.dumps(value)}")  # JSON is YAML: values round-trip
-    data.update(run_dir=str(run_dir), eval_every=0)  # evaluate at the start and the end only
+    data.update(run_dir=str(run_dir), eval_every=eval_every)
     return TrainConfig.from_dict(data, "tune trial")
 
 
@@ -196,7 +206,12 @@ def tune(
         study = optuna.create_study(
             study_name=STUDY, storage=f"sqlite:///{out / 'study.db'}", load_if_exists=True,
             direction="maximize", sampler=optuna.samplers.TPESampler(seed=space.sampler_seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+            if space.pruner == "median" else optuna.pruners.NopPruner(),
         )  # fmt: skip
+        if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+            raise ValueError(f"{out / 'study.db'} holds a study that does not maximise; "
+                             "a tune maximises the return: use another --out")  # fmt: skip
         _requeue_interrupted(study)
         while (done := len(_finished(study))) < trials:
             study.optimize(lambda t: _objective(t, base, space, out), n_trials=1)
@@ -223,8 +238,15 @@ def _objective(trial: Any, base: TrainConfig, space: SearchSpace, out: Path) -> 
     values = {p.key: p.suggest(trial) for p in space.params}
     run_dir = out / "trials" / f"trial_{trial.number:04d}"
     trial.set_user_attr("run_dir", str(run_dir.relative_to(out)))
+
+    def report(env_steps: int, result: Any) -> None:
+        trial.report(result.mean, env_steps)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"return {result.mean:.6g} at env step {env_steps}")
+
+    config = trial_config(base, values, run_dir, space.eval_every)
     try:
-        summary = Runner(trial_config(base, values, run_dir), tensorboard=False).train()
+        summary = Runner(config, tensorboard=False, on_eval=report).train()
     except KeyboardInterrupt:
         trial.set_user_attr("interrupted", True)  # the next tune tries these values again
         raise
@@ -250,7 +272,7 @@ def write_summary(
              f"deterministic evaluation return, {space.eval_episodes} episodes from seed "
              f"{config.seed + EVAL_SEED_OFFSET}.", ""]  # fmt: skip
     best = None
-    if any(t.value is not None for t in rows):
+    if any(t.state.name == "COMPLETE" for t in rows):
         best = study.best_trial
         lines += [f"Best: trial {best.number}, return {best.value:.6g}, run folder "
                   f"`{best.user_attrs.get('run_dir')}`", ""]  # fmt: skip
@@ -259,6 +281,9 @@ def write_summary(
     lines += ["| " + " | ".join(header) + " |", "| --- " * len(header) + "|"]
     for t in rows:
         value = "" if t.value is None else f"{t.value:.6g}"
+        if t.state.name == "PRUNED" and t.intermediate_values:  # where it was stopped
+            step = max(t.intermediate_values)
+            value = f"{t.intermediate_values[step]:.6g} at step {step}"
         cells = [str(t.number), t.state.name.lower(), value]
         cells += [json.dumps(t.params[k]) if k in t.params else "" for k in keys]
         lines.append("| " + " | ".join(cells + [t.user_attrs.get("run_dir", "")]) + " |")

@@ -103,3 +103,37 @@ def test_bad_search_spaces_name_the_key_before_any_trial(tmp_path, entry, messag
     with pytest.raises(ValueError, match=message):
         tune(_config(), load_space(path), tmp_path / "tune", trials=1)
     assert not (tmp_path / "tune" / "study.db").exists()
+
+
+def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
+    out = tmp_path / "tune"
+    text = ("eval_episodes: 1\neval_every: 128\npruner: median\nparams:\n"
+            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n")  # fmt: skip
+    space = load_space(_space(tmp_path, text))
+    config = TrainConfig(**{**_config().to_dict(), "total_steps": 384})
+    config.algo_config.update(n_epochs=10)
+    out.mkdir()
+    storage = f"sqlite:///{out / 'study.db'}"
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
+    for lr in (3.0e-3, 3.0e-3, 1.0e-8):  # two that learn, then one that cannot
+        study.enqueue_trial({"algo.learning_rate": lr})
+    tune(config, space, out, trials=3)
+    trials = _study(out).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert sorted(trials[0].intermediate_values) == [0, 128, 256, 384]
+    step = max(trials[2].intermediate_values)
+    assert step < 384 and trials[2].intermediate_values[step] < trials[0].intermediate_values[step]
+    assert (
+        f"| 2 | pruned | {trials[2].intermediate_values[step]:.6g} at step {step} |"
+        in (out / "summary.md").read_text()
+    )
+
+
+@pytest.mark.parametrize("name", ["ppo_minitaur", "ppo_soft_wall_cartpole"])
+def test_the_shipped_search_spaces_fit_their_configs(tmp_path, name):
+    from rl_control.training.config import load_config
+    from rl_control.training.tune import _check
+
+    root = CONFIG.parents[2]
+    space = load_space(root / "config" / "tune" / f"{name}.yaml")
+    _check(load_config(root / "config" / "train" / f"{name}.yaml"), space, tmp_path)
