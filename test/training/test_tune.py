@@ -137,3 +137,14 @@ def test_the_shipped_search_spaces_fit_their_configs(tmp_path, name):
     root = CONFIG.parents[2]
     space = load_space(root / "config" / "tune" / f"{name}.yaml")
     _check(load_config(root / "config" / "train" / f"{name}.yaml"), space, tmp_path)
+
+
+def test_a_second_tune_on_a_folder_in_use_is_refused(tmp_path):
+    import fcntl
+
+    out = tmp_path / "tune"
+    out.mkdir()
+    with open(out / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running tune holds it
+        with pytest.raises(ValueError, match="is in use by another tune"):
+            tune(_config(), load_space(_space(tmp_path)), out, trials=1)
