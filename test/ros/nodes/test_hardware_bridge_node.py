@@ -2,14 +2,11 @@
 every parameter; the bridge homes, passes actions, trips its watchdog and latches e-stop."""
 
 import importlib.util
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import yaml
+from node_processes import start_nodes, stop_nodes
 
 from rl_control.robot.config import ROBOTS_DIR
 from rl_control.ros import middleware as mw
@@ -53,24 +50,12 @@ def legs(monkeypatch, ros_domain, tmp_path):
               "diagnostics_period:=0.2"]  # fmt: skip
     nodes = [("fake_ros2_control", ["-p", f"robot:={path}"]),
              ("hardware_bridge", [x for b in bridge for x in ("-p", b)])]  # fmt: skip
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", "--ros-args", *extra],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        for name, extra in nodes
-    ]
+    procs = start_nodes((n, ["--ros-args", *a]) for n, a in nodes)
     node = mw.create_node("test_driver")
     yield node
     node.destroy()
     mw.shutdown()
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGINT)
-    for proc in procs:
-        proc.wait(20)
+    stop_nodes(procs)
 
 
 def test_home_act_watchdog_and_estop(legs) -> None:
@@ -136,25 +121,12 @@ def managed_leg(request, monkeypatch, ros_domain, tmp_path):
     nodes = [("fake_ros2_control", ["-p", f"robot:={path}"]),
              ("hardware_bridge", ["-p", f"robot:={path}", "-p", "managed:=true",
                                   "-p", "diagnostics_period:=0.2"])]  # fmt: skip
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", "--ros-args", *extra],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        for name, extra in nodes
-    ]
+    procs = start_nodes((n, ["--ros-args", *a]) for n, a in nodes)
     node = mw.create_node("test_driver")
     yield node, procs[1]
     node.destroy()
     mw.shutdown()
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-    for proc in procs:
-        proc.wait(20)
+    stop_nodes(procs)
 
 
 def test_the_managed_bridge_follows_its_lifecycle(managed_leg) -> None:

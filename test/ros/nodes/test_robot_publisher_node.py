@@ -2,13 +2,10 @@
 robot_description and /tf_static, and /tf joint transforms that equal the URDF's kinematics
 at the joint positions the bridge published (the 2R leg falling free under gravity)."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
+from node_processes import start_nodes, stop_nodes
 
 from rl_control.robot.urdf import UrdfModel, homogeneous
 from rl_control.ros import middleware as mw
@@ -38,14 +35,7 @@ def test_robot_publisher_follows_the_bridges_joints(monkeypatch, ros_domain) -> 
         "sim_bridge": [*task, "-p", "lock_step:=false", "-p", "reset_on_termination:=true"],
         "robot_publisher": task,
     }
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", "--ros-args", *args],
-            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for name, args in commands.items()
-    ]  # fmt: skip
+    procs = start_nodes((n, ["--ros-args", *a]) for n, a in commands.items())
     node = mw.create_node("test_viewer")
     try:
         desc, static, tf, joints = [], [], [], []
@@ -82,7 +72,4 @@ def test_robot_publisher_follows_the_bridges_joints(monkeypatch, ros_domain) -> 
     finally:
         node.destroy()
         mw.shutdown()
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGINT)
-        for proc in procs:
-            proc.wait(20)
+        stop_nodes(procs)

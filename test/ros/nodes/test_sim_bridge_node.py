@@ -1,13 +1,10 @@
 """sim_bridge + state_estimator processes over the embedded back-end: lock-step stepping,
 the reset service and observations tagged with (step, episode)."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import pytest
+from node_processes import start_nodes, stop_nodes
 
 from rl_control.ros import middleware as mw
 
@@ -16,24 +13,12 @@ from rl_control.ros import middleware as mw
 def graph(monkeypatch, ros_domain):
     monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "embedded")
     args = ["--ros-args", "-p", "step_timeout:=30.0"]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", *extra],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        for name, extra in (("sim_bridge", args), ("state_estimator", []))
-    ]
+    procs = start_nodes((("sim_bridge", args), ("state_estimator", [])))
     node = mw.create_node("test_driver")
     yield node
     node.destroy()
     mw.shutdown()
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGINT)
-    for proc in procs:
-        proc.wait(20)
+    stop_nodes(procs)
 
 
 def _spin_until(node, predicate, timeout=20.0) -> bool:

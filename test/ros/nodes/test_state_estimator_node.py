@@ -2,16 +2,13 @@
 the leg odometry's base pose goes out as odom and /tf odom -> base_link (what rviz and the
 monitor read on hardware), consistent with the IMU the bridge relays."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from node_processes import start_nodes, stop_nodes
 
 from rl_control.robot.config import ROBOTS_DIR
 from rl_control.ros import middleware as mw
@@ -39,24 +36,12 @@ def minitaur(monkeypatch, ros_domain, tmp_path):
         "state_estimator": ["-p", "task:=minitaur", "-p", "base_source:=legs",
                             "-r", "joint_states:=policy_joint_states", "-r", "imu:=policy_imu"],
     }  # fmt: skip
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", "--ros-args", *extra],
-            env=dict(os.environ, OMP_NUM_THREADS="1"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        for name, extra in nodes.items()
-    ]
+    procs = start_nodes(((n, ["--ros-args", *a]) for n, a in nodes.items()), OMP_NUM_THREADS="1")
     node = mw.create_node("test_driver")
     yield node
     node.destroy()
     mw.shutdown()
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGINT)
-    for proc in procs:
-        proc.wait(20)
+    stop_nodes(procs)
 
 
 def test_leg_odometry_is_published_as_odom_and_tf(minitaur) -> None:
