@@ -95,10 +95,15 @@ class PlanarChain:
     def inverse_dynamics(self, q: torch.Tensor, qd: torch.Tensor, qdd: torch.Tensor,
                          gravity: bool = True) -> torch.Tensor:  # fmt: skip
         """τ [..., dof] that gives accelerations ``qdd`` at (q, q̇), damping excluded (RNEA)."""
+        g = self.gravity if gravity else torch.zeros(2, dtype=torch.float64)
+        return self._rnea(q, qd, qdd, -g.expand(*q.shape[:-1], 2))
+
+    def _rnea(self, q: torch.Tensor, qd: torch.Tensor, qdd: torch.Tensor,
+              acc: torch.Tensor) -> torch.Tensor:  # fmt: skip
+        """RNEA with the root accelerating at ``acc`` [..., 2] (−gravity: gravity's load)."""
         batch = q.shape[:-1]
         zero = torch.zeros(batch, dtype=torch.float64)
         theta, omega, alpha = zero, zero, zero
-        acc = (-self.gravity if gravity else torch.zeros(2, dtype=torch.float64)).expand(*batch, 2)
         rel, arm, force, spin = [], [], [], []
         for i in range(self.dof):
             r = _rotate(theta, self.offset[i]).expand(*batch, 2)
@@ -122,15 +127,29 @@ class PlanarChain:
 
     def mass_matrix(self, q: torch.Tensor) -> torch.Tensor:
         """M(q) [..., dof, dof], column k = RNEA(q, 0, e_k) without gravity."""
-        zero = torch.zeros_like(q)
-        eye = torch.eye(self.dof, dtype=torch.float64)
-        cols = [self.inverse_dynamics(q, zero, eye[k].expand_as(q), gravity=False)
-                for k in range(self.dof)]  # fmt: skip
-        return torch.stack(cols, -1)
+        return self._bias_and_mass(q, torch.zeros_like(q))[1]
+
+    def _bias_and_mass(self, q: torch.Tensor, qd: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(b(q, q̇), M(q)) from one RNEA pass over dof + 1 stacked cases (a few tensor ops
+        instead of dof + 1 passes: rollouts and iLQR's derivatives are op-count bound)."""
+        n, batch = self.dof, q.shape[:-1]
+        eye = torch.eye(n, dtype=torch.float64).reshape(n, *([1] * len(batch)), n)
+        qs = q.expand(n + 1, *q.shape)
+        qds = torch.cat([qd[None], torch.zeros_like(qd).expand(n, *qd.shape)])
+        qdds = torch.cat([torch.zeros_like(q)[None], eye.expand(n, *q.shape)])
+        acc = torch.cat([-self.gravity.expand(1, *batch, 2),
+                         torch.zeros(n, *batch, 2, dtype=torch.float64)])  # fmt: skip
+        out = self._rnea(qs, qds, qdds, acc)
+        return out[0], torch.stack(list(out[1:]), -1)
 
     def forward_dynamics(self, q: torch.Tensor, qd: torch.Tensor,
                          tau: torch.Tensor) -> torch.Tensor:  # fmt: skip
         """q̈ [..., dof] under joint torques ``tau`` (damping included)."""
-        bias = self.inverse_dynamics(q, qd, torch.zeros_like(q))
+        bias, mass = self._bias_and_mass(q, qd)
         rhs = tau - self.damping * qd - bias
-        return torch.linalg.solve(self.mass_matrix(q), rhs[..., None])[..., 0]
+        if self.dof == 2:  # closed-form 2x2 solve: ~10x fewer ops than linalg.solve's graph
+            a, b, c, d = mass[..., 0, 0], mass[..., 0, 1], mass[..., 1, 0], mass[..., 1, 1]
+            det = a * d - b * c
+            return torch.stack([d * rhs[..., 0] - b * rhs[..., 1],
+                                a * rhs[..., 1] - c * rhs[..., 0]], -1) / det[..., None]  # fmt: skip
+        return torch.linalg.solve(mass, rhs[..., None])[..., 0]
