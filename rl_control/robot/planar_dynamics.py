@@ -150,6 +150,7 @@ class PlanarChain:
         if self.dof == 2:  # closed-form 2x2 solve: ~10x fewer ops than linalg.solve's graph
             a, b, c, d = mass[..., 0, 0], mass[..., 0, 1], mass[..., 1, 0], mass[..., 1, 1]
             det = a * d - b * c
-            return torch.stack([d * rhs[..., 0] - b * rhs[..., 1],
-                                a * rhs[..., 1] - c * rhs[..., 0]], -1) / det[..., None]  # fmt: skip
+            solved = torch.stack([d * rhs[..., 0] - b * rhs[..., 1],
+                                  a * rhs[..., 1] - c * rhs[..., 0]], -1)  # fmt: skip
+            return solved / det[..., None]
         return torch.linalg.solve(mass, rhs[..., None])[..., 0]
