@@ -99,7 +99,7 @@ def test_differentiable_step_rewards_as_the_env_and_has_true_gradients():
         d[i] = eps
         hi = step(state[None], (action + d)[None])[1]
         lo = step(state[None], (action - d)[None])[1]
-        fd.append(float(hi[0] - lo[0]) / (2 * eps))
+        fd.append(float((hi - lo).detach()[0]) / (2 * eps))
     assert grad.tolist() == pytest.approx(fd, rel=1e-4, abs=1e-9)
     assert math.isfinite(float(grad.abs().sum())) and float(grad.abs().sum()) > 0
 
