@@ -227,8 +227,9 @@ def test_adaptive_guiding_adds_guides_solved_on_the_policy_augmented_reward() ->
 def test_gps_on_the_2r_leg_guides_act_on_states_mapped_from_observations() -> None:
     task = make_task("two_link_leg", {"max_steps": 20})
     spec = AlgorithmSpec(task.obs_dim, tuple(task.action_low), tuple(task.action_high), 1, task)
-    algo = make_algorithm("gps", spec, {**TINY, "num_guides": 1, "guiding_samples": 2,
-                                        "ilqr_iters": 3, "ml_steps": 5, "phi_steps": 2}, 0)  # fmt: skip
+    small = {"num_guides": 1, "guiding_samples": 2, "ilqr_iters": 3, "ml_steps": 5,
+             "phi_steps": 2}  # fmt: skip
+    algo = make_algorithm("gps", spec, {**TINY, **small}, 0)
     guide = algo.samplers[algo.guide_ids[0]]
     env = make_env("two_link_leg", max_steps=20)
     obs, _ = env.reset(options={"state": guide.controller.x[0, :4]})
