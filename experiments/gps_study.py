@@ -170,7 +170,7 @@ def _train(plan: dict, method: str, seed: int, run_dir: Path) -> dict[str, Any]:
 
         mpc = ILQRMPCPolicy(task, train, **plan["mpc"])
         result.update(train=score(mpc, train, n, task), wide=score(mpc, wide, n, task),
-                      solves=mpc.solves)  # fmt: skip
+                      solves=mpc.solves, failed_solves=mpc.failed_solves)  # fmt: skip
     else:
         algo_name = "ppo" if method == "ppo_tuned" else method
         config_file = ROOT / f"config/train/{algo_name}_{task}.yaml"

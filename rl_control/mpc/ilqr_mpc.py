@@ -44,6 +44,7 @@ class ILQRMPCPolicy(Policy):
         self.plan: LinearGaussianController | None = None
         self.step = 0
         self.solves = 0
+        self.failed_solves = 0  # re-plans that kept the previous plan (see act)
 
     def reset(self, env_ids: np.ndarray | None = None) -> None:
         self.plan, self.step = None, 0
@@ -58,13 +59,20 @@ class ILQRMPCPolicy(Policy):
             init = (np.zeros((self._config["horizon"], self.task.act_dim)) if self.plan is None
                     else self.plan.shifted(replan))  # fmt: skip
             ref = None if self.plan is None else init.x[0]
-            plan = self.solver.solve(self.state_of(obs, ref)[0], init).controller
-            # act on the accepted (line-searched) nominal: with a few iterations the law's
-            # feed-forward k_t is a full untried Newton step (2R leg, 2 iterations: |k_0| ~ 7
-            # N·m, return below zero torque's)
-            self.plan = LinearGaussianController(plan.x, plan.u, np.zeros_like(plan.k), plan.K,
-                                                 plan.quu)  # fmt: skip
             self.solves += 1
+            try:
+                plan = self.solver.solve(self.state_of(obs, ref)[0], init).controller
+            except ValueError:  # Q_uu not PD at any μ (non-finite derivatives; seen once on
+                if self.plan is None:  # the 2R leg from a wide start): the old plan goes on
+                    raise
+                self.failed_solves += 1
+                self.plan = init
+            else:
+                # act on the accepted (line-searched) nominal: with a few iterations the law's
+                # feed-forward k_t is a full untried Newton step (2R leg, 2 iterations:
+                # |k_0| ~ 7 N·m, return below zero torque's)
+                self.plan = LinearGaussianController(plan.x, plan.u, np.zeros_like(plan.k),
+                                                     plan.K, plan.quu)  # fmt: skip
         k = self.step % replan
         action = self.plan.mean(np.array([k]), self.state_of(obs, self.plan.x[k]))
         self.step += 1
