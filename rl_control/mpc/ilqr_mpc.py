@@ -62,9 +62,11 @@ class ILQRMPCPolicy(Policy):
             self.solves += 1
             try:
                 plan = self.solver.solve(self.state_of(obs, ref)[0], init).controller
-            except ValueError:  # Q_uu not PD at any μ (non-finite derivatives; seen once on
-                if self.plan is None:  # the 2R leg from a wide start): the old plan goes on
-                    raise
+                if not all(np.isfinite(a).all() for a in (plan.x, plan.u, plan.K)):
+                    raise ValueError("ilqr_mpc: iLQR returned a non-finite plan")
+            except ValueError:  # Q_uu not PD at any μ, or a plan gone non-finite (the 2R leg
+                if self.plan is None:  # from wide starts, where a near-singular Q_uu gave
+                    raise  # huge gains): the old plan goes on
                 self.failed_solves += 1
                 self.plan = init
             else:
@@ -75,6 +77,9 @@ class ILQRMPCPolicy(Policy):
                                                      plan.K, plan.quu)  # fmt: skip
         k = self.step % replan
         action = self.plan.mean(np.array([k]), self.state_of(obs, self.plan.x[k]))
+        if not np.isfinite(action).all():  # huge gains times the deviation: the nominal
+            self.failed_solves += 1
+            action = self.plan.u[k][None]
         self.step += 1
         action = self.task.clip_action(action)
         return PolicyOutput(action, action, np.zeros(1))
