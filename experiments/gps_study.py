@@ -374,6 +374,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         + "; the guide law is the nearest guide's g(x_t) from each GPS seed's iLQR "
         "guides.",
     ]
+    failed = [(r["failed_solves"], r["solves"]) for r in done
+              if r["method"] == "ilqr_mpc" and "failed_solves" in r]  # fmt: skip
+    if failed:
+        notes.append("iLQR-MPC re-plans that kept the previous plan (Q_uu not PD at any μ or a "
+                     f"non-finite plan): {failed[0][0]} of {failed[0][1]}.")  # fmt: skip
     if missing:
         notes.append(f"INCOMPLETE: not run (budget): {', '.join(missing)}.")
     title = f"GPS vs PPO vs iLQR, {'2R leg' if leg else 'soft-wall cart-pole'}"
