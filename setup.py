@@ -32,6 +32,7 @@ setup(
         "onnx>=1.15",  # rl-control export --format onnx
         "onnxruntime>=1.17",
         "mcap-ros2-support>=0.5",  # rl-control record/replay: MCAP bags with ROS 2 CDR
+        "optuna>=4.0",  # rl-control tune: the search and its SQLite study (5.1 tested)
     ],
     extras_require={
         # MuJoCo's gymnasium tasks (HalfCheetah-v5, Hopper-v5) for `--task <gym id>`; 4.x on

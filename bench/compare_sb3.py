@@ -31,7 +31,7 @@ import contextlib
 import math
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,20 +117,34 @@ def _unit_action_env(task: str, params: dict[str, Any]) -> Any:
     return RescaleAction(make_env(task, **params), -1.0, 1.0)
 
 
-def run_sb3(algo: str, task: str, steps: int, episodes: int, seed: int) -> dict[str, float]:
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+def run_sb3(
+    algo: str,
+    task: str,
+    steps: int,
+    episodes: int,
+    seed: int,
+    num_envs: int | None = None,
+    subproc: bool = False,
+    clock: Callable[[], float] = time.process_time,
+) -> dict[str, float]:
+    """SB3's run on ``config/train/<algo>_<task>.yaml`` (``num_envs`` overrides the file's);
+    ``subproc``: its envs in SubprocVecEnv processes (then time it with a wall ``clock``)."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-    config = load_config(ROOT / "config" / "train" / f"{algo}_{task}.yaml", {"seed": seed})
+    config = load_config(
+        ROOT / "config" / "train" / f"{algo}_{task}.yaml", {"seed": seed, "num_envs": num_envs}
+    )
     cfg = dict(config.algo_config)
     normalize = cfg.get("normalize_obs", algo != "sac")  # our defaults: on-policy normalise
-    env = DummyVecEnv([lambda: _unit_action_env(task, config.env)] * config.num_envs)
+    fns = [lambda: _unit_action_env(task, config.env)] * config.num_envs
+    env = SubprocVecEnv(fns) if subproc else DummyVecEnv(fns)
     env.seed(config.seed)
     if normalize:  # our on-policy algorithms normalise observations too
         env = VecNormalize(env, norm_obs=True, norm_reward=False)
     model = _sb3_model(algo, cfg, env, config.seed)
-    start = time.process_time()
+    start = clock()
     model.learn(total_timesteps=steps)
-    elapsed = time.process_time() - start
+    elapsed = clock() - start
     eval_env = _unit_action_env(task, config.env)
     if normalize:
         env.training = False
@@ -141,14 +155,24 @@ def run_sb3(algo: str, task: str, steps: int, episodes: int, seed: int) -> dict[
             "return_std": result.std}  # fmt: skip
 
 
-def run_ours(algo: str, task: str, steps: int, episodes: int, seed: int) -> dict[str, float]:
+def run_ours(
+    algo: str,
+    task: str,
+    steps: int,
+    episodes: int,
+    seed: int,
+    sets: Sequence[str] = (),
+    wall: bool = False,
+) -> dict[str, float]:
+    """Our run on the same file, ``sets`` as ``--set`` overrides (``num_envs=2``,
+    ``vector=async``); timed on this process's CPU clock unless ``wall``."""
     path = ROOT / "config" / "train" / f"{algo}_{task}.yaml"
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(
             path, {"total_steps": steps, "seed": seed, "run_dir": str(Path(tmp) / "run")},
-            ["eval_every=0", "eval_episodes=1", "checkpoint_every=0"],
+            ["eval_every=0", "eval_episodes=1", "checkpoint_every=0", *sets],
         )  # fmt: skip
-        with cpu_clock():
+        with contextlib.nullcontext() if wall else cpu_clock():
             summary = Runner(config, tensorboard=False).train()
         from rl_control.training.checkpoint import load_policy
 

@@ -1,9 +1,10 @@
-"""What `rl-control monitor` costs a training graph: lock-step graph training with and
-without the monitor watching it, in alternating runs on the same machine.
+"""What `rl-control monitor` costs a training graph: lock-step graph training without the
+monitor, with it, and with `monitor --light`, in rotating runs on the same machine.
 
 Each run is `rl-control launch launch/train.launch.xml` over the embedded back-end on its own
-DDS domain; in the "with" runs `rl-control monitor` (the browser view when viser is
-installed, else --tui) subscribes every topic of the graph from start to end. Timed as
+DDS domain; in the "full" runs `rl-control monitor` (the browser view when viser is
+installed, else --tui) subscribes every topic of the graph from start to end, in the "light"
+runs it counts only the low-rate topics and samples the per-step ones it draws. Timed as
 bench/graph_throughput.py times the graph: env steps/s from the end of the first update to
 the last (metrics.csv), so start-up is left out. Target: the monitor costs < 5 %.
 Resumable: finished runs are kept in bench/results/monitor_overhead_runs.json.
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from graph_throughput import graph
@@ -39,28 +41,51 @@ def _monitor_cmd(port: int) -> list[str]:
     return ["monitor", "--port", str(port)]
 
 
-def one_run(task: str, algo: str, steps: int, domain: int, watched: bool) -> dict:
-    """env steps/s of one graph run (graph_throughput's launch), with or without a monitor on
-    its domain."""
+ARMS = ("without", "full", "light")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_monitor(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start the monitor and return once it has drawn its first output (start-up done)."""
+    monitor = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    assert monitor.stdout is not None
+    if not monitor.stdout.readline():
+        raise RuntimeError(f"the monitor exited at start-up: {' '.join(cmd)}")
+    # keep reading its output so that a --tui monitor never blocks on a full pipe
+    threading.Thread(target=monitor.stdout.read, daemon=True).start()
+    return monitor
+
+
+def one_run(task: str, algo: str, steps: int, domain: int, arm: str) -> dict:
+    """env steps/s of one graph run (graph_throughput's launch) with the ``arm``'s monitor
+    (none, full or light) on its domain, and the monitor's CPU seconds while the graph ran
+    (start-up excluded)."""
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), RL_CONTROL_MIDDLEWARE="embedded",
                OMP_NUM_THREADS="1")  # fmt: skip
     cli = [sys.executable, "-m", "rl_control.cli.main"]
     with tempfile.TemporaryDirectory() as tmp:
-        monitor = None
-        if watched:
-            monitor = subprocess.Popen([*cli, *_monitor_cmd(8700 + domain % 200)], cwd=ROOT,
-                                       env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)  # fmt: skip
+        monitor, cpu = None, 0.0
+        if arm != "without":
+            cmd = [*_monitor_cmd(8700 + domain % 200), *(["--light"] if arm == "light" else [])]
+            monitor = _start_monitor([*cli, *cmd], env)
+            cpu = -_cpu_s(monitor.pid)
         try:
             rate, wall = graph(task, algo, steps, Path(tmp), domain)
         finally:
             if monitor is not None:
                 alive = monitor.poll() is None
+                cpu += _cpu_s(monitor.pid) if alive else float("nan")
                 monitor.terminate()
                 monitor.wait(30)
         if monitor is not None and not alive:
             raise RuntimeError("the monitor exited before the graph finished")
-        return {"rate": rate, "wall": wall, "watched": watched}
+        return {"rate": rate, "wall": wall, "arm": arm, "monitor_cpu_s": cpu}
 
 
 def main() -> None:
@@ -69,52 +94,59 @@ def main() -> None:
     parser.add_argument("--algo", default="ppo")
     parser.add_argument("--steps", type=int, default=2048)
     parser.add_argument("--domain", type=int, default=91)
-    parser.add_argument("--repeat", type=int, default=2, help="alternating pairs of runs")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of runs (each arm once)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
     args = parser.parse_args()
     run = start_run()
     done_file = args.out / "monitor_overhead_runs.json"
-    key = f"{args.task}/{args.algo}/{args.steps}"
+    key = f"{args.task}/{args.algo}/{args.steps}/{'+'.join(ARMS)}"
     done = json.loads(done_file.read_text()) if done_file.exists() else {}
     runs = done.setdefault(key, [])
     from rl_control.training.io import atomic_write_text
 
-    for i in range(2 * args.repeat):  # without, with, without, with: both see the same load
+    for i in range(len(ARMS) * args.repeat):  # rotating arms: all see the same load
         if i < len(runs):
             continue
-        result = one_run(args.task, args.algo, args.steps, args.domain, watched=i % 2 == 1)
+        arm = ARMS[i % len(ARMS)]
+        result = one_run(args.task, args.algo, args.steps, args.domain, arm)
         result["load"] = os.getloadavg()[0]
         runs.append(result)
         atomic_write_text(done_file, json.dumps(done, indent=1) + "\n")
-        print(f"run {i}: {'with' if result['watched'] else 'without'} monitor "
-              f"{result['rate']:.1f} env steps/s, {result['wall']:.0f} s end to end, "
-              f"load {result['load']:.1f}", flush=True)  # fmt: skip
-    rows, slowdowns = [], []
-    for p in range(args.repeat):
-        base, watched = runs[2 * p], runs[2 * p + 1]
-        slow = 1 - watched["rate"] / base["rate"]
-        slowdowns.append(slow)
-        walls = f"{base['wall']:.0f} / {watched['wall']:.0f}"
-        rows.append([f"pair {p}", f"{base['rate']:.1f}", f"{watched['rate']:.1f}", walls,
-                     f"{100 * slow:+.1f} %", ""])  # fmt: skip
-    median = statistics.median(slowdowns)
-    # pairs that disagree by more than twice the target cannot decide it either way
-    noisy = max(slowdowns) - min(slowdowns) > 2 * TARGET
-    rows.append(["median", "", "", "", f"{100 * median:+.1f} %",
-                 "undecided (pairs spread more than 2x the target)" if noisy
-                 else verdict(median < TARGET)])  # fmt: skip
-    print(f"median slowdown with the monitor: {100 * median:+.1f} % (target < 5 %)")
+        print(f"run {i}: {arm} {result['rate']:.1f} env steps/s, {result['wall']:.0f} s end "
+              f"to end, load {result['load']:.1f}", flush=True)  # fmt: skip
+    rows, slow = [], {"full": [], "light": []}
+    for r in range(args.repeat):
+        by = {run["arm"]: run for run in runs[len(ARMS) * r : len(ARMS) * (r + 1)]}
+        cells = [f"round {r}", *(f"{by[a]['rate']:.1f}" for a in ARMS)]
+        for arm in slow:
+            slow[arm].append(1 - by[arm]["rate"] / by["without"]["rate"])
+            cells.append(f"{100 * slow[arm][-1]:+.1f} %")
+        cells += [f"{by[a]['monitor_cpu_s'] / by[a]['wall']:.1%}" for a in slow]
+        rows.append([*cells, f"{by['without']['load']:.1f}", ""])
+    median = {arm: statistics.median(values) for arm, values in slow.items()}
+    # rounds that disagree by more than twice the target cannot decide it either way
+    noisy = {arm: max(v) - min(v) > 2 * TARGET for arm, v in slow.items()}
+    verdicts = [f"{arm}: " + ("undecided (rounds spread more than 2x the target)" if noisy[arm]
+                              else verdict(median[arm] < TARGET)) for arm in slow]  # fmt: skip
+    rows.append(["median", "", "", "", f"{100 * median['full']:+.1f} %",
+                 f"{100 * median['light']:+.1f} %", "", "", "", "; ".join(verdicts)])  # fmt: skip
+    print(f"median slowdown: full {100 * median['full']:+.1f} %, light "
+          f"{100 * median['light']:+.1f} % (target < 5 %)")  # fmt: skip
     path = write_markdown(
         "monitor_overhead",
-        "Graph training with and without `rl-control monitor` watching",
-        ["pair", "without: env steps/s", "with: env steps/s", "end to end s (without / with)",
-         "slowdown", f"median < {100 * TARGET:.0f} %"],
+        "Graph training without `rl-control monitor`, with it, and with `monitor --light`",
+        ["round", "without: env steps/s", "full: env steps/s", "light: env steps/s",
+         "slowdown full", "slowdown light", "monitor CPU full", "monitor CPU light", "load",
+         f"median < {100 * TARGET:.0f} %"],
         rows,
         [f"{args.algo} on {args.task}, {args.steps} env steps, lock-step graph over the "
-         "embedded back-end; the monitor subscribes every topic of the graph "
+         "embedded back-end; the full monitor subscribes every topic of the graph, the light "
+         "one counts the low-rate topics and samples the per-step ones it draws "
          f"({' '.join(_monitor_cmd(0)[:2])}). env steps/s from the end of the first update "
-         "to the last (metrics.csv). Alternating runs; the machine is shared, so run-to-run "
-         "noise can exceed the effect."],
+         "to the last (metrics.csv). Monitor CPU: the monitor process's user + system "
+         "seconds from its first output (start-up done) to the graph's end, over the graph "
+         "run's wall time (a share of one core). Rotating runs; the machine is shared, so "
+         "run-to-run noise can exceed the effect."],
         run=run,
         out_dir=args.out,
     )  # fmt: skip

@@ -183,6 +183,23 @@ def judge_gi_ppo_vs_ppo(summary: dict[str, Any]) -> tuple[str, str]:
 GI_PPO_SLIDES = "gi-ppo-slides (Table 1)"
 
 
+def judge_gi_ppo_cartpole(summary: dict[str, Any]) -> tuple[str, str]:
+    """Slides (physics, Cartpole): GI-PPO far better than PPO. Read on the standard starts'
+    mean eval return over the grid (area under the curve): reproduced when GI-PPO is above PPO
+    on every seed (paired), partly when only its median is, else not reproduced."""
+    cells = summary["variants"].get("standard", {})
+    if not {"gi_ppo", "ppo"} <= set(cells):
+        return "no finished GI-PPO and PPO runs", "not run"
+    gi, ppo = (np.asarray(cells[a]["grid_mean"], dtype=float) for a in ("gi_ppo", "ppo"))
+    n = min(len(gi), len(ppo))
+    wins = int((gi[:n] > ppo[:n]).sum())
+    text = (f"mean return over {summary['budget']} steps, median GI-PPO {np.median(gi):.0f} vs "
+            f"PPO {np.median(ppo):.0f}; GI-PPO above on {wins}/{n} seeds")  # fmt: skip
+    if wins == n:
+        return text, "reproduced"
+    return text, "partly" if np.median(gi) > np.median(ppo) else "not reproduced"
+
+
 def _walk_medians(summary: dict[str, Any], row: str) -> tuple[float, float]:
     r = summary["rows"][row]
     return fair.censored_median(r["return"]), fair.censored_median(r["distance"])
@@ -271,6 +288,13 @@ CLAIMS = (
         "4/4 (Ackley-64 -0.0036 vs -0.1376; De Jong-64 -1.04e-6 vs -0.0011)",
         "gi_ppo_table",
         judge_gi_ppo_vs_ppo,
+    ),
+    Claim(
+        "GI-PPO does far better than PPO on the cart-pole (physics problems)",
+        "gi-ppo-slides (physics, Cartpole)",
+        "far better than PPO (curves; RP better on Ant and Hopper)",
+        "gi_ppo_cartpole",
+        judge_gi_ppo_cartpole,
     ),
     Claim(
         "TRPO reaches a higher return than PPO on the Minitaur",

@@ -82,8 +82,9 @@ def windowed_advantage(
         v2 = frozen_value(policy, policy.normalize_obs(s2))
         delta = r.float() + gamma * (1.0 - term.float()) * v2 - v
         total = total + coef * alive * delta
-        tl = t + lag
-        alive = alive * (1.0 - ctx.dones[tl, n]) * (tl + 1 < T).float()
+        # samples past the rollout's end are already dead: clamp only keeps the index valid
+        tl = (t + lag).clamp(max=T - 1)
+        alive = alive * (1.0 - ctx.dones[tl, n]) * (t + lag + 1 < T).float()
         coef *= gamma * lam
         if lag + 1 == window or not bool(alive.any()):
             break

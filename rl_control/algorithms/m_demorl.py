@@ -124,9 +124,9 @@ class MDeMoRL(ModelBasedSAC):
                  seed: int = 0) -> None:  # fmt: skip
         super().__init__(spec, config, sac, model, real, imagined, seed)
         self.planner = DMDMPCPlanner(
-            self.model_step, self.shift_policy, self.terminal_value, self.terminated_fn(),
+            self.planner_step, self.shift_policy, self.terminal_value, self.terminated_fn(),
             config.num_samples, config.elite_fraction, config.alpha, self.sac_config.gamma,
-            config.weighting,
+            config.weighting, self.planner_reward(),
         )  # fmt: skip
         self.behaviour: ActorMixedMPPI | None = None
         if config.mpc_acts:

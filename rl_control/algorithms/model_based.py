@@ -24,7 +24,8 @@ from rl_control.algorithms.replay_buffer import ReplayBuffer
 from rl_control.algorithms.sac import SAC
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.ensemble import MEMBER_MODES, GaussianEnsemble
-from rl_control.mpc.dmd_parts import ExactReward, actor_shift, ensemble_step
+from rl_control.mpc.dmd_mpc import RewardStep
+from rl_control.mpc.dmd_parts import ExactReward, actor_shift, ensemble_step, exact_reward_step
 from rl_control.mpc.observed_task import ObservedTask, observed_task
 from rl_control.policies.base import PolicyOutput
 
@@ -136,6 +137,25 @@ class ModelBasedSAC(Algorithm):
             self.model, obs, u, self.generator, cfg.member_mode,  # type: ignore[arg-type]
             cfg.explode_factor, exact,
         )  # fmt: skip
+
+    def planner_step(
+        self, obs: torch.Tensor, u: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`model_step` for the DMD-MPC planner: with the exact reward the planner scores
+        all its steps at once (:meth:`planner_reward`), so this checks the states only."""
+        if not self.uses_exact_reward():
+            return self.model_step(obs, u)
+        cfg = self.config
+        return ensemble_step(
+            self.model, obs, u, self.generator, cfg.member_mode,  # type: ignore[arg-type]
+            cfg.explode_factor, check_reward=False,
+        )  # fmt: skip
+
+    def planner_reward(self) -> RewardStep | None:
+        """The planner's batched exact reward (None: the model's reward, step by step)."""
+        if not self.uses_exact_reward() or self.exact_reward is None:
+            return None
+        return exact_reward_step(self.model, self.exact_reward, self.config.explode_factor)
 
     def terminated_fn(self) -> Any:
         return self.observed.terminated if self.observed is not None else None

@@ -221,9 +221,10 @@ class SAC(Algorithm):
         u_new, log_prob = self.policy.sample(obs)
         alpha_loss = torch.zeros(())
         if self.auto_alpha:
-            alpha_loss = -(self.log_alpha * (log_prob.detach() + self.target_entropy)).mean()
-            self.optimizers["alpha"].zero_grad()
-            alpha_loss.backward()
+            # loss −log α · mean(log π + H̄): its gradient in closed form, no autograd pass
+            grad = -(log_prob.detach() + self.target_entropy).mean()
+            alpha_loss = self.log_alpha.detach() * grad
+            self.log_alpha.grad = grad
             self.optimizers["alpha"].step()
         alpha = self.log_alpha.detach().exp()
         with torch.no_grad():

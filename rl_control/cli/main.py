@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 PROG = "rl-control"
@@ -110,6 +111,17 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--horizon", type=int, help="--kind dmd_mpc: planning horizon "
                         "(default: where the run's horizon schedule stands)")  # fmt: skip
 
+    tune = sub.add_parser("tune", help="Optuna hyperparameter search, resumable (SQLite)")
+    tune.add_argument("config", metavar="CONFIG", help="training YAML the trials start from")
+    tune.add_argument("--space", required=True, help="search space YAML (config/tune/*.yaml)")
+    tune.add_argument("--trials", type=int, required=True, help="finished trials to reach")
+    tune.add_argument("--out", help="study folder (default runs/tune_<CONFIG name>); the same "
+                      "command on it again continues the study")  # fmt: skip
+    tune.add_argument("--steps", type=int, dest="total_steps", help="env steps per trial")
+    tune.add_argument("--seed", type=int, help="training seed of every trial")
+    tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                      help="fixed override for every trial, as in train")  # fmt: skip
+
     sub.add_parser(
         "launch", help="run a *.launch.xml graph: launch FILE [arg:=value ...]", add_help=False
     )
@@ -146,6 +158,11 @@ def _build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--period", type=float, default=1.0, help="s between table redraws")
     monitor.add_argument("--window", type=float, default=5.0, help="s over which rates count")
     monitor.add_argument("--duration", type=float, default=0.0, help="s to run (0 = until Ctrl-C)")
+    monitor.add_argument(
+        "--light",
+        action="store_true",
+        help="leave the per-step topics uncounted (low overhead on the graph)",
+    )
     return parser
 
 
@@ -277,6 +294,20 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune(args: argparse.Namespace) -> int:
+    from rl_control.training.config import load_config
+    from rl_control.training.tune import load_space, tune
+
+    overrides = {"total_steps": args.total_steps, "seed": args.seed}
+    config = load_config(args.config, overrides, args.sets)
+    out = args.out or str(Path("runs") / f"tune_{Path(args.config).stem}")
+    result = tune(config, load_space(args.space), out, args.trials)
+    best = "none completed" if result["best_value"] is None else (
+        f"best return {result['best_value']:.6g} with {result['best_params']}")  # fmt: skip
+    print(f"tune {out}: {result['trials']} trials finished, {best}; see {out}/summary.md")
+    return 0
+
+
 def _launch(argv: Sequence[str]) -> int:
     try:
         # imported here so the ROS-free core never loads the launch runner (or ROS)
@@ -318,7 +349,8 @@ def _replay(args: argparse.Namespace) -> int:
 def _monitor(args: argparse.Namespace) -> int:
     from rl_control.ros.monitor.run import run_monitor
 
-    return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration)
+    return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration,
+                       args.light)  # fmt: skip
 
 
 def _run(argv: list[str]) -> int:
@@ -326,7 +358,7 @@ def _run(argv: list[str]) -> int:
         return _launch(argv[1:])
     args = _build_parser().parse_args(argv)
     handler = {"train": _train, "eval": _eval, "plot": _plot, "export": _export,
-               "record": _record_bag, "replay": _replay,
+               "record": _record_bag, "replay": _replay, "tune": _tune,
                "monitor": _monitor}[args.command]  # fmt: skip
     return handler(args)
 

@@ -6,7 +6,10 @@ masses, centre of mass and inertia, with no damping. One physics step of ``param
 control step; during it the action force acts on the cart and the soft-wall force
 k·penetration, computed from the state at the start of the step, acts horizontally at the
 pole tip. That is exactly what :func:`~rl_control.tasks.soft_wall_cartpole.exact_lcs` models
-(semi-implicit Euler, forces constant over the step).
+(semi-implicit Euler, forces constant over the step). One measured deviation: PyBullet takes
+the tip force's lever arm from the pole's centre of mass cached at the previous step, so in
+contact the generalised force on θ is off by l_c·(cos θ − cos θ_prev)·f (a few mrad/s per
+step; see test/tasks/test_soft_wall_cartpole_differentiable.py).
 """
 
 from __future__ import annotations

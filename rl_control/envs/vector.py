@@ -30,6 +30,14 @@ class VectorStep:
     episode_length: np.ndarray
 
 
+def check_actions(actions: np.ndarray, num_envs: int) -> np.ndarray:
+    """``actions`` as a float64 (num_envs, action size) array; non-finite ones are refused."""
+    actions = np.asarray(actions, dtype=np.float64).reshape(num_envs, -1)
+    if not np.all(np.isfinite(actions)):
+        raise ValueError(f"non-finite action passed to the envs: {actions}")
+    return actions
+
+
 class SyncVectorEnv:
     """Steps ``len(env_fns)`` envs in this process; actions are clipped to the action space."""
 
@@ -54,9 +62,7 @@ class SyncVectorEnv:
         return np.stack(obs)
 
     def step(self, actions: np.ndarray) -> VectorStep:
-        actions = np.asarray(actions, dtype=np.float64).reshape(self.num_envs, -1)
-        if not np.all(np.isfinite(actions)):
-            raise ValueError(f"non-finite action passed to the envs: {actions}")
+        actions = check_actions(actions, self.num_envs)
         low, high = self.action_space.low, self.action_space.high
         obs, next_obs, infos = [], [], []
         reward = np.zeros(self.num_envs)

@@ -45,9 +45,9 @@ def invalid_rows(values: torch.Tensor, bound: float | torch.Tensor) -> torch.Ten
     ``bound`` (scalar or per column) marks an exploding prediction: a state far outside
     anything seen in the data, where the model's output carries no information.
     """
-    finite = torch.isfinite(values).all(-1)
-    inside = (values.abs() <= bound).all(-1)
-    return ~(finite & inside)
+    # one comparison: NaN compares False and inf exceeds the largest finite bound
+    top = torch.finfo(values.dtype).max
+    return ~(values.abs() <= torch.as_tensor(bound, dtype=values.dtype).clamp_max(top)).all(-1)
 
 
 class GaussianEnsemble(nn.Module):
@@ -88,13 +88,14 @@ class GaussianEnsemble(nn.Module):
         self.register_buffer("elites", torch.arange(num_elites))
         # largest |obs| / |r| seen in training, for the exploding-prediction check
         self.register_buffer("data_bound", torch.full((self.out_dim,), math.inf))
-        self._elite_cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        # prediction-only derived tensors (elite weights, bounds), rebuilt after fit/load
+        self._cache: dict[Any, Any] = {}
 
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> Any:
         """nn.Module's, then the elite weights are gathered afresh."""
-        self._elite_cache = None
+        self._cache.clear()
         return super().load_state_dict(state_dict, strict, assign)
 
     # --- forward --------------------------------------------------------------------------
@@ -118,6 +119,7 @@ class GaussianEnsemble(nn.Module):
     # --- training -------------------------------------------------------------------------
     def set_normalizers(self, obs: torch.Tensor, act: torch.Tensor, targets: torch.Tensor) -> None:
         """Standardise with the statistics of the given (training) data."""
+        self._cache.clear()
         with torch.no_grad():
             x = torch.cat([obs, act], -1)
             self.in_mean.copy_(x.mean(0))
@@ -147,7 +149,7 @@ class GaussianEnsemble(nn.Module):
         every member's validation MSE [K]."""
         val_mse = self.validation_mse(x, y)
         self.elites.copy_(torch.argsort(val_mse)[: self.num_elites])
-        self._elite_cache = None
+        self._cache.clear()
         return val_mse
 
     def normalize(
@@ -179,7 +181,7 @@ class GaussianEnsemble(nn.Module):
         validation MSE improved by more than 1 % for that many epochs (MBPO's rule).
         """
         n = len(obs)
-        self._elite_cache = None
+        self._cache.clear()
         if n < 2:
             raise ValueError(f"ensemble.fit needs at least 2 transitions, got {n}")
         targets = self.targets(obs, rewards, next_obs)
@@ -244,7 +246,7 @@ class GaussianEnsemble(nn.Module):
         if member_mode not in MEMBER_MODES:
             raise ValueError(f"member_mode must be one of {MEMBER_MODES}, got {member_mode!r}")
         n, e = len(obs), self.num_elites
-        x = self._inputs(obs, act)
+        x = torch.cat([obs, act], -1)  # the input normalisation is folded into layer 1
         perm = None
         if member_mode == "random":
             perm = torch.randperm(n, generator=generator)
@@ -257,22 +259,28 @@ class GaussianEnsemble(nn.Module):
         mean, logvar = self._forward_members(xm)
         if not deterministic:
             noise = torch.randn(mean.shape, generator=generator)
-            mean = mean + torch.exp(0.5 * logvar) * noise
+            mean = torch.addcmul(mean, torch.exp(0.5 * logvar), noise)
         out = mean.transpose(0, 1).reshape(rows * e, -1)[:n]
         if perm is not None:
             out = out[torch.argsort(perm)]
-        out = out * self.out_std + self.out_mean
+        out = torch.addcmul(self.out_mean, out, self.out_std)
         return obs + out[:, :-1], out[:, -1]
 
     def _elite_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(bias, weight) of every layer for the elites only, gathered once per fit/load."""
-        if self._elite_cache is None:
+        """(bias, weight) of every layer for the elites only, gathered once per fit/load; the
+        first layer takes raw (s, a): W / σ_in and b − (μ_in / σ_in) W fold the normaliser in."""
+        if "elites" not in self._cache:
             members = self.elites
-            self._elite_cache = [
+            layers = [
                 (layer.bias.detach()[members], layer.weight.detach()[members])
                 for layer in (*self.layers, self.head)
             ]
-        return self._elite_cache
+            bias, weight = layers[0]
+            scale = (1.0 / self.in_std)[:, None]
+            shift = (self.in_mean / self.in_std)[None, None]
+            layers[0] = (bias - torch.matmul(shift, weight), weight * scale)
+            self._cache["elites"] = layers
+        return self._cache["elites"]
 
     def _forward_members(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward` through the elites only (x is [num_elites, B, in])."""
@@ -285,9 +293,22 @@ class GaussianEnsemble(nn.Module):
         return mean, logvar
 
     def exploding(
-        self, next_obs: torch.Tensor, reward: torch.Tensor, factor: float = 10.0
+        self, next_obs: torch.Tensor, reward: torch.Tensor | None = None, factor: float = 10.0
     ) -> torch.Tensor:
         """[N] mask of predictions that are non-finite or beyond ``factor`` × (largest |value|
-        in the training data + 1)."""
-        bound = factor * (self.data_bound + 1.0)
+        in the training data + 1); of the states alone when ``reward`` is None."""
+        bound = self._bound(factor, next_obs.dtype)
+        if reward is None:
+            return invalid_rows(next_obs, bound[:-1])
         return invalid_rows(torch.cat([next_obs, reward.reshape(-1, 1)], -1), bound)
+
+    def reward_exploding(self, reward: torch.Tensor, factor: float = 10.0) -> torch.Tensor:
+        """[N] mask of rewards [N] that are non-finite or beyond the bound of :meth:`exploding`."""
+        return invalid_rows(reward.reshape(-1, 1), self._bound(factor, reward.dtype)[-1:])
+
+    def _bound(self, factor: float, dtype: torch.dtype) -> torch.Tensor:
+        """factor × (data_bound + 1), cached per fit/load (one per factor and dtype)."""
+        key = ("bound", float(factor), dtype)
+        if key not in self._cache:
+            self._cache[key] = (factor * (self.data_bound + 1.0)).to(dtype)
+        return self._cache[key]

@@ -56,6 +56,7 @@ class ActorMixedMPPI:
         self.kappa, self.var_blend, self.particles = kappa, var_blend, particles
         self.generator = generator
         self.warm: torch.Tensor | None = None  # [B, H, A] previous solutions
+        self.failed: torch.Tensor | None = None  # [B] bool: last act had no valid sequence
 
     def reset(self, env_ids: np.ndarray | None = None) -> None:
         """Forget the warm start (of ``env_ids``, or of all envs)."""
@@ -119,5 +120,5 @@ class ActorMixedMPPI:
             pick = torch.multinomial(w, 1, generator=self.generator)[:, 0]
             drawn = seqs[torch.arange(b), pick]
             mean = torch.where(ok[:, None, None], drawn, mean)
-        self.warm = mean
+        self.warm, self.failed = mean, ~ok
         return mean[:, 0]

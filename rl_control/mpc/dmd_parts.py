@@ -3,6 +3,8 @@ inner loop (:mod:`rl_control.algorithms.model_based`) and the ``dmd_mpc`` policy
 
 - :func:`ensemble_step`: one ensemble step from unit actions, the reward from the model or
   from the task's exact function (:class:`ExactReward`), and the invalid-row mask;
+- :func:`exact_reward_step`: the exact reward and its invalid mask on a whole batch of
+  transitions, as the planner evaluates it once per plan (its ``reward``);
 - :func:`actor_shift`: the squashed actor as shift model (eqs. 10-11);
 - :func:`critic_value`: V(x) = min(Q1, Q2)(x, tanh(mean π(x))), the terminal value.
 """
@@ -45,13 +47,29 @@ def ensemble_step(
     member_mode: MemberMode,
     explode_factor: float,
     exact_reward: RewardFunction | None = None,
+    check_reward: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(next_obs, reward, invalid) of one sampled ensemble step; ``exact_reward`` replaces the
-    model's reward when given (the invalid check sees the reward actually used)."""
+    model's reward when given (the invalid check sees the reward actually used). Without
+    ``check_reward`` the mask covers the states only (the reward is checked elsewhere)."""
     nxt, rew = model.predict(obs, u, generator, member_mode)
     if exact_reward is not None:
         rew = exact_reward(obs, u, nxt)
-    return nxt, rew, model.exploding(nxt, rew, explode_factor)
+    return nxt, rew, model.exploding(nxt, rew if check_reward else None, explode_factor)
+
+
+def exact_reward_step(
+    model: GaussianEnsemble, exact_reward: RewardFunction, explode_factor: float
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """(obs, u, next_obs) -> (the exact reward, invalid where it is non-finite or exploding)."""
+
+    def step(
+        obs: torch.Tensor, u: torch.Tensor, next_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        rew = exact_reward(obs, u, next_obs)
+        return rew, model.reward_exploding(rew, explode_factor)
+
+    return step
 
 
 def actor_shift(
@@ -74,5 +92,5 @@ def critic_value(actor: SquashedGaussianActor, critic: TwinQ, obs: torch.Tensor)
     """min(Q1, Q2) at the actor's deterministic action (SAC's pessimistic estimate, without
     the entropy bonus, which scores exploration, not the task)."""
     nobs = actor.normalize_obs(obs)
-    u, _ = actor.sample(nobs, deterministic=True)
-    return critic.min_q(nobs, u)
+    mean, _ = actor.mean_log_std(nobs)  # the deterministic action, without its log-prob
+    return critic.min_q(nobs, torch.tanh(mean))

@@ -1,4 +1,4 @@
-"""The ``dmd_mpc`` policy kind: M-DeMoRL's DMD-MPC planner deployed as the controller.
+"""The ``dmd_mpc`` policy kind: M-DeMoRL's planner deployed as the controller.
 
 One checkpoint holds the ensemble, the SAC actor and its twin critic. Every :meth:`act`
 plans from the current observations with :class:`~rl_control.mpc.dmd_mpc.DMDMPCPlanner`
@@ -10,6 +10,13 @@ actions. The planner keeps nothing between steps (the actor is the warm start), 
 :meth:`reset` has nothing to forget. ``deterministic``: the planner's draws restart from
 ``seed`` at every call, so an observation always gets the same action; otherwise they run
 on (seeded by the policy server like any policy's ``generator``).
+
+With ``mpc_acts`` (what a run trained with ``mpc_acts: true`` chose its actions with) the
+planner is instead the public code's :class:`~rl_control.mpc.actor_mppi.ActorMixedMPPI` over
+the same model, actor and critic: MPPI warm-started from the previous step's solution, which
+:meth:`reset` forgets; ``deterministic`` acts with its final mean (draws restarted from
+``seed``), otherwise with a sequence drawn by the MPPI weights, as in training; the plan is
+that sequence played through the model.
 
 Built from an M-DeMoRL run by ``rl-control export RUN --kind dmd_mpc``
 (:mod:`rl_control.training.planner_export`).
@@ -25,11 +32,21 @@ import torch
 from rl_control.models.actor_critic import SquashedGaussianActor
 from rl_control.models.ensemble import MEMBER_MODES, GaussianEnsemble
 from rl_control.models.q_networks import TwinQ
+from rl_control.mpc.actor_mppi import ActorMixedMPPI
 from rl_control.mpc.dmd_mpc import DMDMPCPlanner
-from rl_control.mpc.dmd_parts import ExactReward, actor_shift, critic_value, ensemble_step
+from rl_control.mpc.dmd_parts import (
+    ExactReward,
+    actor_shift,
+    critic_value,
+    ensemble_step,
+    exact_reward_step,
+)
 from rl_control.mpc.observed_task import observed_task
 from rl_control.policies.base import Policy, PolicyOutput
 from rl_control.policies.registry import register_policy
+
+#: ActorMixedMPPI's settings a ``mpc_acts`` planner takes (its horizon and M are the policy's)
+MPC_ACTS_KEYS = ("actor_fraction", "iterations", "kappa", "var_blend", "particles")
 
 
 def _task(name: str, params: dict[str, Any] | None) -> Any:
@@ -63,10 +80,13 @@ class DMDMPCPolicy(Policy):
         task: str = "",
         task_params: dict[str, Any] | None = None,
         seed: int = 0,
+        mpc_acts: dict[str, Any] | None = None,
     ) -> None:
         """``actor``: SquashedGaussianActor arguments; ``critic``: TwinQ's ``hidden`` and
         ``activation``; ``model``: GaussianEnsemble's ``num_members``, ``num_elites``,
-        ``hidden``, ``activation``; the rest as in M-DeMoRL's config."""
+        ``hidden``, ``activation``; ``mpc_acts``: ActorMixedMPPI's :data:`MPC_ACTS_KEYS`
+        to act with the public code's planner (None: DMD-MPC); the rest as in M-DeMoRL's
+        config."""
         if int(horizon) < 1:
             raise ValueError(f"dmd_mpc: horizon must be >= 1, got {horizon}")
         if member_mode not in MEMBER_MODES:
@@ -74,6 +94,10 @@ class DMDMPCPolicy(Policy):
                              f"got {member_mode!r}")  # fmt: skip
         if sigma != "policy" and not float(sigma) > 0:
             raise ValueError(f"dmd_mpc: sigma must be 'policy' or > 0, got {sigma!r}")
+        unknown = sorted(set(mpc_acts or {}) - set(MPC_ACTS_KEYS))
+        if unknown:
+            raise ValueError(f"dmd_mpc: unknown mpc_acts keys {unknown}; "
+                             f"known: {list(MPC_ACTS_KEYS)}")  # fmt: skip
         critic, model = dict(critic or {}), dict(model or {})
         self.actor = SquashedGaussianActor(**actor)
         self.obs_dim, self.act_dim = self.actor.obs_dim, self.actor.act_dim
@@ -95,6 +119,14 @@ class DMDMPCPolicy(Policy):
             self._model_step, self._shift, self._value,
             observed.terminated if observed is not None else None,
             num_samples, elite_fraction, alpha, gamma, weighting,
+            None if self.exact is None
+            else exact_reward_step(self.model, self.exact, self.explode_factor),
+        )  # fmt: skip
+        self.mppi = (
+            None if mpc_acts is None else ActorMixedMPPI(
+                self.planner, self._q_value, self.act_dim, self.horizon, int(num_samples),
+                generator=self.generator, **mpc_acts,
+            )
         )  # fmt: skip
         self._config = dict(
             actor=self.actor.get_config(), critic=critic, model=model, horizon=self.horizon,
@@ -102,21 +134,25 @@ class DMDMPCPolicy(Policy):
             alpha=float(alpha), gamma=float(gamma), weighting=weighting, sigma=sigma,
             member_mode=member_mode, explode_factor=self.explode_factor,
             exact_reward=bool(exact_reward), task=task, task_params=dict(task_params or {}),
-            seed=self.seed,
+            seed=self.seed, mpc_acts=None if mpc_acts is None else dict(mpc_acts),
         )  # fmt: skip
 
     # --- the planner's callbacks ----------------------------------------------------------
     def _model_step(
         self, obs: torch.Tensor, u: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # with the exact reward the planner scores all steps at once: check the states only
         return ensemble_step(self.model, obs, u, self.generator, self.member_mode,  # type: ignore[arg-type]
-                             self.explode_factor, self.exact)  # fmt: skip
+                             self.explode_factor, check_reward=self.exact is None)  # fmt: skip
 
     def _shift(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return actor_shift(self.actor, obs, self.generator, self.sigma)
 
     def _value(self, obs: torch.Tensor) -> torch.Tensor:
         return critic_value(self.actor, self.critic, obs)
+
+    def _q_value(self, obs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return self.critic.min_q(self.actor.normalize_obs(obs), u)
 
     @property
     def uses_exact_reward(self) -> bool:
@@ -130,18 +166,31 @@ class DMDMPCPolicy(Policy):
         x0 = self.actor.obs_tensor(obs)
         if deterministic:
             self.generator.manual_seed(self.seed)
-        plan = self.planner.plan(x0, self.horizon)
-        roll = self.planner.rollout(x0, plan.mu)
-        first = self.actor.from_unit_numpy(plan.mu[:, 0].clamp(-1.0, 1.0))
+        if self.mppi is None:
+            plan = self.planner.plan(x0, self.horizon)
+            mu, failed = plan.mu, plan.failed
+        else:
+            self.mppi.act(x0, deterministic)
+            mu, failed = self.mppi.warm, self.mppi.failed
+        assert mu is not None and failed is not None
+        draws = self.generator.get_state()  # the markers' rollout leaves the plans' draws alone
+        roll = self.planner.rollout(x0, mu)
+        self.generator.set_state(draws)
+        first = self.actor.from_unit_numpy(mu[:, 0].clamp(-1.0, 1.0))
         visited = torch.cat([x0[:, None], roll.next_obs], 1).numpy().astype(np.float64)
         return PolicyOutput(
             action=first, mean=first.copy(), log_prob=np.zeros(len(first)),
             info={
                 "plan": visited,
-                "plan_failed": plan.failed.numpy(),
+                "plan_failed": failed.numpy(),
                 "value": self._value(x0).numpy().astype(np.float64),
             },
         )  # fmt: skip
+
+    def reset(self, env_ids: np.ndarray | None = None) -> None:
+        """Forget the ``mpc_acts`` planner's warm start (DMD-MPC keeps nothing)."""
+        if self.mppi is not None:
+            self.mppi.reset(env_ids)
 
     def get_config(self) -> dict[str, Any]:
         return dict(self._config)

@@ -8,8 +8,10 @@ policy action ``a`` is first scaled: ``policy command = action_scale * a``.
 
 ``policy_output`` says what the action means (a joint position or an effort);
 ``command_interface`` says what the controller takes. A position policy on an effort
-interface makes the bridge close the PD loop ``tau = kp (q_d - q) - kd qdot``; an effort
-policy on a position interface is refused.
+interface makes the bridge close the PD loop ``tau = kp (q_d - q) - kd qdot``, every
+``pd_period`` (optional, default ``control_period``; a whole fraction of it), holding the
+policy's last target between actions, as a simulator's PD at its physics rate does; an
+effort policy on a position interface is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _JOINT = {
     "action_scale": float, "kp": float, "kd": float, "position_limits": list,
     "velocity_limit": float, "effort_limit": float, "rate_limit": float, "home": float,
 }  # fmt: skip
+#: keys a robot YAML may leave out, with their meaning when it does
+_OPTIONAL = {"pd_period": float}  # the bridge's PD loop period; absent = control_period
 _TOPICS = {"joint_states": str, "imu": str, "command": str}
 _TIMEOUTS = {"joint_states": float, "imu": float, "command": float}
 #: where an episode may start (the policy take over): every joint within joint_tolerance of
@@ -84,10 +88,17 @@ class RobotConfig:
     homing_time: float
     on_command_timeout: str
     safe_set: dict[str, float]  # joint_tolerance, max_joint_velocity, max_tilt
+    pd_period: float | None = None  # s; the bridge's PD loop (bridge_pd only), None = control
 
     @property
     def policy_joints(self) -> tuple[str, ...]:
         return tuple(j.name for j in self.joints)
+
+    @property
+    def loop_period(self) -> float:
+        """The bridge's safety/command loop: ``pd_period`` where it closes the PD loop, else
+        the control period (readings still go to the estimator once per control period)."""
+        return self.pd_period or self.control_period
 
     @property
     def bridge_pd(self) -> bool:
@@ -105,16 +116,24 @@ class RobotConfig:
         return np.asarray(values, dtype=np.float64)[self.robot_index()]
 
 
-def _typed(where: str, data: Any, schema: dict[str, type]) -> dict[str, Any]:
-    """``data`` as a dict with exactly ``schema``'s keys of its types (ints pass as floats)."""
+def _typed(
+    where: str, data: Any, schema: dict[str, type], optional: dict[str, type] | None = None
+) -> dict[str, Any]:
+    """``data`` as a dict with exactly ``schema``'s keys (and any of ``optional``'s) of
+    their types (ints pass as floats)."""
+    optional = optional or {}
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping with keys {sorted(schema)}")
-    unknown, missing = sorted(set(data) - set(schema)), sorted(set(schema) - set(data))
+    known = {**schema, **optional}
+    unknown, missing = sorted(set(data) - set(known)), sorted(set(schema) - set(data))
     if unknown or missing:
+        extra = f" (optional {sorted(optional)})" if optional else ""
         raise ValueError(f"{where}: unknown keys {unknown}, missing keys {missing}; "
-                         f"expected {sorted(schema)}")  # fmt: skip
+                         f"expected {sorted(schema)}{extra}")  # fmt: skip
     out = {}
-    for key, want in schema.items():
+    for key, want in known.items():
+        if key not in data:
+            continue
         value = data[key]
         if want is float and type(value) is int:
             value = float(value)
@@ -159,7 +178,7 @@ def _unique(where: str, names: Sequence[str]) -> None:
 
 def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
     """Validate a parsed robot YAML; every problem is one ValueError naming the key."""
-    top = _typed(where, data, _TOP)
+    top = _typed(where, data, _TOP, _OPTIONAL)
     for key, choices in (("command_interface", INTERFACES), ("policy_output", INTERFACES),
                          ("on_command_timeout", TIMEOUT_ACTIONS)):  # fmt: skip
         if top[key] not in choices:
@@ -198,9 +217,25 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
             f"{where}: an effort interface needs kp > 0 and kd > 0 on every joint (the bridge "
             "homes and damps with them)"
         )
+    _check_pd_period(where, top)
     return RobotConfig(**{**top, "controller_joints": tuple(order), "joints": joints,
                           "topics": topics, "timeouts": timeouts,
                           "safe_set": safe_set})  # fmt: skip
+
+
+def _check_pd_period(where: str, top: dict[str, Any]) -> None:
+    """``pd_period``: only where the bridge closes the PD loop, a whole fraction of the
+    control period (the policy's target is held for a whole number of PD steps)."""
+    period = top.get("pd_period")
+    if period is None:
+        return
+    if not (top["policy_output"] == "position" and top["command_interface"] == "effort"):
+        raise ValueError(f"{where}.pd_period needs the bridge's PD loop (policy_output "
+                         "position on command_interface effort)")  # fmt: skip
+    ratio = top["control_period"] / period if period > 0 else 0.0
+    if not (ratio >= 1 and abs(ratio - round(ratio)) < 1e-6):
+        raise ValueError(f"{where}.pd_period = {period} must divide control_period "
+                         f"{top['control_period']} a whole number of times")  # fmt: skip
 
 
 def robot_dirs() -> list[Path]:

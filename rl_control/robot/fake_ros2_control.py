@@ -13,10 +13,27 @@ loop) holds the efforts on the simulated motors instead (:meth:`BulletEnv.step_e
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from rl_control.robot.config import RobotConfig
 from rl_control.robot.pybullet import PyBulletRobot
+from rl_control.tasks.registry import make_task
+
+
+def fake_env_params(config: RobotConfig) -> dict[str, Any]:
+    """Env parameters that run the fake robot at the bridge's loop (``pd_period``), as a
+    robot whose joint states come that fast: the task's ``control_dt`` set to the loop
+    period, its ``physics_substeps`` scaled to keep the physics step. Empty when the loop is
+    the control period or the task has no such parameters."""
+    task = make_task(config.task)
+    params = vars(task.params)
+    loop = config.loop_period
+    if loop >= task.dt or "control_dt" not in params or "physics_substeps" not in params:
+        return {}
+    substeps = max(1, round(params["physics_substeps"] * loop / task.dt))
+    return {"control_dt": loop, "physics_substeps": substeps}
 
 
 class FakeRos2ControlRobot:

@@ -45,7 +45,7 @@ class Ros2ControlRobot:
         allow_extra_joints: bool = False,
     ) -> None:
         self.config, self._publish, self.clock = config, publish, clock
-        self.period = config.control_period
+        self.period = config.loop_period  # tick() (the PD loop) runs at pd_period
         self.allow_extra = bool(allow_extra_joints)
         self.safety = SafetyCore(config, clock, log)
         self.order = config.controller_joints

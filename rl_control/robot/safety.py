@@ -75,7 +75,7 @@ class SafetyCore:
     ) -> None:
         self.config, self.clock, self.log = config, clock, log
         self.n = len(config.controller_joints)
-        self.period = config.control_period
+        self.period = config.loop_period  # one step() per period: rate limits per step
         limits = config.robot_array("position_limits")
         self.q_low, self.q_high = limits[:, 0], limits[:, 1]
         self.effort_limit = config.robot_array("effort_limit")
@@ -176,6 +176,14 @@ class SafetyCore:
             self.record(WARN, "command_stale", f"command {now - stamp:.3f} s old", age=now - stamp)
             return False
         self._target, self._cmd_stamp, self._cmd_rx = target, stamp, now
+        return True
+
+    def keepalive(self) -> bool:
+        """A fresh policy action held back by the trainer's step gate (training on hardware):
+        the policy is alive, so the watchdog is fed, but no target changes. Refused in ESTOP."""
+        if self.mode is Mode.ESTOP:
+            return False
+        self._cmd_rx = self.clock()
         return True
 
     # --- transitions -------------------------------------------------------------------

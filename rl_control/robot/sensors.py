@@ -49,6 +49,12 @@ class SensorReadings:
     episode_time: float = 0.0
 
 
+#: the episode number (uint32 max, as rl_control_msgs carry it) of a gated hardware bridge's
+#: readings while no episode runs (homing, holding home, fault, e-stop): the trainer ends
+#: its episode at the first one and records none of them
+BETWEEN_EPISODES = 2**32 - 1
+
+
 def encode_step_tag(step: int, episode: int) -> str:
     """Lock-step tag carried in JointState.header.frame_id (unused by ROS for joint states)."""
     return f"step={int(step)};episode={int(episode)}"

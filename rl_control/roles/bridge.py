@@ -32,7 +32,11 @@ class LockStepBridge:
     ``gated`` (training): step k also needs the trainer's grant for step k (:meth:`on_grant`),
     which names the oldest policy version whose action may be applied. Without a grant the
     bridge waits indefinitely and counts no miss, so the trainer can never fall behind: it
-    resets at episode ends and learns before the episode goes on with the new policy.
+    resets at episode ends and learns before the episode goes on with the new policy. A
+    granted step also waits for the policy's own action, however late (counted in ``late``;
+    the readings are re-offered at each timeout): a fallback would put an action the policy
+    never chose into the training data, and make a run depend on how loaded the machine was
+    (a policy node rebuilding a new version can take longer than ``timeout``).
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class LockStepBridge:
         self.step = -1
         self.episode = -1
         self.misses = 0
+        self.late = 0  # gated: timeouts waiting for a granted step's action (no fallback)
         self.ignored = 0  # actions for other steps (late, duplicate or from before a reset)
         self.rejected = 0  # non-finite or wrongly sized actions
         self.paused = False
@@ -168,8 +173,9 @@ class LockStepBridge:
             return None
         if self.clock() - self._waiting_since < self.timeout:
             return None
-        if not self._armed:  # nobody is acting yet: publish the same step again
+        if not self._armed or self.gated:  # nobody acting yet, or training: offer it again
             self._waiting_since = self.clock()
+            self.late += int(self._armed)
             return self.readings
         self.misses += 1
         fallback = self._last_action if self.hold_on_miss else np.zeros(self.task.act_dim)

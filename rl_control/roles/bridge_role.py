@@ -120,11 +120,14 @@ class BridgeRole:
         """Lock-step: fallback for a late action, or re-publish; free-running: pace a step."""
         bridge = self.bridge
         if self.lock_step:
-            misses = bridge.misses
+            misses, late = bridge.misses, bridge.late
             stepped = bridge.poll()
             if stepped is not None:
                 if bridge.misses > misses:
                     self.warn(f"no action for step {stepped.step - 1}: held the last one")
+                if bridge.late > late:
+                    self.warn(f"no action for granted step {stepped.step} within "
+                              f"{bridge.timeout:g} s: waiting for the policy")  # fmt: skip
                 self.publish(stepped)
             elif not bridge.paused and self.clock() - self._last_pub > bridge.timeout / 4:
                 self.publish(bridge.readings)

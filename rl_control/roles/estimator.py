@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import transforms3d
 
-from rl_control.robot.sensors import ImuReading, SensorReadings
+from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
 from rl_control.tasks.base import Task, joint_indices
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class EstimatedState:
     episode: int
     names: tuple[str, ...]
     state: np.ndarray
+    #: the leg odometry's base pose and twist (real legs), for odom and /tf; else None
+    base: BasePose | None = None
 
 
 class StateEstimator:
@@ -98,8 +100,10 @@ class StateEstimator:
         if start is None or start[0] != episode or step < start[1]:  # new or respawned
             self._episode_start = (episode, step)
         readings.episode_time = (step - self._episode_start[1]) * self.task.dt
+        base = None
         if self.odometry is not None:
-            readings = dataclasses.replace(readings, base=self.odometry.update(readings))
+            base = self.odometry.update(readings)
+            readings = dataclasses.replace(readings, base=base)
         state = np.asarray(self.task.estimate(readings), dtype=np.float64)
         if state.shape != (len(self.task.state_names),):
             raise ValueError(
@@ -113,7 +117,7 @@ class StateEstimator:
         else:  # hardware: steps are counted here, episodes set by whoever resets
             self._step += 1
         return EstimatedState(
-            readings.stamp, self._step, self.episode, self.task.state_names, state
+            readings.stamp, self._step, self.episode, self.task.state_names, state, base
         )
 
     def new_episode(self, episode: int) -> None:

@@ -13,7 +13,14 @@ Training on hardware: the trainer's ``reset`` (:meth:`HardwareBridgeRole.reset_e
 ends the episode and homes from the measured pose; the next episode starts (ACTIVE, a new
 episode number on the readings) only once homing has finished, a policy is sending and the
 measured state is inside the robot's safe set; until then the bridge holds the home pose
-and the readings keep the old episode's number, which the trainer ignores.
+and the readings keep the old episode's number, which the trainer ignores. With a
+:class:`~rl_control.roles.hardware_gate.TrainerGate` (``trainer_gate``) policy actions pass
+only with the trainer's step grants, readings outside ACTIVE carry
+:data:`~rl_control.robot.sensors.BETWEEN_EPISODES` (so a fault, an e-stop or a hold ends
+the trainer's episode at once), and when no grant came for ``grant_timeout`` (an update, an
+episode end) the episode ends: the bridge homes and holds home until the trainer's reset.
+``pause`` (the trainer's end of the run) does the same. ``managed``: a lifecycle node
+(:mod:`rl_control.roles.hardware_lifecycle`); nothing is sent unless configured.
 """
 
 from __future__ import annotations
@@ -21,10 +28,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rl_control.robot.ros2_control import Ros2ControlRobot
 from rl_control.robot.safety import WARN, DiagnosticRecord, Mode
-from rl_control.robot.sensors import SensorReadings
+from rl_control.robot.sensors import BETWEEN_EPISODES, SensorReadings
+from rl_control.roles.hardware_gate import TrainerGate
+from rl_control.roles.hardware_lifecycle import BridgeLifecycle
 
 #: (readings) -> None and (records) -> None: the node turns them into messages
 PublishReadings = Callable[[SensorReadings], None]
@@ -43,14 +53,26 @@ class HardwareBridgeRole:
         auto_activate: bool = False,
         diagnostics_period: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        trainer_gate: bool = False,
+        grant_timeout: float = 0.25,
+        managed: bool = False,
     ) -> None:
         if not diagnostics_period > 0:
             raise ValueError(f"diagnostics_period must be > 0 s, got {diagnostics_period}")
+        if not grant_timeout > 0:
+            raise ValueError(f"grant_timeout must be > 0 s, got {grant_timeout}")
+        self.gate = TrainerGate(robot, clock) if trainer_gate else None
+        self.grant_timeout = float(grant_timeout)
         self.robot, self.safety = robot, robot.safety
+        self.lifecycle = BridgeLifecycle(self) if managed else None  # starts unconfigured
         self._readings, self._diagnostics = publish_readings, publish_diagnostics
         self.auto_home, self.auto_activate = bool(auto_home), bool(auto_activate)
         self.diagnostics_period, self.clock = float(diagnostics_period), clock
         self._next_tick = clock()
+        # an inner PD loop (pd_period) ticks several times per control period; the readings
+        # still go out once per control period (the policy acts at its own rate)
+        self._ticks_per_reading = round(robot.config.control_period / robot.period)
+        self._ticks = 0
         self._next_diag = clock()
         self._events_seen = 0
         self._homed_once = False
@@ -67,30 +89,42 @@ class HardwareBridgeRole:
         """How long the node may wait for callbacks before the next :meth:`tick`."""
         return max(0.0, self._next_tick - self.clock())
 
-    def tick(self) -> None:
-        """One control period when due: safety step, command, readings, diagnostics."""
+    def tick(self) -> int | None:
+        """One loop period when due: safety step, command; readings once per control period
+        (the loop runs at ``pd_period`` where the bridge closes the PD loop); diagnostics."""
         now = self.clock()
         if now < self._next_tick:
-            return
+            return None
         period = self.robot.period
         self._next_tick += period
         if self._next_tick <= now:  # a stalled loop resumes on the period, without a burst
             self._next_tick = now + period
+        if self.lifecycle is not None and not self.lifecycle.commanding:
+            return 0 if self.lifecycle.state == 4 else None  # finalized: the node exits
         self._auto_transitions()
-        if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
-            self.active_commands += 1
         if self.safety.mode is Mode.ACTIVE and self._last_mode is not Mode.ACTIVE:
             self.episode += 1  # each hand-over to the policy starts an episode
+            if self.gate is not None:
+                self.gate.start(self.episode)
+        self._check_grants()
+        if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
+            self.active_commands += 1
+        active = self.safety.mode is Mode.ACTIVE
         self._last_mode = self.safety.mode
+        self._ticks += 1  # since the last readings sent
         readings = self.robot.read()
-        if readings.stamp != self._last_stamp:  # only new measurements go to the estimator
-            self._last_stamp = readings.stamp
+        due = self._ticks >= self._ticks_per_reading
+        if due and readings.stamp != self._last_stamp:  # only new measurements are sent
+            self._last_stamp, self._ticks = readings.stamp, 0
             self.step += 1
-            self._readings(dataclasses.replace(readings, step=self.step, episode=self.episode))
+            gated_out = self.gate is not None and not active
+            episode = BETWEEN_EPISODES if gated_out else self.episode
+            self._readings(dataclasses.replace(readings, step=self.step, episode=episode))
         events = sum(self.safety.counts.values())
         if now >= self._next_diag or events != self._events_seen:
             self._events_seen, self._next_diag = events, now + self.diagnostics_period
             self._diagnostics(self.safety.diagnostics())
+        return None
 
     def summary(self) -> str:
         """One line for the log when the bridge stops: what was sent, and the safety events."""
@@ -100,12 +134,50 @@ class HardwareBridgeRole:
             f"(active); mode {self.safety.mode.value}; events: {events or 'none'}"
         )
 
+    # --- policy and trainer inputs ----------------------------------------------------------
+    def on_action(self, step: int, episode: int, action: Any, version: int = 0) -> None:
+        """A policy action: straight to the robot, or through the trainer's gate."""
+        if self.gate is None:
+            self.robot.apply(action)
+        else:
+            self.gate.on_action(step, episode, action, version)
+
+    def on_grant(self, step: int, episode: int, min_version: int) -> None:
+        """The trainer's step grant (ignored without ``trainer_gate``)."""
+        if self.gate is not None:
+            self.gate.on_grant(step, episode, min_version)
+
+    def _check_grants(self) -> None:
+        """Gated and ACTIVE, no grant for ``grant_timeout``: end the episode, hold home."""
+        gate = self.gate
+        if gate is None or self.safety.mode is not Mode.ACTIVE:
+            return
+        silent = self.clock() - gate.granted_at
+        if silent > self.grant_timeout:
+            message = f"no step grant for {silent:.3f} s: episode {self.episode} ends, homing"
+            self.safety.record(WARN, "grant_timeout", message)
+            self._hold_home()
+
+    def _hold_home(self) -> None:
+        """End the episode: home from the measured pose and hold there."""
+        self.safety.passive()
+        self.safety.start_homing()
+
+    def pause(self, paused: bool) -> tuple[bool, str]:
+        """The trainer's pause (the end of its run): end the episode and hold home; no next
+        episode starts until a reset. Resuming changes nothing (the next reset starts one)."""
+        if paused:
+            self._episode_pending = False
+            if self.safety.mode is Mode.ACTIVE:
+                self._hold_home()
+        return True, "paused" if paused else "running"
+
     def _auto_transitions(self) -> None:
         mode = self.safety.mode
         if self.auto_home and mode is Mode.PASSIVE and not self._homed_once:
             if self.robot.measured and self.safety.start_homing():
                 self._homed_once = True  # after a fault or e-stop, an operator re-homes
-        elif (self.auto_activate or self._episode_pending) and self.safety.homed:
+        elif (self._auto_activates() or self._episode_pending) and self.safety.homed:
             if not self._policy_live():
                 return
             outside = self.safety.outside_safe_set()
@@ -116,6 +188,11 @@ class HardwareBridgeRole:
                     self._outside_logged = True
             elif self.safety.activate():
                 self._episode_pending = self._outside_logged = False
+
+    def _auto_activates(self) -> bool:
+        """``auto_activate``; gated, only for the first episode (the trainer's resets start
+        the others: a hold after a late grant must not start one the trainer did not ask)."""
+        return self.auto_activate and (self.gate is None or self.episode == 0)
 
     def reset_episode(self) -> tuple[bool, str]:
         """The trainer's reset: end the episode, home from the measured pose, and start the
@@ -136,17 +213,20 @@ class HardwareBridgeRole:
         return self.safety.command_age <= self.robot.config.timeouts["command"]
 
     # --- operator services (std_srvs/Trigger: success, message) --------------------------
-    def service(self, name: str) -> tuple[bool, str]:
-        """``home``, ``activate``, ``passive``, ``estop``, ``release_estop`` or ``reset``."""
+    def service(self, name: str, value: bool = False) -> tuple[bool, str]:
+        """``home``, ``activate``, ``passive``, ``estop``, ``release_estop``, ``reset`` or
+        ``pause`` (``value``: paused)."""
         if name == "reset":
             return self.reset_episode()
+        if name == "pause":
+            return self.pause(value)
         actions = {
             "home": self.safety.start_homing, "activate": self.safety.activate,
             "passive": self.safety.passive, "release_estop": self.safety.release_estop,
             "estop": lambda: self.safety.estop("operator") or True,
         }  # fmt: skip
         if name not in actions:
-            known = sorted([*actions, "reset"])
+            known = sorted([*actions, "reset", "pause"])
             raise ValueError(f"unknown hardware bridge service {name!r}; known: {known}")
         ok = bool(actions[name]())
         return ok, self.safety.mode.value if ok else f"refused in {self.safety.mode.value}"

@@ -42,7 +42,8 @@ SIM_BRIDGE = _specs(
     ("seed", int, 0, "world and reset-distribution seed"),
     ("lock_step", bool, True, "simulate step k+1 only once the action for step k arrived"),
     ("step_timeout", float, 1.0, "s (wall) to wait for a lock-step's action; then the last "
-     "one is held and a miss counted"),
+     "one is held and a miss counted (with trainer_gate: the step is offered again and its "
+     "action waited for, so training never records a fallback)"),
     ("trainer_gate", bool, False, "lock-step also waits for the trainer's step_gate grant"),
     ("real_time_factor", float, 1.0, "free-running only: 1 = real time, 0 = as fast as possible"),
     ("reset_on_termination", bool, False, "free-running: reset at termination or the step "
@@ -119,6 +120,12 @@ HARDWARE_BRIDGE = _specs(
     ("imu_out_topic", str, "policy_imu", "the accepted IMU, relayed beside state_topic"),
     ("base_frame", str, "base_link", "frame_id of the relayed IMU"),
     ("diagnostics_period", float, 1.0, "s between /diagnostics (every safety event sends one)"),
+    ("trainer_gate", bool, False, "training: policy actions pass only with the trainer's "
+     "step_gate grants; auto_activate starts the first episode only (resets the others)"),
+    ("grant_timeout", float, 0.25, "trainer_gate: s without a grant (an update, an episode "
+     "end) after which the episode ends and the robot homes until the trainer's reset"),
+    ("managed", bool, False, "a lifecycle node: nothing is sent until `configure`; "
+     "activate homes then passes the policy, deactivate holds home, shutdown damps and exits"),
 )  # fmt: skip
 
 FAKE_ROS2_CONTROL = _specs(

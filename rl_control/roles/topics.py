@@ -75,6 +75,12 @@ TOPICS: tuple[Topic, ...] = (
 )  # fmt: skip
 
 BY_NAME: dict[str, Topic] = {t.name: t for t in TOPICS}
+#: topics published at every control step (or with each /clock): a `monitor --light` leaves
+#: them uncounted, since taking each of their messages in Python is what a monitor costs
+PER_STEP = frozenset({"/clock", "/joint_states", "/imu", "/ground_truth/odom",
+                      "/robot_joint_states", "/tf", "/observation", "/odom", "/task_markers",
+                      "/action", "/solve_time", "/plan_markers", "/step_gate",
+                      "/policy_joint_states", "/policy_imu"})  # fmt: skip
 #: topics the nodes name absolutely (a namespace does not move them)
 ABSOLUTE = frozenset({"/clock", "/tf", "/tf_static", "/diagnostics", "/rosout",
                       "/parameter_events"})  # fmt: skip

@@ -12,7 +12,9 @@ The trainer gates lock-step bridges: once it has handled the transition into ste
 worker it grants that worker step k (naming the oldest policy version allowed to act), so
 no simulation runs ahead of it. It grants nothing at an episode end (it resets instead) and
 nothing while an on-policy update runs; afterwards it grants the same step for the new
-policy version, so episodes go on across updates as in the in-process runner.
+policy version, so episodes go on across updates as in the in-process runner. A hardware
+bridge cannot wait: its readings outside an episode (episode ``BETWEEN_EPISODES``) end the
+trainer's episode (cut, truncated) and ask for a reset.
 
 With ``workers`` > 1 each worker has a lane (:mod:`rl_control.roles.lanes`) and the
 algorithm sees N parallel envs: row r of the batch holds the r-th transition of every
@@ -33,6 +35,7 @@ import numpy as np
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import PolicyOutput
+from rl_control.robot.sensors import BETWEEN_EPISODES
 from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane, stack_row
 from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
 from rl_control.roles.transition_log import LoggedTransition, TransitionLog
@@ -82,7 +85,10 @@ class GraphTrainer:
         total_steps: int = 100_000,
         checkpoint_every: int = 0,
         recorded: int = 0,
-        stall_timeout: float = 1.0,
+        # a step's action is settled without it only when it is lost (a policy node died
+        # between applying and reporting it): gated bridges never replace an action, so a
+        # short timeout would only turn a loaded machine's delays into different runs
+        stall_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         workers: int = 1,
     ) -> None:
@@ -168,6 +174,12 @@ class GraphTrainer:
             return
         step, episode = int(step), int(episode)
         ep = lane.ep
+        if episode == BETWEEN_EPISODES:  # a hardware bridge outside an episode (homing,
+            if ep is not None and ep.active:  # hold, fault): the episode has ended there
+                self._cut(lane)
+                if not self.updating:
+                    self.hooks.request_reset(lane.index)  # else after the update
+            return
         restarted = ep is not None and episode == ep.episode and step < ep.last_step
         if ep is None or episode != ep.episode or restarted:  # reset or a respawned bridge
             if ep is not None and ep.active:

@@ -16,8 +16,13 @@ from rl_control.roles.session import build_graph_trainer, check_graph_task
 from rl_control.roles.trainer import TrainerHooks
 from rl_control.training.config import TrainConfig, load_config
 
-#: (kind: "reset" | "pause", value, worker) -> None; TimeoutError when the bridge is silent
-ServiceCall = Callable[[str, bool, int], None]
+#: (kind: "reset" | "pause", value, worker) -> the response's (success, message), or None
+#: when there is none to read; TimeoutError when the bridge is silent
+ServiceCall = Callable[[str, bool, int], "tuple[bool, str] | None"]
+
+#: the trainer node's exit code when a bridge refused its reset (a fault or e-stop on real
+#: legs): the run stopped before its budget, checkpointed and resumable
+REFUSED = 3
 
 
 def _ignore(_: str) -> None:
@@ -51,7 +56,9 @@ def trainer_config(
 
 class ServiceQueue:
     """Reset and pause requests, collapsed and made by :meth:`flush`: one reset per worker
-    for any number asked, the last pause state wins (paused: every worker)."""
+    for any number asked, the last pause state wins (paused: every worker). A refused reset
+    (a hardware bridge after a fault or e-stop: the operator must home) is kept in
+    :attr:`refused`, the reason the run stops."""
 
     def __init__(
         self, call: ServiceCall, timeout: float, warn: Callable[[str], None], workers: int = 1
@@ -60,6 +67,7 @@ class ServiceQueue:
         self.workers = int(workers)
         self._resets: list[int] = []
         self._pauses: list[bool] = []
+        self.refused = ""  # the first refused reset: who and why
 
     def request_reset(self, worker: int = 0) -> None:
         self._resets.append(int(worker))
@@ -77,11 +85,14 @@ class ServiceQueue:
                 self._call("pause", pauses[-1], worker)
 
     def _call(self, kind: str, value: bool, worker: int) -> None:
+        who = f"worker {worker} " if self.workers > 1 else ""
         try:
-            self.call(kind, value, worker)
+            answer = self.call(kind, value, worker)
         except TimeoutError:  # the bridge may be respawning; its new episode starts anyway
-            who = f"worker {worker} " if self.workers > 1 else ""
             self.warn(f"{who}bridge {kind} service did not answer in {self.timeout} s")
+            return
+        if kind == "reset" and answer is not None and not answer[0] and not self.refused:
+            self.refused = f"{who}bridge refused the reset: {answer[1]}"
 
 
 class UpdateThrottle:
@@ -215,7 +226,7 @@ class TrainerRole:
         tensorboard: bool = True,
         update_period: float = 0.0,
     ) -> None:
-        self.config, self.log, self._publish_stats = config, log, publish_stats
+        self.config, self.log, self.warn, self._publish_stats = config, log, warn, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn, config.num_envs)
         self.progress = ProgressLog(config.total_steps, log, clock)
         self.stall = StallWarning(warn, log, clock)
@@ -246,12 +257,20 @@ class TrainerRole:
         )
 
     def tick(self) -> int | None:
-        """Collect updates, make queued service calls; 0 (exit code) once the run is done."""
+        """Collect updates, make queued service calls; 0 (exit code) once the run is done,
+        :data:`REFUSED` once a bridge refused a reset (:meth:`close` keeps the data)."""
         trainer = self.trainer
-        if not trainer.done:
+        if trainer.done:  # the pause asked at the end (hardware: hold home) goes out first
+            self.services.flush()
+        else:
             trainer.poll()
             self.updates.flush()
             self.services.flush()
+            if self.services.refused:
+                self.warn(f"stopping at step {trainer.session.counters.env_steps}: "
+                          f"{self.services.refused}; the run folder {self.config.run_dir} "
+                          "resumes with resume:=true once the robot is homed")  # fmt: skip
+                return REFUSED
             busy = trainer.updating or trainer.done
             self.stall(trainer.last_observation_at, trainer.last_action_at, busy)
             if not trainer.done:

@@ -94,6 +94,20 @@ def joint_indices(readings: SensorReadings, names: Sequence[str]) -> np.ndarray:
     return np.array([index[n] for n in names], dtype=np.int64)
 
 
+def action_jacobians(
+    step: Callable[[Any, Any], tuple[Any, Any, Any]], state: Any, action: Any
+) -> tuple[Any, Any]:
+    """(∂s'/∂a [B, n_s, n_a], ∂r/∂a [B, n_a]) of a task's differentiable ``step`` at a batch
+    of torch states [B, n_s] and actions [B, n_a] (per sample, by autograd)."""
+    from torch.func import jacrev, vmap
+
+    def one(s: Any, a: Any) -> tuple[Any, Any]:
+        s2, r, _ = step(s[None], a[None])
+        return s2[0], r[0]
+
+    return vmap(jacrev(one, argnums=1))(state, action)
+
+
 @dataclass(frozen=True)
 class LegModel:
     """A legged robot's feet: what :class:`rl_control.roles.leg_odometry.LegOdometry` needs.

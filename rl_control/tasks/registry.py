@@ -13,7 +13,14 @@ import importlib
 import os
 from typing import Any
 
-from rl_control.tasks import function_opt, minitaur, minitaur_tg, soft_wall_cartpole, two_link_leg
+from rl_control.tasks import (
+    function_opt,
+    minitaur,
+    minitaur_tg,
+    quadruped12,
+    soft_wall_cartpole,
+    two_link_leg,
+)
 from rl_control.tasks.base import FACTS, Task, TaskDefinition
 
 #: environment variable naming extra task modules to import (comma-separated)
@@ -24,7 +31,7 @@ GRAPH_FACTS = ("layout", "joint_names", "estimate", "observation", "reward", "te
 
 TASKS: dict[str, TaskDefinition] = {
     d.name: d for d in (soft_wall_cartpole.DEFINITION, two_link_leg.DEFINITION,
-                        minitaur.DEFINITION, minitaur_tg.DEFINITION,
+                        minitaur.DEFINITION, minitaur_tg.DEFINITION, quadruped12.DEFINITION,
                         *function_opt.DEFINITIONS)
 }  # fmt: skip
 

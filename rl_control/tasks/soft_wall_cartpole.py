@@ -7,7 +7,10 @@ the cart in [-100, 100] N. Control and physics step dt = 0.01 s.
 
 Everything here is a pure function of arrays that works on numpy arrays and on torch
 tensors alike (batched over leading axes), so the env, the MPC model and the ROS nodes
-share one definition of reward, termination and dynamics.
+share one definition of reward, termination and dynamics. :func:`differentiable_step` is the
+task's smooth-contact model in torch (nonlinear rigid-body dynamics, softplus-smoothed
+walls, the same reward and termination), the ``differentiable`` fact that RP, LR+RP and
+GI-PPO back-propagate through.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import numpy as np
 from rl_control.tasks.base import StateLayout, TaskDefinition, joint_indices
 from rl_control.tasks.lcs import LCS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch is imported only where a tensor is handed in (nodes stay light)
+    import torch
+
     from rl_control.robot.sensors import SensorReadings
 
 JOINT_NAMES = ("cart_slider", "pole_hinge")
@@ -52,6 +57,8 @@ class SoftWallCartPoleParams:
     theta_limit: float = math.pi / 4
     # reset distribution: uniform in ±init_range, per state component
     init_range: tuple[float, float, float, float] = (0.1, 0.2, 0.5, 1.0)
+    # width δ [m] of the differentiable model's softplus walls (off by at most k·δ·ln 2 N)
+    contact_smoothing: float = 1e-3
 
     def __post_init__(self) -> None:
         for name in ("cart_mass", "pole_mass", "pole_length", "pole_com", "dt", "max_force"):
@@ -59,6 +66,8 @@ class SoftWallCartPoleParams:
                 raise ValueError(f"SoftWallCartPoleParams.{name} must be > 0")
         if self.wall_stiffness <= 0 or self.wall_distance <= 0:
             raise ValueError("SoftWallCartPoleParams: walls need positive stiffness and distance")
+        if not self.contact_smoothing > 0:
+            raise ValueError("SoftWallCartPoleParams.contact_smoothing must be > 0")
 
 
 def reward_terms(state: Any, action: Any) -> dict[str, Any]:
@@ -110,6 +119,60 @@ def wall_forces(state: Any, params: SoftWallCartPoleParams = SoftWallCartPolePar
     right = params.wall_stiffness * np.maximum(tip - params.wall_distance, 0.0)
     left = params.wall_stiffness * np.maximum(-params.wall_distance - tip, 0.0)
     return np.stack([right, left], axis=-1)
+
+
+def smooth_wall_forces(
+    state: torch.Tensor, params: SoftWallCartPoleParams = SoftWallCartPoleParams()
+) -> torch.Tensor:
+    """:func:`wall_forces` made smooth for torch: k·δ·softplus(penetration/δ), [..., 2].
+
+    softplus(x) − max(x, 0) lies in (0, ln 2], so each force is at most k·δ·ln 2 above the
+    env's k·max(penetration, 0) (0.49 N at the defaults), most at the wall's surface.
+    """
+    import torch
+
+    tip, w = tip_x(state, params), params.wall_distance
+    penetration = torch.stack([tip - w, -w - tip], dim=-1)
+    delta = params.contact_smoothing
+    return params.wall_stiffness * delta * torch.nn.functional.softplus(penetration / delta)
+
+
+def accelerations(
+    state: torch.Tensor, force: torch.Tensor, tip_force: torch.Tensor, p: SoftWallCartPoleParams
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ẍ, θ̈) of the rigid cart-pole (not linearised) under a cart force and a horizontal
+    force at the pole tip (generalised force (f, l·cos θ·f)); M(θ) q̈ = τ solved in closed
+    form (2×2)."""
+    theta, theta_dot = LAYOUT.get(state, "theta"), LAYOUT.get(state, "theta_dot")
+    sin, cos = theta.sin(), theta.cos()
+    ml = p.pole_mass * p.pole_com
+    m11, m12, m22 = p.cart_mass + p.pole_mass, ml * cos, p.pole_inertia + ml * p.pole_com
+    tau_x = force + tip_force + ml * sin * theta_dot**2
+    tau_theta = ml * p.gravity * sin + p.pole_length * cos * tip_force
+    det = m11 * m22 - m12 * m12
+    return (m22 * tau_x - m12 * tau_theta) / det, (m11 * tau_theta - m12 * tau_x) / det
+
+
+def differentiable_step(
+    state: torch.Tensor, action: torch.Tensor, p: SoftWallCartPoleParams
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(next state, reward, terminated) in torch, differentiable in state and action.
+
+    What the env does, in closed form: the force clipped to ±max_force, walls from the
+    state at the start of the step (:func:`smooth_wall_forces`), semi-implicit Euler at dt
+    (v' = v + dt·q̈, q' = q + dt·v', PyBullet's integrator), then the task's own
+    :func:`reward` and :func:`terminated` of the state reached. ∂s'/∂a and ∂r/∂a are its
+    autograd derivatives (zero where the force is clipped).
+    """
+    import torch
+
+    force = action[..., :1].clamp(-p.max_force, p.max_force)
+    lam = smooth_wall_forces(state, p)
+    x_acc, theta_acc = accelerations(state, force[..., 0], lam[..., 1] - lam[..., 0], p)
+    v = LAYOUT.get(state, "x_dot", "theta_dot") + p.dt * torch.stack([x_acc, theta_acc], -1)
+    q = LAYOUT.get(state, "x", "theta") + p.dt * v
+    nxt = torch.cat([q, v], dim=-1)
+    return nxt, reward(nxt, force), terminated(nxt, p)
 
 
 def sample_initial_state(
@@ -190,4 +253,5 @@ DEFINITION = TaskDefinition(
     estimate=estimate,
     sample_initial_state=sample_initial_state,
     dynamics=exact_lcs,
+    differentiable=lambda p: lambda s, a: differentiable_step(s, a, p),
 )

@@ -52,6 +52,12 @@ class TrainConfig:
     #: torch intra-op threads while training; 1 suits the small networks here and does not
     #: stall when other work shares the cores (torch's default, one per core, does)
     num_threads: int = 1
+    #: ``sync``: the envs step in this process; ``async``: shares of them in ``vector_workers``
+    #: processes as well (rl_control/envs/subproc.py); same results, other wall time
+    vector: str = "sync"
+    #: worker processes of ``vector: async`` beside the training process (which steps the
+    #: first share); 0 = one share per env, at most one per core
+    vector_workers: int = 0
 
     def __post_init__(self) -> None:
         for name in ("algo", "task"):
@@ -65,7 +71,8 @@ class TrainConfig:
             elif not isinstance(value, dict):
                 raise ValueError(f"config key {name!r} must be a mapping, got {value!r}")
         positive = ("num_envs", "total_steps", "eval_episodes", "num_threads")
-        for name in positive + ("seed", "eval_every", "checkpoint_every", "log_every"):
+        counts = ("seed", "eval_every", "checkpoint_every", "log_every", "vector_workers")
+        for name in positive + counts:
             value = getattr(self, name)
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # `total_steps: 1e6` is a float in YAML
@@ -75,6 +82,13 @@ class TrainConfig:
             if value < (1 if name in positive else 0):
                 bound = "positive" if name in positive else "non-negative"
                 raise ValueError(f"config key {name!r} must be {bound}, got {value}")
+        if self.vector not in ("sync", "async"):
+            raise ValueError(f"config key 'vector' must be 'sync' or 'async', got {self.vector!r}")
+        if self.vector_workers >= self.num_envs:
+            raise ValueError(
+                f"config key 'vector_workers' ({self.vector_workers}) must be below num_envs "
+                f"({self.num_envs}): each worker and the training process step at least one env"
+            )
         for name in ("run_dir", "init_from", "label"):
             value = getattr(self, name)
             if isinstance(value, os.PathLike):

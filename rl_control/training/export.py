@@ -99,6 +99,7 @@ def sidecar(checkpoint: dict[str, Any], robot: RobotConfig | None) -> dict[str, 
         joints = robot.joints
         facts.update(
             robot=robot.robot, control_period=robot.control_period,
+            pd_period=robot.loop_period,  # the rate kp/kd are closed at: part of the actuator
             kp=[j.kp for j in joints], kd=[j.kd for j in joints],
             default_pose=[j.home for j in joints], action_scale=[j.action_scale for j in joints],
             command_interface=robot.command_interface, policy_output=robot.policy_output,

@@ -4,8 +4,11 @@ checkpoint of the ``dmd_mpc`` policy kind.
 A run's own checkpoint deploys its SAC actor (kind ``squashed_gaussian_mlp``); this writes a
 second checkpoint file whose policy record is the DMD-MPC planner over the same run's
 ensemble, actor and critic, with the run's planner settings (the horizon its schedule had
-reached unless one is given). The file has the run's task and meta but no learner state:
-``load_policy``/``policy_node checkpoint:=`` deploy it; training does not resume from it.
+reached unless one is given). A run trained with ``mpc_acts: true`` chose its actions with the
+public code's MPPI planner (:mod:`rl_control.mpc.actor_mppi`), so its export deploys that
+planner with the run's ``act_*`` settings (horizon ``act_horizon`` unless one is given).
+The file has the run's task and meta but no learner state: ``load_policy``/``policy_node
+checkpoint:=`` deploy it; training does not resume from it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from rl_control.algorithms.model_based import linear_schedule
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
-from rl_control.policies.dmd_mpc_policy import DMDMPCPolicy
+from rl_control.policies.dmd_mpc_policy import MPC_ACTS_KEYS, DMDMPCPolicy
 from rl_control.training.checkpoint import (
     FORMAT,
     FORMAT_VERSION,
@@ -36,10 +39,17 @@ def planner_policy(
     algorithm: Any, task: str = "", task_params: dict[str, Any] | None = None,
     horizon: int | None = None,
 ) -> DMDMPCPolicy:  # fmt: skip
-    """The ``dmd_mpc`` policy of a live M-DeMoRL learner (its public pieces and config)."""
+    """The ``dmd_mpc`` policy of a live M-DeMoRL learner (its public pieces and config): the
+    planner that chose the run's actions under ``mpc_acts``, else the paper's DMD-MPC."""
     cfg, sac = algorithm.config, algorithm.sac
+    mpc_acts = None
+    if cfg.mpc_acts:
+        mpc_acts = {key: getattr(cfg, f"act_{key}") for key in MPC_ACTS_KEYS}
     if horizon is None:
-        horizon = linear_schedule(sac.num_timesteps, cfg.horizon_schedule)
+        horizon = (
+            cfg.act_horizon if cfg.mpc_acts
+            else linear_schedule(sac.num_timesteps, cfg.horizon_schedule)
+        )  # fmt: skip
     policy = DMDMPCPolicy(
         actor=algorithm.policy.get_config(),
         critic={"hidden": list(sac.config.hidden), "activation": sac.config.activation},
@@ -48,7 +58,7 @@ def planner_policy(
         horizon=horizon, num_samples=cfg.num_samples, elite_fraction=cfg.elite_fraction,
         alpha=cfg.alpha, gamma=sac.config.gamma, weighting=cfg.weighting, sigma=cfg.sigma,
         member_mode=cfg.member_mode, explode_factor=cfg.explode_factor,
-        exact_reward=cfg.exact_reward, task=task, task_params=task_params,
+        exact_reward=cfg.exact_reward, task=task, task_params=task_params, mpc_acts=mpc_acts,
     )  # fmt: skip
     policy.set_state({
         "actor": algorithm.policy.get_state(), "critic": sac.critic.state_dict(),

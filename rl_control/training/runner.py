@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
+from rl_control.envs.subproc import AsyncVectorEnv, make_vector_env
 from rl_control.envs.vector import SyncVectorEnv
 from rl_control.training.checkpoint import load_checkpoint
 from rl_control.training.config import TrainConfig
@@ -35,6 +36,7 @@ from rl_control.training.session import RunSession, open_run_folder
 
 EnvFactory = Callable[..., gym.Env]  # make_env(task, seed=None, **params)
 AlgorithmFactory = Callable[..., Algorithm]  # make_algorithm(name, spec, config, seed)
+VectorEnv = SyncVectorEnv | AsyncVectorEnv
 #: seeds of the training envs after resuming a checkpoint without an action history
 _RESUME_SEED_STRIDE = 1_000_003
 
@@ -53,6 +55,7 @@ class Runner:
     counters, RNG state, algorithm state); ``force`` also when its settings differ. A new run
     fills in ``config.run_dir`` when unset (the rule: ``session.open_run_folder``).
     The factories default to the project registries; tests and benchmarks may pass their own.
+    ``on_eval(env_steps, result)`` sees every evaluation (an exception it raises ends the run).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Runner:
         env_factory: EnvFactory | None = None,
         algorithm_factory: AlgorithmFactory | None = None,
         force: bool = False,
+        on_eval: Callable[[int, EvalResult], None] | None = None,
     ) -> None:
         # with the project registries, names are checked before any env (PyBullet) starts
         if env_factory is None:
@@ -86,14 +90,17 @@ class Runner:
         self._history = ActionHistory()
         self._boundary: _Boundary | None = None
         self.env_factory, self.algorithm_factory = env_factory, algorithm_factory
+        self.on_eval = on_eval
 
     # --- set-up --------------------------------------------------------------------------
     def _make_env(self, seed: int | None = None) -> gym.Env:
         return self.env_factory(self.config.task, seed=seed, **self.config.env)
 
-    def _build(self) -> tuple[SyncVectorEnv, Algorithm]:
+    def _build(self) -> tuple[VectorEnv, Algorithm]:
         cfg = self.config
-        envs = SyncVectorEnv([partial(self._make_env) for _ in range(cfg.num_envs)])
+        # a partial of the factory itself (not of this Runner): async workers pickle it
+        make = partial(self.env_factory, cfg.task, **cfg.env)
+        envs = make_vector_env([make] * cfg.num_envs, cfg.vector, cfg.vector_workers)
         try:
             space = envs.action_space
             if not isinstance(space, gym.spaces.Box):
@@ -133,7 +140,7 @@ class Runner:
         paths = RunPaths(Path(cfg.run_dir))
         return RunSession(cfg, paths, counters, tensorboard=self.tensorboard, pending=pending)
 
-    def _reset_envs(self, envs: SyncVectorEnv, start: int) -> np.ndarray:
+    def _reset_envs(self, envs: VectorEnv, start: int) -> np.ndarray:
         """Observations to act on: a new run resets the envs from the seed; a resumed one
         resets them the same way and replays the run's actions, so its episodes go on
         exactly where they were (envs are deterministic under a seed and the actions)."""
@@ -174,6 +181,8 @@ class Runner:
         seed = self.config.seed + EVAL_SEED_OFFSET
         result = evaluate(algorithm.policy, env, self.config.eval_episodes, seed)
         session.exclude_time(time.perf_counter() - start)
+        if self.on_eval is not None:  # e.g. a tune's pruner, which may stop the run here
+            self.on_eval(session.counters.env_steps, result)
         return result
 
     def train(self) -> dict[str, Any]:
@@ -218,7 +227,7 @@ class Runner:
         }
 
     def _loop(
-        self, envs: SyncVectorEnv, eval_env: gym.Env, algorithm: Algorithm, session: RunSession
+        self, envs: VectorEnv, eval_env: gym.Env, algorithm: Algorithm, session: RunSession
     ) -> None:
         cfg, counters = self.config, session.counters
         start = counters.env_steps

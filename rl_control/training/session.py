@@ -39,8 +39,9 @@ class Counters:
 
 
 #: config keys a resumed run may change: the budget (to continue), where the folder is and
-#: how often it is saved (the graph trainer counts checkpoint_every in updates)
-RESUMABLE_CHANGES = ("total_steps", "run_dir", "checkpoint_every")
+#: how often it is saved (the graph trainer counts checkpoint_every in updates) and where the
+#: envs step (sync or async vector envs give the same run)
+RESUMABLE_CHANGES = ("total_steps", "run_dir", "checkpoint_every", "vector", "vector_workers")
 
 
 def default_run_dir(config: TrainConfig) -> Path:

@@ -112,7 +112,7 @@ def test_gi_ppo_update_uses_the_mixed_density_and_checkpoints_alpha():
     other.load_state_dict(state)
     assert other.alpha == algo.alpha and other.gi_lr == algo.gi_lr
     with pytest.raises(ValueError, match="gi_ppo needs a task with a differentiable step"):
-        build("gi_ppo", "soft_wall_cartpole")
+        build("gi_ppo", "two_link_leg")
 
 
 def test_gi_ppo_beats_ppo_on_dejong_64_at_a_small_budget():

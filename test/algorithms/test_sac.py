@@ -81,6 +81,17 @@ def test_gradient_step_uses_soft_target_and_polyak_averaging() -> None:
     assert algo.target_entropy == -2.0 and float(algo.log_alpha.detach()) != 0.0
 
 
+def test_temperature_step_is_adam_on_the_closed_form_gradient() -> None:
+    # d/d log α of −log α · mean(log π + H̄) is mean(entropy) − H̄; Adam's first step moves
+    # log α by lr against its sign, and the reported loss is log α (0 here) times it
+    algo = _sac(learning_rate=1e-2)
+    _fill(algo, 8)
+    stats = algo.gradient_step()
+    grad = stats["entropy"] - algo.target_entropy
+    assert float(algo.log_alpha.detach()) == pytest.approx(-1e-2 * math.copysign(1.0, grad))
+    assert stats["alpha_loss"] == 0.0 and float(algo.log_alpha.grad) == pytest.approx(grad)
+
+
 def test_fixed_entropy_coefficient_and_bad_config() -> None:
     algo = _sac(ent_coef=0.05)
     assert "alpha" not in algo.optimizers and math.isclose(

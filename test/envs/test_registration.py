@@ -22,6 +22,7 @@ def test_ids_are_registered_idempotently_and_make_works():
         "rl_control/Minitaur-v0",
         *(f"rl_control/FunctionOpt-{f}{d}-v0" for f in ("Dejong", "Ackley") for d in (1, 64)),
         "rl_control/MinitaurTG-v0",
+        "rl_control/Quadruped12-v0",
     }
     env = gym.make("rl_control/TwoLinkLeg-v0", max_steps=7)
     assert env.unwrapped.params.max_steps == 7

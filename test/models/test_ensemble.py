@@ -85,6 +85,21 @@ def test_per_particle_rows_use_member_index_modulo_elites():
     torch.testing.assert_close(rew, chosen[:, 2])
 
 
+def test_prediction_folds_the_input_normaliser_and_follows_new_statistics():
+    model = _ensemble(num_members=3, num_elites=3)
+    obs, act, rew, nxt = _linear_data(12)
+    targets = model.targets(obs, rew, nxt)
+    for scale in (3.0, 0.5):  # the folded first layer is rebuilt when the statistics change
+        model.set_normalizers(scale * obs + 1.0, act - 0.2, targets * scale)
+        pred, r = model.predict(obs, act, member_mode="per_particle", deterministic=True)
+        mean, _ = model(model._inputs(obs, act).expand(3, -1, -1))
+        raw = mean * model.out_std + model.out_mean
+        rows = torch.arange(12)
+        chosen = raw[model.elites[rows % 3], rows]
+        torch.testing.assert_close(pred, obs + chosen[:, :2], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(r, chosen[:, 2], rtol=1e-5, atol=1e-5)
+
+
 def test_random_mode_uses_elites_only():
     model = _ensemble(num_members=3, num_elites=1)
     model.elites.fill_(2)
@@ -105,6 +120,12 @@ def test_invalid_rows_flags_nan_inf_and_exploding():
     huge = torch.full((1, 2), 1e6)
     assert model.exploding(huge, torch.zeros(1)).tolist() == [True]
     assert model.exploding(torch.zeros(1, 2), torch.zeros(1)).tolist() == [False]
+    # states alone, and rewards alone (the planner checks its batched exact reward so)
+    assert model.exploding(huge).tolist() == [True]
+    assert model.exploding(torch.zeros(1, 2), torch.full((1,), 1e6)).tolist() == [True]
+    assert model.exploding(torch.zeros(1, 2)).tolist() == [False]
+    rewards = torch.tensor([0.0, 1e6, math.nan])
+    assert model.reward_exploding(rewards).tolist() == [False, True, True]
 
 
 def test_bad_sizes_raise():

@@ -74,6 +74,34 @@ def test_rollout_flags_invalid_predictions_and_stops_after_termination():
     torch.testing.assert_close(roll.rewards[2], -((torch.tensor([0.2, 0.4]) - 0.5) ** 2))
 
 
+def test_a_batched_reward_gives_the_plan_of_the_per_step_one():
+    # the reward evaluated once over all H steps (the planner's ``reward``) and inside the
+    # model step must give the same costs, plan and rollout, terminations and NaNs included
+    def states_only(obs, u):
+        nxt, _, invalid = _integrator(obs, u)
+        return nxt, torch.zeros(len(obs)), invalid
+
+    def reward(obs, u, nxt):
+        rew = -((nxt[:, 0] - 0.5) ** 2)
+        return rew, ~torch.isfinite(rew)
+
+    calls = []
+    ended = lambda obs: calls.append(len(obs)) or obs[:, 0] < -0.5  # noqa: E731
+    inline = _planner(terminated=ended, gamma=0.9, terminal_value=lambda o: o[:, 0])
+    batched = _planner(terminated=ended, gamma=0.9, terminal_value=lambda o: o[:, 0],
+                       reward=reward)  # fmt: skip
+    batched.model_step = states_only
+    x0 = torch.tensor([[0.0], [0.75], [-0.2]])
+    a, b = inline.plan(x0, 3), batched.plan(x0, 3)
+    assert calls == [36, 36]  # termination: one call over H·B·M rows per plan
+    for name in ("mu", "shift", "costs", "failed"):
+        torch.testing.assert_close(getattr(b, name), getattr(a, name))
+    mu = torch.tensor([[[1.0], [1.0]], [[-1.0], [1.0]], [[0.2], [0.2]]])
+    ra, rb = inline.rollout(torch.zeros(3, 1), mu), batched.rollout(torch.zeros(3, 1), mu)
+    for name in ("obs", "rewards", "next_obs", "terminated", "alive", "invalid"):
+        torch.testing.assert_close(getattr(rb, name), getattr(ra, name))
+
+
 def test_bad_settings_raise():
     with pytest.raises(ValueError, match="alpha"):
         _planner(alpha=-0.1)

@@ -12,6 +12,7 @@ from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.cli.main import main as cli
 from rl_control.envs.registration import make_env
+from rl_control.mpc.actor_mppi import ActorMixedMPPI
 from rl_control.policies.dmd_mpc_policy import DMDMPCPolicy
 from rl_control.tasks.registry import make_task
 from rl_control.training.checkpoint import load_deployment, load_policy, save_checkpoint
@@ -91,11 +92,43 @@ def test_export_round_trips_through_a_checkpoint_and_load_policy(fitted, tmp_pat
     assert cli(["export", str(run), "--kind", "dmd_mpc", "--horizon", "4"]) == 0
     policy, task, _ = load_deployment(run / "dmd_mpc.pt")
     assert isinstance(policy, DMDMPCPolicy) and task == TASK and policy.horizon == 4
+    assert policy.mppi is None  # the paper's variant deploys DMD-MPC, the planner it trained with
     live = planner_policy(algo, TASK, horizon=4)
     batch = obs[:3].numpy().astype(np.float64)
     np.testing.assert_array_equal(policy.predict(batch), live.predict(batch))
     # the default horizon is where the run's schedule stands (0 env steps: its start)
     assert load_policy(export_planner(run, out=tmp_path / "p.pt")).horizon == 3
+
+
+def test_an_mpc_acts_run_exports_the_planner_that_chose_its_actions(fitted, tmp_path) -> None:
+    algo, obs = fitted
+    acts = make_algorithm("m_demorl", algo.spec, {**TINY, "mpc_acts": True, "act_horizon": 2,
+                                                   "act_iterations": 2}, 0)  # fmt: skip
+    acts.model.load_state_dict(algo.model.state_dict())
+    acts.model_trainings = 1  # the model has been fit: from now on the planner acts
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(run / "checkpoint.pt", acts, {"task": TASK, "env": {}})
+    assert cli(["export", str(run), "--kind", "dmd_mpc"]) == 0
+    policy = load_policy(run / "dmd_mpc.pt")
+    assert isinstance(policy.mppi, ActorMixedMPPI) and policy.horizon == 2
+    assert policy.get_config()["mpc_acts"]["iterations"] == 2
+    # the deployed planner picks the run's behaviour actions, warm start included
+    batch = obs[:3].numpy().astype(np.float64)
+    acts.generator.manual_seed(5)
+    policy.generator.manual_seed(5)
+    for _ in range(2):
+        out = policy.act(batch)
+        np.testing.assert_allclose(out.action, acts.act(batch).action, rtol=0, atol=1e-6)
+    assert out.info["plan"].shape == (3, 3, policy.obs_dim) and np.isfinite(out.info["plan"]).all()
+    np.testing.assert_allclose(out.info["plan"][:, 0], batch, rtol=0, atol=1e-6)
+    # deterministic: the final MPPI mean, the same after a reset (warm start forgotten)
+    policy.reset()
+    first = policy.act(batch, deterministic=True).action
+    policy.reset()
+    np.testing.assert_array_equal(policy.act(batch, deterministic=True).action, first)
+    with pytest.raises(ValueError, match="unknown mpc_acts keys.*'kapa'"):
+        DMDMPCPolicy(**{**policy.get_config(), "mpc_acts": {"kapa": 1.0}})
 
 
 def test_bad_input_gets_a_one_line_error(fitted, tmp_path) -> None:

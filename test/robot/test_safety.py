@@ -23,7 +23,7 @@ class Rig:
         self.config = _config(name, homing_time)
         self.clock = FakeClock(100.0)
         self.core = SafetyCore(self.config, self.clock)
-        self.dt = self.config.control_period
+        self.dt = self.config.loop_period  # the safety loop (pd_period where set)
         self.pose = self.core.home_pose.copy()
         self.stamp = 0.0
 
@@ -196,7 +196,7 @@ def test_imu_dropout_faults_too() -> None:
     rig = Rig("minitaur")
     rig.activate()
     core = rig.core
-    for _ in range(20):
+    for _ in range(round(0.2 / rig.dt)):  # 0.2 s: past the IMU's 0.05 s timeout
         rig.clock.advance(rig.dt)
         rig.stamp += 1e-4
         core.on_joint_state(rig.stamp, rig.pose, np.zeros(core.n))

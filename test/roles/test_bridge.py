@@ -99,8 +99,13 @@ def test_gated_bridge_steps_only_with_the_trainers_grant_and_a_new_enough_action
         assert b.on_grant(0, 0) is None and b.ignored == 1  # a grant for a step taken
         assert b.on_grant(1, 0) is None  # granted, the action is due from now on
         clock.t += 0.6
-        r2 = b.poll()
-        assert b.misses == 1 and r2.step == 2
+        again = b.poll()  # late: offered again, never replaced by a fallback (training)
+        assert again is b.readings and again.step == 1 and b.misses == 0 and b.late == 1
+        clock.t += 5.0
+        assert b.poll().step == 1 and b.late == 2
+        r2 = b.on_action(1, [4.0], version=1)
+        assert r2.step == 2 and b.misses == 0
+        np.testing.assert_allclose(r2.applied_action, [4.0])  # the policy's own action
         r3 = b.reset()
         assert b.on_grant(3, 0) is None and b.ignored == 2  # wrong episode
         assert b.on_grant(r3.step, r3.episode) is None

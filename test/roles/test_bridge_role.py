@@ -14,13 +14,13 @@ from rl_control.tasks.registry import make_task
 class Rig:
     """A role over a real soft-wall cart-pole bridge, recording what it publishes."""
 
-    def __init__(self, lock_step: bool = True, **kwargs) -> None:
+    def __init__(self, lock_step: bool = True, gated: bool = False, **kwargs) -> None:
         self.clock = FakeClock()
         self.task = make_task("soft_wall_cartpole", kwargs.pop("task_params", None))
         self.env = make_env("soft_wall_cartpole")
         robot = PyBulletRobot(self.env, self.task.joint_names, self.task.dt)
         self.bridge = LockStepBridge(
-            robot, self.task, timeout=0.4, hold_on_miss=True, clock=self.clock
+            robot, self.task, timeout=0.4, hold_on_miss=True, clock=self.clock, gated=gated
         )
         self.out: list[tuple[int, int, bool]] = []  # (step, episode, with /clock)
         self.warnings: list[str] = []
@@ -65,6 +65,22 @@ def test_a_missed_action_is_held_warned_and_published(rig) -> None:
     r.role.tick()
     assert r.out[-1][:2] == (2, 0) and r.bridge.misses == 1
     assert r.warnings == ["no action for step 1: held the last one"]
+
+
+def test_a_late_granted_action_in_training_is_waited_for_not_replaced(rig) -> None:
+    """Gated (training): the step waits for the policy's own action however late, so the
+    data and a seeded run's result do not depend on the machine's load."""
+    r = rig(gated=True)
+    r.role.start(seed=0)
+    r.role.on_grant(0, 0, 0)
+    r.role.on_action(0, [1.0])
+    r.role.on_grant(1, 0, 0)
+    r.clock.advance(3.0)  # a policy node rebuilding a new version, on a loaded machine
+    r.role.tick()
+    assert r.out[-1][:2] == (1, 0) and r.bridge.misses == 0 and r.bridge.late == 1
+    assert r.warnings == ["no action for granted step 1 within 0.4 s: waiting for the policy"]
+    r.role.on_action(1, [2.0])
+    assert r.out[-1][:2] == (2, 0)
 
 
 def test_clock_is_throttled_but_every_new_episode_sends_it(rig) -> None:

@@ -127,3 +127,36 @@ def test_reset_after_a_fault_or_estop_is_the_operators(rig: Rig) -> None:
     rig.role.service("estop")
     assert rig.role.service("reset") == (False, "reset refused in estop: the operator homes")
     assert rig.robot.safety.mode is Mode.ESTOP
+
+
+def test_the_lifecycle_maps_onto_the_safety_states(rig: Rig) -> None:
+    """managed: unconfigured sends nothing; configure -> passive; activate -> homing, then
+    the policy's commands; deactivate -> holding home; cleanup stops the commands again;
+    shutdown -> finalized, and the node's tick returns its exit code."""
+    rig.role = HardwareBridgeRole(rig.robot, rig.readings.append, lambda _: None,
+                                  clock=rig.clock, managed=True)  # fmt: skip
+    life, safety = rig.role.lifecycle, rig.robot.safety
+    for _ in range(5):
+        rig.period(np.zeros(2))
+    assert life.label == "unconfigured" and rig.fake.received == 0 and rig.readings == []
+    assert life.change(3) == (False, "no transition 3 from unconfigured")  # activate first
+    assert life.change(1)[0] and life.label == "inactive"  # configure
+    rig.period(np.zeros(2))
+    assert rig.fake.received == 1 and safety.mode is Mode.PASSIVE  # damping goes out
+    assert life.change(0, "activate")[0] and safety.mode is Mode.HOMING  # by label too
+    rig.run_until_active(np.zeros(2), 1.0)
+    assert life.label == "active" and rig.readings[-1].episode == 1
+    assert life.change(4)[0] and life.label == "inactive"  # deactivate: hold home
+    assert safety.mode is Mode.HOMING
+    rig.period(np.zeros(2))
+    assert rig.role.active_commands > 0 and safety.mode is Mode.HOMING  # no new episode
+    assert life.change(2)[0] and life.label == "unconfigured" and safety.mode is Mode.PASSIVE
+    sent = rig.fake.received
+    rig.period(np.zeros(2))
+    assert rig.fake.received == sent  # nothing sent unconfigured
+    life.change(1)
+    rig.role.service("estop")
+    assert life.change(3) == (False, "reset refused in estop: the operator homes")
+    assert life.change(5)[0] and life.label == "finalized"  # shutdown from inactive
+    rig.clock.advance(rig.config.control_period)
+    assert rig.role.tick() == 0 and safety.mode is Mode.ESTOP  # the latch stays

@@ -85,9 +85,14 @@ def test_the_hardware_estimator_ignores_ground_truth_odometry() -> None:
         robot.apply(trot(k * task.dt))
         r = robot.read()
         fake = dataclasses.replace(r, step=k, episode=0, base=bogus)  # wrong, on purpose
-        state = legs.estimate(fake).state
-        real = truth.estimate(dataclasses.replace(r, step=k, episode=0)).state
+        est = legs.estimate(fake)
+        state = est.state
+        sim = truth.estimate(dataclasses.replace(r, step=k, episode=0))
+        real = sim.state
     robot.close()
+    # the estimate the node publishes as odom and /tf is the filter's, in the state too
+    assert sim.base is None and est.base is not None
+    assert est.base.position[2] == layout.get(state, "base_z")
     assert layout.get(state, "base_z") == pytest.approx(layout.get(real, "base_z"), abs=0.01)
     assert abs(layout.get(state, "base_x") - layout.get(real, "base_x")) < 0.1
     np.testing.assert_array_equal(

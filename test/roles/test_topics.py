@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rl_control.roles.topics import BY_NAME, TOPICS, topic
+from rl_control.roles.topics import BY_NAME, PER_STEP, TOPICS, topic
 
 NODES = Path(__file__).resolve().parents[2] / "rl_control" / "ros" / "nodes"
 _PUB = re.compile(r'(?:pub|create_publisher)\(\s*"([a-z0-9_]+/msg/\w+)",\s*"([/\w]+)"')
@@ -51,3 +51,8 @@ def test_lookup_takes_relative_names_and_refuses_unknown_ones() -> None:
     assert topic("training_stats").type == "rl_control_msgs/msg/TrainingStats"
     with pytest.raises(ValueError, match="unknown topic 'trainng_stats'"):
         topic("trainng_stats")
+
+
+def test_per_step_topics_are_in_the_table_and_the_low_rate_ones_are_not() -> None:
+    assert PER_STEP <= set(BY_NAME)
+    assert {"/training_stats", "/robot_description", "/policy_update"}.isdisjoint(PER_STEP)

@@ -93,6 +93,29 @@ def test_monitor_state_and_tui_follow_the_graph(graph) -> None:
     assert out.getvalue().count("topic ") >= 2 and "\x1b[" not in out.getvalue()
 
 
+def test_light_monitor_samples_what_it_draws_and_counts_only_low_rate_topics(graph) -> None:
+    fake, node, full, pump = graph
+    light_node = mw.create_node("rl_control_monitor_light")
+    light = GraphMonitor(light_node, window=2.0, light=True)
+    mw.spin_for(light_node, 0.5)  # discovery
+    pump(30)  # the light monitor does not spin meanwhile: its depth-1 readers keep the latest
+    light.spin(0.3)
+    state = light.state
+    assert state.joints[fake.joints[0]] == pytest.approx(0.01 * fake.k)  # the latest sample
+    assert state.plan[-1] == pytest.approx((0.3, 0.0, 0.5))
+    assert [x for x, _ in state.curve] == [512, 1024, 1536]  # low-rate: every message
+    assert state.description == fake.urdf
+    # one joint state and one plan taken, against 30 of each by the full monitor
+    assert state.version <= 8 < 60 <= full.state.version
+    rows = {r.name for r in light.rates.rows()}
+    assert "/training_stats" in rows and "/robot_joint_states" not in rows
+    assert light.rates.count("/training_stats") == 3
+    assert "/robot_joint_states" in light.unwatched and "/training_stats" not in light.unwatched
+    assert "--light: per-step topics not counted" in screen(light)
+    assert "--light" not in screen(full)
+    light_node.destroy()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -280,6 +280,41 @@ def test_m_demorl_trains_over_the_graph(tmp_path) -> None:
     assert len([r for r in m["train_return"] if r == r]) == 3  # 600 steps of 200-step episodes
 
 
+def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -> None:
+    """With explode_factor ~0 every model prediction counts as exploding: the trainer node's
+    inner loop drops each planned rollout, counts it in metrics.csv, and fills no D_MPC."""
+    config, run = tmp_path / "m_demorl.yaml", tmp_path / "run"
+    cfg = {**TINY_M_DEMORL, "total_steps": 400}
+    cfg["algo_config"] = {**TINY_M_DEMORL["algo_config"], "explode_factor": 1e-12}
+    config.write_text(yaml.safe_dump(cfg))
+    launch = Launch(run, steps=400, domain=_domain(), algo="m_demorl", task="two_link_leg",
+                    extra=(f"config:={config}",))  # fmt: skip
+    assert launch.finish(timeout=120) == 0, launch.output()
+    m = read_metrics(run / "metrics.csv")
+    refits = [i for i, v in enumerate(m["model_val_mse"]) if v == v]
+    assert refits, m
+    for i in refits:  # 16 starts planned per refit, every one dropped and counted
+        assert m["mpc_starts"][i] == m["mpc_dropped_rollouts"][i] == 16, m
+        assert m["mpc_transitions"][i] == 0, m
+
+
+def test_gi_ppo_trains_over_the_graph(tmp_path) -> None:
+    """GI-PPO through the node graph on the cart-pole (config/train/gi_ppo_soft_wall_cartpole
+    .yaml): the trainer node replays the graph's transitions through the task's
+    differentiable step, and the policy node acts with each version it receives."""
+    run = tmp_path / "run"
+    launch = Launch(run, steps=400, domain=_domain(), algo="gi_ppo")
+    assert launch.finish(timeout=180) == 0, launch.output()
+    assert re.search(r"\[policy_node\].*policy v2 received", "\n".join(launch.lines))
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "gi_ppo" and checkpoint["updates"] == 2, checkpoint
+    m = read_metrics(run / "metrics.csv")
+    alpha = m["alpha"]  # α starts at 1e-5 and moves by the rule's factor 1.1 per update
+    assert alpha[0] == pytest.approx(1e-5) and alpha[1] / alpha[0] in (
+        pytest.approx(1.1), pytest.approx(1 / 1.1)), alpha  # fmt: skip
+    assert all(g > 0 for g in m["grad_norm_mean"]), m["grad_norm_mean"]
+
+
 @pytest.mark.slow
 def test_train_launch_reaches_a_balancing_policy(tmp_path) -> None:
     """The long version: 20k steps of PPO over the graph balance the pole most of the time."""

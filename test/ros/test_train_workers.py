@@ -35,13 +35,10 @@ def _launch(tmp_path: Path, name: str, steps: int, *extra: str) -> Launch:
     return Launch(tmp_path / name, steps=steps, domain=_domain(), seed=3, extra=args)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 14): N = 2 determinism does not hold reliably; one of three "
-    "clean-clone CI runs had episodes [3, 9, 14] against [3, 7, 12] for the same seed",
-)
 def test_two_workers_same_seed_same_training(tmp_path) -> None:
-    """Per-worker grants and rows in worker order: two concurrent runs agree exactly."""
+    """Per-worker grants and rows in worker order: two concurrent runs agree exactly. (They
+    once did not under load: a gated bridge replaced an action that came later than its
+    step_timeout, typically the first one of a new policy version, by a fallback.)"""
     launches = [_launch(tmp_path, name, 384) for name in ("a", "b")]
     for launch in launches:
         assert launch.finish(timeout=240) == 0, launch.output()

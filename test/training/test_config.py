@@ -68,6 +68,11 @@ def test_no_file_needs_algo_and_task():
         ("algo: ppo\ntask: t\nnum_envs: true\n", "'num_envs' must be an integer"),
         ("algo: ppo\ntask: t\nnum_threads: 0\n", "'num_threads' must be positive"),
         ("algo: ppo\ntask: t\nenv: [1]\n", "'env' must be a mapping"),
+        ("algo: ppo\ntask: t\nvector: threads\n", "'vector' must be 'sync' or 'async'"),
+        (
+            "algo: ppo\ntask: t\nvector_workers: 1\n",
+            "'vector_workers' \\(1\\) must be below num_envs",
+        ),
         ("algo: 3\ntask: t\n", "'algo' must be a non-empty string"),
         ("algo: ppo\ntask: [t\n", "malformed YAML"),
     ],

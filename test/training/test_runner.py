@@ -63,6 +63,24 @@ def test_same_seed_same_run(tmp_path):
     assert a["eval_return_mean"][-1] != c["eval_return_mean"][-1]
 
 
+def test_async_vector_envs_give_the_sync_run(tmp_path):
+    """Envs in two worker processes: every metric (losses, episode returns, evaluations) is
+    the one-process run's, and a resume may switch between the two."""
+    kw = dict(task="soft_wall_cartpole", env={"max_steps": 40}, total_steps=384, eval_every=128,
+              checkpoint_every=0)  # fmt: skip
+    runs = {}
+    for mode in ("sync", "async"):
+        config = _config(tmp_path / mode, vector=mode, **kw)
+        Runner(config, tensorboard=False).train()
+        runs[mode] = read_metrics(tmp_path / mode / "metrics.csv")
+    assert runs["async"]["episodes"][-1] > 10  # auto-resets happened in the workers
+    for name, column in runs["sync"].items():
+        if name not in ("wall_time", "steps_per_s"):
+            np.testing.assert_array_equal(runs["async"][name], column, err_msg=name)
+    again = _config(tmp_path / "sync", vector="async", **{**kw, "total_steps": 512})
+    Runner(again, resume=True, tensorboard=False).train()  # the same settings: no refusal
+
+
 def test_resume_continues_step_count_and_is_deterministic(tmp_path):
     run = tmp_path / "run"
     _train(_config(run, total_steps=256))

@@ -18,8 +18,9 @@ def _check(period: float, window: float, duration: float) -> None:
 
 
 def run_monitor(
-    tui: bool, host: str, port: int, period: float, window: float, duration: float
-) -> int:
+    tui: bool, host: str, port: int, period: float, window: float, duration: float,
+    light: bool = False,
+) -> int:  # fmt: skip
     """Watch the graph until Ctrl-C or ``duration`` s; returns the exit status."""
     _check(period, window, duration)
     if not tui:
@@ -27,7 +28,7 @@ def run_monitor(
 
         require_viser()
     node = mw.create_node("rl_control_monitor")
-    monitor = GraphMonitor(node, window)
+    monitor = GraphMonitor(node, window, light=light)
     try:
         if tui:
             from rl_control.ros.monitor.tui import run_tui
@@ -50,7 +51,7 @@ def _serve(
     end = time.monotonic() + duration if duration > 0 else float("inf")
     try:
         while mw.ok() and time.monotonic() < end:
-            mw.spin_for(node, 0.05)  # joints at up to 20 Hz; the table every `period`
+            monitor.spin(0.05)  # joints at up to 20 Hz; the table every `period`
             view.update()
     except KeyboardInterrupt:
         pass

@@ -5,6 +5,12 @@ The node subscribes every topic of :mod:`rl_control.roles.topics` with the table
 (latched ones such as robot_description arrive even if published before the monitor
 started), so it watches a graph anywhere on the DDS domain. Callbacks only copy a few
 numbers: the graph's publishers see one more reader, nothing else.
+
+Light mode (``light=True``, `rl-control monitor --light`): the per-step topics
+(``topics.PER_STEP``) are not counted. The few the views draw (joints, base pose, MPC plan)
+are sampled instead: a best-effort reader of depth 1, taken every ``SAMPLE_PERIOD`` s, so
+Python sees the latest message at the redraw rate rather than every message of the graph,
+and the graph's writers get no acknowledgements from the monitor to wait for.
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rl_control.roles.topic_rates import TopicRates
-from rl_control.roles.topics import TOPICS
+from rl_control.roles.topics import PER_STEP, TOPICS
 from rl_control.ros import middleware as mw
 from rl_control.ros.bag import qos_of
 
 #: training_stats fields kept for the curves and the table
 STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_return",
                "steps_per_second", "policy_loss", "value_loss", "entropy")  # fmt: skip
+#: light mode: s between takes of the sampled per-step topics (the page draws at 20 Hz)
+SAMPLE_PERIOD = 0.05
+#: light mode: the latest message only, never acknowledged
+SAMPLE_QOS = mw.QoS(depth=1, reliability="best_effort")
 
 
 @dataclass
@@ -45,12 +55,17 @@ class GraphMonitor:
 
     def __init__(
         self, node: mw.Node, window: float = 5.0, clock: Callable[[], float] = time.monotonic,
+        light: bool = False,
     ) -> None:  # fmt: skip
-        self.rates = TopicRates(window, clock)
+        self.node, self.light = node, light
+        #: per-step topics this monitor does not count (light mode)
+        self.unwatched = tuple(t.name for t in TOPICS if light and t.name in PER_STEP)
+        self.rates = TopicRates(window, clock, [t for t in TOPICS if t.name not in self.unwatched])
         self.state = GraphState()
+        self._robot_states_seen = False
         handlers: dict[str, Callable[[Any], None]] = {
             "/robot_description": self._description,
-            "/robot_joint_states": self._joints,
+            "/robot_joint_states": self._robot_joints,
             "/joint_states": self._joints_if_no_robot_states,
             "/odom": self._odom,
             "/ground_truth/odom": self._odom,
@@ -59,9 +74,22 @@ class GraphMonitor:
         }
         for topic in TOPICS:
             handle = handlers.get(topic.name)
-            node.create_subscription(
-                topic.type, topic.name, self._counted(topic.name, handle), qos_of(topic.name)
-            )
+            if topic.name not in self.unwatched:
+                callback = self._counted(topic.name, handle)
+                node.create_subscription(topic.type, topic.name, callback, qos_of(topic.name))
+            elif handle is not None:  # light mode: sampled, not counted
+                node.create_subscription(topic.type, topic.name, handle, SAMPLE_QOS)
+
+    def spin(self, seconds: float) -> None:
+        """Take the graph's messages for ``seconds`` of wall time: each one as it arrives,
+        or (light mode) what is waiting every ``SAMPLE_PERIOD`` s."""
+        if not self.light:
+            mw.spin_for(self.node, seconds)
+            return
+        end = time.monotonic() + seconds
+        while mw.ok() and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, SAMPLE_PERIOD))
+            self.node.spin_once(0.0)
 
     def _counted(self, name: str, handle: Callable[[Any], None] | None) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
@@ -79,9 +107,13 @@ class GraphMonitor:
         self.state.joints.update(zip(msg.name, map(float, msg.position), strict=False))
         self.state.version += 1
 
+    def _robot_joints(self, msg: Any) -> None:
+        self._robot_states_seen = True
+        self._joints(msg)
+
     def _joints_if_no_robot_states(self, msg: Any) -> None:
         # hardware graphs have no robot_joint_states; the task's joints still move the model
-        if self.rates.count("/robot_joint_states") == 0:
+        if not self._robot_states_seen:
             self._joints(msg)
 
     def _odom(self, msg: Any) -> None:

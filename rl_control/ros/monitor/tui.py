@@ -36,9 +36,17 @@ def stats_text(state: GraphState) -> str:
     return "\n".join(lines)
 
 
+def unwatched_note(monitor: GraphMonitor) -> str:
+    """The light mode's line under the table ('' when every topic is counted)."""
+    if not monitor.unwatched:
+        return ""
+    return f"--light: per-step topics not counted: {' '.join(monitor.unwatched)}"
+
+
 def screen(monitor: GraphMonitor) -> str:
     """One redraw: the topic table, then the statistics."""
-    return f"{topic_table(monitor.rates.rows())}\n\n{stats_text(monitor.state)}\n"
+    table = "\n".join(filter(None, (topic_table(monitor.rates.rows()), unwatched_note(monitor))))
+    return f"{table}\n\n{stats_text(monitor.state)}\n"
 
 
 def run_tui(
@@ -53,7 +61,7 @@ def run_tui(
     start, shown = clock(), 0
     try:
         while mw.ok() and not (duration > 0 and clock() - start >= duration):
-            mw.spin_for(node, period)
+            monitor.spin(period)
             out.write((CLEAR if clear else "") + screen(monitor))
             out.flush()
             shown += 1

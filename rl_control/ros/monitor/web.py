@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rl_control.ros.monitor.state import GraphMonitor
-from rl_control.ros.monitor.tui import stats_text
+from rl_control.ros.monitor.tui import stats_text, unwatched_note
 
 
 def require_viser() -> None:
@@ -36,7 +36,8 @@ def markdown_table(monitor: GraphMonitor) -> str:
     lines = ["| topic | Hz | count | publishers |", "| --- | ---: | ---: | --- |"]
     for r in monitor.rates.rows():
         lines.append(f"| `{r.name}` | {r.rate_hz:.1f} | {r.count} | {r.publishers} |")
-    return "\n".join(lines)
+    note = unwatched_note(monitor)
+    return "\n".join(lines) + (f"\n\n{note}" if note else "")
 
 
 class WebView:

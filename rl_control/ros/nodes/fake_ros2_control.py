@@ -3,8 +3,10 @@
 Publishes the robot config's joint_states topic (sensor_msgs/JointState, robot joint names in
 its own order) and, for floating bases, its IMU topic; takes std_msgs/Float64MultiArray on
 the config's command topic and, like a forwarding controller, applies the last one forever.
-Runs in real time at the task's control period. For trying the hardware bridge without legs:
-:class:`rl_control.robot.fake_ros2_control.FakeRos2ControlRobot` holds the logic.
+Runs in real time at the task's control period, or at the robot YAML's faster `pd_period`
+(joint states that fast, for the bridge's inner PD loop). For trying the hardware bridge
+without legs: :class:`rl_control.robot.fake_ros2_control.FakeRos2ControlRobot` holds the
+logic.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from rl_control.envs.registration import make_env
 from rl_control.robot.config import load_robot_config
-from rl_control.robot.fake_ros2_control import FakeRos2ControlRobot
+from rl_control.robot.fake_ros2_control import FakeRos2ControlRobot, fake_env_params
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.roles.params import FAKE_ROS2_CONTROL, declare
 from rl_control.ros import middleware as mw
@@ -31,8 +33,9 @@ class FakeRos2ControlNode:
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, FAKE_ROS2_CONTROL)
         self.p, self.imu_frame, config = p, p["imu_frame"], load_robot_config(p["robot"])
-        task = make_task(config.task)
-        self.sim = PyBulletRobot(make_env(config.task), task.joint_names, task.dt)
+        params = fake_env_params(config)  # a bridge PD loop faster than the task: as fast
+        task = make_task(config.task, params)
+        self.sim = PyBulletRobot(make_env(config.task, **params), task.joint_names, task.dt)
         self.sim.home(seed=p["seed"])
         self.fake = FakeRos2ControlRobot(self.sim, config)
         pub = node.create_publisher

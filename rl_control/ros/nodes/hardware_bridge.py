@@ -1,13 +1,10 @@
 """hardware_bridge: real legs on ros2_control topics, every command through the safety core.
 
-Subscribes to the robot config's joint_states (sensor_msgs/JointState, any joint order) and
-IMU (sensor_msgs/Imu) topics and to `action` (rl_control_msgs/Action, policy order);
-publishes the forwarding controller's std_msgs/Float64MultiArray on the config's command
-topic once per control period, the readings in policy order and frame on `state_topic`
-(and `imu_out_topic`) for the estimator, and diagnostic_msgs/DiagnosticArray on
-/diagnostics. Services (std_srvs/Trigger): `home`, `activate`, `passive`, `estop`,
-`release_estop`, `reset` (home, then the next episode inside the safe set). Logic: the
-hardware role and Ros2ControlRobot (rl_control.roles / rl_control.robot).
+Takes the robot's joint_states (any joint order) and IMU, `action` and with `trainer_gate`
+`step_gate`; publishes the controller's Float64MultiArray, the readings in policy order on
+`state_topic`/`imu_out_topic`, and /diagnostics. Services: `home`, `activate`, `passive`,
+`estop`, `release_estop`, `reset` (Trigger), `pause` (SetBool), with `managed` the
+lifecycle's. Logic: the hardware role and Ros2ControlRobot (rl_control.roles / .robot).
 """
 
 from __future__ import annotations
@@ -24,10 +21,12 @@ from rl_control.roles.hardware_role import HardwareBridgeRole
 from rl_control.roles.params import HARDWARE_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
+from rl_control.ros.lifecycle import LifecycleServices
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 
 SERVICES = ("home", "activate", "passive", "estop", "release_estop", "reset")
+TRIGGER, SERVICE_TYPES = "std_srvs/srv/Trigger", {"pause": "std_srvs/srv/SetBool"}
 
 
 class HardwareBridgeNode:
@@ -41,36 +40,36 @@ class HardwareBridgeNode:
         pub = node.create_publisher
         self._command_pub = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
         self._command_cls = mw.message_class("std_msgs/msg/Float64MultiArray")
-        log = node.get_logger()
-        self.robot = Ros2ControlRobot(
-            config, self.send, time.monotonic, log.warn, p["allow_extra_joints"]
-        )
-        self.role = HardwareBridgeRole(
+        warn, extra = node.get_logger().warn, p["allow_extra_joints"]
+        self.robot = Ros2ControlRobot(config, self.send, time.monotonic, warn, extra)
+        self.role = role = HardwareBridgeRole(
             self.robot, self.publish, self.diagnostics, p["auto_home"], p["auto_activate"],
-            p["diagnostics_period"], time.monotonic,
+            p["diagnostics_period"], time.monotonic, p["trainer_gate"], p["grant_timeout"],
+            p["managed"],
         )  # fmt: skip
-        self.pubs = {
-            "js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
-            "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
-            "diag": pub("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", 10),
-        }
+        self.pubs = {"js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
+                     "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
+                     "diag": pub("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics", 10),
+                     }  # fmt: skip
         sub = node.create_subscription
         sub("sensor_msgs/msg/JointState", config.topics["joint_states"], self.on_joint_state, 10)
         if config.topics["imu"]:
             sub("sensor_msgs/msg/Imu", config.topics["imu"], self.on_imu, 10)
-        sub("rl_control_msgs/msg/Action", "action",
-            lambda msg: self.robot.apply(mw.to_numpy(msg.action)), 10)  # fmt: skip
-        for name in SERVICES:
-            node.create_service("std_srvs/srv/Trigger", name, self._service(name))
+        sub("rl_control_msgs/msg/Action", "action", lambda msg: role.on_action(
+            msg.step, msg.episode, mw.to_numpy(msg.action), msg.policy_version), 10)  # fmt: skip
+        if p["trainer_gate"]:
+            sub("rl_control_msgs/msg/StepGate", "step_gate", lambda msg: role.on_grant(
+                msg.step, msg.episode, msg.min_policy_version), 10)  # fmt: skip
+        for name in (*SERVICES, "pause"):
+            node.create_service(SERVICE_TYPES.get(name, TRIGGER), name, self._service(name))
+        self.lifecycle = LifecycleServices(node, role.lifecycle) if p["managed"] else None
 
     def on_joint_state(self, msg: Any) -> None:
         self.robot.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
                                   msg.position, msg.velocity, msg.effort)  # fmt: skip
 
     def on_imu(self, msg: Any) -> None:
-        q, w, a = msg.orientation, msg.angular_velocity, msg.linear_acceleration
-        self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), [q.x, q.y, q.z, q.w],
-                          [w.x, w.y, w.z], [a.x, a.y, a.z])  # fmt: skip
+        self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), *m.imu_arrays(msg))
 
     def send(self, command: list[float]) -> None:
         self._command_pub.publish(self._command_cls(data=command))
@@ -91,8 +90,9 @@ class HardwareBridgeNode:
         self.node.get_logger().info(f"stopped: {self.role.summary()}")
 
     def _service(self, name: str) -> Any:
-        def serve(_: Any, response: Any) -> Any:
-            response.success, response.message = self.role.service(name)
+        def serve(request: Any, response: Any) -> Any:  # pause: a SetBool (data)
+            ok, response.message = self.role.service(name, bool(getattr(request, "data", 0)))
+            response.success = ok
             return response
 
         return serve

@@ -243,6 +243,13 @@ def transforms(stamp: Any, items: list[Transform]) -> Any:
     return tfm
 
 
+def imu_arrays(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor_msgs/Imu's orientation (x, y, z, w), angular velocity and acceleration."""
+    q = msg.orientation
+    xyzw = np.array([q.x, q.y, q.z, q.w], dtype=np.float64)
+    return xyzw, _xyz(msg.angular_velocity), _xyz(msg.linear_acceleration)
+
+
 def point_markers(points: dict[str, np.ndarray], stamp: Any, frame: str) -> Any:
     """visualization_msgs/MarkerArray: one sphere per named point (ns = its name)."""
     cls = mw.message_class("visualization_msgs/msg/Marker")

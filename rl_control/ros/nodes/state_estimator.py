@@ -1,10 +1,11 @@
 """state_estimator: joint_states (+ imu) -> observation (rl_control_msgs/Observation).
 
-The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
-ground-truth odometry from the bridge, where there is one, is relayed as odom and /tf. With
-base_source:=legs (real legs) the base pose comes from the IMU and leg kinematics
-(:mod:`rl_control.roles.leg_odometry`) and ground_truth/odom is not even subscribed to. A
-task with targets (the 2R leg's foot target) has them on task_markers, in base_frame.
+The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag.
+odom (nav_msgs/Odometry) and /tf odom_frame -> base_frame carry the base pose: the sim
+bridge's ground truth relayed, or with base_source:=legs (real legs: ground_truth/odom is
+not even subscribed to) the estimate from the IMU and leg kinematics
+(:mod:`rl_control.roles.leg_odometry`), one per joint state. A task with targets (the 2R
+leg's foot target) has them on task_markers, in base_frame.
 The logic is :class:`rl_control.roles.estimator_role.EstimatorRole`'s.
 """
 
@@ -63,11 +64,16 @@ class StateEstimatorNode:
         targets = self.role.targets(est.state)
         if targets:
             self.marker_pub.publish(m.point_markers(targets, msg.header.stamp, self.frames[1]))
+        if est.base is not None:  # real legs: the leg odometry's base pose
+            self.publish_odom(self.msgs.odometry(est.stamp, est.base, *self.frames))
 
     def on_odom(self, msg: Any) -> None:
         self.role.on_odom(mw.stamp_to_seconds(msg.header.stamp), msg)
         # simulation: the ground truth is the estimate, republished in the estimator's frames
         msg.header.frame_id, msg.child_frame_id = self.frames
+        self.publish_odom(msg)
+
+    def publish_odom(self, msg: Any) -> None:
         self.odom_pub.publish(msg)
         if self.tf_pub is not None:
             self.tf_pub.publish(m.odometry_tf(msg))

@@ -84,13 +84,14 @@ class TrainerNode:
         self.msgs.stamp(msg, self.node.now())
         self.stats_pub.publish(msg)
 
-    def call(self, kind: str, value: bool, worker: int) -> None:
-        """A bridge service call; TimeoutError when it does not answer in time."""
+    def call(self, kind: str, value: bool, worker: int) -> tuple[bool, str]:
+        """A bridge service call: (success, message); TimeoutError when it does not answer."""
         if kind == "reset":
             request = mw.service_class("std_srvs/srv/Trigger").Request()
         else:
             request = mw.service_class("std_srvs/srv/SetBool").Request(data=value)
-        self.clients[worker][kind].call(request, timeout=self.timeout)
+        response = self.clients[worker][kind].call(request, timeout=self.timeout)
+        return bool(response.success), str(response.message)
 
 
 @exit_on_config_error("trainer_node")

@@ -24,15 +24,11 @@ def test_package_and_file_form(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-p task:=two_link_leg" in capsys.readouterr().out
 
 
-def test_train_on_hardware_starts_nothing_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train.launch.xml", "backend:=hardware"]) == 1  # run, not --print
+def test_train_on_hardware_checks_the_task_first(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train.launch.xml", "backend:=hardware"]) == 2  # run, not --print
     out, err = capsys.readouterr()
     assert "started with pid" not in out
-    assert err == (
-        "[launch] shutdown: training on real legs is not supported: the trainer needs the "
-        "PyBullet bridge (resets, step gate); train with backend:=pybullet and deploy the "
-        "checkpoint with backend:=hardware\n"
-    )
+    assert "robot 'two_link_leg_rig' runs task 'two_link_leg', but the task is " in err
 
 
 def test_hardware_task_must_be_the_robots(capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,34 +102,21 @@ def test_train_arguments_reach_the_nodes() -> None:
     assert _params(custom.nodes[4])["config"] == "/tmp/my.yaml"
 
 
-REFUSAL = "training on real legs is not supported: the trainer needs the PyBullet bridge"
-
-
-def test_train_on_hardware_stops_with_a_clear_message() -> None:
-    plan = _plan("train.launch.xml", backend="hardware")
-    assert plan.nodes == []
-    assert (plan.shutdown_reason or "").startswith(REFUSAL)
-
-
-def test_ros2_launch_fails_on_the_training_refusal() -> None:
-    """What makes the real `ros2 launch` exit 1 (a <shutdown> alone exits 0): after the
-    <shutdown>, the refusal group evaluates a launch configuration nothing defines, which
-    raises. Checked here as launch sees it: the group runs only when a trainer owns the
-    episodes, and no launch file sets that configuration."""
-    from xml.etree import ElementTree
-
-    bridge = ElementTree.parse(LAUNCH / "bridge_hardware.launch.xml").getroot()
-    (group,) = bridge.iter("group")
-    assert group.get("unless") == "$(var reset_on_termination)"
-    tags = [child.tag for child in group]
-    assert tags == ["shutdown", "log", "log"]
-    assert group[0].get("reason").startswith(REFUSAL) and group[1].get("message").startswith(
-        REFUSAL
-    )
-    undefined = group[2].get("message")
-    assert undefined == "$(var training_needs_backend_pybullet)"
-    for path in LAUNCH.glob("*.launch.xml"):
-        assert 'name="training_needs_backend_pybullet"' not in path.read_text(), path
+def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() -> None:
+    plan = _plan("train.launch.xml", backend="hardware", task="two_link_leg", fake_robot="true")
+    nodes = {n.name: n for n in plan.nodes}
+    assert list(nodes) == ["hardware_bridge", "fake_ros2_control", "state_estimator",
+                           "robot_publisher", "policy_node", "trainer_node"]  # fmt: skip
+    assert _params(nodes["hardware_bridge"]) == {
+        "robot": "two_link_leg", "task": "two_link_leg", "auto_home": "true",
+        "auto_activate": "true", "trainer_gate": "true",
+    }  # fmt: skip
+    assert _params(nodes["state_estimator"])["base_source"] == "legs"
+    assert _files(nodes["trainer_node"])[0] == "backend_hardware.yaml"
+    # lock_step:=false (free-running training) has no grants to wait for
+    plan = _plan("train.launch.xml", backend="hardware", task="two_link_leg", lock_step="false")
+    bridge = next(n for n in plan.nodes if n.name == "hardware_bridge")
+    assert _params(bridge)["trainer_gate"] == "false"
 
 
 @pytest.mark.parametrize("name", ["sim.launch.xml", "deploy.launch.xml"])
@@ -146,7 +133,7 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     # real legs: the operator homes and activates (services), never the launch
     assert _params(bridge) == {
         "robot": "two_link_leg", "task": "two_link_leg", "auto_home": "false",
-        "auto_activate": "false",
+        "auto_activate": "false", "trainer_gate": "false",
     }  # fmt: skip
     estimator = nodes["state_estimator"]
     assert _files(estimator)[0] == "backend_hardware.yaml"

@@ -1,6 +1,7 @@
 """hardware_bridge against fake_ros2_control over the embedded back-end: both nodes read
 every parameter; the bridge homes, passes actions, trips its watchdog and latches e-stop."""
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -108,3 +109,100 @@ def test_home_act_watchdog_and_estop(legs) -> None:
     home = node.create_client("std_srvs/srv/Trigger", "home").call(trigger, timeout=10)
     assert not home.success and home.message == "refused in estop"
     assert _spin_until(node, lambda: modes[-1] == "estop", 5.0)
+
+
+RCLPY = pytest.param(
+    "rclpy",
+    marks=[
+        pytest.mark.ros,
+        pytest.mark.skipif(
+            importlib.util.find_spec("rclpy") is None,
+            reason="ROS 2 (rclpy) is not installed: source ROS 2 Jazzy (rclpy lifecycle path)",
+        ),
+    ],
+)
+
+
+@pytest.fixture(params=["embedded", RCLPY])
+def managed_leg(request, monkeypatch, ros_domain, tmp_path):
+    """The fake leg and a managed (lifecycle) bridge as processes, on each back-end; the
+    bridge's process too."""
+    monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", request.param)
+    robot = yaml.safe_load((ROBOTS_DIR / "two_link_leg.yaml").read_text())
+    robot.update(control_period=0.01, homing_time=0.3)
+    robot["timeouts"] = {"joint_states": 1.0, "imu": 1.0, "command": 0.3}
+    path = tmp_path / "leg.yaml"
+    path.write_text(yaml.safe_dump(robot))
+    nodes = [("fake_ros2_control", ["-p", f"robot:={path}"]),
+             ("hardware_bridge", ["-p", f"robot:={path}", "-p", "managed:=true",
+                                  "-p", "diagnostics_period:=0.2"])]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", f"rl_control.ros.nodes.{name}", "--ros-args", *extra],
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        for name, extra in nodes
+    ]
+    node = mw.create_node("test_driver")
+    yield node, procs[1]
+    node.destroy()
+    mw.shutdown()
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+    for proc in procs:
+        proc.wait(20)
+
+
+def test_the_managed_bridge_follows_its_lifecycle(managed_leg) -> None:
+    """lifecycle_msgs services on the embedded back-end: nothing is sent unconfigured;
+    configure damps, activate homes, deactivate holds home, shutdown ends the node."""
+    node, bridge = managed_leg
+    commands, modes, events = [], [], []
+    node.create_subscription("std_msgs/msg/Float64MultiArray", "/leg_effort_controller/commands",
+                             lambda m: commands.append(list(m.data)), 10)  # fmt: skip
+    node.create_subscription("diagnostic_msgs/msg/DiagnosticArray", "/diagnostics",
+                             lambda m: modes.append(m.status[0].message), 10)  # fmt: skip
+    node.create_subscription("lifecycle_msgs/msg/TransitionEvent",
+                             "/hardware_bridge/transition_event", events.append, 10)  # fmt: skip
+    change = node.create_client("lifecycle_msgs/srv/ChangeState", "/hardware_bridge/change_state")
+    get = node.create_client("lifecycle_msgs/srv/GetState", "/hardware_bridge/get_state")
+    Change, Get = (
+        mw.service_class(f"lifecycle_msgs/srv/{n}") for n in ("ChangeState", "GetState")
+    )
+
+    def state() -> str:
+        return get.call(Get.Request(), timeout=20).current_state.label
+
+    def transition(id_: int) -> bool:
+        request = Change.Request()
+        request.transition.id = id_
+        return change.call(request, timeout=20).success
+
+    assert state() == "unconfigured"
+    available = node.create_client("lifecycle_msgs/srv/GetAvailableTransitions",
+                                   "/hardware_bridge/get_available_transitions")  # fmt: skip
+    offered = available.call(
+        mw.service_class("lifecycle_msgs/srv/GetAvailableTransitions").Request(), timeout=20
+    ).available_transitions
+    assert [(t.transition.label, t.goal_state.label) for t in offered] == [
+        ("configure", "inactive"), ("shutdown", "finalized")]  # fmt: skip
+    _spin_until(node, lambda: False, 0.5)
+    assert commands == []  # nothing is sent before configure
+    assert not transition(3)  # activate needs configure first
+    assert transition(1) and state() == "inactive"
+    assert _spin_until(node, lambda: len(commands) > 5 and "passive" in modes, 10.0)
+    assert transition(3) and state() == "active"
+    assert _spin_until(node, lambda: modes and modes[-1] == "homing", 10.0)
+    assert transition(4) and state() == "inactive"  # holding home
+    assert _spin_until(node, lambda: len(events) == 3, 10.0)
+    assert [(e.start_state.label, e.goal_state.label) for e in events] == [
+        ("unconfigured", "inactive"),
+        ("inactive", "active"),
+        ("active", "inactive"),
+    ]
+    assert transition(51)  # shutdown from inactive: the node damps once and exits
+    assert bridge.wait(20) == 0

@@ -1,0 +1,257 @@
+"""A 12-motor quadruped (pybullet_data's A1) walking through an elliptical foot trajectory.
+
+The M-DeMoRL paper's quadruped set-up (after Paigwar et al. 2020): the policy does not
+command joints; it shapes a trajectory generator. Each foot follows an ellipse in its hip
+frame, once per gait period, diagonal legs in phase (a trot):
+
+    x = x_shift − (L / 2) cos φ,   y = y_shift,   z = −h0 + z_shift + H max(sin φ, 0)
+
+(swing while sin φ > 0: the foot lifts by ``step_height`` and moves forward; stance while
+sin φ < 0: it pushes back on the ground). The action, per leg (``LEGS`` order), is
+(step-length change, x shift, y shift, z shift) in metres within their bounds: 16 numbers.
+The zero action is the nominal trot. A low-level controller turns the foot targets into
+joint angles by the leg's analytic inverse kinematics (hip abduction about x, thigh and calf
+about y; lengths read from the URDF) and tracks them with a PD law at every physics step.
+
+Observation (22): roll and pitch, base angular velocity (body frame), base linear velocity
+(body frame), the 12 joint angles, and (sin φ, cos φ) of the generator's phase. Reward:
+progress along x (up the slope) − w·Δt·|τ·q̇|. Terminated when the base falls below
+``min_height`` above the ground or tilts more than ``max_tilt`` from the ground's normal.
+``slope`` (rad) tilts the ground about y so that +x runs uphill.
+
+The phase is the generator's own state, not a sensor reading, so the node graph refuses the
+task (it has no ``estimate``), as it refuses ``minitaur_tg``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl_control.tasks.base import StateLayout, TaskDefinition
+
+URDF_FILE = "a1/a1.urdf"
+#: legs in the URDF's order; diagonal pairs (FR, RL) and (FL, RR) share a phase
+LEGS = ("FR", "FL", "RR", "RL")
+LEG_PHASE_OFFSETS = np.array([0.0, math.pi, math.pi, 0.0])
+JOINT_NAMES = tuple(f"{leg}_{part}_joint" for leg in LEGS for part in ("hip", "upper", "lower"))
+NUM_MOTORS = 12
+#: per leg: step-length change, x shift, y shift, z shift (metres)
+ACTION_FIELDS = ("step_length", "x_shift", "y_shift", "z_shift")
+OBS_DIM = 2 + 3 + 3 + NUM_MOTORS + 2
+LAYOUT = StateLayout(
+    (("angle", 12), ("velocity", 12), ("torque", 12), ("qx", 1), ("qy", 1), ("qz", 1),
+     ("qw", 1), ("angular_velocity", 3), ("linear_velocity", 3), ("phase_sin", 1),
+     ("phase_cos", 1), ("base_x", 1), ("base_z", 1))
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Quadruped12Params:
+    """Actuator, gait, terrain and task parameters (SI units, rad)."""
+
+    control_dt: float = 0.01  # one action per 10 ms ...
+    physics_substeps: int = 5  # ... integrated in 2 ms physics steps (PD at 500 Hz)
+    kp: float = 100.0  # N·m/rad (60 tracks too softly: the nominal trot then barely moves)
+    kd: float = 2.0  # N·m·s/rad
+    torque_limit: float = 33.5  # N·m: the A1's motors
+    step_frequency: float = 2.0  # Hz: gait cycles per second
+    step_length: float = 0.08  # m: nominal fore-aft stroke of a foot
+    step_height: float = 0.06  # m: foot lift in swing
+    stance_height: float = 0.27  # m: hip-to-foot height of the nominal stance
+    #: action bounds (m): step-length change, x shift, y shift, z shift
+    step_length_range: float = 0.06
+    shift_range: tuple[float, float, float] = (0.05, 0.03, 0.04)
+    slope: float = 0.0  # rad: the ground rises along +x
+    ground_friction: float = 1.0
+    energy_weight: float = 0.0005
+    min_height: float = 0.12  # m of base above the ground
+    max_tilt: float = 0.8  # rad of roll, or pitch away from the slope's
+    max_steps: int = 1000
+    settle_steps: int = 300  # physics steps holding the stance before the first episode
+
+    @property
+    def physics_dt(self) -> float:
+        return self.control_dt / self.physics_substeps
+
+    def __post_init__(self) -> None:
+        for name in ("control_dt", "kp", "torque_limit", "step_frequency", "stance_height",
+                     "max_steps", "physics_substeps", "min_height", "max_tilt",
+                     "ground_friction"):  # fmt: skip
+            if not getattr(self, name) > 0:
+                raise ValueError(f"Quadruped12Params.{name} must be > 0")
+        for name in ("kd", "step_length", "step_height", "step_length_range", "energy_weight",
+                     "settle_steps"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"Quadruped12Params.{name} must be >= 0")
+        if len(self.shift_range) != 3 or min(self.shift_range) < 0:
+            raise ValueError("Quadruped12Params.shift_range needs 3 non-negative bounds (x y z)")
+        if not -0.35 <= self.slope <= 0.35:
+            raise ValueError(f"Quadruped12Params.slope must be within ±0.35 rad, got {self.slope}")
+
+
+@dataclass(frozen=True)
+class LegGeometry:
+    """The legs' kinematic constants, read from the URDF (metres, trunk frame)."""
+
+    hips: np.ndarray  # [4, 3]: hip abduction joint positions in the trunk frame
+    side: np.ndarray  # [4]: +1 for left legs, −1 for right ones (sign of the hip offset)
+    hip_offset: float  # lateral offset from the abduction axis to the thigh joint
+    thigh: float  # thigh joint -> calf joint
+    calf: float  # calf joint -> foot
+
+
+@functools.cache
+def geometry() -> LegGeometry:
+    """The A1's leg geometry from pybullet_data's URDF (no hand-copied numbers)."""
+    import pybullet_data
+
+    from rl_control.robot.urdf import UrdfModel
+
+    model = UrdfModel((Path(pybullet_data.getDataPath()) / URDF_FILE).read_text())
+    origin = {j.name: j.origin[:3, 3] for j in model.joints}
+    hips = np.array([origin[f"{leg}_hip_joint"] for leg in LEGS])
+    offsets = np.array([origin[f"{leg}_upper_joint"][1] for leg in LEGS])
+    thighs = np.array([-origin[f"{leg}_lower_joint"][2] for leg in LEGS])
+    calves = np.array([-origin[f"{leg}_toe_fixed"][2] for leg in LEGS])
+    for name, values in (("hip offset", np.abs(offsets)), ("thigh", thighs), ("calf", calves)):
+        if np.ptp(values) > 1e-9:
+            raise ValueError(f"{URDF_FILE}: legs differ in {name} length: {values.tolist()}")
+    return LegGeometry(hips, np.sign(offsets), float(abs(offsets[0])), float(thighs[0]),
+                       float(calves[0]))  # fmt: skip
+
+
+def foot_positions(angles: np.ndarray, g: LegGeometry | None = None) -> np.ndarray:
+    """Feet [..., 4, 3] in their hip frames from joint angles [..., 12] (forward kinematics)."""
+    g = g or geometry()
+    q = np.asarray(angles, dtype=np.float64).reshape(*np.shape(angles)[:-1], 4, 3)
+    q1, q2, q3 = q[..., 0], q[..., 1], q[..., 2]
+    x = -g.thigh * np.sin(q2) - g.calf * np.sin(q2 + q3)
+    z_leg = -g.thigh * np.cos(q2) - g.calf * np.cos(q2 + q3)
+    y_leg = g.side * g.hip_offset
+    y = y_leg * np.cos(q1) - z_leg * np.sin(q1)
+    z = y_leg * np.sin(q1) + z_leg * np.cos(q1)
+    return np.stack([x, y, z], -1)
+
+
+def leg_angles(feet: np.ndarray, g: LegGeometry | None = None) -> np.ndarray:
+    """Joint angles [..., 12] putting the feet [..., 4, 3] (hip frames) where asked: the
+    inverse of :func:`foot_positions` with the knee bent backwards (calf angle < 0).
+    Unreachable targets are pulled onto the workspace's boundary."""
+    g = g or geometry()
+    p = np.asarray(feet, dtype=np.float64)
+    x, y, z = p[..., 0], p[..., 1], p[..., 2]
+    y_leg = g.side * g.hip_offset
+    z_leg = -np.sqrt(np.maximum(y**2 + z**2 - g.hip_offset**2, 1e-9))
+    q1 = np.arctan2(z, y) - np.arctan2(z_leg, y_leg)
+    q1 = (q1 + np.pi) % (2 * np.pi) - np.pi
+    cos_knee = (x**2 + z_leg**2 - g.thigh**2 - g.calf**2) / (2 * g.thigh * g.calf)
+    q3 = -np.arccos(np.clip(cos_knee, -1.0, 1.0))
+    k1, k2 = g.thigh + g.calf * np.cos(q3), g.calf * np.sin(q3)
+    q2 = np.arctan2(-x, -z_leg) - np.arctan2(k2, k1)
+    return np.stack([q1, q2, q3], -1).reshape(*p.shape[:-2], NUM_MOTORS)
+
+
+def action_bounds(p: Quadruped12Params) -> tuple[np.ndarray, np.ndarray]:
+    high = np.tile([p.step_length_range, *p.shift_range], len(LEGS)).astype(np.float64)
+    return -high, high
+
+
+def foot_targets(action: np.ndarray, phase: float, p: Quadruped12Params) -> np.ndarray:
+    """Foot targets [4, 3] in the hip frames: the ellipse at ``phase`` shaped by ``action``
+    (clipped to its bounds)."""
+    low, high = action_bounds(p)
+    a = np.clip(np.asarray(action, dtype=np.float64), low, high).reshape(len(LEGS), 4)
+    length = np.maximum(p.step_length + a[:, 0], 0.0)
+    leg_phase = phase + LEG_PHASE_OFFSETS
+    x = a[:, 1] - length / 2 * np.cos(leg_phase)
+    z = -p.stance_height + a[:, 3] + p.step_height * np.maximum(np.sin(leg_phase), 0.0)
+    y = geometry().side * geometry().hip_offset + a[:, 2]
+    return np.stack([x, y, z], -1)
+
+
+def next_phase(phase: float, p: Quadruped12Params) -> float:
+    """The generator's phase one control step later, in [0, 2π)."""
+    return (phase + 2 * math.pi * p.step_frequency * p.control_dt) % (2 * math.pi)
+
+
+def standing_angles(p: Quadruped12Params) -> np.ndarray:
+    """Joint angles [12] of the nominal stance (every foot under its thigh joint)."""
+    g = geometry()
+    feet = np.stack([np.zeros(4), g.side * g.hip_offset, np.full(4, -p.stance_height)], -1)
+    return leg_angles(feet, g)
+
+
+def pd_torque(desired: Any, angle: Any, velocity: Any, p: Quadruped12Params) -> Any:
+    """τ = clip(kp (q_d − q) − kd q̇, ±torque_limit)."""
+    raw = p.kp * (desired - angle) - p.kd * velocity
+    return np.clip(raw, -p.torque_limit, p.torque_limit)
+
+
+def _lib(x: Any) -> Any:
+    return np if isinstance(x, np.ndarray | np.generic | float | int) else __import__("torch")
+
+
+def roll_pitch(s: Any) -> tuple[Any, Any]:
+    """Roll and pitch (rad, ZYX Euler) of the base quaternion in state ``s``."""
+    lib = _lib(s)
+    x, y, z, w = (LAYOUT.get(s, n) for n in ("qx", "qy", "qz", "qw"))
+    roll = lib.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = lib.arcsin(lib.clip(2 * (w * y - z * x), -1.0, 1.0))
+    return roll, pitch
+
+
+def observation(s: Any, p: Quadruped12Params) -> Any:
+    lib = _lib(s)
+    roll, pitch = roll_pitch(s)
+    cat = np.concatenate if lib is np else lib.cat
+    parts = [lib.stack([roll, pitch], -1), LAYOUT.get(s, "angular_velocity"),
+             LAYOUT.get(s, "linear_velocity"), LAYOUT.get(s, "angle"),
+             LAYOUT.get(s, "phase_sin", "phase_cos")]  # fmt: skip
+    return cat(parts, -1)
+
+
+def reward_terms(s: Any, a: Any, s2: Any, p: Quadruped12Params) -> dict[str, Any]:
+    """Progress along x and the energy penalty −w·Δt·|τ·q̇| (Δt = control step)."""
+    power = (LAYOUT.get(s2, "torque") * LAYOUT.get(s2, "velocity")).sum(-1)
+    return {
+        "forward": LAYOUT.get(s2, "base_x") - LAYOUT.get(s, "base_x"),
+        "energy": -p.energy_weight * p.control_dt * abs(power),
+    }
+
+
+def reward(s: Any, a: Any, s2: Any, p: Quadruped12Params) -> Any:
+    terms = reward_terms(s, a, s2, p)
+    return terms["forward"] + terms["energy"]
+
+
+def terminated(s: Any, p: Quadruped12Params) -> Any:
+    """Fallen: base too low above the sloped ground, or tilted too far from its normal."""
+    lib = _lib(s)
+    x, z = LAYOUT.get(s, "base_x"), LAYOUT.get(s, "base_z")
+    roll, pitch = roll_pitch(s)
+    low = z - x * math.tan(p.slope) < p.min_height
+    tilted = (abs(roll) > p.max_tilt) | (abs(pitch + p.slope) > p.max_tilt)
+    return low | tilted if lib is np else lib.logical_or(low, tilted)
+
+
+DEFINITION = TaskDefinition(
+    name="quadruped12",
+    params_cls=Quadruped12Params,
+    layout=LAYOUT,
+    joint_names=JOINT_NAMES,
+    env_id="rl_control/Quadruped12-v0",
+    entry_point="rl_control.envs.quadruped12:Quadruped12Env",
+    action_bounds=action_bounds,
+    dt=lambda p: p.control_dt,
+    max_steps=lambda p: p.max_steps,
+    observation=observation,
+    reward=reward,
+    reward_terms=reward_terms,
+    terminated=terminated,
+)

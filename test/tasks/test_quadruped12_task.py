@@ -1,0 +1,108 @@
+"""rl_control.tasks.quadruped12: leg kinematics from the URDF, the trotting ellipse, bounds."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rl_control.tasks import quadruped12 as q
+from rl_control.tasks.registry import GRAPH_FACTS, TASKS, require_task_facts
+
+
+def _random_angles(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    hip = rng.uniform(-0.6, 0.6, (n, 4))
+    thigh = rng.uniform(0.0, 1.6, (n, 4))
+    calf = rng.uniform(-2.6, -0.95, (n, 4))  # the URDF's calf limits: the knee bends back
+    return np.stack([hip, thigh, calf], -1).reshape(n, 12)
+
+
+def test_geometry_is_read_from_the_urdf() -> None:
+    g = q.geometry()
+    assert (g.thigh, g.calf, g.hip_offset) == (0.2, 0.2, 0.08505)  # a1.urdf's origins
+    assert g.side.tolist() == [-1, 1, -1, 1]  # FR FL RR RL
+    assert np.allclose(np.abs(g.hips), [0.183, 0.047, 0.0])
+
+
+def test_inverse_kinematics_inverts_forward_kinematics() -> None:
+    angles = _random_angles(500)
+    assert np.abs(q.leg_angles(q.foot_positions(angles)) - angles).max() < 1e-9
+
+
+def test_out_of_reach_targets_are_pulled_onto_the_workspace() -> None:
+    feet = np.tile([[0.0, 0.0, -1.0]], (4, 1))  # 1 m below the hip: the legs are 0.4 m
+    angles = q.leg_angles(feet)
+    assert np.isfinite(angles).all()
+    assert np.allclose(angles.reshape(4, 3)[:, 2], 0.0)  # straight knee, as far as it goes
+
+
+def test_stance_puts_every_foot_under_its_thigh() -> None:
+    p = q.Quadruped12Params()
+    feet = q.foot_positions(q.standing_angles(p))
+    assert np.allclose(feet[:, 0], 0.0, atol=1e-12)
+    assert np.allclose(feet[:, 2], -p.stance_height)
+
+
+def test_trot_ellipse_phases_period_and_shape() -> None:
+    p = q.Quadruped12Params()
+    zero = np.zeros(16)
+    for phase in np.linspace(0, 2 * math.pi, 9):
+        feet = q.foot_targets(zero, phase, p)
+        assert np.allclose(feet[0, [0, 2]], feet[3, [0, 2]])  # FR with RL: x and height
+        assert np.allclose(feet[1, [0, 2]], feet[2, [0, 2]])  # FL with RR
+        # the two diagonal pairs are half a period apart
+        assert np.allclose(feet[1, [0, 2]], q.foot_targets(zero, phase + math.pi, p)[0, [0, 2]])
+    lift = q.foot_targets(zero, math.pi / 2, p)[0]  # mid-swing: highest, centred
+    assert lift[2] == pytest.approx(-p.stance_height + p.step_height)
+    assert lift[0] == pytest.approx(0.0, abs=1e-12)
+    stance = q.foot_targets(zero, 3 * math.pi / 2, p)[0]
+    assert stance[2] == pytest.approx(-p.stance_height)
+    phase, steps = 0.0, round(1 / (p.step_frequency * p.control_dt))
+    for _ in range(steps):
+        phase = q.next_phase(phase, p)
+    assert math.isclose(math.cos(phase), 1.0, abs_tol=1e-9)  # one period: back to the start
+
+
+def test_action_shifts_and_step_length_move_the_ellipse_within_bounds() -> None:
+    p = q.Quadruped12Params()
+    low, high = q.action_bounds(p)
+    assert low.shape == (16,) and np.allclose(high[:4], [0.06, 0.05, 0.03, 0.04])
+    a = np.zeros(16)
+    a[4:8] = [0.02, 0.01, -0.01, 0.02]  # FL: longer step, shifted forward, inward, higher
+    base, shaped = q.foot_targets(np.zeros(16), 0.0, p), q.foot_targets(a, 0.0, p)
+    # FL is at leg phase π: x = shift + (L + ΔL) / 2
+    assert shaped[1] - base[1] == pytest.approx([0.01 + 0.01, -0.01, 0.02])
+    clipped = q.foot_targets(np.full(16, 9.0), 0.0, p)
+    assert np.allclose(clipped, q.foot_targets(high, 0.0, p))
+
+
+def test_reward_termination_and_observation_on_states() -> None:
+    p = q.Quadruped12Params(slope=0.1)
+    s = np.zeros(q.LAYOUT.size)
+    s[q.LAYOUT.slice("qw")] = 1.0
+    s[q.LAYOUT.slice("base_z")] = 0.3
+    s2 = s.copy()
+    s2[q.LAYOUT.slice("base_x")] = 0.01
+    assert q.reward(s, None, s2, p) == pytest.approx(0.01)
+    assert q.observation(s, p).shape == (q.OBS_DIM,)
+    # level base on a 0.1 rad slope: 0.1 rad from the ground's normal, within max_tilt
+    assert not q.terminated(s, p)
+    fallen = s.copy()
+    fallen[q.LAYOUT.slice("base_x")] = 2.0  # the ground is 0.2 m higher there
+    assert q.terminated(fallen, p)
+    batch = np.stack([s, fallen])
+    assert q.terminated(batch, p).tolist() == [False, True]
+
+
+def test_bad_parameters_are_named() -> None:
+    with pytest.raises(ValueError, match="slope"):
+        q.Quadruped12Params(slope=0.5)
+    with pytest.raises(ValueError, match="shift_range"):
+        q.Quadruped12Params(shift_range=(0.1, 0.1))
+
+
+def test_registered_and_refused_by_the_graph_for_its_generator_phase() -> None:
+    task = TASKS["quadruped12"]
+    assert task.env_id == "rl_control/Quadruped12-v0"
+    with pytest.raises(ValueError, match="state estimate"):
+        require_task_facts("quadruped12", GRAPH_FACTS, "the node graph")
