@@ -111,8 +111,8 @@ def test_gi_ppo_update_uses_the_mixed_density_and_checkpoints_alpha():
     other = build("gi_ppo", "dejong_64", seed=3)
     other.load_state_dict(state)
     assert other.alpha == algo.alpha and other.gi_lr == algo.gi_lr
-    with pytest.raises(ValueError, match="gi_ppo needs a task with a differentiable step"):
-        build("gi_ppo", "two_link_leg")
+    with pytest.raises(ValueError, match="gi_ppo needs a task that observes its full state"):
+        build("gi_ppo", "two_link_leg")  # a differentiable step, time only through the phase
 
 
 def test_gi_ppo_beats_ppo_on_dejong_64_at_a_small_budget():
