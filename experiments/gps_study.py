@@ -1,4 +1,4 @@
-"""GPS vs PPO vs iLQR on the soft-wall cart-pole from perturbed starts (issue 16).
+"""GPS vs PPO vs iLQR on the soft-wall cart-pole and on the 2R leg (issue 16).
 
 Task: the soft-wall cart-pole with 2 s episodes (200 steps, best return 3000). Training and
 guiding starts: uniform in ±(0.2 m, 0.4 rad, 0.5 m/s, 1 rad/s), where the pole tip starts in
@@ -20,9 +20,18 @@ Final policies are scored on the same 10 training-distribution and 10 wide start
 are reused; ``--report-only`` summarises the finished ones). 5 seeds; ~30 min of 2 idle
 cores, far longer on a loaded machine.
 
-    python experiments/gps_study.py            # full
+2R leg (``--task two_link_leg``): one 0.5 s gait cycle per episode (250 steps at 500 Hz, best
+return 250); training and guiding starts at rest within ±0.05 rad of the IK solution of the
+path's start (the task's reset), wide starts within ±0.2 rad; GPS
+(config/train/gps_two_link_leg.yaml) and PPO (config/train/ppo_two_link_leg.yaml, as written)
+on the same env steps and grid, the guide law and iLQR-MPC (horizon 30, re-planned every 10
+steps, 3 iterations) on the leg's URDF rigid-body model (tasks/two_link_leg_model.py).
+
+    python experiments/gps_study.py                       # cart-pole, full
+    python experiments/gps_study.py --task two_link_leg   # 2R leg
     python experiments/gps_study.py --quick    # smoke run, tiny budgets (not a result)
-Writes <out>/gps_study.{md,json,png} (default out: experiments/results).
+Writes <out>/gps_study.{md,json,png} (the leg: gps_study_two_link_leg.*; default out:
+experiments/results).
 """
 
 from __future__ import annotations
@@ -70,15 +79,41 @@ QUICK = {"seeds": [0], "steps": 120, "every": 60, "eval_episodes": 1,
          "mpc": {"horizon": 10, "replan": 5, "iterations": 1}}  # fmt: skip
 
 
+LEG = "two_link_leg"
+#: per task: training / wide starts, learners, reward per step at best, guide-distance scale
+SETUPS: dict[str, dict[str, Any]] = {
+    TASK: {"train": TRAIN, "wide": WIDE, "methods": METHODS, "best": 15,
+           "scale": TRAIN["init_range"]},
+    LEG: {"train": {"max_steps": 250}, "wide": {"max_steps": 250, "init_noise": 0.2},
+          "methods": ("gps", "ppo"), "best": 1, "scale": [0.05, 0.05]},
+}  # fmt: skip
+LEG_FULL = {
+    "task": LEG,
+    "seeds": [0, 1, 2, 3, 4],
+    "steps": 10_000,
+    "every": 2_000,
+    "eval_episodes": 2,
+    "final_episodes": 4,
+    "gps": {},
+    "mpc": {"horizon": 30, "replan": 10, "iterations": 3},
+}
+LEG_QUICK = {**QUICK, "task": LEG, "mpc": {"horizon": 10, "replan": 5, "iterations": 1}}
+
+
+def task_of(plan: dict) -> str:
+    return plan.get("task", TASK)  # the cart-pole plans name no task (their settings hash)
+
+
 def envs(plan: dict) -> tuple[dict, dict]:
-    return {**TRAIN, **plan.get("env", {})}, {**WIDE, **plan.get("env", {})}
+    setup = SETUPS[task_of(plan)]
+    return {**setup["train"], **plan.get("env", {})}, {**setup["wide"], **plan.get("env", {})}
 
 
-def score(policy: Any, env_params: dict, episodes: int) -> list[float]:
+def score(policy: Any, env_params: dict, episodes: int, task: str = TASK) -> list[float]:
     from rl_control.envs.registration import make_env
     from rl_control.training.evaluation import evaluate
 
-    env = make_env(TASK, **env_params)
+    env = make_env(task, **env_params)
     try:
         return evaluate(policy, env, episodes, FINAL_SEED).returns.tolist()
     finally:
@@ -86,22 +121,26 @@ def score(policy: Any, env_params: dict, episodes: int) -> list[float]:
 
 
 class NearestGuide:
-    """The iLQR feedback law g(x_t) of the guide whose start is nearest the episode's start."""
+    """The iLQR feedback law g(x_t) of the guide whose start is nearest the episode's start
+    (distance over the first len(scale) state entries, each in units of ``scale``)."""
 
     def __init__(self, samplers: list, starts: np.ndarray, scale: np.ndarray) -> None:
         from rl_control.policies.base import PolicyOutput
 
-        self.samplers, self.starts, self.scale, self.out = samplers, starts, scale, PolicyOutput
+        self.samplers, self.out = samplers, PolicyOutput
+        self.starts, self.scale = starts[:, : len(scale)], np.asarray(scale)
         self.reset()
 
     def reset(self, env_ids: Any = None) -> None:
         self.guide, self.t = None, 0
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> Any:
+        obs = np.asarray(obs, dtype=np.float64)
         if self.guide is None:
-            dist = np.abs((self.starts - obs[0]) / self.scale).sum(1)
+            dist = np.abs((self.starts - obs[0, : len(self.scale)]) / self.scale).sum(1)
             self.guide = self.samplers[int(np.argmin(dist))]
-        a = self.guide.controller.mean(np.array([self.t]), np.asarray(obs, dtype=np.float64))
+        a = self.guide.mean(np.array([self.t]), obs)  # unit actions, the obs mapped to a state
+        a = self.guide.center + self.guide.half * a
         self.t += 1
         return self.out(a, a, np.zeros(1))
 
@@ -124,15 +163,17 @@ def _train(plan: dict, method: str, seed: int, run_dir: Path) -> dict[str, Any]:
     from rl_control.training.runner import Runner
 
     train, wide = envs(plan)
+    task = task_of(plan)
     n, start, result = plan["final_episodes"], time.time(), {"method": method, "seed": seed}
     if method == "ilqr_mpc":
         from rl_control.mpc.ilqr_mpc import ILQRMPCPolicy
 
-        mpc = ILQRMPCPolicy(TASK, train, **plan["mpc"])
-        result.update(train=score(mpc, train, n), wide=score(mpc, wide, n), solves=mpc.solves)
+        mpc = ILQRMPCPolicy(task, train, **plan["mpc"])
+        result.update(train=score(mpc, train, n, task), wide=score(mpc, wide, n, task),
+                      solves=mpc.solves, failed_solves=mpc.failed_solves)  # fmt: skip
     else:
         algo_name = "ppo" if method == "ppo_tuned" else method
-        config_file = ROOT / f"config/train/{algo_name}_soft_wall_cartpole.yaml"
+        config_file = ROOT / f"config/train/{algo_name}_{task}.yaml"
         cfg = yaml.safe_load(config_file.read_text())
         built: dict[str, Any] = {}
 
@@ -153,12 +194,13 @@ def _train(plan: dict, method: str, seed: int, run_dir: Path) -> dict[str, Any]:
         algo = built["algo"]
         result.update(steps=[float(r["env_steps"]) for r in rows],
                       returns=[float(r["eval_return_mean"]) for r in rows],
-                      train=score(algo.policy, train, n),
-                      wide=score(algo.policy, wide, n))  # fmt: skip
+                      train=score(algo.policy, train, n, task),
+                      wide=score(algo.policy, wide, n, task))  # fmt: skip
         if method == "gps":
             guides = [algo.samplers[i] for i in algo.guide_ids]
-            law = NearestGuide(guides, algo.guide_starts, np.asarray(train["init_range"]))
-            result.update(guide_train=score(law, train, n), guide_wide=score(law, wide, n),
+            law = NearestGuide(guides, algo.guide_starts, SETUPS[task]["scale"])
+            result.update(guide_train=score(law, train, n, task),
+                          guide_wide=score(law, wide, n, task),
                           counts=algo.counts, w_r=algo.w_r, iterations=algo.iteration)  # fmt: skip
     result["seconds"] = time.time() - start
     return result
@@ -171,33 +213,41 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+#: table rows: (name, method whose results hold them, result key prefix: "" or "guide_")
+GROUPS = (
+    ("GPS", "gps", ""),
+    ("PPO, default (SB3-style)", "ppo", ""),
+    ("PPO, tuned (ppo_mpc_vs_ppo)", "ppo_tuned", ""),
+    ("iLQR guide law (no re-planning)", "gps", "guide_"),
+    ("iLQR as MPC (re-planning)", "ilqr_mpc", ""),
+)
+
+
 def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
-    by = {m: [r for r in results if r["method"] == m] for m in (*METHODS, "ilqr_mpc")}
+    setup = SETUPS[task_of(plan)]
+    methods = setup["methods"]
+    by = {m: [r for r in results if r["method"] == m] for m in (*methods, "ilqr_mpc")}
     grid = fair.eval_grid(plan["steps"], plan["every"])
     curves = {m: [fair.on_grid(r["steps"], r["returns"], grid).tolist() for r in by[m]]
-              for m in METHODS}  # fmt: skip
+              for m in methods}  # fmt: skip
 
-    def finals(rows: list[dict], key: str) -> list[float]:
-        return [float(np.mean(r[key])) for r in rows]
+    def finals(rows: list[dict], key: str) -> tuple[list[float], list[float]]:
+        return ([float(np.mean(r[key + "train"])) for r in rows],
+                [float(np.mean(r[key + "wide"])) for r in rows])  # fmt: skip
 
-    groups = {"GPS": (finals(by["gps"], "train"), finals(by["gps"], "wide")),
-              "PPO, default (SB3-style)": (finals(by["ppo"], "train"), finals(by["ppo"], "wide")),
-              "PPO, tuned (ppo_mpc_vs_ppo)": (finals(by["ppo_tuned"], "train"),
-                                              finals(by["ppo_tuned"], "wide")),
-              "iLQR guide law (no re-planning)": (finals(by["gps"], "guide_train"),
-                                                  finals(by["gps"], "guide_wide")),
-              "iLQR as MPC (re-planning)": (finals(by["ilqr_mpc"], "train"),
-                                            finals(by["ilqr_mpc"], "wide"))}  # fmt: skip
+    groups = {name: finals(by[m], key) for name, m, key in GROUPS
+              if m in (*methods, "ilqr_mpc")}  # fmt: skip
     # the seeds every learner finished (a --report-only summary may lack some)
-    seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in METHODS)))
-    return {"quick": quick, "seeds": seeds, "planned_seeds": plan["seeds"],
+    seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in methods)))
+    return {"quick": quick, "task": task_of(plan), "methods": list(methods),
+            "seeds": seeds, "planned_seeds": plan["seeds"],
             "grid": grid.tolist(), "curves": curves,
             "groups": {k: {"train": v[0], "wide": v[1]} for k, v in groups.items()},
             "gps_counts": [r.get("counts") for r in by["gps"]], "steps": plan["steps"],
             "gps_minus_guide": [(float(np.mean(r["train"]) - np.mean(r["guide_train"])),
                                  float(np.mean(r["wide"]) - np.mean(r["guide_wide"])))
                                 for r in by["gps"]],
-            "best_return": 15 * envs(plan)[0]["max_steps"],
+            "best_return": setup["best"] * envs(plan)[0]["max_steps"],
             "seconds": {m: [r["seconds"] for r in by[m]] for m in by}}  # fmt: skip
 
 
@@ -212,13 +262,16 @@ def table(summary: dict) -> tuple[list[str], list[list[str]]]:
         return fair.spread([c[idx] for c in cur[m]])
 
     rows = []
-    for (name, g), m in zip(summary["groups"].items(), (*METHODS, None, None), strict=True):
-        cells = [at(m, p) if m else "- (model known, no env steps)" for p in points]
+    kinds = {name: (m, key) for name, m, key in GROUPS}
+    for name, g in summary["groups"].items():
+        m, key = kinds[name]
+        learned = m != "ilqr_mpc" and not key
+        cells = [at(m, p) if learned else "- (model known, no env steps)" for p in points]
         rows.append([name, *cells, fair.spread(g["train"]), fair.spread(g["wide"])])
     return header, rows
 
 
-def plot(summary: dict, path: Path) -> None:
+def plot(summary: dict, path: Path, title: str) -> None:
     """Median (and range over seeds) eval return against env steps; iLQR-MPC as a line."""
     import matplotlib
 
@@ -239,7 +292,7 @@ def plot(summary: dict, path: Path) -> None:
     if mpc:
         ax.axhline(float(np.median(mpc)), color="k", ls="--", label="iLQR as MPC (no env steps)")
     ax.set(xlabel="env steps used", ylabel="eval return (training starts)",
-           title="soft-wall cart-pole, 200-step episodes")  # fmt: skip
+           title=title)  # fmt: skip
     ax.legend(loc="lower right")
     import io
 
@@ -255,6 +308,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="per-run results (default runs/gps_study)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--task", choices=sorted(SETUPS), default=TASK)
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -262,14 +316,19 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     )
     args = parser.parse_args(None if argv is None else list(argv))
     run = start_run(["experiments/gps_study.py", *(argv if argv is not None else sys.argv[1:])])
-    plan = QUICK if args.quick else FULL
+    leg = args.task == LEG
+    plan = (LEG_QUICK if leg else QUICK) if args.quick else (LEG_FULL if leg else FULL)
+    name = "gps_study" + (f"_{LEG}" if leg else "")
     out = args.out or ROOT / ("runs/experiments_quick" if args.quick else "experiments/results")
-    runs = args.runs or ROOT / ("runs/gps_study_quick" if args.quick else "runs/gps_study")
+    runs = args.runs or ROOT / "runs" / (name + "_quick" * args.quick)
     runs.mkdir(parents=True, exist_ok=True)
-    # the MPC job first: it is the longest single job
-    jobs = [{"plan": plan, "method": "ilqr_mpc", "seed": 0, "path": str(runs / "mpc.json")}]
-    jobs += [{"plan": plan, "method": m, "seed": s, "path": str(runs / f"{m}_{s}.json")}
-             for s in plan["seeds"] for m in METHODS]  # fmt: skip
+    methods = SETUPS[args.task]["methods"]
+    jobs = [{"plan": plan, "method": m, "seed": s, "path": str(runs / f"{m}_{s}.json")}
+            for s in plan["seeds"] for m in methods]  # fmt: skip
+    mpc = {"plan": plan, "method": "ilqr_mpc", "seed": 0, "path": str(runs / "mpc.json")}
+    # the cart-pole's MPC job first (its longest); the leg's after 3 seeds of the learners,
+    # so a cut-short run still has a few seeds of every row
+    jobs.insert(3 * len(methods) if leg else 0, mpc)
 
     def done_result(job: dict) -> dict | None:
         settings = {"plan": job["plan"], "method": job["method"], "seed": job["seed"]}
@@ -286,13 +345,16 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     from rl_control.training.io import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "gps_study.json", json.dumps(summary, indent=1))
-    plot(summary, out / "gps_study.png")
+    atomic_write_text(out / f"{name}.json", json.dumps(summary, indent=1))
+    what = ("2R leg, 250-step episodes (one gait cycle)" if leg
+            else "soft-wall cart-pole, 200-step episodes")  # fmt: skip
+    plot(summary, out / f"{name}.png", what)
     header, rows = table(summary)
+    best = SETUPS[args.task]["best"]
     notes = [
         "Returns: mean over the deterministic eval episodes; cells: median [min, max] over "
         f"seeds {sorted({r['seed'] for r in done if r['method'] == 'gps'})}. Best possible "
-        f"return {15 * envs(plan)[0]['max_steps']} (15 per step).",
+        f"return {best * envs(plan)[0]['max_steps']} ({best} per step).",
         "GPS minus its own iLQR guide law, per seed (training / wide starts): "
         + ", ".join(f"{a:+.0f} / {b:+.0f}" for a, b in summary["gps_minus_guide"])
         + ".",
@@ -300,15 +362,28 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         "of episodes and is evaluated at its first update past a grid point, so a cell is its "
         "last evaluation at or before the grid point); 'final' columns score "
         f"every final policy on the same {plan['final_episodes']} starts per distribution.",
-        "iLQR rows use the task's smoothed LCS model (linearised about upright) and no env "
-        "steps; the guide law is the nearest guide's g(x_t) from each GPS seed's iLQR guides.",
+        (
+            "iLQR rows use the leg's URDF rigid-body model (exact to ~1e-7 rad over 100 steps) "
+            "and no env steps; starts: training ±0.05 rad, wide ±0.2 rad about the path's IK "
+            "start; PPO is config/train/ppo_two_link_leg.yaml as written (4 envs x 1024 steps "
+            "per update: 2 updates in the budget)"
+            if leg
+            else "iLQR rows use the task's smoothed LCS model (linearised about upright) and "
+            "no env steps"
+        )
+        + "; the guide law is the nearest guide's g(x_t) from each GPS seed's iLQR "
+        "guides.",
     ]
+    failed = [(r["failed_solves"], r["solves"]) for r in done
+              if r["method"] == "ilqr_mpc" and "failed_solves" in r]  # fmt: skip
+    if failed:
+        notes.append("iLQR-MPC re-plans that kept the previous plan (Q_uu not PD at any μ or a "
+                     f"non-finite plan): {failed[0][0]} of {failed[0][1]}.")  # fmt: skip
     if missing:
         notes.append(f"INCOMPLETE: not run (budget): {', '.join(missing)}.")
-    title = "GPS vs PPO vs iLQR, soft-wall cart-pole" + (" (QUICK: not results)" * args.quick)
-    print(
-        write_markdown("gps_study", title, header, rows, notes, run=run, out_dir=out).read_text()
-    )
+    title = f"GPS vs PPO vs iLQR, {'2R leg' if leg else 'soft-wall cart-pole'}"
+    title += " (QUICK: not results)" * args.quick
+    print(write_markdown(name, title, header, rows, notes, run=run, out_dir=out).read_text())
     return summary
 
 

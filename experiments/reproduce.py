@@ -46,6 +46,13 @@ class Claim:
     experiment: str  # experiments/<experiment>.py writes <results>/<experiment>.json
     #: summary JSON -> (our figure, verdict)
     judge: Callable[[dict[str, Any]], tuple[str, str]]
+    #: extra arguments of the experiment's script, and its summary's name when they change it
+    args: tuple[str, ...] = ()
+    summary: str = ""
+
+    @property
+    def result(self) -> str:
+        return self.summary or self.experiment
 
 
 def _groups(summary: dict[str, Any], variant: str = "standard") -> dict[str, dict[str, Any]]:
@@ -245,6 +252,15 @@ CLAIMS = (
         judge_gps_generalises,
     ),
     Claim(
+        "GPS generalises to starts where the trajectory optimiser alone fails (2R leg)",
+        "gps-trpo-ppo-lecture (GPS, Figs. 4-5)",
+        "GPS walks on test terrains, DDP falls",
+        "gps_study",
+        judge_gps_generalises,
+        args=("--task", "two_link_leg"),
+        summary="gps_study_two_link_leg",
+    ),
+    Claim(
         "M-DeMoRL progresses ~30 % faster than the best prior method (SAC, MBPO)",
         DEMORL_PAPER,
         "~30 % faster (1.3x)",
@@ -297,15 +313,19 @@ CLAIMS = (
 )
 
 
-def command(experiment: str, quick: bool) -> str:
-    return f"python experiments/{experiment}.py" + " --quick" * quick
+def command(experiment: str, quick: bool, args: tuple[str, ...] = ()) -> str:
+    return (
+        f"python experiments/{experiment}.py"
+        + "".join(f" {a}" for a in args)
+        + (" --quick" * quick)
+    )
 
 
 def rows(results: Path, quick: bool) -> list[list[str]]:
     """One table row per claim, from the summary JSONs in ``results`` ('not run' if absent)."""
     out = []
     for c in CLAIMS:
-        path = results / f"{c.experiment}.json"
+        path = results / f"{c.result}.json"
         if not path.is_file():
             figure, verdict, seeds = "-", "not run", "-"
         else:
@@ -322,7 +342,7 @@ def rows(results: Path, quick: bool) -> list[list[str]]:
                 figure,
                 seeds,
                 verdict,
-                f"`{command(c.experiment, quick)}`",
+                f"`{command(c.experiment, quick, c.args)}`",
             ]
         )
     return out
@@ -332,10 +352,11 @@ def run_experiments(quick: bool, out: Path | None, runs: Path | None, workers: i
     """Run every experiment behind :data:`CLAIMS` once (in this process, resumable)."""
     import importlib
 
-    for experiment in dict.fromkeys(c.experiment for c in CLAIMS):
-        argv = ["--quick"] * quick + ["--workers", str(workers)]
+    for experiment, args, result in dict.fromkeys((c.experiment, c.args, c.result)
+                                                  for c in CLAIMS):  # fmt: skip
+        argv = [*args] + ["--quick"] * quick + ["--workers", str(workers)]
         argv += ["--out", str(out)] if out else []
-        argv += ["--runs", str(runs / experiment)] if runs else []
+        argv += ["--runs", str(runs / result)] if runs else []
         importlib.import_module(f"experiments.{experiment}").main(argv)
 
 

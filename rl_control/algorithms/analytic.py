@@ -104,6 +104,9 @@ class AnalyticPPO(PPO):
         if task is None or "differentiable" not in task.definition.facts():
             name = getattr(task, "name", "a plain gymnasium env")
             raise ValueError(f"{self.name} needs a task with a differentiable step, got {name}")
+        if spec.obs_dim != task.layout.size:  # the replay steps the observations it stored
+            raise ValueError(f"{self.name} needs a task that observes its full state; "
+                             f"{task.name!r} does not")  # fmt: skip
         super().__init__(spec, *args, **kwargs)
         self.step_fn = task.differentiable_step()
 

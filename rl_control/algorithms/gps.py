@@ -42,6 +42,7 @@ from rl_control.algorithms.registry import register_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.actor_critic import GaussianActorCritic
 from rl_control.mpc.ilqr import ILQR, ILQRSettings, task_model
+from rl_control.mpc.observed_task import StateMap
 from rl_control.policies.base import PolicyOutput
 
 
@@ -98,9 +99,13 @@ class GPS(Algorithm):
     def __init__(self, spec: AlgorithmSpec, config: GPSConfig, policy: GaussianActorCritic,
                  seed: int = 0) -> None:  # fmt: skip
         task = spec.task
-        if task is None or spec.obs_dim != task.layout.size:
-            raise ValueError("gps needs a task that observes its full state (guides act on it)")
+        if task is None:
+            raise ValueError("gps needs a task with dynamics (a plain gymnasium env has none)")
         self.spec, self.config, self.task = spec, config, task
+        # guides act on the task state: the observation mapped back (the 2R leg: time from
+        # the phase, nearest the guide's nominal); raises when it cannot be
+        state_map = StateMap(task)
+        self.to_state = None if state_map.identity else state_map
         self.policy, self.work = policy, copy.deepcopy(policy)
         self.center = (np.asarray(spec.action_high) + np.asarray(spec.action_low)) / 2
         self.half = (np.asarray(spec.action_high) - np.asarray(spec.action_low)) / 2
@@ -147,7 +152,9 @@ class GPS(Algorithm):
                 init = previous or np.zeros((self.task.max_steps, self.spec.act_dim))
             result = solver.solve(x0, init)
             previous = previous or result.controller
-            self.samplers.append(GuideSampler(result.controller, self.center, self.half))
+            self.samplers.append(
+                GuideSampler(result.controller, self.center, self.half, self.to_state)
+            )
             ids.append(len(self.samplers) - 1)
         return ids
 
@@ -156,8 +163,11 @@ class GPS(Algorithm):
         center, half = torch.as_tensor(self.center), torch.as_tensor(self.half)
         frozen = copy.deepcopy(policy).requires_grad_(False)
 
+        observe = self.to_state is not None  # the policy sees observations, iLQR states
+
         def reward(x: torch.Tensor, u: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
-            dist = frozen.distribution(frozen.normalize_obs(x.float()))
+            obs = self.task.observation(x) if observe else x
+            dist = frozen.distribution(frozen.normalize_obs(obs.float()))
             logp = dist.log_prob(((u - center) / half).float()).double()
             return base(x, u, x2) + w * logp
 
@@ -356,8 +366,8 @@ class GPS(Algorithm):
         if state.get("algorithm") != self.name:
             raise ValueError(f"state_dict is for {state.get('algorithm')!r}, not {self.name!r}")
         self.policy.set_state(state["policy"])
-        self.samplers = [sampler_from_state(s, self.policy, self.center, self.half)
-                         for s in state["samplers"]]  # fmt: skip
+        self.samplers = [sampler_from_state(s, self.policy, self.center, self.half,
+                                            self.to_state) for s in state["samplers"]]  # fmt: skip
         self.store.load(state["store"])
         self.rng.bit_generator.state = state["rng"]
         for key, value in state["vars"].items():

@@ -8,6 +8,7 @@ env-space one times the action scaling's Jacobian, so π_θ / π_G ratios compar
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ import torch
 from rl_control.models.actor_critic import GaussianActorCritic
 from rl_control.mpc.ilqr import LinearGaussianController
 
+#: (observations [N, obs], nominal states [N, state]) -> states [N, state]
+StateOf = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
 
 class GuideSampler:
     """π_G of one iLQR solution, in unit action space u = (a − center) / half_range."""
@@ -24,20 +28,28 @@ class GuideSampler:
     kind = "guide"
 
     def __init__(self, controller: LinearGaussianController, center: np.ndarray,
-                 half_range: np.ndarray) -> None:  # fmt: skip
-        self.controller = controller
+                 half_range: np.ndarray, to_state: StateOf | None = None) -> None:  # fmt: skip
+        """``to_state(obs, nominal)``: observations -> the states the law acts on (None: the
+        observation is the state)."""
+        self.controller, self.to_state = controller, to_state
         self.center, self.half = np.asarray(center), np.asarray(half_range)
         self._log_jac = float(np.log(self.half).sum())
 
+    def _state(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        if self.to_state is None:
+            return x
+        c = self.controller
+        return self.to_state(x, c.x[np.minimum(np.asarray(t, dtype=np.int64), c.horizon - 1)])
+
     def sample(self, t: np.ndarray, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return (self.controller.sample(t, x, rng) - self.center) / self.half
+        return (self.controller.sample(t, self._state(t, x), rng) - self.center) / self.half
 
     def mean(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return (self.controller.mean(t, x) - self.center) / self.half
+        return (self.controller.mean(t, self._state(t, x)) - self.center) / self.half
 
     def log_prob(self, t: np.ndarray, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         a = self.center + self.half * np.asarray(u)
-        return self.controller.log_prob(t, x, a) + self._log_jac
+        return self.controller.log_prob(t, self._state(t, x), a) + self._log_jac
 
     def state(self) -> dict[str, Any]:
         c = self.controller
@@ -78,11 +90,11 @@ Sampler = GuideSampler | PolicySampler
 
 
 def sampler_from_state(state: dict[str, Any], template: GaussianActorCritic, center: np.ndarray,
-                       half: np.ndarray) -> Sampler:  # fmt: skip
+                       half: np.ndarray, to_state: StateOf | None = None) -> Sampler:  # fmt: skip
     """Rebuild a sampler from :meth:`state` (``template`` gives the policy architecture)."""
     if state["kind"] == "guide":
         c = LinearGaussianController(state["x"], state["u"], state["k"], state["K"], state["quu"])
-        return GuideSampler(c, center, half)
+        return GuideSampler(c, center, half, to_state)
     sampler = PolicySampler(template)
     sampler.policy.set_state(state["policy"])
     return sampler

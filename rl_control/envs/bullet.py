@@ -155,6 +155,12 @@ class BulletEnv(gym.Env):
         tau = np.array([s[3] for s in states], dtype=np.float64)
         return q, v, tau
 
+    def joint_damping(self) -> np.ndarray | None:
+        """Viscous damping [N·m·s/rad] per :meth:`movable_joints` joint that the env applies
+        itself (PyBullet ignores ``changeDynamics(jointDamping=...)`` on a createMultiBody
+        body and reports only a URDF's own values); None: PyBullet's values hold."""
+        return None
+
     def step_effort(self, effort: np.ndarray) -> None:
         """Hold joint efforts (the :meth:`joint_sensors` joints and convention) for one
         control step, as a ros2_control effort controller would: for envs whose action is

@@ -76,9 +76,12 @@ class TwoLinkLegEnv(BulletEnv):
             c.changeDynamics(body, link, localInertiaDiagonal=[rod, rod, 1e-6])
         zero_damping(c, body, _JOINTS)
         for link in _JOINTS:
-            c.changeDynamics(body, link, jointDamping=p.joint_damping, maxJointVelocity=1e3)
+            c.changeDynamics(body, link, maxJointVelocity=1e3)
         disable_default_motors(c, body, _JOINTS)
         return body
+
+    def joint_damping(self) -> np.ndarray:
+        return np.full(len(_JOINTS), self.params.joint_damping)
 
     def _observe(self, errors: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         t = np.float64(self.time)
@@ -115,7 +118,10 @@ class TwoLinkLegEnv(BulletEnv):
             raise ValueError(f"non-finite action: {torque.tolist()}")
         torque = torque.clip(-p.max_torque, p.max_torque)
         calls = self._calls
-        calls.set_motor_array(self._body, _JOINTS, _TORQUE_CONTROL, forces=torque)
+        # viscous joint damping applied here: PyBullet ignores changeDynamics' jointDamping
+        # on this body (measured: q̇ unchanged after 50 free steps at 1 N·m·s/rad)
+        applied = torque - p.joint_damping * self.state[2:] if p.joint_damping else torque
+        calls.set_motor_array(self._body, _JOINTS, _TORQUE_CONTROL, forces=applied)
         calls.step_simulation()
         (q1, w1, _, _), (q2, w2, _, _) = calls.get_joint_states(self._body, _JOINTS)
         self.state = np.array((q1, q2, w1, w2))

@@ -3,8 +3,10 @@
 Every ``replan`` steps iLQR is re-solved over ``horizon`` steps from the observed state,
 warm-started from the previous plan shifted in time (its closed-loop rollout), for at most
 ``iterations`` iterations; between re-plans the plan's feedback law g(x_t) = ū_t + k_t +
-K_t (x_t − x̄_t) acts. Needs a task that observes its full state and has dynamics; one env
-at a time (the plan is per episode: :meth:`reset` between episodes).
+K_t (x_t − x̄_t) acts. Needs a task with dynamics whose observation determines its state
+(:class:`~rl_control.mpc.observed_task.StateMap`: the 2R leg's time from its phase, kept
+continuous with the plan's); one env at a time (the plan is per episode: :meth:`reset`
+between episodes).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rl_control.mpc.ilqr import ILQR, ILQRSettings, LinearGaussianController, task_model
+from rl_control.mpc.observed_task import StateMap
 from rl_control.policies.base import Policy, PolicyOutput
 from rl_control.policies.registry import register_policy
 
@@ -32,8 +35,7 @@ class ILQRMPCPolicy(Policy):
                 "ilqr_mpc needs horizon >= 1, 1 <= replan <= horizon, iterations >= 1"
             )
         self.task = make_task(task, task_params)
-        if self.task.obs_dim != self.task.layout.size:
-            raise ValueError(f"ilqr_mpc: task {task!r} does not observe its full state")
+        self.state_of = StateMap(self.task)  # raises for a task whose obs hide its state
         f, r = task_model(self.task, smoothing)
         settings = ILQRSettings(max_iter=iterations, tol=1e-4)
         self.solver = ILQR(f, r, self.task.action_low, self.task.action_high, settings)
@@ -42,22 +44,42 @@ class ILQRMPCPolicy(Policy):
         self.plan: LinearGaussianController | None = None
         self.step = 0
         self.solves = 0
+        self.failed_solves = 0  # re-plans that kept the previous plan (see act)
 
     def reset(self, env_ids: np.ndarray | None = None) -> None:
         self.plan, self.step = None, 0
 
     def act(self, obs: np.ndarray, deterministic: bool = True) -> PolicyOutput:
         obs = np.asarray(obs, dtype=np.float64)
-        if obs.shape != (1, self.task.layout.size):
-            n = self.task.layout.size
-            raise ValueError(f"ilqr_mpc acts on one state [1, {n}], got {obs.shape}")
+        if obs.shape != (1, self.task.obs_dim):
+            n = self.task.obs_dim
+            raise ValueError(f"ilqr_mpc acts on one observation [1, {n}], got {obs.shape}")
         replan = self._config["replan"]
         if self.plan is None or self.step % replan == 0:
             init = (np.zeros((self._config["horizon"], self.task.act_dim)) if self.plan is None
                     else self.plan.shifted(replan))  # fmt: skip
-            self.plan = self.solver.solve(obs[0], init).controller
+            ref = None if self.plan is None else init.x[0]
             self.solves += 1
-        action = self.plan.mean(np.array([self.step % replan]), obs)
+            try:
+                plan = self.solver.solve(self.state_of(obs, ref)[0], init).controller
+                if not all(np.isfinite(a).all() for a in (plan.x, plan.u, plan.K)):
+                    raise ValueError("ilqr_mpc: iLQR returned a non-finite plan")
+            except ValueError:  # Q_uu not PD at any μ, or a plan gone non-finite (the 2R leg
+                if self.plan is None:  # from wide starts, where a near-singular Q_uu gave
+                    raise  # huge gains): the old plan goes on
+                self.failed_solves += 1
+                self.plan = init
+            else:
+                # act on the accepted (line-searched) nominal: with a few iterations the law's
+                # feed-forward k_t is a full untried Newton step (2R leg, 2 iterations:
+                # |k_0| ~ 7 N·m, return below zero torque's)
+                self.plan = LinearGaussianController(plan.x, plan.u, np.zeros_like(plan.k),
+                                                     plan.K, plan.quu)  # fmt: skip
+        k = self.step % replan
+        action = self.plan.mean(np.array([k]), self.state_of(obs, self.plan.x[k]))
+        if not np.isfinite(action).all():  # huge gains times the deviation: the nominal
+            self.failed_solves += 1
+            action = self.plan.u[k][None]
         self.step += 1
         action = self.task.clip_action(action)
         return PolicyOutput(action, action, np.zeros(1))

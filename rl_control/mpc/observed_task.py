@@ -68,3 +68,39 @@ def observed_task(task: Task | None, samples: int = 64, seed: int = 0) -> Observ
     if back.shape != obs.shape or not torch.allclose(back, obs, atol=1e-6):
         return None
     return ObservedTask(task, fn)
+
+
+#: state fields an observation gives only modulo a period (the 2R leg's time, from its phase)
+PERIODIC_FIELDS: dict[str, Callable[[Task], dict[str, float]]] = {
+    "two_link_leg": lambda task: {"t": float(task.params.period)},
+}
+
+
+class StateMap:
+    """Observations [N, obs] -> task states [N, state] (numpy float64) for controllers that
+    act on the state (iLQR laws): the identity when the task observes its full state, else
+    the checked inverse of :func:`observed_task`; a periodic field is moved by whole periods
+    to lie nearest the ``reference`` states' (a plan's nominal x̄_t) when one is given."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.identity = task.obs_dim == task.layout.size
+        inverse = None if self.identity else observed_task(task)
+        if inverse is None and not self.identity:
+            raise ValueError(f"task {task.name!r}: its observation does not determine its "
+                             "state (no checked inverse in STATE_FROM_OBSERVATION)")  # fmt: skip
+        self._inverse = inverse
+        periods = PERIODIC_FIELDS.get(task.name, lambda t: {})(task)
+        self.periodic = [(task.layout.slice(name), p) for name, p in periods.items()]
+
+    def __call__(self, obs: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float64)
+        if self.identity:
+            return obs
+        assert self._inverse is not None
+        state = self._inverse.state_from_obs(torch.as_tensor(obs)).numpy()
+        if reference is not None:
+            for where, period in self.periodic:
+                gap = state[..., where] - reference[..., where]
+                state[..., where] -= period * np.round(gap / period)
+        return state

@@ -93,14 +93,20 @@ def _link(name: str, cid: int, body: int, index: int) -> list[str]:
     return out + ["  </link>"]
 
 
-def export_body(cid: int, body: int, robot_names: Sequence[str], name: str = "robot") -> str:
-    """URDF of a PyBullet multibody (see the module docstring)."""
+def export_body(cid: int, body: int, robot_names: Sequence[str], name: str = "robot",
+                damping: Sequence[float] | None = None) -> str:  # fmt: skip
+    """URDF of a PyBullet multibody (see the module docstring); ``damping`` per movable
+    joint overrides PyBullet's reported joint damping (an env that applies its own)."""
     count = pybullet.getNumJoints(body, physicsClientId=cid)
     infos = [pybullet.getJointInfo(body, j, physicsClientId=cid) for j in range(count)]
     names = iter(model_joint_names(cid, body, robot_names))
     joint_names = [next(names) if i[2] != pybullet.JOINT_FIXED else i[1].decode() for i in infos]
     links = ["base_link"] + [f"{j}_link" for j in joint_names]
     lines = [f"<robot name={quoteattr(name)}>", *_link(links[0], cid, body, -1)]
+    moving = [j for j, i in enumerate(infos) if i[2] != pybullet.JOINT_FIXED]
+    damp = {j: infos[j][6] for j in moving}
+    if damping is not None:
+        damp.update(zip(moving, (float(d) for d in damping), strict=True))
     for j, info in enumerate(infos):
         kind = _TYPES[info[2]]
         lower, upper, parent = info[8], info[9], info[16]
@@ -114,6 +120,8 @@ def export_body(cid: int, body: int, robot_names: Sequence[str], name: str = "ro
             f"<child link={quoteattr(links[j + 1])}/>",
             f'    <origin xyz="{_f(pos)}" rpy="{_f(_rpy(orn))}"/><axis xyz="{_f(info[13])}"/>',
         ]
+        if kind != "fixed":  # PyBullet's joint damping and friction (changeDynamics)
+            lines.append(f'    <dynamics damping="{damp[j]!r}" friction="{info[7]!r}"/>')
         if kind in ("revolute", "prismatic"):
             lines.append(
                 f'    <limit lower="{lower!r}" upper="{upper!r}" effort="{info[10]!r}"'
@@ -131,7 +139,7 @@ def robot_description(env: BulletEnv, robot_names: Sequence[str]) -> str:
 
         path = Path(pybullet_data.getDataPath()) / env.urdf_file
         return absolute_meshes(path.read_text(), path.parent)
-    return export_body(cid, body, robot_names, type(env).__name__)
+    return export_body(cid, body, robot_names, type(env).__name__, env.joint_damping())
 
 
 def root_pose(cid: int, body: int) -> np.ndarray:

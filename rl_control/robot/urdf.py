@@ -79,6 +79,7 @@ class Joint:
     origin: np.ndarray
     axis: np.ndarray
     mimic: tuple[str, float, float] | None = None  # (leader, multiplier, offset)
+    damping: float = 0.0  # <dynamics damping>: viscous, N·m·s/rad (N·s/m for prismatic)
 
     def transform(self, q: float) -> np.ndarray:
         """parent -> child at joint position ``q``."""
@@ -87,6 +88,16 @@ class Joint:
         if self.type == "prismatic":
             return self.origin @ homogeneous(np.eye(3), self.axis * q)
         return self.origin
+
+
+@dataclass(frozen=True)
+class Inertial:
+    """A link's mass, centre-of-mass frame (4x4, in the link frame) and inertia tensor about
+    the centre of mass in that frame."""
+
+    mass: float
+    origin: np.ndarray
+    inertia: np.ndarray
 
 
 class UrdfModel:
@@ -114,6 +125,13 @@ class UrdfModel:
             if j.mimic is not None and j.mimic[0] not in by_name:
                 raise ValueError(f"URDF joint {j.name!r} mimics unknown joint {j.mimic[0]!r}")
         self._order = _topological(self.root, self.joints)
+        #: every link's <inertial> (mass 0, identity frame and zero inertia without one)
+        self.inertials = {link: _inertia(root, link) for link in self.links}
+
+    @property
+    def chain(self) -> list[Joint]:
+        """The joints parents-first from the root (the order :meth:`link_poses` follows)."""
+        return list(self._order)
 
     @property
     def moving_joints(self) -> list[str]:
@@ -175,8 +193,16 @@ def _parse_joint(element: ET.Element) -> Joint:
         )
     return Joint(
         name, kind, parent.get("link", ""), child.get("link", ""),
-        homogeneous(rpy_matrix(rpy), xyz), axis / (norm or 1.0), mimic,
+        homogeneous(rpy_matrix(rpy), xyz), axis / (norm or 1.0), mimic, _damping(element, name),
     )  # fmt: skip
+
+
+def _damping(element: ET.Element, name: str) -> float:
+    dyn = element.find("dynamics")
+    value = float(dyn.get("damping", "0")) if dyn is not None else 0.0
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"URDF joint {name!r}: damping must be finite and >= 0, got {value}")
+    return value
 
 
 def _inertial(robot: ET.Element, link: str) -> tuple[np.ndarray, float]:
@@ -192,6 +218,20 @@ def _inertial(robot: ET.Element, link: str) -> tuple[np.ndarray, float]:
             frame = homogeneous(rpy_matrix(rpy), xyz)
         return frame, float(mass.get("value", "0")) if mass is not None else 0.0
     return np.eye(4), 0.0
+
+
+def _inertia(robot: ET.Element, link: str) -> Inertial:
+    frame, mass = _inertial(robot, link)
+    tensor = np.zeros((3, 3))
+    element = next((e for e in robot.findall("link") if e.get("name") == link), None)
+    found = element.find("inertial/inertia") if element is not None else None
+    if found is not None:
+        v = {n: float(found.get(n, "0")) for n in ("ixx", "ixy", "ixz", "iyy", "iyz", "izz")}
+        tensor = np.array([[v["ixx"], v["ixy"], v["ixz"]], [v["ixy"], v["iyy"], v["iyz"]],
+                           [v["ixz"], v["iyz"], v["izz"]]])  # fmt: skip
+    if mass < 0 or not np.all(np.isfinite(tensor)):
+        raise ValueError(f"URDF link {link!r}: mass must be >= 0 and the inertia finite")
+    return Inertial(mass, frame, tensor)
 
 
 def _topological(root: str, joints: list[Joint]) -> list[Joint]:

@@ -27,7 +27,15 @@ def check_graph_task(task: str, algo: str | None = None) -> None:
 
         if algo not in algorithm_names():
             raise ValueError(f"unknown algorithm {algo!r}; known: {algorithm_names()}")
-        require_task_facts(task, algorithm_task_facts(algo), f"algorithm {algo!r}")
+        needs = algorithm_task_facts(algo)
+        require_task_facts(task, needs, f"algorithm {algo!r}")
+        if "differentiable" in needs:  # the replay steps observations (AnalyticPPO's check)
+            from rl_control.tasks.registry import make_task
+
+            bound = make_task(task)
+            if bound.obs_dim != bound.layout.size:
+                raise ValueError(f"algorithm {algo!r} needs a task that observes its full "
+                                 f"state; {task!r}'s observation is not its state")  # fmt: skip
 
 
 def build_graph_trainer(

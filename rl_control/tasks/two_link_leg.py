@@ -241,6 +241,20 @@ def targets(state: np.ndarray, params: TwoLinkLegParams) -> dict[str, np.ndarray
     return {"foot_target": np.array([p_d[0], 0.0, p_d[1]])}
 
 
+def _dynamics(params: TwoLinkLegParams) -> Any:
+    """The rigid-body model from the leg's URDF (two_link_leg_model.py; imported here lazily:
+    it imports this module)."""
+    from rl_control.tasks.two_link_leg_model import LegDynamics
+
+    return LegDynamics(params)
+
+
+def _differentiable(params: TwoLinkLegParams) -> Any:
+    from rl_control.tasks.two_link_leg_model import differentiable_step
+
+    return differentiable_step(params)
+
+
 DEFINITION = TaskDefinition(
     name="two_link_leg",
     params_cls=TwoLinkLegParams,
@@ -258,4 +272,6 @@ DEFINITION = TaskDefinition(
     estimate=estimate,
     sample_initial_state=_initial_state,
     targets=targets,
+    dynamics=_dynamics,
+    differentiable=_differentiable,
 )

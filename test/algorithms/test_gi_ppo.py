@@ -111,8 +111,8 @@ def test_gi_ppo_update_uses_the_mixed_density_and_checkpoints_alpha():
     other = build("gi_ppo", "dejong_64", seed=3)
     other.load_state_dict(state)
     assert other.alpha == algo.alpha and other.gi_lr == algo.gi_lr
-    with pytest.raises(ValueError, match="gi_ppo needs a task with a differentiable step"):
-        build("gi_ppo", "two_link_leg")
+    with pytest.raises(ValueError, match="gi_ppo needs a task that observes its full state"):
+        build("gi_ppo", "two_link_leg")  # a differentiable step, time only through the phase
 
 
 def test_gi_ppo_beats_ppo_on_dejong_64_at_a_small_budget():
@@ -122,3 +122,15 @@ def test_gi_ppo_beats_ppo_on_dejong_64_at_a_small_budget():
     gi = np.mean(train(build("gi_ppo", "dejong_64", seed=0), 40)[-5:])
     ppo = np.mean(train(build("ppo", "dejong_64", seed=0), 40)[-5:])
     assert gi > ppo + 15.0, (gi, ppo)
+
+
+def test_analytic_algorithms_refuse_a_task_whose_observation_is_not_its_state():
+    from rl_control.algorithms.registry import make_algorithm
+    from rl_control.algorithms.spec import AlgorithmSpec
+    from rl_control.tasks.registry import make_task
+
+    task = make_task("two_link_leg")  # a differentiable step, but time only through the phase
+    spec = AlgorithmSpec(task.obs_dim, tuple(task.action_low), tuple(task.action_high), 1, task)
+    for algo in ("gi_ppo", "rp", "lr_rp"):
+        with pytest.raises(ValueError, match="observes its full state; 'two_link_leg' does not"):
+            make_algorithm(algo, spec, {}, 0)

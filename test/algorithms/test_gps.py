@@ -222,3 +222,33 @@ def test_adaptive_guiding_adds_guides_solved_on_the_policy_augmented_reward() ->
     assert set(guides[1:]) & set(algo.store.sources)
     new, old = algo.samplers[guides[1]].controller, algo.samplers[guides[0]].controller
     assert not np.allclose(new.u, old.u)  # re-solved on r + log π_θ: a different plan
+
+
+def test_gps_on_the_2r_leg_guides_act_on_states_mapped_from_observations() -> None:
+    task = make_task("two_link_leg", {"max_steps": 20})
+    spec = AlgorithmSpec(task.obs_dim, tuple(task.action_low), tuple(task.action_high), 1, task)
+    small = {"num_guides": 1, "guiding_samples": 2, "ilqr_iters": 3, "ml_steps": 5,
+             "phi_steps": 2}  # fmt: skip
+    algo = make_algorithm("gps", spec, {**TINY, **small}, 0)
+    guide = algo.samplers[algo.guide_ids[0]]
+    env = make_env("two_link_leg", max_steps=20)
+    obs, _ = env.reset(options={"state": guide.controller.x[0, :4]})
+    obs, *_ = env.step(guide.controller.u[0])  # t = dt: the law's step 1, from the observation
+    env.close()
+    state = np.concatenate([env.unwrapped.state, [env.unwrapped.time]])[None]
+    t, x = np.array([1]), obs[None].astype(np.float64)
+    np.testing.assert_allclose(guide.mean(t, x), (guide.controller.mean(t, state) - algo.center)
+                               / algo.half, atol=1e-5)  # fmt: skip
+    stats = []
+    venv = SyncVectorEnv([lambda: make_env("two_link_leg", max_steps=20)])
+    obs, done = venv.reset(seed=0), 0
+    while done < 6:
+        out = algo.act(obs)
+        step = venv.step(out.action)
+        algo.record(obs, out, step.reward, step.terminated, step.truncated, step.next_obs)
+        done += int(step.truncated[0])
+        obs = step.obs
+        if algo.ready():
+            stats.append(algo.update())
+    venv.close()
+    assert len(stats) >= 2 and all(np.isfinite(v) for row in stats for v in row.values())

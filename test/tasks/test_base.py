@@ -45,7 +45,8 @@ def test_bound_task_applies_params_and_keeps_functions_batched() -> None:
 
 def test_every_task_lists_the_facts_it_has() -> None:
     assert "dynamics" in make_task("soft_wall_cartpole").definition.facts()
-    assert "dynamics" not in make_task("two_link_leg").definition.facts()
+    assert "dynamics" in make_task("two_link_leg").definition.facts()  # its URDF model
+    assert "dynamics" not in make_task("minitaur").definition.facts()
     leg = make_task("two_link_leg")
     state = leg.definition.sample_initial_state(np.random.default_rng(0), leg.params)
     assert state.shape == (leg.definition.layout.size,) and leg.layout.get(state, "t") == 0.0
@@ -61,5 +62,5 @@ def test_cartpole_dynamics_give_ds_da_in_torch() -> None:
     a = torch.tensor([[10.0]], dtype=torch.float64, requires_grad=True)
     model.predict(s, a)[0, 2].backward()  # ∂ẋ'/∂a away from the walls is B's entry
     assert a.grad.item() == pytest.approx(lcs.B[2, 0], rel=1e-6)
-    with pytest.raises(ValueError, match="'two_link_leg' has no exact dynamics model"):
-        make_task("two_link_leg").dynamics()
+    with pytest.raises(ValueError, match="'minitaur' has no exact dynamics model"):
+        make_task("minitaur").dynamics()

@@ -55,7 +55,7 @@ def test_facts_params_and_errors():
     require_task_facts("ackley_64", ("differentiable",), "gi_ppo")
     require_task_facts("soft_wall_cartpole", ("differentiable",), "gi_ppo")
     with pytest.raises(ValueError, match="has no differentiable step"):
-        require_task_facts("two_link_leg", ("differentiable",), "gi_ppo")
+        require_task_facts("minitaur", ("differentiable",), "gi_ppo")
     assert make_task("ackley_64").act_dim == 64 and make_task("ackley_1").action_high[0] == 32.768
     assert make_env("dejong_1", dim=3).action_space.shape == (3,)
     with pytest.raises(ValueError, match="function must be one of"):

@@ -66,8 +66,8 @@ def test_missing_facts_are_refused_in_one_line() -> None:
     assert "\n" not in message
     assert message.startswith("task 'Pendulum-v1' is a plain gymnasium env: the node graph ")
     assert "state layout" in message and "reward function" in message
-    with pytest.raises(ValueError, match=r"'two_link_leg' has no exact dynamics model: alg"):
-        require_task_facts("two_link_leg", ("dynamics",), "algorithm 'ppo_mpc'")
+    with pytest.raises(ValueError, match=r"'minitaur' has no exact dynamics model: alg"):
+        require_task_facts("minitaur", ("dynamics",), "algorithm 'ppo_mpc'")
     with pytest.raises(ValueError, match=r"unknown task 'nope'.*or any registered gymnasium"):
         require_task_facts("nope", (), "x")
     assert require_task_facts("Pendulum-v1", (), "ppo") is None
