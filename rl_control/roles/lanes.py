@@ -42,6 +42,7 @@ class Episode:
     first_step: int = 2**62
     ret: float = 0.0
     active: bool = True
+    reset_requested: bool = False  # its end asked the bridge for one reset (never two)
     obs: dict[int, np.ndarray] = field(default_factory=dict)
     actions: dict[int, ActionIn] = field(default_factory=dict)
 

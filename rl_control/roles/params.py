@@ -71,8 +71,10 @@ POLICY_NODE = _specs(
     ("deterministic", bool, False, "mean action (deploy) instead of sampling (training)"),
     ("swap_mid_episode", bool, False, "swap updates at once and act again on the newest "
      "observation (training)"),
-    ("seed", int, -1, "seed of the sampled actions (per policy version); -1 = unseeded"),
-    ("max_observation_age", float, 0.1, "s; staler observations are skipped and counted"),
+    ("seed", int, -1, "seed of the sampled actions (each drawn from seed, policy version, "
+     "episode and step); -1 = unseeded"),
+    ("max_observation_age", float, 0.1,
+     "s; staler observations are skipped and counted (0: no check, lock-step training)"),
     ("policy_wait_timeout", float, 60.0, "s to wait for a first policy before exiting with 1"),
     ("publish_markers", bool, True, "MPC policies: planned trajectory on plan_markers"),
     ("num_threads", int, 1, "torch threads (nodes share the machine)"),

@@ -283,7 +283,7 @@ class GraphTrainer:
             if not self.updating:  # during an update the version is about to change anyway
                 self.dropped_stale += 1
                 self._cut(lane)
-                self.hooks.request_reset(lane.index)
+                self._request_reset(lane)
                 return
         early = not (term or trunc) and self._grant_is_safe_before_recording(lane)
         if early:  # the bridge and the policy go on while this node records
@@ -298,10 +298,19 @@ class GraphTrainer:
             self._flush_held(lane)
             ep.active = False
             if not self.updating:
-                self.hooks.request_reset(lane.index)  # else after the update, with the new policy
+                self._request_reset(lane)  # else after the update, with the new policy
         self._maybe_start_update()
         if not early:
             self._decide(lane, step + 1)
+
+    def _request_reset(self, lane: Lane) -> None:
+        """Ask for the reset that ends the lane's episode, once: asked again after an update
+        while the new episode's first observation is still on its way, the bridge would
+        reset twice and skip an episode (start states drawn by message timing, issue 14)."""
+        if lane.ep is None or lane.ep.reset_requested:
+            return
+        lane.ep.reset_requested = True
+        self.hooks.request_reset(lane.index)
 
     def _budget_reached(self, lane: Lane, extra: int = 0, held: bool = False) -> bool:
         """Whether the rows recorded, plus ``extra`` and this worker's transitions waiting
@@ -466,7 +475,7 @@ class GraphTrainer:
         if ep is None:
             return  # this worker has not started (yet)
         if not ep.active:
-            self.hooks.request_reset(lane.index)
+            self._request_reset(lane)  # unless its end already asked for one
         elif held_step is not None and held_step[1] == ep.episode:
             if self.algorithm.on_policy:
                 for k in [k for k in ep.actions if k >= held_step[0]]:
@@ -486,7 +495,7 @@ class GraphTrainer:
             lane.undecided = None
             self._cut(lane)
             if not self.updating:
-                self.hooks.request_reset(lane.index)
+                self._request_reset(lane)
         else:
             self._decide(lane, step)
 
