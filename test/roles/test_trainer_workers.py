@@ -222,3 +222,22 @@ def test_replay_rebuilds_the_rows_from_the_log(tmp_path) -> None:
         np.testing.assert_array_equal(obs_a, obs_b)
         np.testing.assert_array_equal(trunc_a, trunc_b)
     assert again.algo.policy_version == 2 and again.trainer.session.counters.env_steps == 20
+
+
+def test_an_ended_episode_asks_for_one_reset_even_if_the_update_ends_first(tmp_path) -> None:
+    """Issue 14: worker 0's episode ends before the rollout is full; the update then finishes
+    before its new episode's first observation arrives. Asking again after the update would
+    reset its bridge twice and skip an episode, depending on message timing."""
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000, max_steps=4)
+    resets: list[int] = []
+    fleet.trainer.hooks.request_reset = resets.append  # the bridges' resets still in flight
+    rng = np.random.default_rng(0)
+    fleet.run(rng, only=[0])  # 4 steps: its column full and its episode over
+    assert resets == [0] and not fleet.trainer.updating
+    fleet.run(rng, only=[1])  # fills the rollout (and ends its episode): the update runs
+    fleet.trainer.wait(5)
+    assert fleet.algo.policy_version == 1
+    assert resets == [0, 1]  # one each: worker 0's is not asked for again
+    fleet._reset(0)  # the first reset's episode arrives: played on, not reset again
+    assert fleet.move(0) and fleet.trainer.lanes[0].ep.active
+    assert resets == [0, 1]
