@@ -108,6 +108,9 @@ TRAINER_NODE = _specs(
      "least (the newest goes out once due; unchanged weights never); on-policy: every one"),
     ("workers", int, 1, "bridge/estimator/policy groups fed as parallel envs (num_envs); "
      "1 = the plain topic names, else those of worker k under `worker_<k>/`"),
+    ("worker_timeout", float, 30.0, "s without any message from a started worker before it "
+     "counts as gone: its episode is cut, its column freed (a later worker takes it from the "
+     "next update on); 0 = wait forever"),
 )  # fmt: skip
 
 HARDWARE_BRIDGE = _specs(

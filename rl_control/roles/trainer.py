@@ -20,6 +20,12 @@ With ``workers`` > 1 each worker has a lane (:mod:`rl_control.roles.lanes`) and 
 algorithm sees N parallel envs: row r of the batch holds the r-th transition of every
 worker. On-policy, a worker whose column of the rollout is full waits for the update; off-
 policy, a worker at most ``MAX_LEAD`` rows ahead of the others waits for them.
+
+A worker that sent nothing (not even a re-published observation: a waiting bridge re-offers
+its step several times a second) for ``worker_timeout`` s of the clock has left: its
+episode is cut, its column is freed (mirrored from the first active worker, see
+:mod:`~rl_control.roles.lanes`) and the run goes on; a worker of that index that sends
+again takes the column from the next update on (0: wait for every worker forever).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import numpy as np
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import PolicyOutput
 from rl_control.robot.sensors import BETWEEN_EPISODES
-from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane, stack_row
+from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane, stack_row, take_row
 from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
 from rl_control.roles.transition_log import LoggedTransition, TransitionLog
 from rl_control.tasks.base import Task
@@ -65,6 +71,7 @@ class TrainerHooks:
     publish_update: Callable[[PolicyUpdate], None] = _noop
     publish_stats: Callable[[dict[str, float]], None] = _noop
     grant: Callable[[int, int, int, int], None] = _noop  # (worker, step, episode, min version)
+    worker_left: Callable[[int], None] = _noop  # (worker): silent for worker_timeout
 
 
 class GraphTrainer:
@@ -91,9 +98,13 @@ class GraphTrainer:
         stall_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         workers: int = 1,
+        worker_timeout: float = 30.0,
     ) -> None:
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers}")
+        if not float(worker_timeout) >= 0:
+            raise ValueError(f"worker_timeout must be >= 0 s (0: never), not {worker_timeout}")
+        self.worker_timeout = float(worker_timeout)
         self.task, self.algorithm, self.session, self.log = task, algorithm, session, log
         self.hooks = hooks or TrainerHooks()
         self.total_steps, self.checkpoint_every = int(total_steps), int(checkpoint_every)
@@ -113,6 +124,7 @@ class GraphTrainer:
         # (clock) times of the newest observation and action of any kind, re-published ones
         # too: the node warns when a peer has gone silent
         self.last_observation_at = self.last_action_at = clock()
+        self.departures = 0  # workers that left (worker_timeout)
 
     @property
     def workers(self) -> int:
@@ -170,7 +182,7 @@ class GraphTrainer:
         """An estimated state of ``worker``; starts, continues or ignores an episode."""
         self.last_observation_at = self.clock()
         lane = self._lane(worker)
-        if self.done or lane is None:
+        if self.done or lane is None or self._heard(lane):
             return
         step, episode = int(step), int(episode)
         ep = lane.ep
@@ -210,7 +222,9 @@ class GraphTrainer:
         """A policy action of ``worker``; paired with the observations around it."""
         self.last_action_at = self.clock()
         lane = self._lane(worker)
-        ep = lane.ep if lane is not None else None
+        if lane is None or self._heard(lane):
+            return
+        ep = lane.ep
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return
         if self.algorithm.on_policy and action.policy_version < self.algorithm.policy_version:
@@ -220,6 +234,25 @@ class GraphTrainer:
         if waiting is not None and waiting[0] == action.step == ep.first_step:
             self._decide(lane, ep.first_step)
         self._pair(lane, int(action.step))
+
+    def _heard(self, lane: Lane) -> bool:
+        """Note traffic of ``lane``'s worker; True when it has left (it waits to rejoin)."""
+        lane.last_heard = self.clock()
+        lane.joining = lane.gone
+        return lane.gone
+
+    def _check_departures(self) -> None:
+        """Free the column of every started worker silent for ``worker_timeout``."""
+        if self.worker_timeout <= 0 or self.done:
+            return
+        now = self.clock()
+        for lane in self.lanes:
+            if lane.seen and not lane.gone and now - lane.last_heard > self.worker_timeout:
+                self._cut(lane)  # what it sent stays, the last one truncated
+                lane.gone, lane.parked, lane.undecided = True, None, None
+                self.departures += 1
+                self.hooks.worker_left(lane.index)
+                self._record_rows()  # rows may complete without it (not during an update)
 
     def _decide(self, lane: Lane, step: int) -> None:
         """The transition into ``step`` is handled: let the bridge simulate it, or hold it."""
@@ -375,9 +408,9 @@ class GraphTrainer:
             if self.algorithm.on_policy:
                 version = self.algorithm.policy_version
                 self.dropped_stale += sum(lane.drop_stale(version) for lane in self.lanes)
-            if any(not lane.backlog for lane in self.lanes):
+            row = take_row(self.lanes)
+            if row is None:
                 break
-            row = [lane.backlog.pop(0) for lane in self.lanes]
             for t in row:
                 t.index = self.recorded
                 self.recorded += 1
@@ -439,6 +472,7 @@ class GraphTrainer:
         """
         for lane in self.lanes:
             self._settle_stalled(lane)
+        self._check_departures()
         if self._worker is None or self._worker.is_alive():
             return None
         self._worker.join()
@@ -466,6 +500,11 @@ class GraphTrainer:
         return row
 
     def _resume_after_update(self, lane: Lane) -> None:
+        if lane.gone:
+            if lane.joining:  # a worker of this index is back: its column is its own again
+                lane.gone = lane.joining = False
+                lane.ep = None  # its next (re-offered) observation starts an episode
+            return
         ep, held_step = lane.ep, lane.parked
         lane.parked = None
         held, version = lane.held, self.algorithm.policy_version
