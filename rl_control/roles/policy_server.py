@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,10 +184,10 @@ class PolicyServer:
         if self.seed is None:
             generator.seed()
             return
-        mixed = int(self.seed)
-        for part in (self.version, *key):
-            mixed = (mixed * 1_000_003 + int(part)) % 2**63
-        generator.manual_seed(mixed)
+        # hashed, so that neighbouring steps do not seed the generator with neighbouring ints
+        parts = struct.pack("<4q", int(self.seed), self.version, *key)
+        digest = hashlib.blake2b(parts, digest_size=8).digest()
+        generator.manual_seed(int.from_bytes(digest, "little") >> 1)
 
     def act(
         self, step: int, episode: int, state: np.ndarray, stamp: float, now: float
