@@ -6,10 +6,17 @@ algorithm has not yet received. The trainer feeds the algorithm one row at a tim
 being the oldest backlog entry of every lane in lane order (column k of an N-env batch is
 worker k), so what the algorithm receives depends on each worker's own lock-step sequence
 and never on which worker's message came first.
+
+A worker silent for the trainer's ``worker_timeout`` has left (:attr:`Lane.gone`): its
+episode is cut (what it sent is kept, the last transition marked truncated) and, once its
+backlog is used up, its column mirrors the first active worker's transitions (a copy of a
+real trajectory, so every row stays N wide and GAE stays valid) until a worker of that
+index sends again, which takes the column back from the next update on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +49,7 @@ class Episode:
     first_step: int = 2**62
     ret: float = 0.0
     active: bool = True
+    reset_requested: bool = False  # its end asked the bridge for one reset (never two)
     obs: dict[int, np.ndarray] = field(default_factory=dict)
     actions: dict[int, ActionIn] = field(default_factory=dict)
 
@@ -59,6 +67,9 @@ class Lane:
     parked: tuple[int, int] | None = None  # (step, episode) to grant once allowed
     min_version: int = 0  # actions of older policy versions are not applied any more
     backlog: list[LoggedTransition] = field(default_factory=list)
+    last_heard: float = 0.0  # (trainer clock) newest observation or action of this worker
+    gone: bool = False  # silent for worker_timeout: its column mirrors another's
+    joining: bool = False  # gone, but sending again: takes its column at the next update
 
     @property
     def seen(self) -> bool:
@@ -79,6 +90,18 @@ class Lane:
         before = len(self.backlog)
         self.backlog = [t for t in self.backlog if t.policy_version == version]
         return before - len(self.backlog)
+
+
+def take_row(lanes: list[Lane]) -> list[LoggedTransition] | None:
+    """Pop the next row (one transition per lane, lane order), or None while an active
+    lane's backlog is empty. A gone lane gives its own backlog first, then a copy of the
+    first active lane's transition; with no active lane left, nothing."""
+    live = [lane for lane in lanes if not lane.gone]
+    if not live or any(not lane.backlog for lane in live):
+        return None
+    source = live[0].backlog[0]
+    row = [lane.backlog.pop(0) if lane.backlog else None for lane in lanes]
+    return [t if t is not None else dataclasses.replace(source) for t in row]
 
 
 def stack_row(row: list[LoggedTransition]) -> dict[str, np.ndarray]:

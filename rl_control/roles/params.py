@@ -71,8 +71,10 @@ POLICY_NODE = _specs(
     ("deterministic", bool, False, "mean action (deploy) instead of sampling (training)"),
     ("swap_mid_episode", bool, False, "swap updates at once and act again on the newest "
      "observation (training)"),
-    ("seed", int, -1, "seed of the sampled actions (per policy version); -1 = unseeded"),
-    ("max_observation_age", float, 0.1, "s; staler observations are skipped and counted"),
+    ("seed", int, -1, "seed of the sampled actions (each drawn from seed, policy version, "
+     "episode and step); -1 = unseeded"),
+    ("max_observation_age", float, 0.1,
+     "s; staler observations are skipped and counted (0: no check, lock-step training)"),
     ("policy_wait_timeout", float, 60.0, "s to wait for a first policy before exiting with 1"),
     ("publish_markers", bool, True, "MPC policies: planned trajectory on plan_markers"),
     ("num_threads", int, 1, "torch threads (nodes share the machine)"),
@@ -106,6 +108,9 @@ TRAINER_NODE = _specs(
      "least (the newest goes out once due; unchanged weights never); on-policy: every one"),
     ("workers", int, 1, "bridge/estimator/policy groups fed as parallel envs (num_envs); "
      "1 = the plain topic names, else those of worker k under `worker_<k>/`"),
+    ("worker_timeout", float, 30.0, "s without any message from a started worker before it "
+     "counts as gone: its episode is cut, its column freed (a later worker takes it from the "
+     "next update on); 0 = wait forever"),
 )  # fmt: skip
 
 HARDWARE_BRIDGE = _specs(

@@ -2,7 +2,10 @@
 
 Parameter updates travel as bytes with a sha256 checksum. A verified update waits until the
 next episode boundary (a new episode number, or the very first policy), so an episode is
-always run by one policy version; stale observations are refused and counted. In training
+always run by one policy version; stale observations are refused and counted (``max_age``
+0: never, for lock-step training, where the bridge applies actions to its current step
+only and the shared /clock of several workers' bridges says nothing about staleness). In
+training
 (``swap_mid_episode``) an update is swapped in at once and the current observation acted on
 again: the gated bridge waits for an action of the new version, as in-process PPO would go
 on with the episode after its update.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,8 +124,8 @@ class PolicyServer:
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         """``timer`` measures each action's solve time (seconds)."""
-        if not max_age > 0:
-            raise ValueError(f"max observation age must be > 0 s, got {max_age}")
+        if not max_age >= 0:
+            raise ValueError(f"max observation age must be >= 0 s (0: no check), got {max_age}")
         self.policy, self.version = policy, int(version)
         self.deterministic, self.max_age = bool(deterministic), float(max_age)
         self.observe, self.swap_mid_episode = observe, bool(swap_mid_episode)
@@ -163,23 +167,27 @@ class PolicyServer:
         if not self._observe_given:
             self.observe = observe
         self.policy, self.version = policy, update.version
-        self._seed_sampling(policy)
+        if self.seed is None:
+            self._reseed(policy, None)
         policy.reset()
         self.swaps += 1
 
-    def _seed_sampling(self, policy: Policy) -> None:
-        """Each version samples its own noise: seeded from (seed, version), else at random.
-
-        A rebuilt policy's generator would otherwise start every version on the same
-        default-seeded noise sequence.
-        """
+    def _reseed(self, policy: Policy, key: tuple[int, int] | None) -> None:
+        """Seeded: the noise of the action for (episode, step) = ``key`` is drawn from
+        (seed, version, episode, step) alone, so it never depends on how many actions the
+        node computed before (a step acted on again after a swap, an update that arrives
+        before or after an observation): same seed, same actions, whatever the timing.
+        Unseeded: a fresh random stream per version (``key`` None)."""
         generator = getattr(policy, "generator", None)
         if not isinstance(generator, torch.Generator):
             return
         if self.seed is None:
             generator.seed()
-        else:
-            generator.manual_seed(int(self.seed) * 1_000_003 + self.version)
+            return
+        # hashed, so that neighbouring steps do not seed the generator with neighbouring ints
+        parts = struct.pack("<4q", int(self.seed), self.version, *key)
+        digest = hashlib.blake2b(parts, digest_size=8).digest()
+        generator.manual_seed(int.from_bytes(digest, "little") >> 1)
 
     def act(
         self, step: int, episode: int, state: np.ndarray, stamp: float, now: float
@@ -189,7 +197,7 @@ class PolicyServer:
         None when there is no policy yet or the observation is older than ``max_age``.
         A repeated step (a re-published observation) gets the same action again.
         """
-        if now - stamp > self.max_age:
+        if self.max_age > 0 and now - stamp > self.max_age:
             self.stale_observations += 1
             return None
         self._last_obs = (int(step), int(episode), state, stamp)
@@ -208,6 +216,8 @@ class PolicyServer:
         if self.policy is None:
             return None
         obs = np.asarray(state if self.observe is None else self.observe(state), np.float64)
+        if self.seed is not None and not self.deterministic:
+            self._reseed(self.policy, (int(episode), int(step)))
         start = self.timer()
         out = self.policy.act(obs[None], deterministic=self.deterministic)
         solve_time = self.timer() - start

@@ -1,5 +1,8 @@
 """The trainer node's logic: pair observations and actions into transitions, own episodes,
-feed the algorithm, learn in a worker thread, publish policy updates and checkpoint.
+feed the algorithm, learn in a worker thread, publish policy updates and checkpoint. This
+module holds the traffic side (pairing, grants, resets); rows and the freed columns of
+gone workers are in :mod:`~rl_control.roles.trainer_rows`, updates, replay and checkpoints
+in :mod:`~rl_control.roles.trainer_learning` (mixins of one :class:`GraphTrainer`).
 
 Callbacks (:meth:`GraphTrainer.on_observation`, :meth:`GraphTrainer.on_action`,
 :meth:`GraphTrainer.poll`) run on the node's spin thread and only do bookkeeping; the
@@ -20,11 +23,16 @@ With ``workers`` > 1 each worker has a lane (:mod:`rl_control.roles.lanes`) and 
 algorithm sees N parallel envs: row r of the batch holds the r-th transition of every
 worker. On-policy, a worker whose column of the rollout is full waits for the update; off-
 policy, a worker at most ``MAX_LEAD`` rows ahead of the others waits for them.
+
+A worker that sent nothing (not even a re-published observation: a waiting bridge re-offers
+its step several times a second) for ``worker_timeout`` s of the clock has left: its
+episode is cut, its column is freed (mirrored from the first active worker, see
+:mod:`~rl_control.roles.lanes`) and the run goes on; a worker of that index that sends
+again takes the column from the next update on (0: wait for every worker forever).
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -34,13 +42,13 @@ from typing import Any
 import numpy as np
 
 from rl_control.algorithms.base import Algorithm
-from rl_control.policies.base import PolicyOutput
 from rl_control.robot.sensors import BETWEEN_EPISODES
-from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane, stack_row
-from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
+from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane
+from rl_control.roles.policy_server import PolicyUpdate
+from rl_control.roles.trainer_learning import LearningLoop, next_multiple
+from rl_control.roles.trainer_rows import RowFeed
 from rl_control.roles.transition_log import LoggedTransition, TransitionLog
 from rl_control.tasks.base import Task
-from rl_control.training.checkpoint import save_checkpoint
 from rl_control.training.session import RunSession
 
 __all__ = ["ActionIn", "GraphTrainer", "TrainerHooks"]
@@ -48,11 +56,6 @@ __all__ = ["ActionIn", "GraphTrainer", "TrainerHooks"]
 
 def _noop(*_: Any) -> None:
     return None
-
-
-def _next_multiple(step: int, every: int) -> int:
-    """The first multiple of ``every`` above ``step`` (never, when ``every`` is 0)."""
-    return (step // every + 1) * every if every > 0 else 2**62
 
 
 @dataclass
@@ -65,9 +68,10 @@ class TrainerHooks:
     publish_update: Callable[[PolicyUpdate], None] = _noop
     publish_stats: Callable[[dict[str, float]], None] = _noop
     grant: Callable[[int, int, int, int], None] = _noop  # (worker, step, episode, min version)
+    worker_left: Callable[[int], None] = _noop  # (worker): silent for worker_timeout
 
 
-class GraphTrainer:
+class GraphTrainer(RowFeed, LearningLoop):
     """Turns topic traffic into :meth:`Algorithm.record` calls and runs learning beside it.
 
     ``checkpoint_every`` counts environment steps, as ``rl-control train`` does: the first
@@ -91,9 +95,13 @@ class GraphTrainer:
         stall_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         workers: int = 1,
+        worker_timeout: float = 30.0,
     ) -> None:
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers}")
+        if not float(worker_timeout) >= 0:
+            raise ValueError(f"worker_timeout must be >= 0 s (0: never), not {worker_timeout}")
+        self.worker_timeout = float(worker_timeout)
         self.task, self.algorithm, self.session, self.log = task, algorithm, session, log
         self.hooks = hooks or TrainerHooks()
         self.total_steps, self.checkpoint_every = int(total_steps), int(checkpoint_every)
@@ -107,12 +115,13 @@ class GraphTrainer:
             None
         )
         # checkpoint_every counts env steps, as in the in-process runner (0 = only at the end)
-        self._next_checkpoint = _next_multiple(session.counters.env_steps, self.checkpoint_every)
+        self._next_checkpoint = next_multiple(session.counters.env_steps, self.checkpoint_every)
         self.stall_timeout, self.clock = float(stall_timeout), clock
         self._checkpoint_lock = threading.Lock()
         # (clock) times of the newest observation and action of any kind, re-published ones
         # too: the node warns when a peer has gone silent
         self.last_observation_at = self.last_action_at = clock()
+        self.departures = 0  # workers that left (worker_timeout)
 
     @property
     def workers(self) -> int:
@@ -122,55 +131,13 @@ class GraphTrainer:
         worker = int(worker)
         return self.lanes[worker] if 0 <= worker < len(self.lanes) else None
 
-    # --- start-up ------------------------------------------------------------------------
-    def start(self) -> PolicyUpdate:
-        """Replay the log's unrecorded tail (resume) and return the update to publish first."""
-        if self.replay_log() or not self.session.paths.checkpoint.is_file():
-            self.checkpoint()  # from now on a restart resumes from here
-        if self.session.counters.env_steps >= self.total_steps:
-            self._finish()
-        self._maybe_start_update()
-        update = self._policy_update()
-        self.hooks.publish_update(update)
-        return update
-
-    # --- resume: replay of the transition log (kept apart from the live traffic path) -----
-    def replay_log(self) -> int:
-        """Feed the transitions logged after the checkpoint to the algorithm as the stopped
-        trainer did, its updates and metrics rows included (synchronously: nothing else runs
-        yet), so counters, episodes, rows and learning progress are those before the crash.
-        Rows are logged whole; a torn last row (fewer than ``workers``) is not replayed.
-        Returns the number of transitions replayed."""
-        logged, n = self.log.read(self.recorded), self.workers
-        rows = [logged[i : i + n] for i in range(0, len(logged) - len(logged) % n, n)]
-        for row in rows:
-            self.recorded += n
-            self._feed(row)
-            self.session.add_steps(n, [t.episode_return for t in row])  # NaN: none ended
-            spent = self.session.counters.env_steps >= self.total_steps
-            if self.algorithm.ready() and (self.algorithm.on_policy or not spent):
-                self.session.add_update(self.algorithm.update())
-                self.session.write_row()
-        steps = self.session.counters.env_steps
-        self._next_checkpoint = _next_multiple(steps, self.checkpoint_every)
-        return n * len(rows)
-
-    def _policy_update(self) -> PolicyUpdate:
-        config = self.session.config
-        return serialize_policy(
-            self.algorithm.policy, self.algorithm.policy_version, config.task, config.env
-        )
-
-    @property
-    def updating(self) -> bool:
-        return self._worker is not None
-
     # --- traffic -------------------------------------------------------------------------
+
     def on_observation(self, step: int, episode: int, state: np.ndarray, worker: int = 0) -> None:
         """An estimated state of ``worker``; starts, continues or ignores an episode."""
         self.last_observation_at = self.clock()
         lane = self._lane(worker)
-        if self.done or lane is None:
+        if self.done or lane is None or self._heard(lane):
             return
         step, episode = int(step), int(episode)
         ep = lane.ep
@@ -210,7 +177,9 @@ class GraphTrainer:
         """A policy action of ``worker``; paired with the observations around it."""
         self.last_action_at = self.clock()
         lane = self._lane(worker)
-        ep = lane.ep if lane is not None else None
+        if lane is None or self._heard(lane):
+            return
+        ep = lane.ep
         if self.done or ep is None or not ep.active or action.episode != ep.episode:
             return
         if self.algorithm.on_policy and action.policy_version < self.algorithm.policy_version:
@@ -241,15 +210,6 @@ class GraphTrainer:
             lane.parked = (step, ep.episode)  # granted when the other workers catch up
             return
         self._grant(lane, step, ep.episode)
-
-    def _column_full(self, lane: Lane) -> bool:
-        """On-policy, several workers: whether this worker's column of the rollout is full
-        with what it already collected (one worker: the update starts when it fills)."""
-        if self.workers == 1:
-            return False
-        left = self.algorithm.records_until_ready()
-        version = self.algorithm.policy_version
-        return left is not None and lane.pending(True, version, held=True) >= left
 
     def _grant(self, lane: Lane, step: int, episode: int) -> None:
         lane.min_version = self.algorithm.policy_version if self.algorithm.on_policy else 0
@@ -283,7 +243,7 @@ class GraphTrainer:
             if not self.updating:  # during an update the version is about to change anyway
                 self.dropped_stale += 1
                 self._cut(lane)
-                self.hooks.request_reset(lane.index)
+                self._request_reset(lane)
                 return
         early = not (term or trunc) and self._grant_is_safe_before_recording(lane)
         if early:  # the bridge and the policy go on while this node records
@@ -298,21 +258,19 @@ class GraphTrainer:
             self._flush_held(lane)
             ep.active = False
             if not self.updating:
-                self.hooks.request_reset(lane.index)  # else after the update, with the new policy
+                self._request_reset(lane)  # else after the update, with the new policy
         self._maybe_start_update()
         if not early:
             self._decide(lane, step + 1)
 
-    def _budget_reached(self, lane: Lane, extra: int = 0, held: bool = False) -> bool:
-        """Whether the rows recorded, plus ``extra`` and this worker's transitions waiting
-        to be recorded (``held``: the held-back one too), spend its share of the budget: a
-        long update (M-DeMoRL's model refit and inner loop) must not let a bridge run past
-        it meanwhile. On-policy, waiting transitions of an older version are dropped, so
-        they do not count."""
-        n, algo = self.workers, self.algorithm
-        rows = self.session.counters.env_steps // n
-        waiting = lane.pending(algo.on_policy, algo.policy_version, held)
-        return rows + waiting + extra >= math.ceil(self.total_steps / n)
+    def _request_reset(self, lane: Lane) -> None:
+        """Ask for the reset that ends the lane's episode, once: asked again after an update
+        while the new episode's first observation is still on its way, the bridge would
+        reset twice and skip an episode (start states drawn by message timing, issue 14)."""
+        if lane.ep is None or lane.ep.reset_requested:
+            return
+        lane.ep.reset_requested = True
+        self.hooks.request_reset(lane.index)
 
     def _grant_is_safe_before_recording(self, lane: Lane) -> bool:
         """Whether recording the held transition cannot change the grant: it neither starts
@@ -325,153 +283,6 @@ class GraphTrainer:
             return False
         left = self.algorithm.records_until_ready()
         return left is not None and left > (1 if lane.held is not None else 0)
-
-    def _hold(self, lane: Lane, t: LoggedTransition) -> None:
-        """Keep the newest transition back one step, so a cut can still mark it truncated."""
-        self._flush_held(lane)
-        lane.held = t
-
-    def _flush_held(self, lane: Lane, truncate: bool = False) -> None:
-        t, lane.held = lane.held, None
-        if t is None:
-            return
-        if truncate and not t.terminated:
-            t.truncated = True
-        lane.backlog.append(t)
-        self._record_rows()
-
-    def _cut(self, lane: Lane) -> None:
-        """End a worker's episode without a natural end (restart, stale policy, update)."""
-        self._flush_held(lane, truncate=True)
-        if lane.ep is not None and lane.ep.active:
-            lane.ep.active = False
-            self.cut_episodes += 1
-
-    def _feed(self, row: list[LoggedTransition]) -> None:
-        """Hand one row (a transition of every worker) to the algorithm as a batch."""
-        b = stack_row(row)
-        out = PolicyOutput(
-            action=b["action"], mean=b["action"], log_prob=b["log_prob"],
-            info={"policy_version": b["version"]},
-        )  # fmt: skip
-        self.algorithm.record(
-            b["obs"], out, b["reward"], b["terminated"], b["truncated"], b["next_obs"]
-        )
-
-    def _record_rows(self, start: bool = True) -> None:
-        """Record every complete row of the lanes' backlogs (never during an update: record()
-        and update() do not overlap; draining the backlog may start the next one)."""
-        fed = False
-        while not self.updating and not self.done:
-            if self.algorithm.on_policy:
-                version = self.algorithm.policy_version
-                self.dropped_stale += sum(lane.drop_stale(version) for lane in self.lanes)
-            if any(not lane.backlog for lane in self.lanes):
-                break
-            row = [lane.backlog.pop(0) for lane in self.lanes]
-            for t in row:
-                t.index = self.recorded
-                self.recorded += 1
-            self.log.append_many(row)
-            self._feed(row)
-            self.session.add_steps(len(row))
-            fed = True
-            # before anything else is recorded: the storage may be full (the last one included)
-            if start:
-                self._maybe_start_update()
-            if not self.updating and self.session.counters.env_steps >= self.total_steps:
-                self._finish()
-        if fed and not self.algorithm.on_policy and self.workers > 1:
-            for lane in self.lanes:  # off-policy: those waiting for the others may go on
-                self._release(lane)
-
-    def _release(self, lane: Lane) -> None:
-        """Grant a worker's parked step if its episode still waits for it."""
-        parked, lane.parked = lane.parked, None
-        ep = lane.ep
-        if parked is not None and ep is not None and ep.active and parked[1] == ep.episode:
-            self._decide(lane, parked[0])
-
-    # --- learning ------------------------------------------------------------------------
-    def _maybe_start_update(self) -> None:
-        if self.done or self.updating or not self.algorithm.ready():
-            return
-        if not self.algorithm.on_policy and self.session.counters.env_steps >= self.total_steps:
-            return  # off-policy: no further updates on transitions queued past the budget
-        meta = self.session.checkpoint_meta()
-        meta["updates"] += 1
-        meta["graph_recorded"] = self.recorded
-        meta["pending_row"] = None  # the row written after this update takes it all
-        save = meta["env_steps"] >= self._next_checkpoint
-        if save:  # written with this update, in the worker
-            self._next_checkpoint = _next_multiple(meta["env_steps"], self.checkpoint_every)
-        self._result = None
-        self._worker = threading.Thread(target=self._learn, args=(meta, save), daemon=True)
-        self._worker.start()
-
-    def _learn(self, meta: dict[str, Any], save: bool) -> None:
-        try:
-            stats = self.algorithm.update()
-            update = self._policy_update()
-            if save:
-                with self._checkpoint_lock:
-                    save_checkpoint(self.session.paths.checkpoint, self.algorithm, meta)
-            self._result = (stats, update, meta["graph_recorded"] if save else None)
-        except BaseException as err:  # re-raised on the spin thread by poll()
-            self._result = err
-
-    def poll(self) -> dict[str, Any] | None:
-        """Collect a finished update: publish it, log a row, let the graph go on.
-
-        Also settles a step whose action never came (a missed action the bridge replaced)
-        after ``stall_timeout``: an end state ends the episode, any other is granted.
-        Returns the metrics row written (None when no update finished); re-raises a worker
-        failure.
-        """
-        for lane in self.lanes:
-            self._settle_stalled(lane)
-        if self._worker is None or self._worker.is_alive():
-            return None
-        self._worker.join()
-        self._worker, result = None, self._result
-        if isinstance(result, BaseException):
-            raise result
-        stats, update, saved_at = result
-        if saved_at is not None:
-            self.log.compact(saved_at)  # those rows are in the checkpoint now
-        self.session.add_update(stats)
-        self.hooks.publish_update(update)
-        row = self.session.write_row()
-        row.update(dropped_stale=self.dropped_stale, policy_version=update.version)
-        self.hooks.publish_stats(row)
-        # off-policy: all that came during the update, then one update (as many as the graph
-        # keeps up with; one per queued step would let the queue grow without bound)
-        self._record_rows(start=self.algorithm.on_policy)
-        if self.done:
-            return row
-        for lane in self.lanes:
-            self._resume_after_update(lane)
-        self._maybe_start_update()
-        if self.session.counters.env_steps >= self.total_steps and not self.updating:
-            self._finish()
-        return row
-
-    def _resume_after_update(self, lane: Lane) -> None:
-        ep, held_step = lane.ep, lane.parked
-        lane.parked = None
-        held, version = lane.held, self.algorithm.policy_version
-        if self.algorithm.on_policy and held and held.policy_version != version:
-            lane.held = None  # collected by the old version, after its rollout was full
-            self.dropped_stale += 1
-        if ep is None:
-            return  # this worker has not started (yet)
-        if not ep.active:
-            self.hooks.request_reset(lane.index)
-        elif held_step is not None and held_step[1] == ep.episode:
-            if self.algorithm.on_policy:
-                for k in [k for k in ep.actions if k >= held_step[0]]:
-                    del ep.actions[k]  # acted on by the old version: the bridge won't apply it
-            self._decide(lane, held_step[0])
 
     def _settle_stalled(self, lane: Lane) -> None:
         ep, undecided = lane.ep, lane.undecided
@@ -486,36 +297,6 @@ class GraphTrainer:
             lane.undecided = None
             self._cut(lane)
             if not self.updating:
-                self.hooks.request_reset(lane.index)
+                self._request_reset(lane)
         else:
             self._decide(lane, step)
-
-    def _finish(self) -> None:
-        """Budget reached: final checkpoint, metrics row and learning curve."""
-        if self.done:
-            return
-        self.done = True
-        for lane in self.lanes:  # past the budget: recorded steps and queued ones spent it
-            lane.held, lane.backlog = None, []
-        self.hooks.set_paused(True)
-        if self.session.steps_since_row() > 0:
-            self.session.write_row()
-        self.checkpoint()
-        self.session.plot()
-
-    def checkpoint(self) -> None:
-        """Write the checkpoint now (not while an update runs) and compact the log."""
-        if self.updating:
-            raise RuntimeError("checkpoint() while an update is running")
-        meta = self.session.checkpoint_meta()
-        meta["graph_recorded"] = self.recorded
-        with self._checkpoint_lock:
-            save_checkpoint(self.session.paths.checkpoint, self.algorithm, meta)
-        self.log.compact(self.recorded)
-
-    def wait(self, timeout: float = 60.0) -> None:
-        """Block until a running update has finished and been collected (tests, shutdown)."""
-        end = time.monotonic() + timeout
-        while self.updating and time.monotonic() < end:
-            self._worker.join(timeout=max(0.0, end - time.monotonic()))
-            self.poll()

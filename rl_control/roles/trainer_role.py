@@ -225,6 +225,7 @@ class TrainerRole:
         force_resume: bool = False,
         tensorboard: bool = True,
         update_period: float = 0.0,
+        worker_timeout: float = 30.0,
     ) -> None:
         self.config, self.log, self.warn, self._publish_stats = config, log, warn, publish_stats
         self.services = ServiceQueue(call, service_timeout, warn, config.num_envs)
@@ -242,6 +243,11 @@ class TrainerRole:
             publish_update, update_period if off_policy else 0.0, clock, off_policy
         )
         hooks.publish_update = self.updates
+        hooks.worker_left = lambda k: warn(
+            f"worker {k} sent nothing for {worker_timeout:g} s: its episode is cut and its "
+            f"column mirrors another worker's until a worker {k} is back"
+        )
+        self.trainer.worker_timeout = float(worker_timeout)
 
     def _stats(self, row: dict[str, Any]) -> None:
         self._publish_stats(row)

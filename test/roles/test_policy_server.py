@@ -92,3 +92,38 @@ def test_update_carries_the_task_so_the_server_maps_state_to_observation() -> No
 
     expected = leg_policy.predict(make_task("two_link_leg").observation(state))
     np.testing.assert_allclose(result.action, expected)
+
+
+def _swapped_server(seed: int) -> PolicyServer:
+    return PolicyServer(None, swap_mid_episode=True, seed=seed, max_age=0.1)
+
+
+def test_seeded_noise_depends_on_the_step_not_on_what_was_acted_on_before() -> None:
+    """Issue 14: an update reaching the node before or after an observation (so acting
+    again on an older step first) must not change the action drawn for a step."""
+    v0, v1 = serialize_policy(_policy(0), 0), serialize_policy(_policy(0), 1)
+    first, second = _swapped_server(7), _swapped_server(7)
+    for server in (first, second):
+        server.offer(v0)
+        server.act(4, 0, STATE, stamp=0.0, now=0.0)
+    first.act(5, 0, STATE, stamp=0.0, now=0.0)  # the observation came first ...
+    first.offer(v1)
+    a = first.act_again(now=0.0)
+    second.offer(v1)  # ... or the update did: the node acts again on step 4 first
+    assert second.act_again(now=0.0).step == 4
+    b = second.act(5, 0, STATE, stamp=0.0, now=0.0)
+    assert a.step == b.step == 5 and a.policy_version == b.policy_version == 1
+    np.testing.assert_array_equal(a.action, b.action)
+    # noise still differs between steps, versions and seeds
+    other_step = first.act(6, 0, STATE, stamp=0.0, now=0.0)
+    other_seed = _swapped_server(8)
+    other_seed.offer(v1)
+    c = other_seed.act(5, 0, STATE, stamp=0.0, now=0.0)
+    assert not np.array_equal(a.action, other_step.action)
+    assert not np.array_equal(a.action, c.action)
+
+
+def test_max_age_zero_never_refuses_an_observation() -> None:
+    server = PolicyServer(_policy(0), max_age=0.0)
+    assert server.act(0, 0, STATE, stamp=0.0, now=1e6) is not None
+    assert server.stale_observations == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 from clocks import FakeClock
 
 from rl_control.algorithms.base import Algorithm
@@ -222,3 +223,85 @@ def test_replay_rebuilds_the_rows_from_the_log(tmp_path) -> None:
         np.testing.assert_array_equal(obs_a, obs_b)
         np.testing.assert_array_equal(trunc_a, trunc_b)
     assert again.algo.policy_version == 2 and again.trainer.session.counters.env_steps == 20
+
+
+def test_an_ended_episode_asks_for_one_reset_even_if_the_update_ends_first(tmp_path) -> None:
+    """Issue 14: worker 0's episode ends before the rollout is full; the update then finishes
+    before its new episode's first observation arrives. Asking again after the update would
+    reset its bridge twice and skip an episode, depending on message timing."""
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000, max_steps=4)
+    resets: list[int] = []
+    fleet.trainer.hooks.request_reset = resets.append  # the bridges' resets still in flight
+    rng = np.random.default_rng(0)
+    fleet.run(rng, only=[0])  # 4 steps: its column full and its episode over
+    assert resets == [0] and not fleet.trainer.updating
+    fleet.run(rng, only=[1])  # fills the rollout (and ends its episode): the update runs
+    fleet.trainer.wait(5)
+    assert fleet.algo.policy_version == 1
+    assert resets == [0, 1]  # one each: worker 0's is not asked for again
+    fleet._reset(0)  # the first reset's episode arrives: played on, not reset again
+    assert fleet.move(0) and fleet.trainer.lanes[0].ep.active
+    assert resets == [0, 1]
+
+
+def _republish(fleet: Fleet, k: int) -> None:
+    """Worker ``k``'s waiting bridge offers its current step again (it is alive)."""
+    w = fleet.state[k]
+    state = np.array([_position(k, w["episode"], w["step"]), 0.0, 0.0, 0.0])
+    fleet.trainer.on_observation(w["step"], w["episode"], state, worker=k)
+
+
+def test_a_silent_worker_frees_its_column_and_a_new_one_takes_it_at_the_next_update(
+    tmp_path,
+) -> None:
+    """worker_timeout: worker 1 stops sending; after 30 s its episode is cut, its column
+    mirrors worker 0's, the run goes on; a new worker 1 gets its column back at the next
+    update."""
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000, max_steps=100)
+    left: list[int] = []
+    fleet.trainer.hooks.worker_left = left.append
+    clock, rng = fleet.trainer.clock, np.random.default_rng(3)
+    fleet.run(rng, rows=2)
+    fleet.run(rng, only=[0])  # worker 0's column full; worker 1 is gone (killed)
+    assert fleet.algo.policy_version == 0 and not fleet.trainer.updating
+    clock.advance(20.0)
+    _republish(fleet, 0)
+    clock.advance(10.5)
+    fleet.trainer.poll()
+    assert left == [1] and fleet.trainer.departures == 1 and fleet.trainer.lanes[1].gone
+    fleet.trainer.wait(5)  # the rows filled without worker 1: the update ran
+    assert fleet.algo.policy_version == 1
+    fleet.run(rng, only=[0], rows=6)
+    fleet.state[1].update(episode=0, step=0, published=False, granted=None)  # a new worker 1
+    fleet.move(1)  # heard, but it waits for the next update
+    assert fleet.trainer.lanes[1].joining and fleet.algo.policy_version == 1
+    fleet.run(rng, only=[0], rows=8)
+    fleet.trainer.wait(5)
+    assert fleet.algo.policy_version == 2 and not fleet.trainer.lanes[1].gone
+    fleet.state[1]["published"] = False  # its bridge re-offers the step
+    fleet.run(rng, rows=12)
+    history = fleet.algo.history
+    obs = np.array([o for o, _, _ in history])
+    truncated = np.array([t for _, t, _ in history])
+    owner = np.round(obs[:, :, 0] * 10).astype(int) - 1  # whose state each column holds
+    assert (owner[:, 0] == 0).all()
+    mine = int((owner[:8, 1] == 1).sum())  # worker 1's own transitions, then the mirror
+    assert mine >= 2 and (owner[:mine, 1] == 1).all() and (owner[mine:8, 1] == 0).all()
+    assert truncated[mine - 1, 1]  # its episode was cut at its last transition
+    np.testing.assert_array_equal(obs[mine:8, 1], obs[mine:8, 0])  # copies of real ones
+    assert (owner[8:, 1] == 1).all()  # from the update on: the new worker 1's own
+    assert fleet.trainer.session.counters.env_steps == 24
+
+
+def test_worker_timeout_zero_waits_forever_and_a_negative_one_is_refused(tmp_path) -> None:
+    fleet = Fleet(tmp_path, RowAlgorithm(rows=4), n=2, total=1000, max_steps=100)
+    fleet.trainer.worker_timeout = 0.0
+    fleet.run(np.random.default_rng(0), only=[0])
+    fleet.trainer.clock.advance(1e6)
+    fleet.trainer.poll()
+    assert fleet.trainer.departures == 0 and not fleet.trainer.lanes[1].gone
+    with pytest.raises(ValueError, match="worker_timeout must be >= 0 s"):
+        GraphTrainer(
+            fleet.trainer.task, fleet.algo, fleet.trainer.session, fleet.trainer.log,
+            worker_timeout=-1.0,
+        )  # fmt: skip

@@ -51,7 +51,7 @@ class TrainerNode:
         self.role = TrainerRole(
             config, self.publish_update, self.publish_stats, self.grant, self.call, p["resume"],
             self.timeout, time.monotonic, log.info, log.warn, force_resume=p["force_resume"],
-            update_period=p["update_period"],
+            update_period=p["update_period"], worker_timeout=p["worker_timeout"],
         )  # fmt: skip
         for k, w in enumerate(ns):
             self.subscribe(k, w)

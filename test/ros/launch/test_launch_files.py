@@ -72,7 +72,7 @@ def test_train_defaults() -> None:
     }  # fmt: skip
     assert _params(nodes["policy_node"]) == {
         "deterministic": "false", "on_deadline_miss": "publish_late", "swap_mid_episode": "true",
-        "seed": "0",
+        "seed": "0", "max_observation_age": "0.0",  # lock-step: no age against a shared /clock
     }  # fmt: skip
     trainer = _params(nodes["trainer_node"])
     assert trainer["config"] == str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
