@@ -74,6 +74,7 @@ class FastCalls:
         self.set_motor = bind(pybullet.setJointMotorControl2, physicsClientId=cid)
         self.apply_external_force = bind(pybullet.applyExternalForce, physicsClientId=cid)
         self.get_base_pose = bind(pybullet.getBasePositionAndOrientation, physicsClientId=cid)
+        self.get_base_velocity = bind(pybullet.getBaseVelocity, physicsClientId=cid)
 
 
 def disable_default_motors(client: BulletClient, body: int, joints: Sequence[int]) -> None:

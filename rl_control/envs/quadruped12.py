@@ -84,9 +84,7 @@ class Quadruped12Env(BulletEnv):
     def _read_state(self) -> np.ndarray:
         """The task state (``task.LAYOUT``) now: joints, base pose and body-frame twist."""
         position, orientation = self._calls.get_base_pose(self._body)
-        linear, angular = pybullet.getBaseVelocity(
-            self._body, physicsClientId=self.physics_handles()[0]
-        )
+        linear, angular = self._calls.get_base_velocity(self._body)
         rotation = np.array(pybullet.getMatrixFromQuaternion(orientation)).reshape(3, 3)
         phase = [math.sin(self.phase), math.cos(self.phase)]
         state = np.concatenate([self._angles, self._velocities, self._torques, orientation,

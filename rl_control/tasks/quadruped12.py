@@ -171,7 +171,8 @@ def foot_targets(action: np.ndarray, phase: float, p: Quadruped12Params) -> np.n
     leg_phase = phase + LEG_PHASE_OFFSETS
     x = a[:, 1] - length / 2 * np.cos(leg_phase)
     z = -p.stance_height + a[:, 3] + p.step_height * np.maximum(np.sin(leg_phase), 0.0)
-    y = geometry().side * geometry().hip_offset + a[:, 2]
+    g = geometry()
+    y = g.side * g.hip_offset + a[:, 2]
     return np.stack([x, y, z], -1)
 
 
