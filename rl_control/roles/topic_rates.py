@@ -2,14 +2,16 @@
 
 Pure bookkeeping: the monitor calls :meth:`TopicRates.tick` from each subscription callback
 and :meth:`TopicRates.rows` when it redraws. The graph's topics come from
-:mod:`rl_control.roles.topics`, so a silent topic still shows (rate 0) with its publishers.
+:mod:`rl_control.roles.topics`, so a silent topic still shows (rate 0). The publishers column
+is what discovery reports when the monitor passes its node's ``get_publisher_names`` (the nodes
+really publishing, e.g. ``/worker_1/sim_bridge``; "-" for none), else the table's declared ones.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rl_control.roles.topics import TOPICS, Topic
@@ -33,10 +35,11 @@ class TopicRates:
     def __init__(
         self, window: float = 5.0, clock: Callable[[], float] = time.monotonic,
         topics: Iterable[Topic] = TOPICS,
+        publishers: Callable[[str], Sequence[str]] | None = None,
     ) -> None:  # fmt: skip
         if window <= 0:
             raise ValueError(f"rate window must be > 0 s, got {window}")
-        self.window, self.clock = window, clock
+        self.window, self.clock, self._discovered = window, clock, publishers
         self.start = clock()
         self.topics = {t.name: t for t in topics}
         self._times: dict[str, deque[float]] = {name: deque() for name in self.topics}
@@ -74,8 +77,13 @@ class TopicRates:
             topic = self.topics.get(name)
             last = self._last.get(name)
             out.append(RateRow(
-                name, topic.type if topic else "?", " ".join(topic.publishers) if topic else "?",
+                name, topic.type if topic else "?", self._publishers(name, topic),
                 self._count.get(name, 0), self.rate(name),
                 None if last is None else now - last,
             ))  # fmt: skip
         return out
+
+    def _publishers(self, name: str, topic: Topic | None) -> str:
+        if self._discovered is not None:
+            return " ".join(self._discovered(name)) or "-"
+        return " ".join(topic.publishers) if topic else "?"

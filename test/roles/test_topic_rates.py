@@ -51,3 +51,13 @@ def test_rows_list_every_topic_of_the_table_then_unknown_ones(fake_clock) -> Non
 def test_bad_window_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match="rate window must be > 0 s, got 0"):
         TopicRates(window=0)
+
+
+def test_publishers_come_from_discovery_when_a_lookup_is_given(fake_clock) -> None:
+    live = {"/training_stats": ["/trainer_node"], "/joint_states": ["/w0/sim", "/w1/sim"]}
+    rates = TopicRates(window=1.0, clock=fake_clock, publishers=lambda t: live.get(t, []))
+    rates.tick("/extra")
+    rows = {r.name: r.publishers for r in rates.rows()}
+    assert rows["/training_stats"] == "/trainer_node"
+    assert rows["/joint_states"] == "/w0/sim /w1/sim"
+    assert rows["/imu"] == "-" and rows["/extra"] == "-"  # declared, but nobody publishes now

@@ -91,6 +91,8 @@ def test_monitor_watches_a_training_graph(tmp_path: Path) -> None:
     assert max(rates) > 0, text[-3000:]  # the lock-step bridge's joint states, counted
     assert re.search(r"^/robot_description +[\d.]+ +1 ", text, re.M), text[-3000:]  # latched
     assert re.search(r"^  env_steps +\d+", text, re.M), text[-3000:]  # training_stats
+    # publishers as discovery sees them: the node that really writes the topic, by full name
+    assert re.search(r"^/training_stats +.*  /trainer_node$", text, re.M), text[-3000:]
     if no_browser:
         pytest.skip(f"browser part skipped: {no_browser}")
 

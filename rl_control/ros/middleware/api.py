@@ -166,6 +166,11 @@ class Node(abc.ABC):
         """Fully resolved topic name after namespace, ~ expansion and remaps."""
 
     @abc.abstractmethod
+    def get_publisher_names(self, topic: str) -> list[str]:
+        """Fully qualified names of the nodes publishing ``topic`` now, from discovery
+        (what `ros2 topic info -v` lists), sorted."""
+
+    @abc.abstractmethod
     def spin_once(self, timeout: float | None = None) -> None:
         """Run ready callbacks (at most one batch), waiting at most timeout seconds."""
 

@@ -213,6 +213,10 @@ class RclpyNode(api.Node):
             return resolver(topic)
         return resolve_topic_name(topic, self.name, self.namespace, self._config.remaps)
 
+    def get_publisher_names(self, topic: str) -> list[str]:
+        infos = self._node.get_publishers_info_by_topic(self.resolve_topic_name(topic))
+        return sorted({i.node_namespace.rstrip("/") + "/" + i.node_name for i in infos})
+
     def spin_once(self, timeout: float | None = None) -> None:
         """Run every ready callback, waiting up to ``timeout`` for the first one.
 

@@ -60,7 +60,8 @@ class GraphMonitor:
         self.node, self.light = node, light
         #: per-step topics this monitor does not count (light mode)
         self.unwatched = tuple(t.name for t in TOPICS if light and t.name in PER_STEP)
-        self.rates = TopicRates(window, clock, [t for t in TOPICS if t.name not in self.unwatched])
+        watched = [t for t in TOPICS if t.name not in self.unwatched]
+        self.rates = TopicRates(window, clock, watched, publishers=node.get_publisher_names)
         self.state = GraphState()
         self._robot_states_seen = False
         handlers: dict[str, Callable[[Any], None]] = {

@@ -36,3 +36,22 @@ def test_a_node_after_shutdown_gets_a_fresh_context_not_rclpys_default(monkeypat
         rclpy_backend.shutdown()
         assert not rclpy_backend.ok()
     assert not rclpy.ok()  # the default context stays free for code beside the facade
+
+
+def test_publisher_names_come_from_the_rclpy_graph(monkeypatch) -> None:
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
+    import time
+
+    from rl_control.ros.middleware import rclpy_backend
+
+    node = rclpy_backend.create_node("graph_check", [], namespace="/w0")
+    try:
+        node.create_publisher("std_msgs/msg/String", "out")
+        end = time.monotonic() + 10
+        while node.get_publisher_names("out") != ["/w0/graph_check"] and time.monotonic() < end:
+            node.spin_once(0.05)
+        assert node.get_publisher_names("/w0/out") == ["/w0/graph_check"]
+        assert node.get_publisher_names("/nobody") == []
+    finally:
+        node.destroy()
+        rclpy_backend.shutdown()

@@ -15,6 +15,7 @@ from cyclonedds.topic import Topic
 
 from rl_control.ros.middleware.api import QoS
 from rl_control.ros.middleware.embedded.config import cyclone_config, dds_qos, domain_id
+from rl_control.ros.middleware.embedded.graph import GraphCache
 from rl_control.ros.middleware.idltypes import TypeFactory
 from rl_control.ros.middleware.typehash import type_hash
 
@@ -50,16 +51,26 @@ class Context:
         self._info_cls = info_cls
         self._gid_cls = self.types.message_class("rmw_dds_common/msg/Gid")
         self._node_cls = self.types.message_class("rmw_dds_common/msg/NodeEntitiesInfo")
-        info_topic = Topic(self.participant, DISCOVERY_TOPIC, info_cls)
+        self._info_topic = Topic(self.participant, DISCOVERY_TOPIC, info_cls)
+        self._graph: GraphCache | None = None  # made on the first graph query
         self._info_writer = DataWriter(
             self.participant,
-            info_topic,
+            self._info_topic,
             qos=dds_qos(
                 QoS(depth=1, durability="transient_local"),
                 writer=True,
                 user_data=f"typehash={type_hash(DISCOVERY_TYPE)};".encode(),
             ),
         )
+
+    def graph(self) -> GraphCache:
+        """The domain's publishers per topic (readers made on first use, then kept)."""
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("the embedded middleware is shut down")
+            if self._graph is None:
+                self._graph = GraphCache(self.participant, self._info_topic)
+            return self._graph
 
     def topic(self, dds_name: str, cls: type) -> Topic:
         """One Topic entity per (name, type) in this participant."""
@@ -140,5 +151,6 @@ class Context:
             self._nodes.clear()
             self._topics.clear()
             self._info_writer = None
+            self._graph = None
             self.participant = None
             self._domain = None

@@ -115,6 +115,10 @@ class EmbeddedNode(api.Node):
     def resolve_topic_name(self, topic: str) -> str:
         return resolve_topic_name(topic, self.name, self.namespace, self._remaps)
 
+    def get_publisher_names(self, topic: str) -> list[str]:
+        self._check_alive()
+        return self._ctx.graph().publishers("rt" + self.resolve_topic_name(topic))
+
     def _check_alive(self) -> None:
         if self._destroyed or self._ctx.closed:
             raise RuntimeError(f"node {self.fully_qualified_name} is destroyed or shut down")
