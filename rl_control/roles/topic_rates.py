@@ -46,6 +46,13 @@ class TopicRates:
         self._count: dict[str, int] = dict.fromkeys(self.topics, 0)
         self._last: dict[str, float] = {}
 
+    def declare(self, name: str, type_: str) -> None:
+        """Add a topic found by discovery (listed from now on, rate 0 until it is counted)."""
+        if name not in self.topics:
+            self.topics[name] = Topic(name, type_, (), "default", "found by discovery")
+            self._times.setdefault(name, deque())
+            self._count.setdefault(name, 0)
+
     def tick(self, topic: str) -> None:
         """One message arrived on ``topic`` now."""
         times = self._times.setdefault(topic, deque())

@@ -166,6 +166,11 @@ class Node(abc.ABC):
         """Fully resolved topic name after namespace, ~ expansion and remaps."""
 
     @abc.abstractmethod
+    def get_topic_names_and_types(self) -> list[tuple[str, list[str]]]:
+        """Every topic on the domain with a live publisher or subscription, and its types,
+        sorted by name (what `ros2 topic list -t` prints; rclpy's call of the same name)."""
+
+    @abc.abstractmethod
     def get_publisher_names(self, topic: str) -> list[str]:
         """Fully qualified names of the nodes publishing ``topic`` now, from discovery
         (what `ros2 topic info -v` lists), sorted."""

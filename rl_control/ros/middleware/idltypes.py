@@ -53,6 +53,14 @@ def dds_type_name(type_name: str) -> str:
     return f"{pkg}::{kind}::dds_::{name}_"
 
 
+def ros_type_name(dds_name: str) -> str:
+    """'pkg::msg::dds_::Name_' -> 'pkg/msg/Name'; a name of another form is returned as is."""
+    parts = dds_name.split("::")
+    if len(parts) == 4 and parts[2] == "dds_" and parts[3].endswith("_"):
+        return f"{parts[0]}/{parts[1]}/{parts[3][:-1]}"
+    return dds_name
+
+
 class TypeFactory:
     """Builds and caches one Python class per interface type (thread-safe)."""
 

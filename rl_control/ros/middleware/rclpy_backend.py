@@ -213,6 +213,10 @@ class RclpyNode(api.Node):
             return resolver(topic)
         return resolve_topic_name(topic, self.name, self.namespace, self._config.remaps)
 
+    def get_topic_names_and_types(self) -> list[tuple[str, list[str]]]:
+        topics = self._node.get_topic_names_and_types()
+        return sorted((name, sorted(types)) for name, types in topics)
+
     def get_publisher_names(self, topic: str) -> list[str]:
         infos = self._node.get_publishers_info_by_topic(self.resolve_topic_name(topic))
         return sorted({i.node_namespace.rstrip("/") + "/" + i.node_name for i in infos})

@@ -6,6 +6,10 @@ The node subscribes every topic of :mod:`rl_control.roles.topics` with the table
 started), so it watches a graph anywhere on the DDS domain. Callbacks only copy a few
 numbers: the graph's publishers see one more reader, nothing else.
 
+Topics the table does not declare (``/rosout``, a worker's ``/worker_1/joint_states``, a
+user's own) are found by discovery every ``DISCOVER_PERIOD`` s and added, so the table lists
+what `ros2 topic list` would; they are counted too where this process knows their type.
+
 Light mode (``light=True``, `rl-control monitor --light`): the per-step topics
 (``topics.PER_STEP``) are not counted. The few the views draw (joints, base pose, MPC plan)
 are sampled instead: a best-effort reader of depth 1, taken every ``SAMPLE_PERIOD`` s, so
@@ -32,6 +36,8 @@ STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_r
                "steps_per_second", "policy_loss", "value_loss", "entropy")  # fmt: skip
 #: light mode: s between takes of the sampled per-step topics (the page draws at 20 Hz)
 SAMPLE_PERIOD = 0.05
+#: s between discovery passes for topics the table does not declare
+DISCOVER_PERIOD = 1.0
 #: light mode: the latest message only, never acknowledged
 SAMPLE_QOS = mw.QoS(depth=1, reliability="best_effort")
 
@@ -62,6 +68,8 @@ class GraphMonitor:
         self.unwatched = tuple(t.name for t in TOPICS if light and t.name in PER_STEP)
         watched = [t for t in TOPICS if t.name not in self.unwatched]
         self.rates = TopicRates(window, clock, watched, publishers=node.get_publisher_names)
+        self._clock, self._discovered_at = clock, -math.inf
+        self._listed = {t.name for t in TOPICS}
         self.state = GraphState()
         self._robot_states_seen = False
         handlers: dict[str, Callable[[Any], None]] = {
@@ -81,9 +89,32 @@ class GraphMonitor:
             elif handle is not None:  # light mode: sampled, not counted
                 node.create_subscription(topic.type, topic.name, handle, SAMPLE_QOS)
 
+    def discover(self) -> list[str]:
+        """List (and, where possible, count) the domain's topics the table lacks; returns
+        the new ones. A per-step topic under a namespace stays uncounted in light mode."""
+        self._discovered_at, new = self._clock(), []
+        for name, types in self.node.get_topic_names_and_types():
+            if name in self._listed:
+                continue
+            self._listed.add(name)
+            new.append(name)
+            type_ = types[0] if len(types) == 1 else "?"
+            if self.light and "/" + name.rsplit("/", 1)[-1] in PER_STEP:
+                self.unwatched += (name,)  # as the table's own per-step topics: not listed
+                continue
+            self.rates.declare(name, type_)
+            if not _buildable(type_):
+                self.unwatched += (name,)
+            else:
+                callback = self._counted(name, None)
+                self.node.create_subscription(type_, name, callback, qos_of(name))
+        return new
+
     def spin(self, seconds: float) -> None:
         """Take the graph's messages for ``seconds`` of wall time: each one as it arrives,
         or (light mode) what is waiting every ``SAMPLE_PERIOD`` s."""
+        if self._clock() - self._discovered_at >= DISCOVER_PERIOD:
+            self.discover()
         if not self.light:
             mw.spin_for(self.node, seconds)
             return
@@ -134,3 +165,12 @@ class GraphMonitor:
         if math.isfinite(stats["mean_return"]):
             self.state.curve.append((stats["env_steps"], stats["mean_return"]))
         self.state.version += 1
+
+
+def _buildable(type_name: str) -> bool:
+    """Whether this process has the interface definition of ``type_name``."""
+    try:
+        mw.message_class(type_name)
+    except (ValueError, LookupError, ImportError, AttributeError):
+        return False
+    return True

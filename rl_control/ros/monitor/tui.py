@@ -40,7 +40,10 @@ def unwatched_note(monitor: GraphMonitor) -> str:
     """The light mode's line under the table ('' when every topic is counted)."""
     if not monitor.unwatched:
         return ""
-    return f"--light: per-step topics not counted: {' '.join(monitor.unwatched)}"
+    why = "type unknown here"
+    if monitor.light:
+        why = "per-step under --light, or " + why
+    return f"not counted ({why}): {' '.join(monitor.unwatched)}"
 
 
 def screen(monitor: GraphMonitor) -> str:

@@ -60,3 +60,20 @@ def test_publishers_in_another_process_come_and_go(node: mw.Node, peer) -> None:
         proc.stdin.close()
         proc.wait(timeout=20)
     assert wait_for(node, lambda: node.get_publisher_names("/pong") == ["/peer"])
+
+
+def test_topic_list_is_what_ros2_topic_list_shows(node: mw.Node) -> None:
+    """Topics with a writer or only a reader, with ROS type names; no service topics."""
+    node.create_publisher("sensor_msgs/msg/JointState", "/graph_probe/joints")
+    node.create_subscription("std_msgs/msg/Float64MultiArray", "/graph_probe/cmd", lambda m: None)
+
+    def listed() -> dict[str, list[str]]:
+        return dict(node.get_topic_names_and_types())
+
+    assert wait_for(node, lambda: "/graph_probe/cmd" in listed())
+    topics = listed()
+    assert topics["/graph_probe/joints"] == ["sensor_msgs/msg/JointState"]
+    assert topics["/graph_probe/cmd"] == ["std_msgs/msg/Float64MultiArray"]
+    assert topics["/rosout"] == ["rcl_interfaces/msg/Log"]  # every node's, as with rcl
+    assert not [t for t in topics if "get_parameters" in t]  # services are not topics
+    assert [name for name, _ in node.get_topic_names_and_types()] == sorted(topics)

@@ -115,6 +115,10 @@ class EmbeddedNode(api.Node):
     def resolve_topic_name(self, topic: str) -> str:
         return resolve_topic_name(topic, self.name, self.namespace, self._remaps)
 
+    def get_topic_names_and_types(self) -> list[tuple[str, list[str]]]:
+        self._check_alive()
+        return list(self._ctx.graph().topics().items())
+
     def get_publisher_names(self, topic: str) -> list[str]:
         self._check_alive()
         return self._ctx.graph().publishers("rt" + self.resolve_topic_name(topic))
