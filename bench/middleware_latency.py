@@ -122,8 +122,11 @@ def around(
     """measure() with one echo process per hop between consecutive topics."""
     children = [
         subprocess.Popen(
-            [sys.executable, __file__, "--echo", a, b], env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True,
+            [sys.executable, __file__, "--echo", a, b],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for a, b in zip(topics, topics[1:], strict=False)
     ]
