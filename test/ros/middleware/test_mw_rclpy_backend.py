@@ -38,7 +38,7 @@ def test_a_node_after_shutdown_gets_a_fresh_context_not_rclpys_default(monkeypat
     assert not rclpy.ok()  # the default context stays free for code beside the facade
 
 
-def test_publisher_names_come_from_the_rclpy_graph(monkeypatch) -> None:
+def test_publisher_names_and_topics_come_from_the_rclpy_graph(monkeypatch) -> None:
     monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
     import time
 
@@ -52,6 +52,7 @@ def test_publisher_names_come_from_the_rclpy_graph(monkeypatch) -> None:
             node.spin_once(0.05)
         assert node.get_publisher_names("/w0/out") == ["/w0/graph_check"]
         assert node.get_publisher_names("/nobody") == []
+        assert dict(node.get_topic_names_and_types())["/w0/out"] == ["std_msgs/msg/String"]
     finally:
         node.destroy()
         rclpy_backend.shutdown()
