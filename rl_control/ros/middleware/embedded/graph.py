@@ -12,6 +12,7 @@ its participant GUID, so nothing on the topic goes unlisted.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from cyclonedds.builtin import (
@@ -26,6 +27,8 @@ from rl_control.ros.middleware.embedded.config import dds_qos
 from rl_control.ros.middleware.idltypes import ros_type_name
 
 _TAKE = 256
+#: s a query may reuse what the last one took (a monitor asks for ~30 topics per redraw)
+_FRESH_S = 0.05
 #: DDS topic prefix of ROS topics (services use rq/ and rr/, which `ros2 topic list` hides)
 _TOPIC_PREFIX = "rt/"
 #: ros_discovery_info is not keyed: one reader history holds every participant's latest sample
@@ -49,10 +52,14 @@ class GraphCache:
         self._readers: dict[bytes, tuple[str, str]] = {}
         #: participant GID -> {writer GID -> node's fully qualified name}
         self._nodes: dict[bytes, dict[bytes, str]] = {}
+        self._taken_at = -1.0
 
     def refresh(self) -> None:
-        """Take what discovery learnt since the last call."""
+        """Take what discovery learnt since the last call (at most every ``_FRESH_S``)."""
         with self._lock:
+            if time.monotonic() - self._taken_at < _FRESH_S:
+                return
+            self._taken_at = time.monotonic()
             for sample in _take_all(self._publications):
                 if sample.sample_info.valid_data:
                     self._writers[sample.key.bytes] = (
