@@ -98,8 +98,10 @@ LEG_FULL = {
     "every": 2_000,
     "eval_episodes": 2,
     "final_episodes": 4,
-    "gps": {},
-    "mpc": {"horizon": 30, "replan": 10, "iterations": 3},
+    # iLQR's control cost R‖u‖² (the leg's default, mpc/ilqr.py CONTROL_COST), named here so
+    # the runs' settings record it (the runs before it was added had none)
+    "gps": {"ilqr_control_cost": 1e-2},
+    "mpc": {"horizon": 30, "replan": 10, "iterations": 3, "control_cost": 1e-2},
 }
 LEG_QUICK = {**QUICK, "task": LEG, "mpc": {"horizon": 10, "replan": 5, "iterations": 1}}
 
@@ -416,9 +418,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         f"every final policy on the same {plan['final_episodes']} starts per distribution.",
         (
             "iLQR rows use the leg's URDF rigid-body model (exact to ~1e-7 rad over 100 steps) "
-            "and no env steps; starts: training ±0.05 rad, wide ±0.2 rad about the path's IK "
-            "start; PPO is config/train/ppo_two_link_leg.yaml as written (4 envs x 1024 steps "
-            "per update: 2 updates in the budget)"
+            f"with iLQR's control cost R‖u‖², R = {plan['mpc'].get('control_cost', 'default')} "
+            "(the leg's reward has no action term), and no env steps; starts: training "
+            "±0.05 rad, wide ±0.2 rad about the path's IK start; PPO is "
+            "config/train/ppo_two_link_leg.yaml as written (4 envs x 1024 steps per update: 2 "
+            "updates in the budget)"
             if leg
             else "iLQR rows use the task's smoothed LCS model (linearised about upright) and "
             "no env steps"
