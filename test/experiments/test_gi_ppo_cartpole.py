@@ -64,6 +64,7 @@ def test_pick_table_misses_and_verdict(tmp_path: Path) -> None:
                                           "standard, GI-PPO, slides' α rule: RP"]  # fmt: skip
     figure, verdict = reproduce.judge_gi_ppo_cartpole(summary)
     assert verdict == "reproduced" and "above on 2/2 seeds" in figure
+    assert "(slides' α rule: median 600, above PPO on 2/2)" in figure
     summary["variants"]["standard"]["gi_ppo"]["grid_mean"] = [1.0, 1e9]  # 1 of 2 seeds
     assert reproduce.judge_gi_ppo_cartpole(summary)[1] == "partly"
     (tmp_path / "gi_ppo_cartpole.png").stat()  # the plot was written
