@@ -224,7 +224,8 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
         f"{plan.budget} env steps per run, evaluated every {plan.every} on the same "
         f"{plan.eval_episodes} deterministic episodes (400 steps max, return ≤ 6000); report "
         f"seeds {seeds}; cells: median [min, max] over seeds.",
-        f"Tuning (equal for all five): learning rate in {list(plan.learning_rates)} on seed(s) "
+        f"Tuning (equal for all {len(METHODS)} methods): learning rate in "
+        f"{list(plan.learning_rates)} on seed(s) "
         f"{list(plan.tuning_seeds)}, standard starts, scored by the mean eval return over the "
         "grid; the pick is used on both variants. The shared structure (1 env, 200 steps per "
         "update, 4 PPO epochs) is the PPO tuned in experiments/ppo_mpc_vs_ppo.py, so it was "
