@@ -244,7 +244,9 @@ def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
     groups = {name: finals(by[m], key) for name, m, key in GROUPS
               if m in (*methods, "ilqr_mpc")}  # fmt: skip
     # the seeds every learner finished (a --report-only summary may lack some)
-    seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in methods)))
+    # (methods with no runs here are carried from an earlier summary: see carry)
+    ran = [{r["seed"] for r in by[m]} for m in methods if by[m]]
+    seeds = sorted(set.intersection(*ran)) if ran else []
     return {"quick": quick, "task": task_of(plan), "methods": list(methods),
             "seeds": seeds, "planned_seeds": plan["seeds"],
             "grid": grid.tolist(), "curves": curves,

@@ -51,3 +51,19 @@ def test_previous_summary_reads_its_date_and_refuses_a_missing_file(tmp_path: Pa
         {"seeds": [0]},
         "2026-12-02 07:50 UTC",
     )
+
+
+def test_a_partial_rerun_reports_the_seeds_every_learner_has() -> None:
+    plan = {**gps_study.LEG_FULL, "seeds": [0, 1, 2]}
+    runs = [{"method": "gps", "seed": s, "steps": [0.0, 2000.0], "returns": [1.0, 2.0],
+             "train": [3.0], "wide": [4.0], "guide_train": [2.0], "guide_wide": [2.0],
+             "counts": {}, "seconds": 1.0} for s in (0, 1)]  # fmt: skip
+    new = gps_study.summarise(plan, runs, quick=False)
+    assert new["seeds"] == [0, 1] and new["groups"]["GPS"]["train"] == [3.0, 3.0]
+    old = summary(1.0, [0, 1, 2, 3, 4])
+    old["methods"] = new["methods"]  # the leg: gps and ppo
+    assert gps_study.carry(new, old, ["ppo", "ilqr_mpc"], "d") == [
+        "PPO, default (SB3-style)",
+        "iLQR as MPC (re-planning)",
+    ]
+    assert new["seeds"] == [0, 1] and new["carried"] == {"ppo": "d", "ilqr_mpc": "d"}
