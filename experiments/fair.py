@@ -15,6 +15,8 @@
   resumable-run skeleton every experiment script shares: a run's result JSON is named by a
   hash of its settings, reused only when it holds exactly those settings, and written
   atomically once the run has finished; an unfinished run folder starts over.
+- :func:`write_report`: the end of a report (figure and summary JSON written atomically, then
+  the markdown table), shared by the scripts' report functions.
 """
 
 from __future__ import annotations
@@ -335,3 +337,32 @@ def run_pool(fn: Callable[[_Job], _Out], jobs: Iterable[_Job], workers: int) -> 
         return
     with mp.get_context("spawn").Pool(workers) as pool:
         yield from pool.imap_unordered(fn, list(jobs))
+
+
+def write_report(fig: Any, out: Path, name: str, summary: Mapping[str, Any], title: str,
+                 header: Sequence[str], rows: Sequence[Sequence[object]],
+                 notes: Sequence[str], run: Any, dpi: int = 80) -> Path:  # fmt: skip
+    """The end every experiment's report shares: the figure (laid out, then closed) as
+    <out>/<name>.png and the summary as <out>/<name>.json, both written atomically, then the
+    table <out>/<name>.md (bench/results_table.py: ``run`` is its ``start_run()``); returns
+    the table's path."""
+    import io
+    import sys
+
+    import matplotlib.pyplot as plt
+
+    from rl_control.training.io import atomic_write_bytes, atomic_write_json
+
+    bench = str(Path(__file__).resolve().parents[1] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from results_table import write_markdown
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / f"{name}.png", buffer.getvalue())
+    atomic_write_json(out / f"{name}.json", summary)
+    return write_markdown(name, title, header, rows, notes, run=run, out_dir=out)

@@ -1,6 +1,6 @@
 """GI-PPO slides, physics problems: return against env steps on the soft-wall cart-pole for
-LR, RP, PPO, LR+RP and GI-PPO (RP, LR+RP and GI-PPO through the task's differentiable step),
-with the wall-clock per run (their Table 2 measure).
+LR, RP, PPO, LR+RP and GI-PPO under two α rules (RP, LR+RP and GI-PPO through the task's
+differentiable step), with the wall-clock per run (their Table 2 measure).
 
 Fair by construction: every method shares the settings of config/train/<algo>_soft_wall_cartpole
 .yaml (1 env, 200 env steps per update, [64, 64] tanh actor and critic, γ 0.99, λ 0.95; PPO's
@@ -8,10 +8,12 @@ file is overridden to the same), each gets the same tuning effort (the same lear
 scored by the mean eval return over the grid on tuning seeds never reported) and every run the
 same budget and evaluation grid (every ``every`` env steps, the same deterministic episodes,
 checked). Method-specific settings are fixed, not tuned: RP's and LR+RP's window and GI-PPO's
-∂A/∂a window 16 steps, GI-PPO's α rule at the public code's defaults, 4 PPO epochs (PPO and
-GI-PPO), one full-batch step per rollout (LR, RP, LR+RP). Variants: "standard" starts (the tip
-never reaches the walls under a good policy) and "wide" starts (experiments/ppo_mpc_vs_ppo.py:
-~12 % start in a wall, so the contact model matters).
+∂A/∂a window 16 steps, 4 PPO epochs (PPO and GI-PPO), one full-batch step per rollout (LR, RP,
+LR+RP). GI-PPO runs twice, as two methods tuned alike: with the public code's α rule at its
+defaults (×1.1 per update from 1e-5) and with the slides' criteria as a per-update search
+(rl_control/algorithms/gi_ppo.py, ``alpha_rule``: "code" / "slides"). Variants: "standard"
+starts (the tip never reaches the walls under a good policy) and "wide" starts
+(experiments/ppo_mpc_vs_ppo.py: ~12 % start in a wall, so the contact model matters).
 
 Resumable: one JSON per run under <out>/gi_ppo_cartpole/ (fair.run_once: reused only with
 exactly its settings); run folders under --runs (default runs/gi_ppo_cartpole), removed once
@@ -38,12 +40,17 @@ for _p in (ROOT, ROOT / "bench"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from results_table import start_run, write_markdown  # noqa: E402
+from results_table import start_run  # noqa: E402
 
 from experiments import fair  # noqa: E402
 
-METHODS = ("lr", "rp", "ppo", "lr_rp", "gi_ppo")
-LABELS = {"lr": "LR", "rp": "RP", "ppo": "PPO", "lr_rp": "LR+RP", "gi_ppo": "GI-PPO"}
+METHODS = ("lr", "rp", "ppo", "lr_rp", "gi_ppo", "gi_ppo_slides")
+LABELS = {"lr": "LR", "rp": "RP", "ppo": "PPO", "lr_rp": "LR+RP",
+          "gi_ppo": "GI-PPO, code's α rule",
+          "gi_ppo_slides": "GI-PPO, slides' α rule"}  # fmt: skip
+GI = ("gi_ppo", "gi_ppo_slides")
+#: a method's config/train file when it is not <method>_soft_wall_cartpole.yaml
+CONFIG_FILE = {"gi_ppo_slides": "gi_ppo"}
 TASK = "soft_wall_cartpole"
 VARIANTS: dict[str, dict[str, Any]] = {
     "standard": {},
@@ -51,6 +58,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 #: PPO's config file holds SB3's defaults; these make it the shared settings of the others
 PPO_SHARED = {"n_epochs": 4, "batch_size": 64, "max_grad_norm": 0.5}
+#: per-method settings over the config file's (not tuned)
+EXTRA = {"ppo": PPO_SHARED, "gi_ppo_slides": {"alpha_rule": "slides"}}
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 
 
@@ -77,7 +86,7 @@ def settings(plan: Plan, algo: str, variant: str, seed: int, lr: float) -> dict[
         "eval_every": plan.every, "eval_episodes": plan.eval_episodes,
         "env": {**VARIANTS[variant], **dict(plan.env_overrides)},
         "algo_config": {"n_steps": plan.n_steps, "learning_rate": lr,
-                        **(PPO_SHARED if algo == "ppo" else {})},
+                        **EXTRA.get(algo, {})},
     }  # fmt: skip
 
 
@@ -90,7 +99,8 @@ def run_job(job: tuple[dict[str, Any], str, str]) -> tuple[str, float]:
     name = fair.settings_key(s)
 
     def train(run_dir: Path) -> dict[str, Any]:
-        data = read_yaml(ROOT / f"config/train/{s['algo']}_soft_wall_cartpole.yaml")
+        config = CONFIG_FILE.get(s["algo"], s["algo"])
+        data = read_yaml(ROOT / f"config/train/{config}_soft_wall_cartpole.yaml")
         data["algo_config"] = {**data.get("algo_config", {}), **s["algo_config"]}
         data.update({k: s[k] for k in ("seed", "total_steps", "eval_every", "eval_episodes")},
                     num_envs=1, env=dict(s["env"]), checkpoint_every=0, run_dir=str(run_dir),
@@ -171,16 +181,17 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
                 "wall_s": float(np.mean([r["process_wall_s"] for r in res])),
                 "cpu_s": float(np.mean([r["process_cpu_s"] for r in res])),
                 "alpha_final": [r["alpha"][-1] for r in res if r["alpha"]],
+                "alpha_max": [max(r["alpha"]) for r in res if r["alpha"]],
             }  # fmt: skip
             med = np.median(curves, axis=0)
             line = ax.plot(grid, med, label=LABELS[algo])[0]
             ax.fill_between(grid, curves.min(0), curves.max(0), alpha=0.15, color=line.get_color())
-            if algo == "gi_ppo":
+            if algo in GI:
                 for r in res:
                     # one metrics row per evaluation: α averaged over the row's updates
                     steps = plan.every * np.arange(1, len(r["alpha"]) + 1)
-                    colour = line.get_color() if variant == "standard" else "tab:gray"
-                    axes[-1].plot(steps, r["alpha"], color=colour, alpha=0.7)
+                    style = "-" if variant == "standard" else ":"
+                    axes[-1].plot(steps, r["alpha"], style, color=line.get_color(), alpha=0.7)
         ax.set(title=f"{variant} starts", xlabel="env steps", ylabel="eval return (median, range)")
         if ax.lines:
             ax.legend(fontsize=7)
@@ -199,33 +210,27 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
                     f"{c['cpu_s']:.1f}",
                 ]
             )
-        if "gi_ppo" in cells:
-            gi = np.median(cells["gi_ppo"]["grid_mean"])
+        for gi_algo in (a for a in GI if a in cells):
+            gi = np.median(cells[gi_algo]["grid_mean"])
             better = [LABELS[a] for a, c in cells.items()
-                      if a != "gi_ppo" and np.median(c["grid_mean"]) >= gi]  # fmt: skip
+                      if a not in GI and np.median(c["grid_mean"]) >= gi]  # fmt: skip
             if better:
-                misses.append(f"{variant}: {', '.join(better)}")
-    axes[-1].set(title="GI-PPO α (standard: colour, wide: grey)", xlabel="env steps",
-                 ylabel="α", yscale="log")  # fmt: skip
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "gi_ppo_cartpole.png", dpi=80)
-    plt.close(fig)
+                misses.append(f"{variant}, {LABELS[gi_algo]}: {', '.join(better)}")
+    axes[-1].set(title="GI-PPO α (standard starts: solid, wide: dotted)", xlabel="env steps",
+                 ylabel="α (mean of each evaluation's updates)", yscale="log")  # fmt: skip
     summary["gi_ppo_not_best"] = misses
-    from rl_control.training.io import atomic_write_json
-
-    atomic_write_json(out / "gi_ppo_cartpole.json", summary)
     seeds = ", ".join(map(str, plan.report_seeds))
     notes = [
         f"{plan.budget} env steps per run, evaluated every {plan.every} on the same "
         f"{plan.eval_episodes} deterministic episodes (400 steps max, return ≤ 6000); report "
         f"seeds {seeds}; cells: median [min, max] over seeds.",
-        f"Tuning (equal for all five): learning rate in {list(plan.learning_rates)} on seed(s) "
+        f"Tuning (equal for all {len(METHODS)} methods): learning rate in "
+        f"{list(plan.learning_rates)} on seed(s) "
         f"{list(plan.tuning_seeds)}, standard starts, scored by the mean eval return over the "
         "grid; the pick is used on both variants. The shared structure (1 env, 200 steps per "
         "update, 4 PPO epochs) is the PPO tuned in experiments/ppo_mpc_vs_ppo.py, so it was "
         "chosen for PPO.",
-        "GI-PPO not best by the median mean-over-grid return (methods at or above it): "
+        "GI-PPO not best by the median mean-over-grid return (baselines at or above it): "
         + ("; ".join(misses) if misses else "none"),
         "Learning rates picked at the grid's edge (their optimum may lie beyond it): "
         + (
@@ -237,10 +242,14 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
             or "none"
         ),
         f"GI-PPO's α in the last metrics row (mean of its {plan.every // plan.n_steps} "
-        f"updates): {alpha_text(summary)}; the rule moves it by at "
+        f"updates), code's rule: {alpha_text(summary, 'gi_ppo')}; the rule moves it by at "
         f"most ×1.1 per update from 1e-5, so after {plan.budget // plan.n_steps} updates "
         f"α ≤ {1e-5 * 1.1 ** (plan.budget // plan.n_steps):.1e}: the α-policy step is tiny "
         "at this budget and GI-PPO is close to PPO with π_h ≈ π_θ̄.",
+        "Slides' rule (each update: the largest α on a ×2 ladder, from 4× the last one, whose "
+        "fitted α-policy passes the determinant, improvement and out-of-range tests; none: "
+        f"plain PPO): α in the last metrics row {alpha_text(summary, 'gi_ppo_slides')}; "
+        f"largest row mean {alpha_text(summary, 'gi_ppo_slides', 'alpha_max')}.",
         "Wall s / CPU s: mean per run of the whole training process (start-up, evaluations "
         "and all), one process, niced, on 2 cores shared with other jobs: measured under "
         "load, wall is mostly waiting.",
@@ -248,16 +257,17 @@ def report(plan: Plan, runs: Path, out: Path, picks: dict[str, float], run: Any,
     header = ("starts", "method", "lr", "seeds", f"return at {grid[mid]:.0f}",
               f"return at {plan.budget}", "mean over grid", "wall s", "CPU s")  # fmt: skip
     title = "GI-PPO and its baselines on the soft-wall cart-pole: eval return against env steps"
-    return write_markdown("gi_ppo_cartpole", title, header, rows, notes, run=run, out_dir=out)
+    return fair.write_report(fig, out, "gi_ppo_cartpole", summary, title, header, rows, notes,
+                             run)  # fmt: skip
 
 
-def alpha_text(summary: dict[str, Any]) -> str:
-    """Median [min, max] of GI-PPO's final α per variant."""
-    parts = [f"{v} {np.median(c['gi_ppo']['alpha_final']):.1e} "
-             f"[{min(c['gi_ppo']['alpha_final']):.1e}, {max(c['gi_ppo']['alpha_final']):.1e}]"
+def alpha_text(summary: dict[str, Any], algo: str, field: str = "alpha_final") -> str:
+    """Median [min, max] over seeds of a GI-PPO method's α ``field`` per variant."""
+    parts = [f"{v} {np.median(c[algo][field]):.1e} "
+             f"[{min(c[algo][field]):.1e}, {max(c[algo][field]):.1e}]"
              for v, c in summary["variants"].items()
-             if "gi_ppo" in c and c["gi_ppo"]["alpha_final"]]  # fmt: skip
-    return "; ".join(parts) or "no GI-PPO runs"
+             if algo in c and c[algo].get(field)]  # fmt: skip
+    return "; ".join(parts) or "no runs"
 
 
 def main(argv: Iterable[str] | None = None) -> Path:

@@ -35,7 +35,7 @@ for _p in (ROOT, ROOT / "bench"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from results_table import start_run, write_markdown  # noqa: E402
+from results_table import start_run  # noqa: E402
 
 from experiments import fair  # noqa: E402
 
@@ -167,14 +167,7 @@ def report(
         axes.flat[j].set(title=f"GI-PPO α (mean over seeds), {name}", xlabel="update",
                          yscale="log", ylabel="α")  # fmt: skip
         axes.flat[j].legend(fontsize=7)
-    fig.tight_layout()
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out / "gi_ppo_table.png", dpi=80)
-    plt.close(fig)
     summary["gi_ppo_beaten_by"] = misses
-    from rl_control.training.io import atomic_write_json
-
-    atomic_write_json(out / "gi_ppo_table.json", summary)
     notes = [
         f"{updates} updates x 64 one-step episodes per run (the slides: 2000 updates); "
         f"seeds {', '.join(map(str, seeds))}, unscreened. Ours: mean ± std over seeds of each "
@@ -192,7 +185,7 @@ def report(
     header = ("problem", "method", "slides", "ours (max reward)", "final", "seeds", "wall s",
               "CPU s")  # fmt: skip
     title = "GI-PPO Table 1: average maximum reward (↑), function optimisation"
-    return write_markdown("gi_ppo_table", title, header, rows, notes, run=run, out_dir=out)
+    return fair.write_report(fig, out, "gi_ppo_table", summary, title, header, rows, notes, run)
 
 
 def main(argv: Iterable[str] | None = None) -> Path:

@@ -13,12 +13,15 @@ than every guiding sample's. Methods, on the same env and the same evaluation gr
   not tuned either (config/train/gps_soft_wall_cartpole.yaml as written);
 - iLQR feedback law of the nearest guide (the trajectory optimiser alone, no re-planning),
   from each GPS seed's guides;
-- iLQR as MPC (policy kind ilqr_mpc: re-planned every 5 steps over 50, on the task's model;
-  uses no env steps to learn, and ~40 iLQR solves per episode to act).
+- iLQR as MPC (policy kind ilqr_mpc: re-planned every 10 steps over 30 with 2 iterations, on
+  the task's model; uses no env steps to learn, and ~20 iLQR solves per episode to act).
 Final policies are scored on the same 10 training-distribution and 10 wide starts
 (reset seeds 20000+i). Each (method, seed) is one JSON under --runs (resumable: finished ones
 are reused; ``--report-only`` summarises the finished ones). 5 seeds; ~30 min of 2 idle
-cores, far longer on a loaded machine.
+cores, far longer on a loaded machine. ``--only METHOD...`` runs just those methods' jobs
+(e.g. a row made stale by a code change); the rows of methods with no finished run under
+--runs are then carried from the previous summary (<out>/gps_study.json) with the date of the
+run that produced them, and the notes say which.
 
 2R leg (``--task two_link_leg``): one 0.5 s gait cycle per episode (250 steps at 500 Hz, best
 return 250); training and guiding starts at rest within ±0.05 rad of the IK solution of the
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -94,8 +98,10 @@ LEG_FULL = {
     "every": 2_000,
     "eval_episodes": 2,
     "final_episodes": 4,
-    "gps": {},
-    "mpc": {"horizon": 30, "replan": 10, "iterations": 3},
+    # iLQR's control cost R‖u‖² (the leg's default, mpc/ilqr.py CONTROL_COST), named here so
+    # the runs' settings record it (the runs before it was added had none)
+    "gps": {"ilqr_control_cost": 1e-2},
+    "mpc": {"horizon": 30, "replan": 10, "iterations": 3, "control_cost": 1e-2},
 }
 LEG_QUICK = {**QUICK, "task": LEG, "mpc": {"horizon": 10, "replan": 5, "iterations": 1}}
 
@@ -238,7 +244,9 @@ def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
     groups = {name: finals(by[m], key) for name, m, key in GROUPS
               if m in (*methods, "ilqr_mpc")}  # fmt: skip
     # the seeds every learner finished (a --report-only summary may lack some)
-    seeds = sorted(set.intersection(*({r["seed"] for r in by[m]} for m in methods)))
+    # (methods with no runs here are carried from an earlier summary: see carry)
+    ran = [{r["seed"] for r in by[m]} for m in methods if by[m]]
+    seeds = sorted(set.intersection(*ran)) if ran else []
     return {"quick": quick, "task": task_of(plan), "methods": list(methods),
             "seeds": seeds, "planned_seeds": plan["seeds"],
             "grid": grid.tolist(), "curves": curves,
@@ -247,8 +255,42 @@ def summarise(plan: dict, results: list[dict], quick: bool) -> dict[str, Any]:
             "gps_minus_guide": [(float(np.mean(r["train"]) - np.mean(r["guide_train"])),
                                  float(np.mean(r["wide"]) - np.mean(r["guide_wide"])))
                                 for r in by["gps"]],
-            "best_return": setup["best"] * envs(plan)[0]["max_steps"],
+            "best_return": setup["best"] * envs(plan)[0]["max_steps"], "carried": {},
             "seconds": {m: [r["seconds"] for r in by[m]] for m in by}}  # fmt: skip
+
+
+def carry(summary: dict, previous: dict, methods: Iterable[str], date: str) -> list[str]:
+    """Copy the rows of ``methods`` (none of their runs are here) from the ``previous``
+    summary, made on ``date``, into ``summary``; returns the table rows carried. Each carried
+    method keeps the date of the run that produced it (``summary["carried"]``)."""
+    methods = [m for m in methods if m in previous["seconds"]]
+    rows = [name for name, m, _ in GROUPS if m in methods and name in previous["groups"]]
+    for name in rows:
+        summary["groups"][name] = previous["groups"][name]
+    for m in methods:
+        summary["seconds"][m] = previous["seconds"][m]
+        if m in previous["curves"]:
+            summary["curves"][m] = previous["curves"][m]
+        summary["carried"][m] = previous.get("carried", {}).get(m, date)
+    if "gps" in methods:
+        summary["gps_counts"] = previous["gps_counts"]
+        summary["gps_minus_guide"] = previous["gps_minus_guide"]
+    learners = [m for m in summary["methods"] if m in methods]
+    if learners:  # the seeds every learner has, carried or run here
+        fresh = [set(summary["seeds"])] if len(learners) < len(summary["methods"]) else []
+        summary["seeds"] = sorted(set(previous["seeds"]).intersection(*fresh))
+    return rows
+
+
+def previous_summary(out: Path, name: str) -> tuple[dict, str]:
+    """The summary <out>/<name>.json and the date of its run (from <name>.md's machine line)."""
+    path = out / f"{name}.json"
+    if not path.exists():
+        raise ValueError(f"--only: no previous summary {path} to carry the other rows from")
+    md = path.with_suffix(".md")
+    found = re.search(r"; (\d{4}-\d\d-\d\d \d\d:\d\d \w+)\. The machine",
+                      md.read_text() if md.exists() else "")  # fmt: skip
+    return json.loads(path.read_text()), found.group(1) if found else "an earlier run"
 
 
 def table(summary: dict) -> tuple[list[str], list[list[str]]]:
@@ -314,6 +356,13 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="no runs: summarise the finished ones (missing seeds are listed)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("gps", "ppo", "ppo_tuned", "ilqr_mpc"),
+        help="run only these methods' jobs; rows of methods with no finished run are carried "
+        "from the previous summary (the notes name them and their date)",
+    )
     args = parser.parse_args(None if argv is None else list(argv))
     run = start_run(["experiments/gps_study.py", *(argv if argv is not None else sys.argv[1:])])
     leg = args.task == LEG
@@ -334,7 +383,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         settings = {"plan": job["plan"], "method": job["method"], "seed": job["seed"]}
         return fair.load_result(Path(job["path"]), settings)
 
-    todo = [j for j in jobs if done_result(j) is None]
+    only = set(args.only or (*methods, "ilqr_mpc"))
+    todo = [j for j in jobs if j["method"] in only and done_result(j) is None]
     print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
     missing = [f"{j['method']} seed {j['seed']}" for j in todo] if args.report_only else []
     for line in fair.run_pool(run_job, [] if args.report_only else todo, args.workers):
@@ -342,6 +392,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     done = [r for r in map(done_result, jobs) if r is not None]
     summary = summarise(plan, done, args.quick)
     summary["missing"] = missing
+    absent = [m for m in (*methods, "ilqr_mpc")
+              if m not in only and not any(r["method"] == m for r in done)]  # fmt: skip
+    carried: list[str] = []
+    if absent:
+        previous, date = previous_summary(out, name)
+        carried = carry(summary, previous, absent, date)
     from rl_control.training.io import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
@@ -353,7 +409,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     best = SETUPS[args.task]["best"]
     notes = [
         "Returns: mean over the deterministic eval episodes; cells: median [min, max] over "
-        f"seeds {sorted({r['seed'] for r in done if r['method'] == 'gps'})}. Best possible "
+        f"seeds {summary['seeds']}. Best possible "
         f"return {best * envs(plan)[0]['max_steps']} ({best} per step).",
         "GPS minus its own iLQR guide law, per seed (training / wide starts): "
         + ", ".join(f"{a:+.0f} / {b:+.0f}" for a, b in summary["gps_minus_guide"])
@@ -364,9 +420,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         f"every final policy on the same {plan['final_episodes']} starts per distribution.",
         (
             "iLQR rows use the leg's URDF rigid-body model (exact to ~1e-7 rad over 100 steps) "
-            "and no env steps; starts: training ±0.05 rad, wide ±0.2 rad about the path's IK "
-            "start; PPO is config/train/ppo_two_link_leg.yaml as written (4 envs x 1024 steps "
-            "per update: 2 updates in the budget)"
+            f"with iLQR's control cost R‖u‖², R = {plan['mpc'].get('control_cost', 'default')} "
+            "(the leg's reward has no action term), and no env steps; starts: training "
+            "±0.05 rad, wide ±0.2 rad about the path's IK start; PPO is "
+            "config/train/ppo_two_link_leg.yaml as written (4 envs x 1024 steps per update: 2 "
+            "updates in the budget)"
             if leg
             else "iLQR rows use the task's smoothed LCS model (linearised about upright) and "
             "no env steps"
@@ -379,6 +437,11 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     if failed:
         notes.append("iLQR-MPC re-plans that kept the previous plan (Q_uu not PD at any μ or a "
                      f"non-finite plan): {failed[0][0]} of {failed[0][1]}.")  # fmt: skip
+    if carried:
+        dates = sorted(set(summary["carried"].values()))
+        notes.append(f"Rows carried from the run of {', '.join(dates)} (their per-run files were "
+                     f"not under --runs; not rerun): {'; '.join(carried)}. The other rows are "
+                     "from this run.")  # fmt: skip
     if missing:
         notes.append(f"INCOMPLETE: not run (budget): {', '.join(missing)}.")
     title = f"GPS vs PPO vs iLQR, {'2R leg' if leg else 'soft-wall cart-pole'}"

@@ -9,14 +9,32 @@ PPO plus a pre-update step (:meth:`GIPPO.begin_update`):
    (``gi_iters`` Adam steps on E‖g_θ(s, ε) − g_α(s, ε)‖², its own optimiser); a regression
    whose loss ends above where it started restores the actor and retries at the learning
    rate / ``lr_factor`` (up to ``gi_tries`` times);
-3. α adapted for the next update by the public code's rule (SonSang/gippo,
-   ``adjust_alpha``, implemented in :func:`adapt_alpha`): after a converged regression
-   α ← α·f while the determinant ratio det(∂g_θ/∂ε)/det(∂g_θ̄/∂ε) (= Π σ_θ/σ_θ̄, Lemma 4.4's
-   estimate of det(I + α∇²A)) stays within 1 ± ``alpha_interval`` on every sample, else α ← α/f;
-   α ← α/f also when the out-of-range ratio of π_θ/π_θ̄ against ``clip_range`` exceeds
-   ``max_oorr`` or the estimated improvement Σ Â(π_θ/π_θ̄ − 1) is negative and below −1 in
-   its running standardisation; α ≤ ``max_alpha``; α starts at ``alpha_init``. A failed
-   regression leaves α and lowers the regression learning rate by ``lr_factor`` (floor 1e-5).
+3. α, by one of two rules (``alpha_rule``):
+
+   ``"code"`` (default): the public code's rule (SonSang/gippo, ``train_actor_no_ppo`` and
+   ``adjust_next_alpha_by_policy_diff``; :func:`adapt_alpha`), α adapted for the next update:
+   after a converged regression α ← α·f (``alpha_factor``, 1.1) while the determinant ratio
+   det(∂g_θ/∂ε)/det(∂g_θ̄/∂ε) (= Π σ_θ/σ_θ̄, Lemma 4.4's estimate of det(I + α∇²A)) stays
+   within 1 ± ``alpha_interval`` on every sample, else α ← α/f; α ← α/f also when the
+   out-of-range ratio of π_θ/π_θ̄ against ``clip_range`` exceeds ``max_oorr`` or the estimated
+   improvement Σ Â(π_θ/π_θ̄ − 1) is negative and below −1 in its running standardisation;
+   α ≤ ``max_alpha``; α starts at ``alpha_init``. A failed regression leaves α and lowers
+   the regression learning rate by ``lr_factor`` (floor 1e-5). From 1e-5 this rule moves α
+   by at most ×1.1 per update: ≤ 6.7e-5 after 20 updates.
+
+   ``"slides"``: the slides' criteria (gi-ppo-slides, "Adjust α for next iteration") used as
+   constraints on α itself, this update: the α-policy must pass the variance test (Lemma
+   4.4's determinant ratio within 1 ± ``alpha_interval``), the bias test (PPO's estimate of
+   the α-policy's improvement, Prop. 4.3: Σ Â(π_α/π_θ̄ − 1) > 0) and keep the out-of-range
+   ratio under ``max_oorr`` ("adjust α to maintain this value under a certain threshold"),
+   with a converged regression. The slides give these tests but no step sizes or start (they
+   defer to the paper's Section 4.3.1, which is not in ../shared/papers/), so the search
+   (:func:`alpha_candidates`) is ours: candidates from ``search_factor``^``search_up`` times
+   the last accepted α down by ``search_factor`` per try, ``search_steps`` tries (each a
+   regression from θ̄), α ≤ ``max_alpha``; the first that passes (:func:`slides_admissible`)
+   is this update's α-policy. If none passes the actor is restored to θ̄ and this update is
+   plain PPO (π_h = π_θ̄: the slides' α = 0 safeguard); the next search starts from the
+   smallest α tried.
 4. PPO's update with importance-sampling density π_h = ½(π_θ̄ + π_α) (π_α: the fitted
    actor) in place of the behaviour log-prob (:func:`mixed_log_prob`), so PPO's ratio is
    π_θ/π_h; where some |log π_α − log π_θ̄| > 4 the code's fallback π_h = π_α is used.
@@ -35,6 +53,8 @@ from rl_control.algorithms.config import adam, require
 from rl_control.algorithms.ppo import UpdateContext, clip_grad_norm
 from rl_control.algorithms.registry import register_algorithm
 
+ALPHA_RULES = ("code", "slides")
+
 
 @dataclass
 class GIPPOConfig(AnalyticConfig):
@@ -51,9 +71,18 @@ class GIPPOConfig(AnalyticConfig):
     lr_factor: float = 1.5
     min_gi_learning_rate: float = 1e-5
     max_log_gap: float = 4.0  # beyond it π_h = π_α (the code's numerical fallback)
+    alpha_rule: str = "code"  # "code" (the public code's) or "slides" (module docstring)
+    search_factor: float = 2.0  # "slides": ratio between successive α candidates
+    search_up: int = 2  # "slides": the first candidate is search_factor^search_up × last α
+    search_steps: int = 6  # "slides": candidates tried per update
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require(self.alpha_rule in ALPHA_RULES,
+                f"alpha_rule must be one of {ALPHA_RULES}, got {self.alpha_rule!r}")  # fmt: skip
+        require(self.search_factor > 1, f"search_factor must be > 1, got {self.search_factor}")
+        require(self.search_up >= 0 and self.search_steps >= 1,
+                "search_up must be >= 0 and search_steps >= 1")  # fmt: skip
         require(self.alpha_init > 0, f"alpha_init must be > 0, got {self.alpha_init}")
         require(0 < self.alpha_interval < 1, "alpha_interval must be in (0, 1)")
         require(self.alpha_factor > 1, f"alpha_factor must be > 1, got {self.alpha_factor}")
@@ -92,6 +121,35 @@ def adapt_alpha(
     if oorr > cfg.max_oorr or worse:
         nxt = alpha / cfg.alpha_factor
     return min(nxt, cfg.max_alpha)
+
+
+def alpha_candidates(last: float, cfg: GIPPOConfig) -> list[float]:
+    """The "slides" rule's α candidates, largest first (module docstring, step 3)."""
+    top = last * cfg.search_factor**cfg.search_up
+    return [min(top / cfg.search_factor**k, cfg.max_alpha) for k in range(cfg.search_steps)]
+
+
+def slides_admissible(
+    converged: bool, det_ratio: tuple[float, float], oorr: float, perf: float, cfg: GIPPOConfig
+) -> bool:
+    """The slides' three tests on a fitted α-policy (module docstring, step 3, "slides")."""
+    low, high = 1 - cfg.alpha_interval, 1 + cfg.alpha_interval
+    variance = low <= det_ratio[0] and det_ratio[1] <= high
+    return converged and variance and oorr <= cfg.max_oorr and perf > 0
+
+
+@dataclass
+class AlphaStats:
+    """How far the fitted actor π_α is from π_θ̄ on the rollout."""
+
+    det_ratio: tuple[float, float]  # (min, max) over samples of Π σ_α/σ_θ̄
+    oorr: float  # fraction of samples with |π_α/π_θ̄ − 1| > clip_range
+    perf: float  # Σ Â (π_α/π_θ̄ − 1): PPO's estimate of the improvement
+    log_prob: torch.Tensor  # log π_α of the rollout's actions
+
+
+#: (α of this update's α-policy, regression converged, its loss, its stats, candidates tried)
+RuleResult = tuple[float, bool, float, AlphaStats, int]
 
 
 @dataclass
@@ -161,33 +219,63 @@ class GIPPO(AnalyticPPO):
         self._perf = [mean, m2 + delta * (perf - mean), count]
         return perf < 0 and normalised < -1.0
 
-    def begin_update(self, data: dict[str, torch.Tensor]) -> GIContext:
-        base = super().begin_update(data)
-        ctx = GIContext(**vars(base), info={})
+    def alpha_stats(self, ctx: AnalyticContext) -> AlphaStats:
+        """:class:`AlphaStats` of the actor as it is now against the rollout's π_θ̄."""
+        data, cfg = ctx.data, self.config
         assert ctx.old is not None
-        cfg, alpha = self.config, self.alpha
-        actions, grad = self.action_gradient(ctx)
-        converged, reg_loss = self.regress(ctx, alpha_actions(actions, grad, alpha))
         with torch.no_grad():
             new = self.policy.distribution(data["obs"])
-            log_det = (new.log_std - ctx.old.log_std).expand_as(new.mean).sum(-1)
-            det = torch.exp(log_det)
+            det = torch.exp((new.log_std - ctx.old.log_std).expand_as(new.mean).sum(-1))
             alpha_lp = new.log_prob(data["actions"])
             ratio = torch.exp((alpha_lp - data["log_probs"]).clamp(max=16.0))
             oorr = ((ratio - 1).abs() > cfg.clip_range).float().mean().item()
             perf = (data["advantages"] * (ratio - 1)).sum().item()
-        worse = self._worse(perf)
-        self.alpha = adapt_alpha(
-            alpha, converged, (det.min().item(), det.max().item()), oorr, worse, cfg
-        )
+        return AlphaStats((det.min().item(), det.max().item()), oorr, perf, alpha_lp)
+
+    def _code_rule(self, ctx: AnalyticContext, actions: torch.Tensor,
+                   grad: torch.Tensor) -> RuleResult:  # fmt: skip
+        """Fit g_α at the current α, then adapt α for the next update ("code")."""
+        cfg, alpha = self.config, self.alpha
+        converged, reg_loss = self.regress(ctx, alpha_actions(actions, grad, alpha))
+        st = self.alpha_stats(ctx)
+        worse = self._worse(st.perf)
+        self.alpha = adapt_alpha(alpha, converged, st.det_ratio, st.oorr, worse, cfg)
         if not converged:
             self.gi_lr = max(self.gi_lr / cfg.lr_factor, cfg.min_gi_learning_rate)
-        data["log_probs"] = mixed_log_prob(data["log_probs"], alpha_lp, cfg.max_log_gap)
+        return alpha, converged, reg_loss, st, 1
+
+    def _slides_rule(self, ctx: AnalyticContext, actions: torch.Tensor,
+                     grad: torch.Tensor) -> RuleResult:  # fmt: skip
+        """The largest candidate α whose fitted α-policy passes the slides' tests, or 0 (the
+        actor restored: plain PPO this update)."""
+        cfg, params = self.config, self.policy.actor_parameters()
+        backup = [p.detach().clone() for p in params]
+        candidates = alpha_candidates(self.alpha, cfg)
+        for tries, alpha in enumerate(candidates, 1):
+            converged, reg_loss = self.regress(ctx, alpha_actions(actions, grad, alpha))
+            st = self.alpha_stats(ctx)
+            if slides_admissible(converged, st.det_ratio, st.oorr, st.perf, cfg):
+                self.alpha = alpha
+                return alpha, converged, reg_loss, st, tries
+            with torch.no_grad():
+                for p, b in zip(params, backup, strict=True):
+                    p.copy_(b)
+        self.alpha = candidates[-1]
+        return 0.0, converged, reg_loss, self.alpha_stats(ctx), len(candidates)
+
+    def begin_update(self, data: dict[str, torch.Tensor]) -> GIContext:
+        base = super().begin_update(data)
+        ctx = GIContext(**vars(base), info={})
+        assert ctx.old is not None
+        actions, grad = self.action_gradient(ctx)
+        rule = self._code_rule if self.config.alpha_rule == "code" else self._slides_rule
+        alpha, converged, reg_loss, st, tries = rule(ctx, actions, grad)
+        data["log_probs"] = mixed_log_prob(data["log_probs"], st.log_prob, self.config.max_log_gap)
         ctx.info = {
             "alpha": alpha, "next_alpha": self.alpha, "gi_learning_rate": self.gi_lr,
             "regression_loss": reg_loss, "regression_converged": float(converged),
-            "det_ratio_min": det.min().item(), "det_ratio_max": det.max().item(),
-            "out_of_range_ratio": oorr, "est_improvement": perf,
+            "det_ratio_min": st.det_ratio[0], "det_ratio_max": st.det_ratio[1],
+            "out_of_range_ratio": st.oorr, "est_improvement": st.perf, "alpha_tries": tries,
             "grad_norm_mean": grad.norm(dim=-1).mean().item(),
         }  # fmt: skip
         return ctx

@@ -41,7 +41,7 @@ from rl_control.algorithms.gps_samplers import (
 from rl_control.algorithms.registry import register_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
 from rl_control.models.actor_critic import GaussianActorCritic
-from rl_control.mpc.ilqr import ILQR, ILQRSettings, task_model
+from rl_control.mpc.ilqr import ILQR, ILQRSettings, control_cost, task_model
 from rl_control.mpc.observed_task import StateMap
 from rl_control.policies.base import PolicyOutput
 
@@ -55,6 +55,7 @@ class GPSConfig:
     policy_samples: int = 4  # episodes per new policy (line 8) and per resampling (line 16)
     ilqr_iters: int = 50
     ilqr_tol: float = 1e-4
+    ilqr_control_cost: float | None = None  # R‖u‖² in iLQR's cost; None: the task's default
     smoothing: float = 1e-3  # contact smoothing of an LCS model
     hidden: list[int] = field(default_factory=lambda: [64, 64])
     activation: str = "tanh"
@@ -116,7 +117,11 @@ class GPS(Algorithm):
         self.phase, self.queue, self.pending = "guiding", [], 0
         self.iteration, self.counts = 0, {"degenerate_steps": 0, "dropped": 0, "nan_steps": 0}
         dynamics, reward = task_model(task, config.smoothing)
-        settings = ILQRSettings(max_iter=config.ilqr_iters, tol=config.ilqr_tol)
+        settings = ILQRSettings(
+            max_iter=config.ilqr_iters,
+            tol=config.ilqr_tol,
+            control_cost=control_cost(task, config.ilqr_control_cost),
+        )
         self.ilqr = ILQR(dynamics, reward, task.action_low, task.action_high, settings)
         starts = [task.definition.sample_initial_state(self.rng, task.params)
                   for _ in range(config.num_guides)]  # fmt: skip

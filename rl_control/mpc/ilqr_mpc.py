@@ -3,10 +3,11 @@
 Every ``replan`` steps iLQR is re-solved over ``horizon`` steps from the observed state,
 warm-started from the previous plan shifted in time (its closed-loop rollout), for at most
 ``iterations`` iterations; between re-plans the plan's feedback law g(x_t) = ū_t + k_t +
-K_t (x_t − x̄_t) acts. Needs a task with dynamics whose observation determines its state
-(:class:`~rl_control.mpc.observed_task.StateMap`: the 2R leg's time from its phase, kept
-continuous with the plan's); one env at a time (the plan is per episode: :meth:`reset`
-between episodes).
+K_t (x_t − x̄_t) acts. iLQR's cost gets the control cost R‖u‖² ``control_cost`` (None: the
+task's default, :func:`~rl_control.mpc.ilqr.control_cost`). Needs a task with dynamics whose
+observation determines its state (:class:`~rl_control.mpc.observed_task.StateMap`: the 2R
+leg's time from its phase, kept continuous with the plan's); one env at a time (the plan is
+per episode: :meth:`reset` between episodes).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rl_control.mpc.ilqr import ILQR, ILQRSettings, LinearGaussianController, task_model
+from rl_control.mpc.ilqr import control_cost as control_cost_of
 from rl_control.mpc.observed_task import StateMap
 from rl_control.policies.base import Policy, PolicyOutput
 from rl_control.policies.registry import register_policy
@@ -27,7 +29,7 @@ class ILQRMPCPolicy(Policy):
 
     def __init__(self, task: str, task_params: dict[str, Any] | None = None,
                  horizon: int = 50, replan: int = 5, iterations: int = 5,
-                 smoothing: float = 1e-3) -> None:  # fmt: skip
+                 smoothing: float = 1e-3, control_cost: float | None = None) -> None:  # fmt: skip
         from rl_control.tasks.registry import make_task
 
         if horizon < 1 or not 1 <= replan <= horizon or iterations < 1:
@@ -37,10 +39,12 @@ class ILQRMPCPolicy(Policy):
         self.task = make_task(task, task_params)
         self.state_of = StateMap(self.task)  # raises for a task whose obs hide its state
         f, r = task_model(self.task, smoothing)
-        settings = ILQRSettings(max_iter=iterations, tol=1e-4)
+        cost = control_cost_of(self.task, control_cost)  # None: the task's default
+        settings = ILQRSettings(max_iter=iterations, tol=1e-4, control_cost=cost)
         self.solver = ILQR(f, r, self.task.action_low, self.task.action_high, settings)
         self._config = dict(task=task, task_params=dict(task_params or {}), horizon=horizon,
-                            replan=replan, iterations=iterations, smoothing=smoothing)  # fmt: skip
+                            replan=replan, iterations=iterations, smoothing=smoothing,
+                            control_cost=cost)  # fmt: skip
         self.plan: LinearGaussianController | None = None
         self.step = 0
         self.solves = 0
@@ -65,8 +69,8 @@ class ILQRMPCPolicy(Policy):
                 if not all(np.isfinite(a).all() for a in (plan.x, plan.u, plan.K)):
                     raise ValueError("ilqr_mpc: iLQR returned a non-finite plan")
             except ValueError:  # Q_uu not PD at any μ, or a plan gone non-finite (the 2R leg
-                if self.plan is None:  # from wide starts, where a near-singular Q_uu gave
-                    raise  # huge gains): the old plan goes on
+                if self.plan is None:  # without its control cost, where a near-singular Q_uu
+                    raise  # gave huge gains): the old plan goes on
                 self.failed_solves += 1
                 self.plan = init
             else:

@@ -10,7 +10,14 @@ import torch
 from function_opt_toys import build, collect, train
 
 from rl_control.algorithms.analytic import AnalyticPPO
-from rl_control.algorithms.gi_ppo import GIPPOConfig, adapt_alpha, alpha_actions, mixed_log_prob
+from rl_control.algorithms.gi_ppo import (
+    GIPPOConfig,
+    adapt_alpha,
+    alpha_actions,
+    alpha_candidates,
+    mixed_log_prob,
+    slides_admissible,
+)
 
 
 def _context(algo):
@@ -88,6 +95,49 @@ def test_alpha_rises_on_a_smooth_objective_and_falls_when_gradients_explode():
     assert stats["regression_converged"] == 1.0
     assert stats["det_ratio_min"] < 0.6 or stats["det_ratio_max"] > 1.4
     assert stats["next_alpha"] == pytest.approx(1e-2 / 1.1)
+
+
+def test_slides_rule_cases():
+    cfg = GIPPOConfig(alpha_rule="slides")
+    assert alpha_candidates(1e-3, cfg) == pytest.approx([4e-3, 2e-3, 1e-3, 5e-4, 2.5e-4, 1.25e-4])
+    assert alpha_candidates(0.5, cfg)[:3] == [1.0, 1.0, 0.5]  # capped at max_alpha
+    ok = dict(converged=True, det_ratio=(0.9, 1.1), oorr=0.1, perf=0.2, cfg=cfg)
+    assert slides_admissible(**ok)
+    for bad in ({"converged": False}, {"det_ratio": (0.5, 1.0)}, {"det_ratio": (1.0, 1.5)},
+                {"oorr": 0.6}, {"perf": 0.0}, {"perf": -1e-9}):  # fmt: skip
+        assert not slides_admissible(**{**ok, **bad}), bad
+    with pytest.raises(ValueError, match="alpha_rule must be one of"):
+        GIPPOConfig(alpha_rule="paper")
+
+
+def test_slides_rule_raises_alpha_by_the_search_on_a_smooth_objective():
+    # measured (De Jong-1, seed 1): after 6 updates the code's rule is at 1.1^6 x 1e-5 = 1.8e-5,
+    # the slides' search at 4^6 x 1e-5 = 4.1e-2 (every first candidate passed its tests)
+    code = build("gi_ppo", "dejong_1", seed=1)
+    slides = build("gi_ppo", "dejong_1", seed=1, alpha_rule="slides")
+    train(code, 6)
+    stats = []
+    for _ in range(6):
+        collect(slides)
+        stats.append(slides.update())
+    assert [s["alpha_tries"] for s in stats] == [1] * 6
+    assert slides.alpha == pytest.approx(1e-5 * 4**6) and code.alpha < 2e-5
+    assert all(s["out_of_range_ratio"] <= 0.5 and s["est_improvement"] > 0 for s in stats)
+
+
+def test_slides_rule_falls_back_to_plain_ppo_when_no_alpha_passes():
+    # ∂r/∂a scaled by 1e4 (as the exploding case above): every candidate's fitted policy
+    # fails a test, so the actor is θ̄ again (determinant ratio 1, no sample out of range)
+    algo = build("gi_ppo", "dejong_1", seed=1, alpha_rule="slides", alpha_init=1e-2,
+                 gi_learning_rate=0.05, gi_iters=32, search_steps=3)  # fmt: skip
+    step = algo.step_fn
+    algo.step_fn = lambda s, a: (lambda s2, r, d: (s2, 1e4 * r, d))(*step(s, a))
+    collect(algo)
+    stats = algo.update()
+    assert stats["alpha"] == 0.0 and stats["alpha_tries"] == 3
+    assert stats["det_ratio_min"] == stats["det_ratio_max"] == 1.0
+    assert stats["out_of_range_ratio"] == 0.0
+    assert stats["next_alpha"] == pytest.approx(1e-2)  # the smallest of 4e-2, 2e-2, 1e-2
 
 
 def test_mixed_importance_ratio_on_hand_made_numbers():

@@ -1,6 +1,8 @@
 """Threshold, grid-alignment, screening and timing helpers of experiments/fair.py."""
 
+import json
 import math
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -8,6 +10,8 @@ import numpy as np
 import pytest
 
 from experiments import fair
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 
 def curve(returns: list[float]) -> fair.Curve:
@@ -152,3 +156,23 @@ def test_run_once_starts_an_unfinished_run_over_and_writes_nothing_on_failure(
 
 def test_run_pool_in_process_keeps_order() -> None:
     assert list(fair.run_pool(abs, [-1, 2, -3], workers=1)) == [1, 2, 3]
+
+
+def test_write_report_writes_figure_summary_and_table(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from results_table import start_run
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    run = start_run(argv=["experiments/fair.py"])
+    md = fair.write_report(fig, tmp_path / "out", "demo", {"a": 1}, "Demo", ["x"], [["1"]],
+                           ["a note"], run)  # fmt: skip
+    assert md == tmp_path / "out" / "demo.md" and "| 1 |" in md.read_text()
+    assert "- a note" in md.read_text()
+    assert json.loads((tmp_path / "out" / "demo.json").read_text()) == {"a": 1}
+    assert (tmp_path / "out" / "demo.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plt.fignum_exists(fig.number)  # closed
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []

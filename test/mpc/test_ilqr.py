@@ -16,8 +16,10 @@ B = np.array([[0.005], [0.1]])
 Q, R, QF = np.diag([1.0, 0.1]), np.array([[0.01]]), np.diag([5.0, 1.0])
 
 
-def lq_solver(settings: ILQRSettings | None = None) -> ILQR:
-    At, Bt, Qt, Rt, Qf = (torch.as_tensor(m) for m in (A, B, Q, R, QF))
+def lq_solver(settings: ILQRSettings | None = None, reward_r: np.ndarray = R) -> ILQR:
+    """The LQ problem; ``reward_r``: the R inside the reward (the rest, if any, from
+    ``settings.control_cost``)."""
+    At, Bt, Qt, Rt, Qf = (torch.as_tensor(m) for m in (A, B, Q, reward_r, QF))
 
     def f(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return x @ At.T + u @ Bt.T
@@ -55,6 +57,18 @@ def test_ilqr_equals_riccati_on_linear_quadratic_problem() -> None:
     # Hessian of the cost-to-go in u is 2 (R + BᵀPB): the guiding covariance is its inverse
     np.testing.assert_allclose(c.cov, np.linalg.inv(2 * curv), rtol=1e-6)
     assert res.converged and res.iterations <= 3  # a quadratic problem: one Newton step
+
+
+def test_control_cost_adds_r_u_squared_to_the_stage_cost() -> None:
+    # the LQ problem with R moved from the reward to the solver's control cost: same solution
+    T, x0 = 30, np.array([1.0, -0.5])
+    moved = lq_solver(ILQRSettings(control_cost=float(R[0, 0])), reward_r=np.zeros((1, 1)))
+    c = moved.solve(x0, np.zeros((T, 1))).controller
+    gains, curv = riccati(T)
+    np.testing.assert_allclose(c.K, gains, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(c.cov, np.linalg.inv(2 * curv), rtol=1e-6)
+    with pytest.raises(ValueError, match="control_cost must be >= 0"):
+        ILQRSettings(control_cost=-1.0)
 
 
 def test_ilqr_decreases_cost_on_the_cartpole_from_a_wall_contact_start() -> None:
