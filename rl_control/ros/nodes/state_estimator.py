@@ -1,6 +1,7 @@
 """state_estimator: joint_states (+ imu) -> observation (rl_control_msgs/Observation).
 
-The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag.
+The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
+a tagged joint-state sample waits for the imu and odom of its own stamp (the role's rule).
 odom (nav_msgs/Odometry) and /tf odom_frame -> base_frame carry the base pose: the sim
 bridge's ground truth relayed, or with base_source:=legs (real legs: ground_truth/odom is
 not even subscribed to) the estimate from the IMU and leg kinematics
