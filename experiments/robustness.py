@@ -261,7 +261,12 @@ def report(plan: Plan, quick: bool, out: Path, found: dict[str, list[dict]], run
         "settings (config/train/ppo_minitaur_tg.yaml and ppo_minitaur_tg_randomized.yaml "
         "differ only in env.domain_randomization), seeds "
         f"{', '.join(map(str, seeds)) or 'none'} of {len(plan.seeds)} planned"
-        + ("." if complete else "; INCOMPLETE: rerun the command to finish the study."),
+        + (
+            "."
+            if complete
+            else "; INCOMPLETE: only the seeds both conditions finished are "
+            "in the table; rerun the command to finish the study."
+        ),
         f"Cells: forward distance (m) in a deterministic {plan.eval_steps}-step "
         f"({plan.eval_steps / 100:g} s) episode, up to the fall if the robot fell; median "
         "[min, max] over seeds of each seed's mean over the condition's episodes (1 for a "
@@ -313,7 +318,16 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
             print(f"  [{i}/{len(todo)}] {name}: {spent:.0f} s", flush=True)
     found = {row: [f for s in jobs(plan) if s["config"] == row
                    if (f := load(results, s)) is not None] for row in ROWS}  # fmt: skip
-    return report(plan, args.quick, out, found, run, time.perf_counter() - t0)
+    return report(plan, args.quick, out, paired(found), run, time.perf_counter() - t0)
+
+
+def paired(found: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Only the seeds both training conditions finished (a stopped study compares like with
+    like); the generator alone is kept as it is."""
+    done = [{r["settings"]["seed"] for r in found[row]} for row in ("nominal", "randomised")]
+    both = done[0] & done[1]
+    return {row: runs if row == "zero" else [r for r in runs if r["settings"]["seed"] in both]
+            for row, runs in found.items()}  # fmt: skip
 
 
 if __name__ == "__main__":

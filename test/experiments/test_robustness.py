@@ -72,3 +72,14 @@ def test_the_reproduction_verdict_compares_the_perturbed_conditions():
     assert judge_robustness(empty)[1] == "not reproduced"
     empty["conditions"]["latency 20 ms (outside)"]["randomised"] = []
     assert judge_robustness(empty)[1] == "not run"
+
+
+def test_a_stopped_study_reports_only_the_seeds_both_conditions_finished():
+    def run(config, seed):
+        return {"settings": {"config": config, "seed": seed}}
+
+    found = {"nominal": [run("nominal", 0), run("nominal", 1)],
+             "randomised": [run("randomised", 0)], "zero": [run("zero", 0)]}  # fmt: skip
+    kept = rb.paired(found)
+    assert [r["settings"]["seed"] for r in kept["nominal"]] == [0]
+    assert kept["randomised"] == found["randomised"] and kept["zero"] == found["zero"]
