@@ -60,6 +60,10 @@ class MinitaurTGEnv(MinitaurEnv):
         a = a.clip(self.action_space.low, self.action_space.high)
         targets = tg.motor_targets(a, self.phase, self.params)
         obs, reward, terminated, truncated, info = self.step_motors(targets)
-        self.phase = float(tg.next_phase(self.phase, a, self.params))
+        p = self.params  # PMTG integrates its frequency; else the phase is the episode clock's
+        if p.modulate:
+            self.phase = float(tg.next_phase(self.phase, a, p))
+        else:  # the rule the graph's estimate applies to its episode time
+            self.phase = float(tg.clock_phase(self._steps * p.control_dt, p))
         info["motor_targets"] = targets.clip(self.motor_low, self.motor_high)
         return self._with_phase(obs), reward, terminated, truncated, info

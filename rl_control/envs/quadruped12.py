@@ -130,10 +130,10 @@ class Quadruped12Env(BulletEnv):
         desired = task.leg_angles(feet)
         for _ in range(p.physics_substeps):
             self._physics_step(desired)
-        self.phase = task.next_phase(self.phase, p)
+        self._steps += 1
+        self.phase = task.clock_phase(self._steps * p.control_dt, p)  # the estimate's rule
         before, self._state = self._state, self._read_state()
         terms = task.reward_terms(before, a, self._state, p)
-        self._steps += 1
         terminated = bool(task.terminated(self._state, p))
         truncated = self._steps >= p.max_steps and not terminated
         info = {

@@ -1,13 +1,19 @@
 """The state estimator node's logic: fuse the newest side inputs (IMU, ground-truth odometry)
 with each joint-state sample only when they are close to it in time, then estimate; and the
-task's targets (rviz markers) of the estimated state, at most every ``target_period``."""
+task's targets (rviz markers) of the estimated state, at most every ``target_period``.
+
+A lock-step sample waits for its side inputs: the sim bridge publishes the IMU and odometry
+of a step with the joint states' very stamp, just before them, but on other topics they may
+arrive after them, and the previous step's (one control period older, within
+``max_input_age``) would then be fused: a base pose and velocity one step stale.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -16,6 +22,8 @@ from rl_control.roles.estimator import EstimatedState, StateEstimator
 
 #: a side input as the node keeps it (a message); the role only looks at its stamp
 Item = TypeVar("Item")
+#: s (injected clock) a lock-step sample waits at most for side inputs that lag behind it
+HOLD_TIMEOUT = 1.0
 
 
 def _ignore(_: str) -> None:
@@ -40,6 +48,8 @@ class EstimatorRole(Generic[Item]):
         self._next_targets = -math.inf
         self._imu: tuple[float, Item] | None = None
         self._odom: tuple[float, Item] | None = None
+        #: the joint-state sample waiting for its side inputs: (stamp, sample, since)
+        self._held: tuple[float, Any, float] | None = None
         self.failed = 0  # joint-state samples that gave no observation
 
     def on_imu(self, stamp: float, item: Item) -> None:
@@ -55,6 +65,37 @@ class EstimatorRole(Generic[Item]):
             x[1] if x is not None and abs(x[0] - stamp) <= self.max_input_age else None
             for x in (self._imu, self._odom)
         )
+
+    def on_joint_states(
+        self, stamp: float, sample: Any, lock_step: bool
+    ) -> list[tuple[Any, Item | None, Item | None]]:
+        """Take a joint-state sample; returns the samples ready to estimate, each with its
+        (imu, odom) from :meth:`fresh`. A hardware sample goes out at once. A lock-step one
+        is held until :meth:`ready` lets it go; a sample still held when the next arrives
+        goes out first, with what is fresh for it."""
+        out = self._release() if self._held is not None else []
+        if not lock_step:
+            return [*out, (sample, *self.fresh(stamp))]
+        self._held = (float(stamp), sample, self.clock())
+        return out + self.ready()
+
+    def ready(self) -> list[tuple[Any, Item | None, Item | None]]:
+        """The held lock-step sample once every side input seen so far has caught up with its
+        stamp (newest stamp >= the sample's), or after ``HOLD_TIMEOUT`` (a stream stopped);
+        else nothing. Call it after each side input and periodically."""
+        if self._held is None:
+            return []
+        stamp, _, since = self._held
+        behind = any(x is not None and x[0] < stamp for x in (self._imu, self._odom))
+        if behind and self.clock() - since < HOLD_TIMEOUT:
+            return []
+        return self._release()
+
+    def _release(self) -> list[tuple[Any, Item | None, Item | None]]:
+        assert self._held is not None
+        stamp, sample, _ = self._held
+        self._held = None
+        return [(sample, *self.fresh(stamp))]
 
     def estimate(self, readings: SensorReadings) -> EstimatedState | None:
         """The observation for ``readings``; None (warned, counted) when it cannot be made,

@@ -19,20 +19,26 @@ generator's frequency (f0 + a·``frequency_range``) and amplitude scale (1 + a·
 control step. Observation: the raw task's 28-D one plus (sin φ, cos φ) of the first pair.
 Reward and termination are the raw task's (:mod:`rl_control.tasks.minitaur`).
 
-The phase is the generator's own state, not a sensor reading, so this task has no state
-estimate: the node graph refuses it by name (the raw ``minitaur`` task runs through it).
+The graph's state estimate reads the phase off the episode clock (``readings.episode_time``,
+kept by the estimator): without ``modulate`` the generator's phase is a function of the time
+since the episode began, :func:`clock_phase`, which the env uses too. With ``modulate`` the
+phase integrates the policy's frequency actions, so that variant has no estimate from sensor
+readings and the estimate refuses it.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rl_control.tasks import minitaur as mt
 from rl_control.tasks.base import StateLayout, TaskDefinition
+
+if TYPE_CHECKING:
+    from rl_control.robot.sensors import SensorReadings
 
 NUM_LEGS = 4
 #: +1 for the left legs, −1 for the right ones (legs in the order of ``minitaur.LEGS``)
@@ -138,6 +144,24 @@ def next_phase(phase: Any, action: Any, p: MinitaurTGParams) -> Any:
     return (phase + 2 * math.pi * frequency * p.control_dt) % (2 * math.pi)
 
 
+def clock_phase(t: Any, p: MinitaurTGParams) -> Any:
+    """The unmodulated generator's phase ``t`` seconds into an episode, in [0, 2π): the one
+    rule the env (steps × control_dt) and the graph's estimate (the episode clock) share."""
+    return (2 * math.pi * p.step_frequency * t) % (2 * math.pi)
+
+
+def estimate(readings: SensorReadings, p: MinitaurTGParams) -> np.ndarray:
+    """The raw task's estimate, then (sin φ, cos φ) of the phase at the episode's time."""
+    if p.modulate:
+        raise ValueError(
+            "minitaur_tg with modulate: true has no state estimate from sensor readings: its "
+            "generator phase integrates the policy's frequency actions, not the episode clock "
+            "(the node graph runs it with modulate: false)"
+        )
+    phase = clock_phase(readings.episode_time, p)
+    return np.concatenate([mt.estimate(readings, p), [math.sin(phase), math.cos(phase)]])
+
+
 def action_bounds(p: MinitaurTGParams) -> tuple[np.ndarray, np.ndarray]:
     high = np.concatenate(
         [np.full(2 * NUM_LEGS, p.residual_bound), np.ones(2 if p.modulate else 0)]
@@ -175,4 +199,6 @@ DEFINITION = TaskDefinition(
     reward=_state_reward,
     reward_terms=_state_reward_terms,
     terminated=lambda s, p: mt.terminated(LAYOUT.get(s, "base_z"), p),
+    estimate=estimate,
+    legs=mt.legs,
 )

@@ -19,8 +19,10 @@ progress along x (up the slope) − w·Δt·|τ·q̇|. Terminated when the base 
 ``min_height`` above the ground or tilts more than ``max_tilt`` from the ground's normal.
 ``slope`` (rad) tilts the ground about y so that +x runs uphill.
 
-The phase is the generator's own state, not a sensor reading, so the node graph refuses the
-task (it has no ``estimate``), as it refuses ``minitaur_tg``.
+The generator's phase is a function of the time since the episode began
+(:func:`clock_phase`): the env applies it to its step count, the graph's state estimate to
+the episode clock the estimator keeps (``readings.episode_time``), so the task runs through
+the node graph with the IMU's orientation and rates and the odometry's base pose and twist.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rl_control.tasks.base import StateLayout, TaskDefinition
+
+if TYPE_CHECKING:
+    from rl_control.robot.sensors import SensorReadings
 
 URDF_FILE = "a1/a1.urdf"
 #: legs in the URDF's order; diagonal pairs (FR, RL) and (FL, RR) share a phase
@@ -176,9 +181,26 @@ def foot_targets(action: np.ndarray, phase: float, p: Quadruped12Params) -> np.n
     return np.stack([x, y, z], -1)
 
 
-def next_phase(phase: float, p: Quadruped12Params) -> float:
-    """The generator's phase one control step later, in [0, 2π)."""
-    return (phase + 2 * math.pi * p.step_frequency * p.control_dt) % (2 * math.pi)
+def clock_phase(t: Any, p: Quadruped12Params) -> Any:
+    """The generator's phase ``t`` seconds into an episode, in [0, 2π): the one rule the env
+    (steps × control_dt) and the graph's estimate (the episode clock) share."""
+    return (2 * math.pi * p.step_frequency * t) % (2 * math.pi)
+
+
+def estimate(readings: SensorReadings, p: Quadruped12Params) -> np.ndarray:
+    """Joint states and the IMU's quaternion and body rates, the odometry's body-frame
+    velocity, the phase at the episode's time, then the base position's x and z."""
+    from rl_control.roles.estimator import quadruped_state  # IMU conventions live there
+
+    if readings.base is None:
+        raise ValueError("the quadruped12 estimate needs the base pose and twist (odometry)")
+    joints_and_quaternion = quadruped_state(readings, JOINT_NAMES)  # checks the IMU is there
+    phase = clock_phase(readings.episode_time, p)
+    base = readings.base
+    return np.concatenate([
+        joints_and_quaternion, readings.imu.angular_velocity, base.linear_velocity,
+        [math.sin(phase), math.cos(phase), base.position[0], base.position[2]],
+    ])  # fmt: skip
 
 
 def standing_angles(p: Quadruped12Params) -> np.ndarray:
@@ -255,4 +277,5 @@ DEFINITION = TaskDefinition(
     reward=reward,
     reward_terms=reward_terms,
     terminated=terminated,
+    estimate=estimate,
 )

@@ -6,7 +6,7 @@ import pytest
 
 from rl_control.robot.sensors import SensorReadings
 from rl_control.roles.estimator import StateEstimator
-from rl_control.roles.estimator_role import EstimatorRole
+from rl_control.roles.estimator_role import HOLD_TIMEOUT, EstimatorRole
 from rl_control.tasks.registry import make_task
 
 
@@ -67,3 +67,35 @@ def test_targets_of_the_task_throttled_on_the_injected_clock(fake_clock) -> None
     assert not np.allclose(later["foot_target"], targets["foot_target"])  # the target moves
     cartpole = EstimatorRole(StateEstimator(make_task("soft_wall_cartpole")), 0.05)
     assert cartpole.targets(np.zeros(4)) is None  # a task without targets
+
+
+def test_a_lock_step_sample_waits_for_side_inputs_with_its_stamp(fake_clock) -> None:
+    role = EstimatorRole(StateEstimator(make_task("minitaur")), 0.05, clock=fake_clock)
+    role.on_imu(1.00, "imu@1.00")
+    role.on_odom(1.00, "odom@1.00")
+    # step 1.01's joint states before its IMU and odometry: not fused with step 1.00's
+    assert role.on_joint_states(1.01, "js@1.01", lock_step=True) == []
+    role.on_imu(1.01, "imu@1.01")
+    assert role.ready() == []  # the odometry is still a step behind
+    role.on_odom(1.01, "odom@1.01")
+    assert role.ready() == [("js@1.01", "imu@1.01", "odom@1.01")]
+    assert role.ready() == []  # released once
+    # inputs already in: out at once
+    role.on_imu(1.02, "imu@1.02")
+    role.on_odom(1.02, "odom@1.02")
+    assert role.on_joint_states(1.02, "js@1.02", True) == [("js@1.02", "imu@1.02", "odom@1.02")]
+    # a stream that stopped: the sample goes out after HOLD_TIMEOUT with what is fresh
+    assert role.on_joint_states(1.03, "js@1.03", True) == []
+    fake_clock.advance(HOLD_TIMEOUT - 0.01)
+    assert role.ready() == []
+    fake_clock.advance(0.01)
+    assert role.ready() == [("js@1.03", "imu@1.02", "odom@1.02")]
+    # a newer sample releases the held one first; hardware samples are never held
+    assert role.on_joint_states(1.04, "js@1.04", True) == []
+    out = role.on_joint_states(1.05, "js@1.05", lock_step=False)
+    assert out == [("js@1.04", "imu@1.02", "odom@1.02"), ("js@1.05", "imu@1.02", "odom@1.02")]
+
+
+def test_without_side_inputs_a_lock_step_sample_is_not_held() -> None:
+    role, _ = _role()  # the cart-pole: joint states only
+    assert role.on_joint_states(0.5, "js", lock_step=True) == [("js", None, None)]

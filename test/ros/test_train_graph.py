@@ -323,3 +323,26 @@ def test_train_launch_reaches_a_balancing_policy(tmp_path) -> None:
     assert launch.finish(timeout=900) == 0, launch.output()
     returns = [r for r in read_metrics(run / "metrics.csv")["train_return"] if r == r]
     assert max(returns[-3:]) > 2500, returns  # 400 steps x ~15 per step at best
+
+
+def test_quadruped12_trains_over_the_graph_at_a_small_budget(tmp_path) -> None:
+    """The 12-motor quadruped through the graph (its estimate reads the generator phase off
+    the episode clock): 384 steps, three PPO updates, a complete run folder. Learning is not
+    checked: three 128-step rollouts are far too few for it."""
+    config, run = tmp_path / "ppo_quadruped12.yaml", tmp_path / "run"
+    config.write_text(yaml.safe_dump({
+        "algo": "ppo", "task": "quadruped12", "env": {}, "seed": 0, "total_steps": 384,
+        "eval_every": 0, "checkpoint_every": 0,
+        "algo_config": {"n_steps": 128, "batch_size": 64, "n_epochs": 2, "hidden": [16, 16]},
+    }))  # fmt: skip
+    launch = Launch(run, steps=384, domain=_domain(), task="quadruped12",
+                    extra=(f"config:={config}",))  # fmt: skip
+    assert launch.finish(timeout=400) == 0, launch.output()
+    assert "done: 384 steps" in "\n".join(launch.lines), launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "ppo" and checkpoint["env_steps"] == 384
+    assert checkpoint["updates"] == 3, checkpoint["updates"]
+    assert read_metrics(run / "metrics.csv")["env_steps"] == [128, 256, 384]
+    for name in ("config.yaml", "checkpoint.pt", "learning_curve.png"):
+        assert (run / name).stat().st_size > 0, name
+    assert yaml.safe_load((run / "config.yaml").read_text())["task"] == "quadruped12"

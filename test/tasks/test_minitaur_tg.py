@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
+from rl_control.tasks import minitaur as mt
 from rl_control.tasks import minitaur_tg as tg
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
@@ -94,9 +96,34 @@ def test_bad_generator_parameters_raise_by_name():
         tg.MinitaurTGParams(residual_bound=-0.1)
 
 
-def test_registered_as_a_task_without_a_graph_estimate():
+def test_registered_with_a_graph_estimate_whose_phase_is_the_episode_clocks():
     task = make_task("minitaur_tg", {"residual_bound": 0.2})
     assert task.act_dim == 8 and task.obs_dim == tg.OBS_DIM == 30
     assert np.allclose(task.action_high, 0.2)
-    with pytest.raises(ValueError, match="state estimate"):
-        require_task_facts("minitaur_tg", GRAPH_FACTS, "the node graph")
+    assert require_task_facts("minitaur_tg", GRAPH_FACTS, "the node graph") is not None
+    n = mt.NUM_MOTORS
+    imu = ImuReading(np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3), np.zeros(3))
+    pose = BasePose(np.array([0.7, 0.0, 0.2]), imu.orientation_xyzw, np.zeros(3), np.zeros(3))
+    readings = SensorReadings(0.0, 3, 0, list(mt.JOINT_NAMES), np.arange(n, dtype=float),
+                              np.zeros(n), np.zeros(n), imu, pose)  # fmt: skip
+    readings.episode_time = 0.125  # a quarter period at 2 Hz
+    state = task.estimate(readings)
+    assert state.shape == (tg.LAYOUT.size,)
+    assert tg.LAYOUT.get(state, "phase_sin") == pytest.approx(1.0)
+    assert tg.LAYOUT.get(state, "phase_cos") == pytest.approx(0.0, abs=1e-12)
+    assert tg.LAYOUT.get(state, "angle").tolist() == list(range(n))
+    assert tg.LAYOUT.get(state, "base_x") == 0.7
+    # PMTG's phase follows the policy's frequency actions: no estimate from the clock
+    with pytest.raises(ValueError, match="modulate: true has no state estimate"):
+        make_task("minitaur_tg", {"modulate": True}).estimate(readings)
+
+
+def test_clock_phase_matches_stepping_the_unmodulated_generator():
+    zero, phase = np.zeros(8), 0.0
+    for k in range(1, 3 * PERIOD_STEPS + 7):
+        phase = tg.next_phase(phase, zero, P)
+        clock = tg.clock_phase(k * P.control_dt, P)
+        assert 0 <= clock < 2 * math.pi
+        assert [math.sin(clock), math.cos(clock)] == pytest.approx(
+            [math.sin(phase), math.cos(phase)], abs=1e-9
+        )

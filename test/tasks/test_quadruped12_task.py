@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from rl_control.robot.sensors import BasePose, ImuReading, SensorReadings
 from rl_control.tasks import quadruped12 as q
 from rl_control.tasks.registry import GRAPH_FACTS, TASKS, require_task_facts
 
@@ -57,10 +58,11 @@ def test_trot_ellipse_phases_period_and_shape() -> None:
     assert lift[0] == pytest.approx(0.0, abs=1e-12)
     stance = q.foot_targets(zero, 3 * math.pi / 2, p)[0]
     assert stance[2] == pytest.approx(-p.stance_height)
-    phase, steps = 0.0, round(1 / (p.step_frequency * p.control_dt))
-    for _ in range(steps):
-        phase = q.next_phase(phase, p)
+    steps = round(1 / (p.step_frequency * p.control_dt))
+    phase = q.clock_phase(steps * p.control_dt, p)
     assert math.isclose(math.cos(phase), 1.0, abs_tol=1e-9)  # one period: back to the start
+    quarter = q.clock_phase(steps / 4 * p.control_dt, p)
+    assert quarter == pytest.approx(math.pi / 2) and 0 <= phase < 2 * math.pi
 
 
 def test_action_shifts_and_step_length_move_the_ellipse_within_bounds() -> None:
@@ -101,8 +103,31 @@ def test_bad_parameters_are_named() -> None:
         q.Quadruped12Params(shift_range=(0.1, 0.1))
 
 
-def test_registered_and_refused_by_the_graph_for_its_generator_phase() -> None:
-    task = TASKS["quadruped12"]
-    assert task.env_id == "rl_control/Quadruped12-v0"
-    with pytest.raises(ValueError, match="state estimate"):
-        require_task_facts("quadruped12", GRAPH_FACTS, "the node graph")
+def _readings(t: float, base: bool = True) -> SensorReadings:
+    n = q.NUM_MOTORS
+    imu = ImuReading(np.array([0.0, 0.0, 0.6, 0.8]), np.array([0.1, 0.2, 0.3]), np.zeros(3))
+    pose = BasePose(np.array([1.5, -0.2, 0.3]), imu.orientation_xyzw, np.array([0.4, 0.5, 0.6]),
+                    imu.angular_velocity)  # fmt: skip
+    r = SensorReadings(0.0, 7, 0, list(reversed(q.JOINT_NAMES)), np.arange(n, 0.0, -1),
+                       np.zeros(n), np.ones(n), imu, pose if base else None)  # fmt: skip
+    r.episode_time = t
+    return r
+
+
+def test_graph_estimate_reads_the_phase_off_the_episode_clock() -> None:
+    assert set(GRAPH_FACTS) <= set(TASKS["quadruped12"].facts())
+    assert require_task_facts("quadruped12", GRAPH_FACTS, "the node graph") is not None
+    p = q.Quadruped12Params()
+    state = q.estimate(_readings(0.3), p)
+    assert state.shape == (q.LAYOUT.size,)
+    phase = 2 * math.pi * p.step_frequency * 0.3 % (2 * math.pi)
+    assert q.LAYOUT.get(state, "phase_sin") == pytest.approx(math.sin(phase))
+    assert q.LAYOUT.get(state, "phase_cos") == pytest.approx(math.cos(phase))
+    # joints by name whatever the message's order; IMU rates, odometry velocity and position
+    assert q.LAYOUT.get(state, "angle").tolist() == list(range(1, 13))
+    assert q.LAYOUT.get(state, "angular_velocity").tolist() == [0.1, 0.2, 0.3]
+    assert q.LAYOUT.get(state, "linear_velocity").tolist() == [0.4, 0.5, 0.6]
+    assert (q.LAYOUT.get(state, "base_x"), q.LAYOUT.get(state, "base_z")) == (1.5, 0.3)
+    assert q.roll_pitch(state)[0] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="base pose and twist"):
+        q.estimate(_readings(0.3, base=False), p)

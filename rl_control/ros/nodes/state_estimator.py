@@ -1,6 +1,7 @@
 """state_estimator: joint_states (+ imu) -> observation (rl_control_msgs/Observation).
 
-The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag.
+The observation keeps the sensor timestamp and the bridge's lock-step (step, episode) tag;
+a tagged joint-state sample waits for the imu and odom of its own stamp (the role's rule).
 odom (nav_msgs/Odometry) and /tf odom_frame -> base_frame carry the base pose: the sim
 bridge's ground truth relayed, or with base_source:=legs (real legs: ground_truth/odom is
 not even subscribed to) the estimate from the IMU and leg kinematics
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from rl_control.robot.sensors import decode_step_tag
 from rl_control.roles.estimator_role import EstimatorRole
 from rl_control.roles.leg_odometry import make_state_estimator
 from rl_control.roles.params import STATE_ESTIMATOR, declare
@@ -50,9 +52,20 @@ class StateEstimatorNode:
 
     def on_imu(self, msg: Any) -> None:
         self.role.on_imu(mw.stamp_to_seconds(msg.header.stamp), msg)
+        self.flush()
 
     def on_joint_states(self, msg: Any) -> None:
-        imu, odom = self.role.fresh(mw.stamp_to_seconds(msg.header.stamp))
+        lock_step = decode_step_tag(msg.header.frame_id) is not None
+        stamp = mw.stamp_to_seconds(msg.header.stamp)
+        for sample in self.role.on_joint_states(stamp, msg, lock_step):
+            self.publish_estimate(*sample)
+
+    def flush(self) -> None:
+        """Estimate the held lock-step sample once its side inputs are in (the role's rule)."""
+        for sample in self.role.ready():
+            self.publish_estimate(*sample)
+
+    def publish_estimate(self, msg: Any, imu: Any, odom: Any) -> None:
         est = self.role.estimate(self.msgs.readings(msg, imu, odom))
         if est is None:
             return
@@ -72,6 +85,7 @@ class StateEstimatorNode:
         # simulation: the ground truth is the estimate, republished in the estimator's frames
         msg.header.frame_id, msg.child_frame_id = self.frames
         self.publish_odom(msg)
+        self.flush()
 
     def publish_odom(self, msg: Any) -> None:
         self.odom_pub.publish(msg)
@@ -84,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("state_estimator", main_argv(argv))
     estimator = StateEstimatorNode(node)
     node.get_logger().info(f"estimating {estimator.p['task']} state from joint_states")
-    return run_node(node, spin_timeout=0.1)
+    return run_node(node, tick=estimator.flush, spin_timeout=0.1)
 
 
 if __name__ == "__main__":
