@@ -1,8 +1,9 @@
 """A learned quadruped12 gait on flat ground and slopes (issue 12), against the zero action.
 
 One PPO policy per seed is trained on episodes whose ground is drawn from {0, 0.1, 0.17} rad
-(config/train/ppo_quadruped12_slopes.yaml: 60k env steps, the M-DeMoRL paper's "< 60
-episodes of 1000 steps"), then each final policy walks one deterministic 10 s episode on
+(config/train/ppo_quadruped12_slopes.yaml; 30k env steps: half the M-DeMoRL paper's "< 60
+episodes of 1000 steps", which is what a machine at load ~30 gave three seeds in an hour),
+then each final policy walks one deterministic 10 s episode on
 each slope. Reference rows: the zero action (the nominal 2 Hz trot of
 rl_control/tasks/quadruped12.py) and a hand-set constant action (every foot 0.05 m back,
 front feet 0.02 m higher and rear ones 0.02 m lower: the body levelled on the slope), the
@@ -15,7 +16,7 @@ Resumable: one JSON per finished run under experiments/results/quadruped12_slope
 (commit them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints)
 go to runs/experiments/quadruped12_slope/.
 
-    nice -n 10 python experiments/quadruped12_slope.py          # 3 seeds x 60k env steps
+    nice -n 10 python experiments/quadruped12_slope.py          # 3 seeds x 30k env steps
     python experiments/quadruped12_slope.py --report-only        # table from finished runs
     python experiments/quadruped12_slope.py --quick              # smoke run (not a result)
 Writes <out>/quadruped12_slope.{md,json,png} (default out: experiments/results).
@@ -63,7 +64,7 @@ class Plan:
     overrides: tuple[tuple[str, Any], ...] = ()  # algo_config overrides (smoke run only)
 
 
-FULL = Plan(60_000, 10_000, (0, 1, 2))
+FULL = Plan(30_000, 10_000, (0, 1, 2))
 #: smoke run: 50-step episodes, a short settle, 100 steps per update
 QUICK = Plan(
     200, 100, (0,), env=(("max_steps", 50), ("settle_steps", 100)),
