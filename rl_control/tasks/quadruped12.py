@@ -96,7 +96,9 @@ class Quadruped12Params:
             raise ValueError("Quadruped12Params.shift_range needs 3 non-negative bounds (x y z)")
         for slope in (self.slope, *self.slopes):
             if not -0.35 <= slope <= 0.35:
-                raise ValueError(f"Quadruped12Params.slope(s) must be within ±0.35 rad, got {slope}")
+                raise ValueError(
+                    f"Quadruped12Params.slope(s) must be within ±0.35 rad, got {slope}"
+                )
 
 
 @dataclass(frozen=True)
