@@ -115,7 +115,8 @@ def write_results(
             f"{name}: median speed on {steep} rad {np.median(row['speed'][steep]):.3f} vs the "
             f"zero action's {zero[steep]:.3f} m/s ({'beats' if g['steep'] else 'does not beat'}"
             f" it); on flat ground {np.median(row['speed'][flat]):.3f} vs {zero[flat]:.3f} m/s"
-            f" ({'holds' if g['flat'] else 'loses'}: the rule is ≥ {FLAT_MARGIN:.0%} of it)."
+            f" ({'holds' if g['flat'] else 'loses'}: the rule is ≥ {FLAT_MARGIN:.0%} of it);"
+            f" it fell on {steep} rad in {sum(row['fell'][steep])}/{len(row['seeds'])} seeds."
         )
     gif = _record_best(out, runs, summary, quick)
     notes = [

@@ -148,8 +148,9 @@ def judge_quadruped_slope(summary: dict[str, Any]) -> tuple[str, str]:
     """Paper: a policy shifting the elliptical foot trajectory walks the 12-motor quadruped
     on slopes, trained in < 60 episodes of 1000 steps (M-DeMoRL; here PPO on the same action
     space). Per learned row, on median speeds over seeds: reproduced if it beats the zero
-    action (the nominal trot) on the steepest slope and holds on flat ground (the script's
-    rule) within the paper's budget, partly if it does one of the two, else not."""
+    action (the nominal trot) on the steepest slope with no seed falling there and holds on
+    flat ground (the script's rule) within the paper's budget; partly if it beats the zero
+    action there (falls allowed) or holds on flat ground; else not."""
     if not summary["rows"]:
         return "no finished runs", "not run"
     name, row = next(iter(summary["rows"].items()))
@@ -161,8 +162,10 @@ def judge_quadruped_slope(summary: dict[str, Any]) -> tuple[str, str]:
         f"{zero[steep]['speed']:.3f}), {np.median(row['speed'][flat]):.3f} on flat (zero "
         f"{zero[flat]['speed']:.3f})"
     )
-    goal = row["goal"]
-    if goal["steep"] and goal["flat"] and summary["budget"] <= DEMORL_QUADRUPED_STEPS:
+    goal, falls = row["goal"], sum(row["fell"][steep])
+    text += f"; falls on {steep} rad: {falls}/{len(row['seeds'])} seeds"
+    walks = goal["steep"] and not falls
+    if walks and goal["flat"] and summary["budget"] <= DEMORL_QUADRUPED_STEPS:
         return text, "reproduced"
     return text, "partly" if goal["steep"] or goal["flat"] else "not reproduced"
 

@@ -42,11 +42,13 @@ def test_missing_results_are_reported_as_not_run(tmp_path: Path) -> None:
 def test_quadruped_slope_verdict_needs_the_steep_slope_and_flat_ground() -> None:
     zero = {s: {"speed": v} for s, v in (("0", 0.25), ("0.1", 0.16), ("0.17", -0.29))}
     row = {"seeds": [0, 1, 2], "speed": {"0": [0.3] * 3, "0.1": [0.2] * 3, "0.17": [0.1] * 3},
-           "goal": {"steep": True, "flat": True}}  # fmt: skip
+           "goal": {"steep": True, "flat": True}, "fell": {"0.17": [False] * 3}}  # fmt: skip
     summary = {"rows": {"PPO": row}, "slopes": ["0", "0.1", "0.17"], "budget": 30_000,
                "references": {"zero action (nominal trot)": zero}}  # fmt: skip
     text, verdict = reproduce.judge_quadruped_slope(summary)
     assert verdict == "reproduced" and "0.100 m/s on 0.17 rad (zero action -0.290)" in text
+    row["fell"]["0.17"] = [True, False, False]  # faster than the trot, but a seed fell
+    assert reproduce.judge_quadruped_slope(summary)[1] == "partly"
     row["goal"] = {"steep": True, "flat": False}
     assert reproduce.judge_quadruped_slope(summary)[1] == "partly"
     row["goal"] = {"steep": False, "flat": False}
