@@ -73,6 +73,10 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=int, default=10, help="episodes to run (default 10)")
     ev.add_argument("--seed", type=int, help="first episode seed (default: the run's eval seed)")
     ev.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", dest="env_sets",
+        help="override an env parameter of the run's task (e.g. slopes=[0.17], slope=0.1)",
+    )  # fmt: skip
+    ev.add_argument(
         "--record", metavar="OUT.gif",
         help="also record the first episode: a GIF from PyBullet's software renderer "
         "(headless) and, for legged robots, a foot-contact diagram OUT_gait.png",
@@ -212,6 +216,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
     checkpoint = load_checkpoint(args.run)
+    checkpoint["env"] = _env_overrides(checkpoint.get("env", {}), args.env_sets)
     policy = policy_from_record(checkpoint["policy"])
     seed = args.seed if args.seed is not None else checkpoint.get("seed", 0) + EVAL_SEED_OFFSET
     from rl_control.envs.registration import make_env
@@ -230,6 +235,18 @@ def _eval(args: argparse.Namespace) -> int:
     if args.record:
         _record(args, checkpoint, policy, seed)
     return 0
+
+
+def _env_overrides(env: dict, sets: list[str]) -> dict:
+    """The run's env parameters with ``eval --env key=value`` applied."""
+    from rl_control.training.config import apply_set
+
+    data = {"env": dict(env)}
+    for assignment in sets:
+        if "." in assignment.partition("=")[0]:
+            raise UsageError(f"--env expects key=value (a task parameter), got {assignment!r}")
+        apply_set(data, f"env.{assignment}")
+    return data["env"]
 
 
 def _record(args: argparse.Namespace, checkpoint: dict, policy: object, seed: int) -> None:

@@ -12,6 +12,7 @@ reward and termination are the task's functions of it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -42,7 +43,9 @@ class Quadruped12Env(BulletEnv):
         self.action_space = gym.spaces.Box(low.astype(np.float32), high.astype(np.float32))
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (task.OBS_DIM,), np.float32)
         self._build()
-        self._snapshot = self._client.saveState()
+        self._episode = self._slopes[0][0]
+        self._client.restoreState(stateId=self._slopes[0][1])
+        self._read_motors()
         self.phase, self._steps = 0.0, 0
         self._state = self._read_state()
 
@@ -51,18 +54,35 @@ class Quadruped12Env(BulletEnv):
         c.setAdditionalSearchPath(pybullet_data.getDataPath())
         c.setGravity(0.0, 0.0, -9.8)
         c.setTimeStep(p.physics_dt)
-        tilt = c.getQuaternionFromEuler((0.0, -p.slope, 0.0))  # +x uphill
-        self._plane = c.loadURDF("plane.urdf", (0.0, 0.0, 0.0), tilt)
+        slopes = task.episode_slopes(p)
+        self._plane = c.loadURDF("plane.urdf", (0.0, 0.0, 0.0), self._tilt(slopes[0]))
         c.changeDynamics(self._plane, -1, lateralFriction=p.ground_friction)
-        height = (p.stance_height + 0.01) / math.cos(p.slope)
-        self._body = c.loadURDF(self.urdf_file, (0.0, 0.0, height), tilt)
+        self._body = c.loadURDF(self.urdf_file, (0.0, 0.0, 1.0))
         ids = {c.getJointInfo(self._body, j)[1].decode(): j
                for j in range(c.getNumJoints(self._body))}  # fmt: skip
         self._motors = [ids[name] for name in task.JOINT_NAMES]
+        self._feet = [ids[f"{leg}_toe_fixed"] for leg in task.LEGS]  # link index = joint's
         self._stand = task.standing_angles(p)
+        disable_default_motors(c, self._body, self._motors)
+        #: per slope: (the params whose ``slope`` it is, the settled stance's snapshot)
+        self._slopes: list[tuple[Quadruped12Params, int]] = []
+        for slope in slopes:
+            self._settle(slope)
+            self._slopes.append((replace(p, slope=slope), c.saveState()))
+
+    @staticmethod
+    def _tilt(slope: float) -> tuple[float, ...]:
+        return pybullet.getQuaternionFromEuler((0.0, -slope, 0.0))  # +x uphill
+
+    def _settle(self, slope: float) -> None:
+        """Tilt the ground by ``slope``, place the robot on it in the stance and let it settle."""
+        c, p = self._client, self.params
+        c.resetBasePositionAndOrientation(self._plane, (0.0, 0.0, 0.0), self._tilt(slope))
+        height = (p.stance_height + 0.01) / math.cos(slope)
+        c.resetBasePositionAndOrientation(self._body, (0.0, 0.0, height), self._tilt(slope))
+        c.resetBaseVelocity(self._body, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
         for joint, angle in zip(self._motors, self._stand, strict=True):
             c.resetJointState(self._body, joint, angle, 0.0)
-        disable_default_motors(c, self._body, self._motors)
         self._torques = np.zeros(task.NUM_MOTORS)
         self._read_motors()
         for _ in range(p.settle_steps):
@@ -75,6 +95,28 @@ class Quadruped12Env(BulletEnv):
     def joint_sensors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Motor angles, velocities and the PD torques (URDF convention)."""
         return self._angles.copy(), self._velocities.copy(), self._torques.copy()
+
+    def leg_names(self) -> tuple[str, ...]:
+        """The legs, in the order of :meth:`foot_contacts`."""
+        return task.LEGS
+
+    def foot_contacts(self) -> np.ndarray:
+        """Per leg (``LEGS`` order), whether its foot touches the ground now."""
+        cid, body = self.physics_handles()
+        points = pybullet.getContactPoints(body, self._plane, physicsClientId=cid)
+        touching = {point[3] for point in points}
+        return np.array([foot in touching for foot in self._feet])
+
+    def total_mass(self) -> float:
+        """The robot's mass (kg): base and every link."""
+        cid, body = self.physics_handles()
+        links = (-1, *range(pybullet.getNumJoints(body, physicsClientId=cid)))
+        return float(sum(pybullet.getDynamicsInfo(body, j, physicsClientId=cid)[0] for j in links))
+
+    @property
+    def slope(self) -> float:
+        """The ground's slope (rad) in this episode."""
+        return self._episode.slope
 
     def _read_motors(self) -> None:
         states = self._calls.get_joint_states(self._body, self._motors)
@@ -107,12 +149,18 @@ class Quadruped12Env(BulletEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
-        self._client.restoreState(stateId=self._snapshot)
+        choice = int(self.np_random.integers(len(self._slopes))) if len(self._slopes) > 1 else 0
+        self._episode, snapshot = self._slopes[choice]
+        self._client.resetBasePositionAndOrientation(
+            self._plane, (0.0, 0.0, 0.0), self._tilt(self._episode.slope)
+        )
+        self._client.restoreState(stateId=snapshot)
         self._read_motors()
         self._torques = task.pd_torque(self._stand, self._angles, self._velocities, self.params)
         self.phase, self._steps = 0.0, 0
         self._state = self._read_state()
-        return self._observe(), {}
+        position = np.array(self._calls.get_base_pose(self._body)[0])
+        return self._observe(), {"base_position": position, "slope": self._episode.slope}
 
     def _observe(self) -> np.ndarray:
         return task.observation(self._state, self.params).astype(np.float32)
@@ -134,12 +182,14 @@ class Quadruped12Env(BulletEnv):
         self.phase = task.clock_phase(self._steps * p.control_dt, p)  # the estimate's rule
         before, self._state = self._state, self._read_state()
         terms = task.reward_terms(before, a, self._state, p)
-        terminated = bool(task.terminated(self._state, p))
+        terminated = bool(task.terminated(self._state, self._episode))
         truncated = self._steps >= p.max_steps and not terminated
         info = {
             "reward_terms": {k: float(v) for k, v in terms.items()},
             "foot_targets": feet,
             "base_position": np.array(self._calls.get_base_pose(self._body)[0]),
+            "mechanical_power": float(abs(self._torques @ self._velocities)),
+            "slope": self._episode.slope,
         }
         reward = float(terms["forward"] + terms["energy"])
         return self._observe(), reward, terminated, truncated, info

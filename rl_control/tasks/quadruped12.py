@@ -14,10 +14,11 @@ joint angles by the leg's analytic inverse kinematics (hip abduction about x, th
 about y; lengths read from the URDF) and tracks them with a PD law at every physics step.
 
 Observation (22): roll and pitch, base angular velocity (body frame), base linear velocity
-(body frame), the 12 joint angles, and (sin φ, cos φ) of the generator's phase. Reward:
-progress along x (up the slope) − w·Δt·|τ·q̇|. Terminated when the base falls below
+(body frame), the 12 joint angles, and (sin φ, cos φ) of the generator's phase. Reward, as
+rates: the speed along x (up the slope, m/s) − w·|τ·q̇|. Terminated when the base falls below
 ``min_height`` above the ground or tilts more than ``max_tilt`` from the ground's normal.
-``slope`` (rad) tilts the ground about y so that +x runs uphill.
+``slope`` (rad) tilts the ground about y so that +x runs uphill; ``slopes`` draws each
+episode's slope from a set (one policy for flat ground and slopes).
 
 The generator's phase is a function of the time since the episode began
 (:func:`clock_phase`): the env applies it to its step count, the graph's state estimate to
@@ -73,6 +74,8 @@ class Quadruped12Params:
     step_length_range: float = 0.06
     shift_range: tuple[float, float, float] = (0.05, 0.03, 0.04)
     slope: float = 0.0  # rad: the ground rises along +x
+    #: when set, each episode's slope is drawn uniformly from these (rad) and ``slope`` unused
+    slopes: tuple[float, ...] = ()
     ground_friction: float = 1.0
     energy_weight: float = 0.0005
     min_height: float = 0.12  # m of base above the ground
@@ -96,8 +99,11 @@ class Quadruped12Params:
                 raise ValueError(f"Quadruped12Params.{name} must be >= 0")
         if len(self.shift_range) != 3 or min(self.shift_range) < 0:
             raise ValueError("Quadruped12Params.shift_range needs 3 non-negative bounds (x y z)")
-        if not -0.35 <= self.slope <= 0.35:
-            raise ValueError(f"Quadruped12Params.slope must be within ±0.35 rad, got {self.slope}")
+        for slope in (self.slope, *self.slopes):
+            if not -0.35 <= slope <= 0.35:
+                raise ValueError(
+                    f"Quadruped12Params.slope(s) must be within ±0.35 rad, got {slope}"
+                )
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,11 @@ def leg_angles(feet: np.ndarray, g: LegGeometry | None = None) -> np.ndarray:
     k1, k2 = g.thigh + g.calf * np.cos(q3), g.calf * np.sin(q3)
     q2 = np.arctan2(-x, -z_leg) - np.arctan2(k2, k1)
     return np.stack([q1, q2, q3], -1).reshape(*p.shape[:-2], NUM_MOTORS)
+
+
+def episode_slopes(p: Quadruped12Params) -> tuple[float, ...]:
+    """The slopes an episode may have (rad): ``slopes`` if set, else ``slope`` alone."""
+    return tuple(float(v) for v in p.slopes) or (float(p.slope),)
 
 
 def action_bounds(p: Quadruped12Params) -> tuple[np.ndarray, np.ndarray]:
@@ -240,11 +251,13 @@ def observation(s: Any, p: Quadruped12Params) -> Any:
 
 
 def reward_terms(s: Any, a: Any, s2: Any, p: Quadruped12Params) -> dict[str, Any]:
-    """Progress along x and the energy penalty −w·Δt·|τ·q̇| (Δt = control step)."""
+    """Rates, not increments: the step's speed along x, Δx/Δt (m/s), and the energy penalty
+    −w·|τ·q̇| (w per W). A 10 s episode's return is then ~100× the distance in metres (the
+    increments, ~2.5 mm a step, left SAC's entropy bonus ~100× the reward)."""
     power = (LAYOUT.get(s2, "torque") * LAYOUT.get(s2, "velocity")).sum(-1)
     return {
-        "forward": LAYOUT.get(s2, "base_x") - LAYOUT.get(s, "base_x"),
-        "energy": -p.energy_weight * p.control_dt * abs(power),
+        "forward": (LAYOUT.get(s2, "base_x") - LAYOUT.get(s, "base_x")) / p.control_dt,
+        "energy": -p.energy_weight * abs(power),
     }
 
 

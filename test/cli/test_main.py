@@ -111,3 +111,17 @@ def test_train_help_documents_seed_offset_and_run_folder_suffix(capsys):
     text = " ".join(_help(capsys, "train").split())
     assert f"seed+{EVAL_SEED_OFFSET}" in text
     assert "suffixed _2, _3, ..." in text
+
+
+def test_eval_env_overrides_replace_the_runs_task_parameters():
+    from rl_control.cli.main import UsageError, _env_overrides
+
+    env = {"slopes": [0.0, 0.1, 0.17], "max_steps": 500}
+    assert _env_overrides(env, ["slopes=[0.17]", "slope=0.1"]) == {
+        "slopes": [0.17], "max_steps": 500, "slope": 0.1,
+    }  # fmt: skip
+    assert env["slopes"] == [0.0, 0.1, 0.17]  # the checkpoint's own map is left alone
+    with pytest.raises(UsageError, match="key=value"):
+        _env_overrides(env, ["algo.learning_rate=1"])
+    with pytest.raises(ValueError, match="key=value"):
+        _env_overrides(env, ["slope"])

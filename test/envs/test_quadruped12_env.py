@@ -73,3 +73,58 @@ def test_bad_actions_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="non-finite quadruped12 action"):
         env.step(np.full(16, np.nan))
     env.close()
+
+
+def test_each_episode_draws_its_slope_from_slopes_and_matches_a_fixed_slope_env() -> None:
+    mixed = make_env("quadruped12", seed=0, slopes=[0.0, 0.17])
+    drawn = {mixed.reset(seed=s)[1]["slope"] for s in range(8)}
+    assert drawn == {0.0, 0.17}
+    seed = next(s for s in range(8) if mixed.reset(seed=s)[1]["slope"] == 0.17)
+    fixed = make_env("quadruped12", seed=0, slope=0.17)
+    traces = []
+    for env, s in ((mixed, seed), (fixed, 0)):
+        obs, info = env.reset(seed=s)
+        trace = [obs]
+        for _ in range(20):
+            obs, *_, info = env.step(np.zeros(16))
+            trace.append(obs)
+        traces.append(np.array(trace))
+        assert info["slope"] == 0.17
+    # each slope's settled snapshot: the same physics as an env built for that slope alone
+    assert np.array_equal(traces[0], traces[1])
+    mixed.close()
+    fixed.close()
+
+
+def test_feet_contacts_mass_and_mechanical_power_for_the_gait_diagram() -> None:
+    env = make_env("quadruped12", seed=0)
+    contacts = []
+    for _ in range(100):  # two gait cycles of the nominal trot
+        *_, info = env.step(np.zeros(16))
+        contacts.append(env.foot_contacts())
+    c = np.array(contacts)
+    assert env.leg_names() == q.LEGS and c.shape == (100, 4)
+    # measured: every foot on the ground 49-57 % of the time; the diagonal pair FL/RR lands
+    # together in 95 % of steps, the lateral pair FR/FL in 22 %
+    assert np.all((c.mean(0) > 0.3) & (c.mean(0) < 0.8))
+    assert (c[:, 1] == c[:, 2]).mean() > 0.8 and (c[:, 0] == c[:, 1]).mean() < 0.5
+    assert env.total_mass() == pytest.approx(12.458, abs=0.01)  # the A1 URDF's links
+    _, velocity, torque = env.joint_sensors()
+    assert info["mechanical_power"] == pytest.approx(abs(torque @ velocity))
+    env.close()
+
+
+def test_a_hand_set_constant_shift_climbs_where_the_nominal_trot_turns_downhill() -> None:
+    # measured over 3 s on 0.17 rad: zero action -0.43 m (the robot yaws round and walks
+    # down), every foot 0.05 m back with the body levelled +0.44 m
+    from experiments.quadruped12_slope import HAND_SET
+
+    moved = []
+    for action in (np.zeros(16), HAND_SET.reshape(-1)):
+        env = make_env("quadruped12", seed=0, slope=0.17)
+        x0 = env.reset(seed=0)[1]["base_position"][0]
+        for _ in range(300):
+            *_, info = env.step(action)
+        moved.append(info["base_position"][0] - x0)
+        env.close()
+    assert moved[0] < -0.2 and moved[1] > 0.2

@@ -37,3 +37,20 @@ def test_quick_run_writes_one_row_per_claim_with_a_known_verdict(tmp_path: Path)
 def test_missing_results_are_reported_as_not_run(tmp_path: Path) -> None:
     rows = reproduce.rows(tmp_path, quick=False)
     assert [r[5] for r in rows] == ["not run"] * len(reproduce.CLAIMS)
+
+
+def test_quadruped_slope_verdict_needs_the_steep_slope_and_flat_ground() -> None:
+    zero = {s: {"speed": v} for s, v in (("0", 0.25), ("0.1", 0.16), ("0.17", -0.29))}
+    row = {"seeds": [0, 1, 2], "speed": {"0": [0.3] * 3, "0.1": [0.2] * 3, "0.17": [0.1] * 3},
+           "goal": {"steep": True, "flat": True}, "fell": {"0.17": [False] * 3}}  # fmt: skip
+    summary = {"rows": {"PPO": row}, "slopes": ["0", "0.1", "0.17"], "budget": 30_000,
+               "references": {"zero action (nominal trot)": zero}}  # fmt: skip
+    text, verdict = reproduce.judge_quadruped_slope(summary)
+    assert verdict == "reproduced" and "0.100 m/s on 0.17 rad (zero action -0.290)" in text
+    row["fell"]["0.17"] = [True, False, False]  # faster than the trot, but a seed fell
+    assert reproduce.judge_quadruped_slope(summary)[1] == "partly"
+    row["goal"] = {"steep": True, "flat": False}
+    assert reproduce.judge_quadruped_slope(summary)[1] == "partly"
+    row["goal"] = {"steep": False, "flat": False}
+    assert reproduce.judge_quadruped_slope(summary)[1] == "not reproduced"
+    assert reproduce.judge_quadruped_slope({**summary, "rows": {}})[1] == "not run"

@@ -85,7 +85,7 @@ def test_reward_termination_and_observation_on_states() -> None:
     s[q.LAYOUT.slice("base_z")] = 0.3
     s2 = s.copy()
     s2[q.LAYOUT.slice("base_x")] = 0.01
-    assert q.reward(s, None, s2, p) == pytest.approx(0.01)
+    assert q.reward(s, None, s2, p) == pytest.approx(0.01 / p.control_dt)  # m/s
     assert q.observation(s, p).shape == (q.OBS_DIM,)
     # level base on a 0.1 rad slope: 0.1 rad from the ground's normal, within max_tilt
     assert not q.terminated(s, p)
