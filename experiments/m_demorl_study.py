@@ -14,17 +14,18 @@ CPU here): the configs of config/train/*_two_link_leg.yaml with the cuts in :dat
 same for every method (SAC nets 128x128, batch 128, one gradient step per 2 env steps; MBPO 2x
 the SAC updates instead of 20x; model refit once per epoch, at most 5 passes; MBPO 10k rollout
 starts per refit; ``mpc_acts`` 1 particle per sequence, 2 iterations), 3 epochs on the 2R
-leg, 5 on each MuJoCo task (measured on HalfCheetah-v5 at load 13: an epoch of training 4 CPU-s
-for SAC, 6 for M-DeMoRL, 8 for MBPO, one evaluation 2.5 CPU-s; niced runs got ~7 % of a core,
-so the 18 MuJoCo runs take ~60 min on 3 workers). The ``mpc_acts`` variant runs on the 2R leg
-only (on HalfCheetah one epoch of it took over 3 wall-minutes); ``--mujoco-mpc-acts`` adds it.
+leg, 3 on each MuJoCo task (measured on HalfCheetah-v5 at load 13: an epoch of training 4 CPU-s
+for SAC, 6 for M-DeMoRL, 8 for MBPO, one evaluation 2.5 CPU-s, ~400 CPU-s for the 18 MuJoCo
+runs; at load 25 niced runs got 2-7 % of a core, so they take ~80 min on 4 workers). The
+``mpc_acts`` variant runs on the 2R leg only (on HalfCheetah one epoch of it took over 3
+wall-minutes); ``--mujoco-mpc-acts`` adds it.
 ``--full`` drops every cut (the yaml configs as they are). Per task (resumable: one JSON per
 run under --runs, written atomically; a rerun skips finished ones): SAC first, then the other
 methods and the ablation; then the threshold and the results (rewritten after each task).
 
     python experiments/m_demorl_study.py                 # default budgets
     python experiments/m_demorl_study.py --tasks two_link_leg   # the 2R leg part only
-    python experiments/m_demorl_study.py --tasks HalfCheetah-v5 Hopper-v5 --workers 3
+    python experiments/m_demorl_study.py --tasks HalfCheetah-v5 Hopper-v5 --workers 4
     python experiments/m_demorl_study.py --leg-epochs 80 --mujoco-epochs 100 --full
     python experiments/m_demorl_study.py --quick         # smoke run (not a result)
 Writes <out>/m_demorl_study.{md,json,csv,png} (default out: experiments/results).
@@ -102,7 +103,7 @@ class Plan:
     """Sizes of one invocation."""
 
     leg_epochs: int = 3
-    mujoco_epochs: int = 5
+    mujoco_epochs: int = 3
     seeds: tuple[int, ...] = (0, 1, 2)
     ablation_seeds: tuple[int, ...] = (0,)
     eval_episodes: int = 3
