@@ -50,6 +50,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
                           "plan_batch": 128}},  # fmt: skip
     "c": {"total_steps": 3000, "algo_config": {"horizon_schedule": [0, 3000, 5, 5],
                                                "starts_schedule": [0, 3000, 64, 64]}},
+    "d": {"algo_config": {"real_ratio": 0.9}},
+    "e": {"algo_config": {"real_ratio": 0.75}},
 }  # fmt: skip
 CHOSEN = "a"
 
