@@ -298,51 +298,6 @@ def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -
         assert m["mpc_transitions"][i] == 0, m
 
 
-def _eval_return(policy, cfg: dict) -> float:
-    """The runner's evaluation of ``policy`` on ``cfg``'s task (its episodes and seeds)."""
-    from rl_control.envs.registration import make_env
-    from rl_control.training.evaluation import EVAL_SEED_OFFSET, evaluate
-
-    env = make_env(cfg["task"], **cfg["env"])
-    try:
-        return evaluate(policy, env, cfg["eval_episodes"], cfg["seed"] + EVAL_SEED_OFFSET).mean
-    finally:
-        env.close()
-
-
-#: the smallest in-process gain of experiments/m_demorl_tiny.py's CHOSEN config over seeds
-#: 0-4 (experiments/results/m_demorl_tiny.md); the graph run must gain half of it
-TINY_MIN_GAIN = 0.0
-
-
-def test_m_demorl_learns_over_the_graph(tmp_path) -> None:
-    """The tiny config that learns clearly in-process (experiments/m_demorl_tiny.py), over
-    the embedded back-end: the final SAC actor's eval return beats the untrained actor's (the
-    same seed's, evaluated the runner's way) by half the smallest in-process gain."""
-    from experiments.m_demorl_tiny import CHOSEN, config
-    from rl_control.algorithms.registry import make_algorithm
-    from rl_control.algorithms.spec import AlgorithmSpec
-    from rl_control.envs.registration import make_env
-    from rl_control.tasks.registry import make_task
-    from rl_control.training.checkpoint import load_policy
-
-    cfg = {**config(CHOSEN), "seed": 0, "eval_every": 0, "checkpoint_every": 0}
-    path, run = tmp_path / "m_demorl.yaml", tmp_path / "run"
-    path.write_text(yaml.safe_dump(cfg))
-    steps = cfg["total_steps"]
-    launch = Launch(run, steps=steps, domain=_domain(), algo="m_demorl", task=cfg["task"],
-                    extra=(f"config:={path}",))  # fmt: skip
-    assert launch.finish(timeout=1800) == 0, launch.output()
-    assert load_checkpoint(run)["env_steps"] == steps
-    env = make_env(cfg["task"], **cfg["env"])  # the runner's spec: from the env's spaces
-    spec = AlgorithmSpec.from_spaces(env.observation_space, env.action_space, 1,
-                                     task=make_task(cfg["task"], cfg["env"]))  # fmt: skip
-    env.close()
-    untrained = make_algorithm("m_demorl", spec, cfg["algo_config"], cfg["seed"]).policy
-    before, after = _eval_return(untrained, cfg), _eval_return(load_policy(run), cfg)
-    assert after > before + TINY_MIN_GAIN / 2, (before, after)
-
-
 def test_gi_ppo_trains_over_the_graph(tmp_path) -> None:
     """GI-PPO through the node graph on the cart-pole (config/train/gi_ppo_soft_wall_cartpole
     .yaml): the trainer node replays the graph's transitions through the task's
