@@ -211,7 +211,11 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
             "",
             f"Threshold {thr['threshold']:.1f} (SAC: epoch 0 {thr['r0']:.1f}, last epoch "
             f"{thr['sac_end']:.1f}). Best baseline / M-DeMoRL (paper) epochs to threshold: "
-            f"{_x(ts['speedup_vs_best_baseline'])}.",
+            f"{_x(ts['speedup_vs_best_baseline'])}."
+            if not math.isnan(thr["threshold"])
+            else f"No threshold: SAC's mean return at the last epoch ({thr['sac_end']:.1f}) is "
+            f"not above its epoch-0 return ({thr['r0']:.1f}), so epochs to threshold and the "
+            "speed-up are undefined.",
             "",
         ]
         if ts.get("kept"):
@@ -227,7 +231,9 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
     missing = [t for t in plan.tasks if t not in summary["tasks"]]
     if missing:
         lines += [f"Not run yet (their SAC runs have not finished): {', '.join(missing)}.", ""]
-    sp = [f"{t} {_x(ts['speedup_vs_best_baseline'])}" for t, ts in summary["tasks"].items()]
+    sp = [f"{t} {_x(ts['speedup_vs_best_baseline'])}" if not math.isnan(
+        ts["threshold"]["threshold"]) else f"{t} n/a (no threshold: SAC did not improve)"
+        for t, ts in summary["tasks"].items()]  # fmt: skip
     lines += [
         f"Paper ({PAPER}): M-DeMoRL progresses ~30 % faster than the best prior method (a "
         f"speed-up of 1.3x); measured (best of SAC/MBPO epochs to threshold over M-DeMoRL's, "

@@ -5,7 +5,8 @@ of 1000 env steps; after every epoch the SAC actor of every method is evaluated 
 deterministic episodes (``eval_episodes``, seeds train_seed + 10000 + i: the runner's protocol,
 identical for all methods). Return threshold per task, by a rule fixed before any run and
 reading SAC's curves only: thr = R0 + 0.8 (R_end − R0) with R0, R_end SAC's mean (over seeds)
-eval return at epoch 0 and at the last epoch (written to --runs/threshold_<task>.json).
+eval return at epoch 0 and at the last epoch (written to --runs/threshold_<task>.json); none
+(NaN, epochs to it undefined) when SAC's R_end is not above R0.
 Elite-fraction ablation p ∈ {1, 5, 10, 20, 50, 100} % (M-DeMoRL, paper variant) on the 2R leg.
 
 Budget (this machine: 2 cores shared by several sessions, niced runs got ~7 % of a core each
@@ -34,6 +35,7 @@ Writes <out>/m_demorl_study.{md,json,csv,png} (default out: experiments/results)
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Iterable
@@ -209,7 +211,9 @@ def threshold(plan: Plan, task: str, runs: Path) -> dict[str, float]:
     curves = [fair.Curve.from_dict(r["curve"]) for r in sac if r is not None]
     r0 = float(np.mean([c.returns[0] for c in curves]))
     end = float(np.mean([c.returns[-1] for c in curves]))
-    out = {"r0": r0, "sac_end": end, "threshold": r0 + 0.8 * (end - r0)}
+    # no threshold when SAC did not improve: the rule would put it at or below R0, which
+    # every method "reaches" at epoch 0
+    out = {"r0": r0, "sac_end": end, "threshold": r0 + 0.8 * (end - r0) if end > r0 else math.nan}
     atomic_write_json(runs / f"threshold_{task}.json", out)
     return out
 

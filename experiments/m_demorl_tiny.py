@@ -10,7 +10,7 @@ so the graph trainer, whose updates catch up on all transitions since the last o
 same number of steps as the runner whatever the machine's speed.
 
 Status (session of 2026-12-03, load 30-44): no candidate learned clearly on seed 0 (gains
-+15, +6, -8 and -6 for a, b, d, e; SAC +45 at 1600 steps but -9 at 3000), so none is chosen and
++15, +6, -6, -8 and -6 for a to e; SAC +45 at 1600 steps but -9 at 3000), so none is chosen and
 no spread over seeds was measured; over the graph, ``a`` (seed 0) went from 37.0 to 21.8. So
 there is no graph learning test yet; :data:`CHOSEN` is the default candidate to try next.
 

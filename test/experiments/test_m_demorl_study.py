@@ -86,3 +86,17 @@ def test_a_task_without_its_run_files_keeps_its_earlier_summary_only_under_the_s
                        fractions=(0.1,))  # fmt: skip
     summary = report.write_results(other, ["Hopper-v5"], *args, hop_runs, out, 1.0)
     assert list(summary["tasks"]) == ["Hopper-v5"]
+
+
+def test_no_threshold_when_sac_did_not_improve(tmp_path):
+    plan = study.Plan(seeds=(0,), mujoco_epochs=1, tasks=("Hopper-v5",))
+    sac, rest, _ = study.task_jobs(plan, "Hopper-v5")
+    for s in sac + rest:  # SAC ends below its start: the rule would put the bar below R0
+        _result(tmp_path, s, [10.0, 5.0])
+    assert math.isnan(study.threshold(plan, "Hopper-v5", tmp_path)["threshold"])
+    summary = report.write_results(plan, ["Hopper-v5"], study.task_jobs, study.key, tmp_path,
+                                   tmp_path / "out", 1.0)  # fmt: skip
+    assert math.isnan(summary["tasks"]["Hopper-v5"]["speedup_vs_best_baseline"])
+    text = (tmp_path / "out/m_demorl_study.md").read_text()
+    assert "No threshold: SAC's mean return at the last epoch (5.0)" in text
+    assert "Hopper-v5 n/a (no threshold: SAC did not improve)" in text
