@@ -137,7 +137,7 @@ def kept_tasks(
     return {
         t: ts
         for t, ts in old.get("tasks", {}).items()
-        if t in plan.tasks and t not in tasks and same_budget
+        if t not in tasks and same_budget  # also tasks left out of this run by --tasks
         and _task_plan(now, t) == _task_plan(old.get("plan", {}), t)
     }  # fmt: skip
 
@@ -145,14 +145,14 @@ def kept_tasks(
 def write_results(plan: Plan, tasks: list[str], task_jobs: Callable, key: Callable,
                   runs: Path, out: Path, total_s: float) -> dict[str, Any]:  # fmt: skip
     """Write <out>/m_demorl_study.{md,json,csv,png} from the finished runs of ``tasks``."""
-    from experiments.m_demorl_study import BUDGET, METHODS
+    from experiments.m_demorl_study import BUDGET, LEG, METHODS, MUJOCO
     from rl_control.training.io import atomic_write_json, atomic_write_text
 
     summary: dict[str, Any] = {"quick": plan.quick, "seeds": list(plan.seeds), "tasks": {},
                                "plan": {k: v for k, v in vars(plan).items()},
                                "budget_cuts": {} if plan.full else BUDGET}  # fmt: skip
     kept = kept_tasks(out / "m_demorl_study.json", plan, summary["budget_cuts"], tasks)
-    for task in [t for t in plan.tasks if t in tasks or t in kept]:
+    for task in [t for t in (LEG, *MUJOCO) if t in tasks or t in kept]:
         if task in kept:  # its per-run files are not here: the earlier summary as it was
             summary["tasks"][task] = {**kept[task], "kept": True}
             continue

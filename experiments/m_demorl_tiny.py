@@ -9,10 +9,11 @@ never asserted). SAC takes one gradient step per recorded transition (``gradient
 so the graph trainer, whose updates catch up on all transitions since the last one, does the
 same number of steps as the runner whatever the machine's speed.
 
-Status (session of 2026-12-03, load 30-44): no candidate learned clearly on seed 0 (gains
-+15, +6, -6, -8 and -6 for a to e; SAC +45 at 1600 steps but -9 at 3000), so none is chosen and
-no spread over seeds was measured; over the graph, ``a`` (seed 0) went from 37.0 to 21.8. So
-there is no graph learning test yet; :data:`CHOSEN` is the default candidate to try next.
+Status (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
++6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-3: +15, -4, -18, -31; SAC at the same
+budget, seeds 0-4: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
+is chosen. Over the graph, ``a`` (seed 0) went from 37.0 to 21.8. There is no graph learning
+test yet; :data:`CHOSEN` is only the default candidate.
 
     python experiments/m_demorl_tiny.py --candidates a b c d e --seeds 1
     python experiments/m_demorl_tiny.py --candidates a --seeds 5   # a spread over seeds
