@@ -10,8 +10,8 @@ so the graph trainer, whose updates catch up on all transitions since the last o
 same number of steps as the runner whatever the machine's speed.
 
 Status (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
-+6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-3: +15, -4, -18, -31; SAC at the same
-budget, seeds 0-4: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
++6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-4: +15, -4, -18, -31, -6; SAC at the
+same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
 is chosen. Over the graph, ``a`` (seed 0) went from 37.0 to 21.8. There is no graph learning
 test yet; :data:`CHOSEN` is only the default candidate.
 
