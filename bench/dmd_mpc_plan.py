@@ -7,6 +7,21 @@ mean and the DMD step (eq. 9), then μ_t played through the model (Algorithm 1, 
 Also the per-start cost when 256 starts are planned in one batch (M-DeMoRL's inner loop),
 and one act of the deployed ``dmd_mpc`` policy kind with the same pieces.
 Target: a single plan ≤ 5 ms (p50).
+
+Lower bound from the arithmetic (:func:`plan_mflop`). A plan is M·H = 1500 particle-steps of
+the ensemble (0.251 MFLOP per row: 10 -> 200 -> 200 -> 200 -> 200 -> 18 through one member)
+and the actor (0.137 MFLOP: 8 -> 256 -> 256 -> 4), then V(x_H) on the M final states (twin
+critic 0.273 + actor 0.137 MFLOP per row): 624 MFLOP, 60 % of it the ensemble, 33 % the
+actor; the rollout of μ_t adds H single rows (4 MFLOP). This core (Xeon, AVX-512 with two FMA
+ports, 2.0 GHz nominal) peaks at 64 fp32 FLOP/cycle, 128 GFLOP/s: 4.9 ms for the plan with
+every FMA unit busy every cycle and no per-op cost at all. The matrices here are skinny (20
+rows per member, 100 per actor step), where measured rates are 29 (ensemble) and 47 (actor)
+GFLOP/s on a quiet machine (the table's part rows), i.e. 13-21 ms of matrix work alone. So
+5 ms is out of reach in fp32 at these sizes on one core, whatever the overhead; what would
+reach it is less arithmetic (the actor's 256x256 is a third of it; a 64x64 actor cuts that
+to 1/14; fewer particles or steps), not fewer ops. bench/dmd_mpc_plan_variants.py measures the
+cheap variants (random member per step, bf16 matmuls on the CPU's AMX) and the core's
+large-GEMM rate in one run.
 """
 
 from __future__ import annotations
@@ -28,6 +43,13 @@ M, H, TARGET_MS = 100, 15, 5.0
 #: log-variance of 8 + 1 out); actor 8 -> 256 -> 256 -> 4
 MODEL_MFLOP = 2 * (10 * 200 + 3 * 200 * 200 + 200 * 18) / 1e6
 ACTOR_MFLOP = 2 * (8 * 256 + 256 * 256 + 256 * 4) / 1e6
+#: V(x_H) per row: twin Q over (obs 8 + act 2) -> 256 -> 256 -> 1, plus the actor's mean
+CRITIC_MFLOP = 2 * 2 * (10 * 256 + 256 * 256 + 256) / 1e6 + ACTOR_MFLOP
+
+
+def plan_mflop(m: int = M, h: int = H) -> float:
+    """MFLOP of one plan (plan only): M·H particle-steps of ensemble and actor, V on M rows."""
+    return m * h * (MODEL_MFLOP + ACTOR_MFLOP) + m * CRITIC_MFLOP
 
 
 def _algorithm():
@@ -93,7 +115,7 @@ def main() -> None:
          f"{batch.max() / 256:.3f}"],
     ]  # fmt: skip
     rows += [[f"{name}, {M} rows (one step)", f"{ms:.3f}", "", ""] for name, ms in part_ms.items()]
-    total = M * H * (MODEL_MFLOP + ACTOR_MFLOP)  # MFLOP per plan
+    total = plan_mflop()  # MFLOP per plan
     rate = M * MODEL_MFLOP / part_ms["ensemble predict"]  # MFLOP per ms = GFLOP/s
     path = write_markdown(
         "dmd_mpc_plan",
@@ -105,7 +127,8 @@ def main() -> None:
             "actor and twin critic 256x256, exact task reward, particles keep their member.",
             f"256 starts in one batch: {np.median(batch):.0f} ms per batch (5 batches).",
             f"Arithmetic: a plan is {M * H} particle-steps of the ensemble ({MODEL_MFLOP:.2f} "
-            f"MFLOP each) and the actor ({ACTOR_MFLOP:.2f}), {total:.0f} MFLOP; the ensemble "
+            f"MFLOP each) and the actor ({ACTOR_MFLOP:.2f}), with V(x_H) {total:.0f} MFLOP; the "
+            "ensemble "
             f"step above runs at {rate:.0f} GFLOP/s, at which the matrix work alone takes "
             f"{total / rate:.1f} ms"
             + (f", more than the {TARGET_MS:g} ms target." if total / rate > TARGET_MS else "."),

@@ -111,16 +111,51 @@ def leg_ratio(task_summary: dict[str, Any]) -> float:
     return float(np.mean([r[-1] for r in g[MAIN]["returns"]])) / sac if sac > 0 else math.nan
 
 
+#: Plan fields a task's results depend on (besides its own epochs and the budget cuts)
+_SHARED_PLAN = ("epoch", "seeds", "eval_episodes", "full", "quick")
+
+
+def _task_plan(plan: dict[str, Any], task: str) -> dict[str, Any]:
+    from experiments.m_demorl_study import LEG
+
+    keys = (*_SHARED_PLAN, "leg_epochs", "ablation_seeds", "fractions") if task == LEG else (
+        *_SHARED_PLAN, "mujoco_epochs")  # fmt: skip
+    return json.loads(json.dumps({k: plan.get(k) for k in keys}))  # tuples -> lists
+
+
+def kept_tasks(
+    path: Path, plan: Plan, budget: dict[str, Any], tasks: Sequence[str]
+) -> dict[str, Any]:
+    """Tasks of ``plan`` other than ``tasks`` whose summary in the results at ``path`` was made
+    under the same plan and budget cuts: kept as they are, so a run of some tasks on a machine
+    without the others' per-run files does not drop them from the tables."""
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    same_budget = json.loads(json.dumps(budget)) == old.get("budget_cuts")
+    now = vars(plan)
+    return {
+        t: ts
+        for t, ts in old.get("tasks", {}).items()
+        if t not in tasks and same_budget  # also tasks left out of this run by --tasks
+        and _task_plan(now, t) == _task_plan(old.get("plan", {}), t)
+    }  # fmt: skip
+
+
 def write_results(plan: Plan, tasks: list[str], task_jobs: Callable, key: Callable,
                   runs: Path, out: Path, total_s: float) -> dict[str, Any]:  # fmt: skip
     """Write <out>/m_demorl_study.{md,json,csv,png} from the finished runs of ``tasks``."""
-    from experiments.m_demorl_study import BUDGET, METHODS
+    from experiments.m_demorl_study import BUDGET, LEG, METHODS, MUJOCO
     from rl_control.training.io import atomic_write_json, atomic_write_text
 
     summary: dict[str, Any] = {"quick": plan.quick, "seeds": list(plan.seeds), "tasks": {},
                                "plan": {k: v for k, v in vars(plan).items()},
                                "budget_cuts": {} if plan.full else BUDGET}  # fmt: skip
-    for task in tasks:
+    kept = kept_tasks(out / "m_demorl_study.json", plan, summary["budget_cuts"], tasks)
+    for task in [t for t in (LEG, *MUJOCO) if t in tasks or t in kept]:
+        if task in kept:  # its per-run files are not here: the earlier summary as it was
+            summary["tasks"][task] = {**kept[task], "kept": True}
+            continue
         thr = json.loads((runs / f"threshold_{task}.json").read_text())
         sac, rest, ablation = task_jobs(plan, task)
         groups = {}
@@ -165,7 +200,9 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
         "epoch. Epochs to threshold: median [min, max] over seeds (a seed that never got "
         "there counts as later than all); returns: mean ± std over seeds. On the MuJoCo ids "
         "the model's learned reward is used and model rollouts never terminate (no task facts); "
-        "on the 2R leg the exact reward (config `exact_reward: true`).", "",
+        "on the 2R leg the exact reward (config `exact_reward: true`)."
+        + ("" if plan.mujoco_mpc_acts else " The mpc_acts variant runs on the 2R leg only "
+           "(`--mujoco-mpc-acts` adds it on the MuJoCo tasks)."), "",
     ]  # fmt: skip
     for task, ts in summary["tasks"].items():
         thr = ts["threshold"]
@@ -174,9 +211,16 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
             "",
             f"Threshold {thr['threshold']:.1f} (SAC: epoch 0 {thr['r0']:.1f}, last epoch "
             f"{thr['sac_end']:.1f}). Best baseline / M-DeMoRL (paper) epochs to threshold: "
-            f"{_x(ts['speedup_vs_best_baseline'])}.",
+            f"{_x(ts['speedup_vs_best_baseline'])}."
+            if not math.isnan(thr["threshold"])
+            else f"No threshold: SAC's mean return at the last epoch ({thr['sac_end']:.1f}) is "
+            f"not above its epoch-0 return ({thr['r0']:.1f}), so epochs to threshold and the "
+            "speed-up are undefined.",
             "",
         ]
+        if ts.get("kept"):
+            lines += ["From an earlier invocation with the same budgets (its per-run files were "
+                      "not on this machine; the summary is kept as it was).", ""]  # fmt: skip
         lines += _summary_table(ts["groups"]) + ["", "Eval return per epoch:", ""]
         lines += _epoch_table(ts["groups"]) + [""]
         if ts.get("ablation"):
@@ -187,7 +231,9 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
     missing = [t for t in plan.tasks if t not in summary["tasks"]]
     if missing:
         lines += [f"Not run yet (their SAC runs have not finished): {', '.join(missing)}.", ""]
-    sp = [f"{t} {_x(ts['speedup_vs_best_baseline'])}" for t, ts in summary["tasks"].items()]
+    sp = [f"{t} {_x(ts['speedup_vs_best_baseline'])}" if not math.isnan(
+        ts["threshold"]["threshold"]) else f"{t} n/a (no threshold: SAC did not improve)"
+        for t, ts in summary["tasks"].items()]  # fmt: skip
     lines += [
         f"Paper ({PAPER}): M-DeMoRL progresses ~30 % faster than the best prior method (a "
         f"speed-up of 1.3x); measured (best of SAC/MBPO epochs to threshold over M-DeMoRL's, "

@@ -118,9 +118,14 @@ def judge_demorl_speed(summary: dict[str, Any]) -> tuple[str, str]:
     epochs to the SAC-derived threshold over M-DeMoRL's (paper variant). Reproduced if every one
     of the three tasks ran and is >= 1.3x, partly if some task is > 1x, else not."""
     speed = {t: ts["speedup_vs_best_baseline"] for t, ts in summary["tasks"].items()}
+
+    def why(task: str) -> str:  # no threshold at all, or nobody's median seed reached it
+        thr = summary["tasks"][task]["threshold"]["threshold"]
+        return "no threshold: SAC did not improve" if math.isnan(thr) else (
+            "median seeds never reached it")  # fmt: skip
+
     text = ", ".join(
-        f"{t} {v:.2f}x" if not math.isnan(v) else f"{t} n/a (median seeds never reached it)"
-        for t, v in speed.items()
+        f"{t} {v:.2f}x" if not math.isnan(v) else f"{t} n/a ({why(t)})" for t, v in speed.items()
     ) + (f" ({len(speed)} of 3 tasks run)" if len(speed) < 3 else "")
     ok = [v for v in speed.values() if not math.isnan(v)]
     if len(speed) == 3 and len(ok) == 3 and min(ok) >= 1.3:

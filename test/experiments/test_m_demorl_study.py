@@ -60,3 +60,43 @@ def test_threshold_comes_from_the_sac_curves_and_speedup_from_epochs_to_it(tmp_p
     assert summary["leg_ratio_to_sac"] == pytest.approx(95.0 / 90.0)
     text = (tmp_path / "out/m_demorl_study.md").read_text()
     assert "Threshold 72.0" in text and (tmp_path / "out/m_demorl_study.png").stat().st_size
+
+
+def test_a_task_without_its_run_files_keeps_its_earlier_summary_only_under_the_same_plan(
+    tmp_path,
+):
+    plan = study.Plan(seeds=(0,), leg_epochs=1, mujoco_epochs=1, tasks=(study.LEG, "Hopper-v5"),
+                      fractions=(0.1,))  # fmt: skip
+    leg_runs, hop_runs, out = tmp_path / "leg", tmp_path / "hop", tmp_path / "out"
+    for runs, task, ret in ((leg_runs, study.LEG, 50.0), (hop_runs, "Hopper-v5", 7.0)):
+        runs.mkdir()
+        for s in (s for group in study.task_jobs(plan, task) for s in group):
+            _result(runs, s, [0.0, ret])
+        study.threshold(plan, task, runs)
+    args = (study.task_jobs, study.key)
+    report.write_results(plan, [study.LEG], *args, leg_runs, out, 1.0)
+    # another machine: only Hopper's run files; the leg's summary is kept, marked as such
+    summary = report.write_results(plan, ["Hopper-v5"], *args, hop_runs, out, 1.0)
+    assert list(summary["tasks"]) == [study.LEG, "Hopper-v5"]
+    assert summary["tasks"][study.LEG]["kept"] and "kept" not in summary["tasks"]["Hopper-v5"]
+    assert summary["tasks"][study.LEG]["groups"]["SAC"]["returns"] == [[0.0, 50.0]]
+    assert "From an earlier invocation" in (out / "m_demorl_study.md").read_text()
+    # a leg summary made under other budgets is not kept
+    other = study.Plan(seeds=(0,), leg_epochs=2, mujoco_epochs=1, tasks=plan.tasks,
+                       fractions=(0.1,))  # fmt: skip
+    summary = report.write_results(other, ["Hopper-v5"], *args, hop_runs, out, 1.0)
+    assert list(summary["tasks"]) == ["Hopper-v5"]
+
+
+def test_no_threshold_when_sac_did_not_improve(tmp_path):
+    plan = study.Plan(seeds=(0,), mujoco_epochs=1, tasks=("Hopper-v5",))
+    sac, rest, _ = study.task_jobs(plan, "Hopper-v5")
+    for s in sac + rest:  # SAC ends below its start: the rule would put the bar below R0
+        _result(tmp_path, s, [10.0, 5.0])
+    assert math.isnan(study.threshold(plan, "Hopper-v5", tmp_path)["threshold"])
+    summary = report.write_results(plan, ["Hopper-v5"], study.task_jobs, study.key, tmp_path,
+                                   tmp_path / "out", 1.0)  # fmt: skip
+    assert math.isnan(summary["tasks"]["Hopper-v5"]["speedup_vs_best_baseline"])
+    text = (tmp_path / "out/m_demorl_study.md").read_text()
+    assert "No threshold: SAC's mean return at the last epoch (5.0)" in text
+    assert "Hopper-v5 n/a (no threshold: SAC did not improve)" in text

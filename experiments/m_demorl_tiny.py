@@ -1,0 +1,175 @@
+"""Tiny M-DeMoRL configs on the 2R leg, in-process: gain over the untrained actor per seed.
+
+The search for a config that learns clearly enough to carry a graph learning test (the
+embedded-back-end graph run asserting a gain with a margin taken from the spread measured
+here). Per candidate config and seed: the deterministic eval return (the runner's protocol:
+``eval_episodes`` episodes from seeds train seed + 10000 + i) of the untrained SAC actor
+(step 0) and of the final one; SAC with the same ``sac`` block and budget beside it (reported,
+never asserted). SAC takes one gradient step per recorded transition (``gradient_steps: -1``),
+so the graph trainer, whose updates catch up on all transitions since the last one, does the
+same number of steps as the runner whatever the machine's speed.
+
+Status (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
++6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-4: +15, -4, -18, -31, -6; SAC at the
+same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
+is chosen. Over the graph, ``a`` (seed 0) went from 37.0 to 21.8. There is no graph learning
+test yet; :data:`CHOSEN` is only the default candidate.
+
+    python experiments/m_demorl_tiny.py --candidates a b c d e --seeds 1
+    python experiments/m_demorl_tiny.py --candidates a --seeds 5   # a spread over seeds
+Resumable (one JSON per run under --runs). Writes <out>/m_demorl_tiny.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
+    sys.path.insert(0, str(ROOT))
+
+from experiments import fair  # noqa: E402
+
+EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
+#: what every candidate shares: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
+BASE: dict[str, Any] = {
+    "task": "two_link_leg", "env": {"max_steps": 200}, "total_steps": 1600,
+    "eval_episodes": 3,
+    "algo_config": {
+        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
+                "buffer_size": 10000, "gradient_steps": -1},
+        "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
+        "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
+        "horizon_schedule": [0, 1600, 5, 5], "starts_schedule": [0, 1600, 64, 64],
+        "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
+    },
+}  # fmt: skip
+#: candidate name -> overrides of BASE (algo_config merged key by key)
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "a": {},
+    "b": {"algo_config": {"real_ratio": 0.2, "starts_schedule": [0, 1600, 128, 128],
+                          "plan_batch": 128}},  # fmt: skip
+    "c": {"total_steps": 3000, "algo_config": {"horizon_schedule": [0, 3000, 5, 5],
+                                               "starts_schedule": [0, 3000, 64, 64]}},
+    "d": {"algo_config": {"real_ratio": 0.9}},
+    "e": {"algo_config": {"real_ratio": 0.75}},
+}  # fmt: skip
+CHOSEN = "a"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+def config(candidate: str) -> dict[str, Any]:
+    """The M-DeMoRL train config (without seed and run folder) of one candidate."""
+    if candidate not in CANDIDATES:
+        raise ValueError(f"unknown candidate {candidate!r}; known {sorted(CANDIDATES)}")
+    return {"algo": "m_demorl", **_merge(BASE, CANDIDATES[candidate])}
+
+
+def settings(candidate: str, algo: str, seed: int) -> dict[str, Any]:
+    """One run: the candidate's M-DeMoRL config, or SAC with its ``sac`` block and budget."""
+    cfg = config(candidate)
+    if algo == "sac":
+        cfg = {**cfg, "algo": "sac", "algo_config": cfg["algo_config"]["sac"]}
+    elif algo != "m_demorl":
+        raise ValueError(f"algo must be m_demorl or sac, got {algo!r}")
+    return {"candidate": candidate, "seed": seed, **cfg}
+
+
+def run_job(job: tuple[dict, str]) -> tuple[str, float]:
+    s, runs = job
+    name = fair.settings_key(s)
+
+    def train(run_dir: Path) -> dict:
+        data = {k: v for k, v in s.items() if k != "candidate"}
+        data.update(num_envs=1, checkpoint_every=0, run_dir=str(run_dir), label=name,
+                    eval_every=s["total_steps"], log_every=s["total_steps"])  # fmt: skip
+        return fair.clocked_train(data, s["seed"] + EVAL_SEED_OFFSET)
+
+    runs_dir = Path(runs)
+    return name, fair.run_once(runs_dir / f"{name}.json", s, train, runs_dir / name,
+                               keep_run=False)  # fmt: skip
+
+
+def summarise(jobs: list[dict], runs: Path) -> dict[str, Any]:
+    """candidate -> algo -> per-seed (untrained, final, gain) of the finished runs."""
+    out: dict[str, Any] = {}
+    for s in jobs:
+        r = fair.load_result(runs / f"{fair.settings_key(s)}.json", s)
+        if r is None:
+            continue
+        ret = r["curve"]["returns"]
+        row = {"seed": s["seed"], "untrained": ret[0], "final": ret[-1],
+               "gain": ret[-1] - ret[0], "cpu_s": r.get("process_cpu_s")}  # fmt: skip
+        out.setdefault(s["candidate"], {}).setdefault(s["algo"], []).append(row)
+    return out
+
+
+def _markdown(summary: dict[str, Any], seeds: list[int]) -> str:
+    import numpy as np
+
+    lines = [
+        "# Tiny M-DeMoRL on the 2R leg: gain over the untrained actor, in-process", "",
+        "`python experiments/m_demorl_tiny.py` (candidates in experiments/m_demorl_tiny.py). "
+        "Eval: 3 deterministic 200-step episodes; "
+        "gain = final − untrained (step 0) eval return. SAC: the same `sac` block and budget "
+        "(reported, not asserted).", "",
+        "| candidate | algo | steps | seeds | untrained | final | gain per seed | min gain |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for cand, algos in summary.items():
+        for algo, rows in algos.items():
+            g = [r["gain"] for r in rows]
+            lines.append(
+                f"| {cand} | {algo} | {config(cand)['total_steps']} | "
+                f"{[r['seed'] for r in rows]} | "
+                f"{np.mean([r['untrained'] for r in rows]):.1f} | "
+                f"{np.mean([r['final'] for r in rows]):.1f} ± "
+                f"{np.std([r['final'] for r in rows]):.1f} | "
+                f"{', '.join(f'{x:+.1f}' for x in g)} | {min(g):+.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--candidates", nargs="+", default=[CHOSEN])
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    parser.add_argument("--no-sac", action="store_true", help="M-DeMoRL runs only")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="no runs: the finished ones")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs/experiments/m_demorl_tiny")
+    parser.add_argument("--out", type=Path, default=ROOT / "experiments/results")
+    args = parser.parse_args(None if argv is None else list(argv))
+    from rl_control.training.io import atomic_write_json, atomic_write_text
+
+    algos = ("m_demorl",) if args.no_sac else ("m_demorl", "sac")
+    jobs = [settings(c, a, s) for c in args.candidates for s in range(args.seeds)
+            for a in algos]  # fmt: skip
+    todo = [] if args.report_only else [
+        j for j in jobs if fair.load_result(args.runs / f"{fair.settings_key(j)}.json", j) is None
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
+    for name, sec in fair.run_pool(run_job, [(j, str(args.runs)) for j in todo], args.workers):
+        print(f"  {name}: {sec:.0f} s ({time.perf_counter() - t0:.0f} s in all)", flush=True)
+    summary = summarise(jobs, args.runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(args.out / "m_demorl_tiny.json", summary)
+    atomic_write_text(args.out / "m_demorl_tiny.md", _markdown(summary, list(range(args.seeds))))
+    print((args.out / "m_demorl_tiny.md").read_text())
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""experiments/m_demorl_tiny.py: SAC beside M-DeMoRL with the same budget, the spread table."""
+
+import json
+
+import pytest
+
+from experiments import fair
+from experiments import m_demorl_tiny as tiny
+
+
+def test_sac_runs_the_candidates_sac_block_with_the_same_budget_and_protocol():
+    ours, sac = (tiny.settings(tiny.CHOSEN, a, 3) for a in ("m_demorl", "sac"))
+    assert sac["algo_config"] == ours["algo_config"]["sac"]
+    same = ("task", "env", "total_steps", "eval_episodes", "seed")
+    assert all(sac[k] == ours[k] for k in same)
+    # one gradient step per recorded transition: the graph trainer's updates then do as many
+    assert ours["algo_config"]["sac"]["gradient_steps"] == -1
+    with pytest.raises(ValueError, match="unknown candidate 'z'"):
+        tiny.settings("z", "sac", 0)
+    with pytest.raises(ValueError, match="m_demorl or sac"):
+        tiny.settings(tiny.CHOSEN, "ppo", 0)
+
+
+def test_summary_gives_each_seeds_gain_over_the_untrained_actor(tmp_path):
+    jobs = [tiny.settings(tiny.CHOSEN, "m_demorl", s) for s in (0, 1)]
+    for s, ret in zip(jobs, ([20.0, 50.0], [25.0, 40.0]), strict=True):
+        curve = {"env_steps": [0.0, 1.0], "rollouts": [0.0, 1.0], "wall_s": [0.0, 1.0],
+                 "cpu_s": [0.0, 1.0], "returns": ret}  # fmt: skip
+        path = tmp_path / f"{fair.settings_key(s)}.json"
+        path.write_text(json.dumps({"settings": s, "curve": curve, "process_cpu_s": 2.0}))
+    rows = tiny.summarise(jobs, tmp_path)[tiny.CHOSEN]["m_demorl"]
+    assert [r["gain"] for r in rows] == [30.0, 15.0]
+    assert "+30.0, +15.0 | +15.0 |" in tiny._markdown(tiny.summarise(jobs, tmp_path), [0, 1])
