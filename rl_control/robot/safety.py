@@ -11,7 +11,7 @@ here, ROS-free and on an injected clock. Modes::
 
 PASSIVE sends damping only (effort: ``-kd qdot``; position: the measured pose). HOMING moves
 from the measured pose to the home pose along a smoothstep over ``homing_time``, at most
-``velocity_limit * period`` per step, never a jump (effort interfaces track it with the PD
+``velocity_limit`` per second, never a jump (effort interfaces track it with the PD
 gains, whatever the policy outputs). ACTIVE (an episode) is entered only inside the robot's
 safe set (``safe_set``: joints near home, slow, base level) and passes the policy's targets
 clamped to the limits and rate limited; no accepted command within ``timeouts.command`` trips
@@ -80,8 +80,8 @@ class SafetyCore:
         self.q_low, self.q_high = limits[:, 0], limits[:, 1]
         self.effort_limit = config.robot_array("effort_limit")
         self.velocity_limit = config.robot_array("velocity_limit")
-        self.max_delta = config.robot_array("rate_limit") * self.period  # per step, active
-        self.home_delta = self.velocity_limit * self.period  # per step while homing
+        self.max_delta = config.robot_array("rate_limit") * self.period  # per full period, active
+        self.home_delta = self.velocity_limit * self.period  # per full period, homing
         self.kp, self.kd = config.robot_array("kp"), config.robot_array("kd")
         self.home_pose = config.robot_array("home")
         self.position_targets = config.policy_output == "position"
@@ -100,6 +100,8 @@ class SafetyCore:
         self._last_target = np.zeros(self.n)  # last target sent (after limits)
         self._last_output: np.ndarray | None = None
         self._home_from = self._home_t0 = None
+        self._stepped_at: float | None = None  # clock time of the last step()
+        self._step_share = 1.0  # this step's share of a period: the rate limits scale with it
 
     # --- events ------------------------------------------------------------------------
     def record(self, level: int, name: str, message: str, **values: Any) -> None:
@@ -291,7 +293,7 @@ class SafetyCore:
             target = np.clip(target, self.q_low, self.q_high)
         else:
             target = np.clip(target, -self.effort_limit, self.effort_limit)
-        last = self._last_target
+        last, max_delta = self._last_target, max_delta * self._step_share
         target = np.clip(target, last - max_delta, last + max_delta)
         self._last_target = target
         return target
@@ -340,7 +342,14 @@ class SafetyCore:
 
     def step(self) -> np.ndarray | None:
         """One control period's command (robot order, interface units), or None when nothing
-        can be sent safely (a position interface that has never measured the pose)."""
+        can be sent safely (a position interface that has never measured the pose).
+
+        The rate limits are per second: a step sooner than a period after the last one (a
+        bridge commanding an action on arrival) may move its target only that time's share.
+        """
+        now = self.clock()
+        since = self.period if self._stepped_at is None else now - self._stepped_at
+        self._stepped_at, self._step_share = now, min(1.0, max(0.0, since / self.period))
         if self.mode in (Mode.HOMING, Mode.ACTIVE):
             self._check()
         if self.mode is Mode.HOMING:

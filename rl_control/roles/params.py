@@ -131,6 +131,9 @@ HARDWARE_BRIDGE = _specs(
      "end) after which the episode ends and the robot homes until the trainer's reset"),
     ("managed", bool, False, "a lifecycle node: nothing is sent until `configure`; "
      "activate homes then passes the policy, deactivate holds home, shutdown damps and exits"),
+    ("answer_on_arrival", bool, True, "relay each joint state and command each action as it "
+     "arrives (the loop's timer only fills the gaps: watchdog, homing, PD); false: both wait "
+     "for the loop's tick (up to a period each)"),
 )  # fmt: skip
 
 FAKE_ROS2_CONTROL = _specs(

@@ -45,7 +45,7 @@ class HardwareBridgeNode:
         self.role = role = HardwareBridgeRole(
             self.robot, self.publish, self.diagnostics, p["auto_home"], p["auto_activate"],
             p["diagnostics_period"], time.monotonic, p["trainer_gate"], p["grant_timeout"],
-            p["managed"],
+            p["managed"], p["answer_on_arrival"],
         )  # fmt: skip
         self.pubs = {"js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
                      "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
@@ -65,8 +65,8 @@ class HardwareBridgeNode:
         self.lifecycle = LifecycleServices(node, role.lifecycle) if p["managed"] else None
 
     def on_joint_state(self, msg: Any) -> None:
-        self.robot.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
-                                  msg.position, msg.velocity, msg.effort)  # fmt: skip
+        self.role.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
+                                 msg.position, msg.velocity, msg.effort)  # fmt: skip
 
     def on_imu(self, msg: Any) -> None:
         self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), *m.imu_arrays(msg))
