@@ -14,9 +14,10 @@ from the measured pose to the home pose along a smoothstep over ``homing_time``,
 ``velocity_limit`` per second, never a jump (effort interfaces track it with the PD
 gains, whatever the policy outputs). ACTIVE (an episode) is entered only inside the robot's
 safe set (``safe_set``: joints near home, slow, base level) and passes the policy's targets
-clamped to the limits and rate limited; no accepted command within ``timeouts.command`` trips
-the watchdog (FAULT with the configured hold/damping/zero output); stale sensors fault to
-damping. ESTOP
+clamped to the limits and rate limited (on an effort interface, while a joint is past its
+``guard_velocity``, no effort that speeds a joint up, and a brake); no accepted command
+within ``timeouts.command`` trips the watchdog (FAULT with the configured hold/damping/zero
+output); stale sensors fault to damping. ESTOP
 latches until :meth:`SafetyCore.release_estop`; nothing else leaves it.
 
 All arrays are in robot joint order (``config.controller_joints``) and robot units. Targets
@@ -83,12 +84,15 @@ class SafetyCore:
         self.max_delta = config.robot_array("rate_limit") * self.period  # per full period, active
         self.home_delta = self.velocity_limit * self.period  # per full period, homing
         self.kp, self.kd = config.robot_array("kp"), config.robot_array("kd")
+        guard = [np.inf if j.guard_velocity is None else j.guard_velocity for j in config.joints]
+        self.guard_velocity = np.asarray(guard)[config.robot_index()]
         self.home_pose = config.robot_array("home")
         self.position_targets = config.policy_output == "position"
         self.effort_out = config.command_interface == "effort"
         self.uses_imu = bool(config.topics["imu"])
         self.mode = Mode.PASSIVE
         self.counts: dict[str, int] = {}
+        self.guarded_steps = 0  # ACTIVE steps whose efforts the speed guard changed
         self.events: deque[DiagnosticRecord] = deque(maxlen=history)
         self.fault_reason = ""
         self._position: np.ndarray | None = None  # last accepted joint state
@@ -361,11 +365,30 @@ class SafetyCore:
             target = self._target if self._target is not None else self._last_target
             positions = self.position_targets
             out = self._drive(self._limited(target, positions, self.max_delta), positions)
+            if self.effort_out:
+                out = self._speed_guard(out)
         elif self.mode is Mode.FAULT:
             out = self._fallback()
         else:
             out = self._damping(hold_last=self.mode is Mode.ESTOP)
         return self._safe(out)
+
+    def _speed_guard(self, effort: np.ndarray) -> np.ndarray:
+        """ACTIVE efforts while a joint is past its ``guard_velocity``: no joint gets effort
+        along its motion (the joints are coupled: a hip torque spins the knee too, so every
+        effort must take energy out), and a joint past the guard a brake growing from 0 there
+        to the full ``effort_limit`` at ``velocity_limit``. An untrained policy's torques
+        then cannot spin a light leg into the overspeed fault."""
+        v = self._velocity
+        excess = np.abs(v) - self.guard_velocity
+        if not np.any(excess > 0):
+            return effort
+        span = self.velocity_limit - self.guard_velocity
+        brake = self.effort_limit * np.clip(excess / span, 0.0, 1.0)
+        direction = np.sign(v)  # the most effort allowed along each motion: -brake
+        along = np.minimum(effort * direction, -brake)
+        self.guarded_steps += 1  # a counter on /diagnostics, not an event: it may be every step
+        return np.where(direction != 0, along * direction, effort)
 
     def _safe(self, out: np.ndarray | None) -> np.ndarray | None:
         """The last line: finite and inside the interface's limits, whatever came before."""
@@ -388,7 +411,8 @@ class SafetyCore:
         """Status records for /diagnostics: the mode with every counter, and each input's age."""
         now, timeouts = self.clock(), self.config.timeouts
         level = {Mode.ESTOP: ERROR, Mode.FAULT: ERROR}.get(self.mode, OK)
-        values = {"fault": self.fault_reason, **{k: str(v) for k, v in self.counts.items()}}
+        values = {"fault": self.fault_reason, **{k: str(v) for k, v in self.counts.items()},
+                  "speed_guard_steps": str(self.guarded_steps)}  # fmt: skip
         records = [DiagnosticRecord(level, "safety", self.mode.value, values)]
         inputs = [("joint_states", self._js_rx), ("command", self._cmd_rx)]
         if self.uses_imu:

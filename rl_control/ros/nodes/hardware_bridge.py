@@ -35,7 +35,7 @@ class HardwareBridgeNode:
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, HARDWARE_BRIDGE)
         self.p, self.base_frame = p, p["base_frame"]
-        self.config = config = load_robot_config(p["robot"])
+        self.config = config = load_robot_config(p["robot"], p["robot_namespace"])
         check_robot_task(config, p["task"])
         pub = node.create_publisher
         self._command_pub = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
