@@ -24,9 +24,9 @@ episode end) the episode ends: the bridge homes and holds home until the trainer
 
 ``answer_on_arrival`` (the node's default): a joint state goes to the estimator as it arrives
 (:meth:`HardwareBridgeRole.on_joint_state`, one per control period of robot stamps) and a
-policy action that reaches the robot is commanded at once, the loop's next tick moved a
-period on; the timer then only runs the steps no action came for: the watchdog, staleness,
-homing and the PD steps between actions. Without it the loop's tick relays both, so each
+policy action that reaches the robot is commanded at once, the loop's next tick moved 1.5
+periods on (a PD loop's: one of its periods); the timer then only runs the steps no action
+came for: the watchdog, staleness, homing and the PD steps between actions. Without it the loop's tick relays both, so each
 waits up to a period for the tick (the joint state -> command latency of
 ``bench/control_latency.py``'s "tick" rows).
 """
@@ -176,7 +176,11 @@ class HardwareBridgeRole:
         if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
             self.active_commands += 1
         now = self.clock()
-        self._next_tick = now + self.robot.period
+        # the next action is due a control period on: a tick just before it would take the
+        # rate limits' share of that period, so the timer waits half a period more (PD
+        # steps between actions keep their own period)
+        grace = 1.5 if self._ticks_per_reading == 1 else 1.0
+        self._next_tick = now + grace * self.robot.period
         self._diagnose(now)
 
     def summary(self) -> str:

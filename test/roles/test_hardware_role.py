@@ -119,19 +119,19 @@ def test_answer_on_arrival_relays_and_commands_between_ticks() -> None:
     assert _arrive(role, stamp + dt)
     assert len(readings) == relayed + 1 and readings[-1].stamp == stamp + dt
     assert readings[-1].episode == 1 and len(sent) == commanded  # no tick ran
-    role.on_action(readings[-1].step, 1, np.array([3.0, -3.0]))  # the policy's answer
+    role.on_action(readings[-1].step, 1, np.array([10.0, -10.0]))  # the policy's answer
     assert len(sent) == commanded + 1  # commanded at once, through the limits
     # rate limit 500 N·m/s, per second: 0.3 of a period after the last step, 0.3 N·m
     np.testing.assert_allclose(sent[-1], [0.3, -0.3])
-    assert role.spin_timeout() == pytest.approx(dt)  # the next tick a period on
-    clock.advance(0.9 * dt)
+    assert role.spin_timeout() == pytest.approx(1.5 * dt)  # the next tick 1.5 periods on
+    clock.advance(1.4 * dt)
     role.tick()
     assert len(sent) == commanded + 1  # not due: the loop moved with the action
-    clock.advance(0.1 * dt)  # a period after the last step, the timer fills the gap
+    clock.advance(0.1 * dt)  # no action came: the timer fills the gap
     role.tick()
     np.testing.assert_allclose(sent[-1], [1.3, -1.3])
     clock.advance(0.1 * dt)  # an early action: only 0.1 of a period's change
-    role.on_action(readings[-1].step, 1, np.array([3.0, -3.0]))
+    role.on_action(readings[-1].step, 1, np.array([10.0, -10.0]))
     np.testing.assert_allclose(sent[-1], [1.4, -1.4])
     assert _arrive(role, stamp + 1.4 * dt)  # under half a period of stamps on: not relayed
     assert len(readings) == relayed + 1
