@@ -26,9 +26,9 @@ episode end) the episode ends: the bridge homes and holds home until the trainer
 (:meth:`HardwareBridgeRole.on_joint_state`, one per control period of robot stamps) and a
 policy action that reaches the robot is commanded at once, the loop's next tick moved 1.5
 periods on (a PD loop's: one of its periods); the timer then only runs the steps no action
-came for: the watchdog, staleness, homing and the PD steps between actions. Without it the loop's tick relays both, so each
-waits up to a period for the tick (the joint state -> command latency of
-``bench/control_latency.py``'s "tick" rows).
+came for: the watchdog, staleness, homing and the PD steps between actions. Without it the
+loop's tick relays both, so each waits up to a period for the tick (the joint state ->
+command latency of ``bench/control_latency.py``'s ``neural_tick`` rows).
 """
 
 from __future__ import annotations
