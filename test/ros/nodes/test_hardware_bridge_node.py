@@ -75,7 +75,10 @@ def test_home_act_watchdog_and_estop(legs) -> None:
     Action = mw.message_class("rl_control_msgs/msg/Action")
     pub = node.create_publisher("rl_control_msgs/msg/Action", "action", 10)
     end = time.monotonic() + 40.0
-    while not ("active" in modes and any(c[0] == 3.0 for c in commands)):
+    # the bridge activates on the policy's actions; its first commands may stay under the
+    # effort limit (rate limited per second from the activating step) before the light leg
+    # overspeeds at this 100 Hz rate, so no exact 3.0 is waited for
+    while not ("active" in modes and any(c[0] > 0.2 and c[1] < -0.2 for c in commands)):
         assert time.monotonic() < end, (
             f"no policy torque reached the leg: {modes[-3:]} {faults[-1:]}"
         )
