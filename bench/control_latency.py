@@ -8,16 +8,21 @@ This process plays the robot and times the real nodes, each its own process:
 - neural (2R leg, ``hardware``): sensor_msgs/JointState in the robot's order on
   /joint_states -> hardware_bridge -> state_estimator -> policy_node (a PPO MLP) -> Action ->
   hardware_bridge -> std_msgs/Float64MultiArray on the effort controller's topic. Latency:
-  joint-state stamp -> the Action for it, and -> the first command after that Action (the
-  bridge relays and commands on its control-period timer, as ros2_control's update loop).
+  joint-state stamp -> the Action for it, and -> the first command after that Action. Two
+  bridges side by side, interleaved at each rate: ``neural`` answers on arrival (the
+  default: the joint state is relayed and the action commanded as they arrive) and
+  ``neural_tick`` (``answer_on_arrival:=false``) relays and commands on its control-period
+  timer, as before: each waits up to a period for the tick.
 - LCS-MPC (soft-wall cart-pole, ``graph``): the cart-pole has an unactuated joint, which the
   hardware bridge (one command per joint) does not drive, so this process stands in for the
   bridge: JointState -> state_estimator -> policy_node (LCS-MPC, H = 10) -> Action.
 
 At each rate (descending) the nodes start afresh (bridge period and policy deadline = 1/rate)
 and run ``--seconds`` after warm-up; a rate is held when the policy node counted no deadline
-miss and every joint state got its Action within two periods (hardware: relay tick + solve)
-or one period (graph). Untrained policies: timing does not depend on the weights.
+miss and every joint state got its Action within two periods (hardware, both bridges: the
+tick bridge's relay wait + solve) or one period (graph). The neural pair is swept until both
+hold a rate, so each rate down to there has both rows. Untrained policies: timing does not
+depend on the weights.
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ import yaml
 from results_table import RunInfo, start_run, verdict, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"neural": 500.0, "mpc": 100.0}
+TARGETS = {"neural": 500.0, "neural_tick": 500.0, "mpc": 100.0}
 CASES = {  # name -> (task, train config, mode)
     "neural": ("two_link_leg", "config/train/ppo_two_link_leg.yaml", "hardware"),
+    "neural_tick": ("two_link_leg", "config/train/ppo_two_link_leg.yaml", "hardware"),
     "mpc": ("soft_wall_cartpole", "config/train/ppo_mpc_soft_wall_cartpole.yaml", "graph"),
 }
+#: the hardware bridge's answer_on_arrival per hardware case (the A/B)
+ON_ARRIVAL = {"neural": True, "neural_tick": False}
 
 
 def make_checkpoint(case: str, folder: Path) -> Path:
@@ -86,8 +94,10 @@ def graph_commands(case: str, rate: float, checkpoint: Path, folder: Path) -> li
                                   "publish_markers": "false"})  # fmt: skip
     if mode == "graph":
         return [node("state_estimator", {"task": task, "publish_tf": "false"}), policy]
+    arrival = "true" if ON_ARRIVAL[case] else "false"
     bridge = node("hardware_bridge", {"robot": robot_yaml(rate, folder), "task": task,
-                                      "auto_home": "true", "auto_activate": "true"})  # fmt: skip
+                                      "auto_home": "true", "auto_activate": "true",
+                                      "answer_on_arrival": arrival})  # fmt: skip
     estimator = node("state_estimator", {"task": task, "base_source": "legs", "publish_tf":
                                          "false"}, {"joint_states": "policy_joint_states",
                                                     "imu": "policy_imu"})  # fmt: skip
@@ -191,7 +201,7 @@ def summarise(case: str, rate: float, rec: Record) -> dict[str, float]:
 def run_case(case: str, rate: float, seconds: float, warmup: float, work: Path) -> dict:
     checkpoint = work / f"{case}.pt"
     if not checkpoint.exists():
-        make_checkpoint(case, work)
+        make_checkpoint(case, work)  # the same seed: the A/B pair's policies are identical
     env = dict(os.environ, RL_CONTROL_MIDDLEWARE="embedded", OMP_NUM_THREADS="1")
     log = open(work / f"{case}_{rate:g}.log", "w")  # noqa: SIM115 (closed below)
     procs = [
@@ -218,24 +228,50 @@ def run_case(case: str, rate: float, seconds: float, warmup: float, work: Path) 
     return result
 
 
-def sweep(case: str, rates: list[float], seconds: float, warmup: float, work: Path) -> list:
-    """Rates in descending order until one is held (the rest would be held too)."""
-    results = []
-    for rate in sorted(rates, reverse=True):
-        results.append(run_case(case, rate, seconds, warmup, work))
-        if results[-1]["held"]:
+def sweep(
+    cases: list[str], rates: list[float], seconds: float, warmup: float, work: Path
+) -> dict[str, list]:
+    """Rates in descending order until every case held one (the rest would be held too);
+    at each rate all ``cases`` run, back to back, their order alternating between rates."""
+    results: dict[str, list] = {case: [] for case in cases}
+    for i, rate in enumerate(sorted(rates, reverse=True)):
+        for case in cases if i % 2 == 0 else cases[::-1]:
+            results[case].append(run_case(case, rate, seconds, warmup, work))
+        if all(any(r["held"] for r in runs) for runs in results.values()):
             break
     return results
 
 
 #: what should bound each case on an idle machine (not isolated by this bench: see the notes)
 LIMITS = {
-    "neural": "the bridge's and estimator's Python loops and two DDS hops per step, as the "
-    "bridge relays and commands on its control-period timer (a PPO MLP forward pass is "
-    "~0.1 ms)",
+    "neural": "the three nodes' Python callbacks and the three DDS hops of each step (joint "
+    "state relay, observation, action; a PPO MLP forward pass is ~0.1 ms)",
+    "neural_tick": "the same plus a wait of up to a period for the bridge's tick at the "
+    "relay and again at the command",
     "mpc": "the LCS-MPC solve, whose p99 must fit the period (bench/mpc_latency.py: p50 "
     "~0.5 ms, p99 4.6-23 ms)",
 }
+
+
+def ab_notes(results: dict[str, list[dict]]) -> list[str]:
+    """The A/B at each rate both bridges ran: Action and command p50, on arrival vs tick."""
+    tick = {r["rate"]: r for r in results.get("neural_tick", [])}
+    pairs = [(r, tick[r["rate"]]) for r in results.get("neural", []) if r["rate"] in tick]
+    if not pairs:
+        return []
+    parts = [f"{a['rate']:g} Hz {a['action_p50']:.2f} vs {b['action_p50']:.2f} ms -> Action, "
+             f"{a.get('command_p50', np.nan):.2f} vs {b.get('command_p50', np.nan):.2f} ms "
+             "-> command" for a, b in pairs]  # fmt: skip
+    return ["A/B, p50 on arrival (neural) vs on the tick (neural_tick), run back to back at "
+            "each rate: " + "; ".join(parts) + "."]  # fmt: skip
+
+
+def niceness_note(nice: int) -> str:
+    """What this run's scheduling priority was (the bench's own, not the advice)."""
+    if nice > 0:
+        return f"Run under `nice -n {nice}` (the machine is shared with other jobs)."
+    return (f"Run at niceness {nice}, not under `nice`: on a machine shared with other jobs "
+            "it took CPU from them.")  # fmt: skip
 
 
 def write_table(results: dict[str, list[dict]], args: argparse.Namespace, run: RunInfo) -> Path:
@@ -261,13 +297,14 @@ def write_table(results: dict[str, list[dict]], args: argparse.Namespace, run: R
         notes.append(f"{case}: highest rate held {best} (target {target:g} Hz: "
                      f"{verdict(bool(held) and max(held) >= target)}); on an idle machine "
                      f"expected to be limited by {LIMITS[case]}.")  # fmt: skip
+    notes.extend(ab_notes(results))
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load > cores:
         notes.append(f"This run: load average {load:.1f} on {cores} cores from other jobs, so "
                      "the node processes waited for CPU and the queues behind them grew: the "
                      "machine, not the stack, set these rates and latencies. Rerun on an idle "
                      "machine for the stack's figures.")  # fmt: skip
-    notes.append("Run under `nice -n 10` (the machine is shared with other jobs).")
+    notes.append(niceness_note(os.nice(0)))
     title = "Control loop: joint state in to command out, embedded back-end"
     return write_markdown("control_latency", title, header, rows, notes, run=run)
 
@@ -288,15 +325,18 @@ def main() -> None:
     os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 220))
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        for case, rates in (("neural", args.neural_rates), ("mpc", args.mpc_rates)):
+        pairs = ((["neural", "neural_tick"], args.neural_rates, "neural"),
+                 (["mpc"], args.mpc_rates, "mpc"))  # fmt: skip
+        for cases, rates, flag in pairs:
             try:
                 values = [float(r) for r in rates.split(",")]
             except ValueError:
-                parser.error(f"--{case}-rates must be comma-separated numbers, got {rates!r}")
-            results[case] = sweep(case, values, args.seconds, args.warmup, Path(work))
+                parser.error(f"--{flag}-rates must be comma-separated numbers, got {rates!r}")
+            results.update(sweep(cases, values, args.seconds, args.warmup, Path(work)))
     from rl_control.ros import middleware as mw
 
     mw.shutdown()
+    print(niceness_note(os.nice(0)))
     if args.seconds >= 60:
         print(f"wrote {write_table(results, args, run)}")
     else:

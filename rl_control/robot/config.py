@@ -16,8 +16,10 @@ effort policy on a position interface is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,10 @@ _JOINT = {
 }  # fmt: skip
 #: keys a robot YAML may leave out, with their meaning when it does
 _OPTIONAL = {"pd_period": float}  # the bridge's PD loop period; absent = control_period
+#: a joint's optional keys: guard_velocity (effort interfaces), the speed above which the
+#: safety core takes away effort that would speed the joint up and brakes it, up to the full
+#: effort_limit at velocity_limit (absent: no guard, only the overspeed fault)
+_JOINT_OPTIONAL = {"guard_velocity": float}
 _TOPICS = {"joint_states": str, "imu": str, "command": str}
 _TIMEOUTS = {"joint_states": float, "imu": float, "command": float}
 #: where an episode may start (the policy take over): every joint within joint_tolerance of
@@ -70,6 +76,7 @@ class JointConfig:
     effort_limit: float
     rate_limit: float  # per second, in policy_output units (rad/s or N·m/s)
     home: float
+    guard_velocity: float | None = None  # effort interfaces: the speed guard's start (rad/s)
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def _positive(where: str, **values: float) -> None:
 
 
 def _joint(where: str, data: Any) -> JointConfig:
-    j = _typed(where, data, _JOINT)
+    j = _typed(where, data, _JOINT, _JOINT_OPTIONAL)
     limits = j["position_limits"]
     if len(limits) != 2 or not all(type(x) in (int, float) for x in limits):
         raise ValueError(f"{where}.position_limits must be [low, high], got {limits!r}")
@@ -167,6 +174,10 @@ def _joint(where: str, data: Any) -> JointConfig:
         raise ValueError(f"{where}: kp and kd must be >= 0, got {j['kp']}, {j['kd']}")
     if not low <= j["home"] <= high:
         raise ValueError(f"{where}.home = {j['home']} is outside position_limits {limits}")
+    guard = j.get("guard_velocity")
+    if guard is not None and not 0 < guard < j["velocity_limit"]:
+        raise ValueError(f"{where}.guard_velocity = {guard} must be > 0 and below "
+                         f"velocity_limit {j['velocity_limit']}")  # fmt: skip
     return JointConfig(**{**j, "position_limits": (low, high)})
 
 
@@ -218,6 +229,9 @@ def parse_robot_config(data: Any, where: str = "robot config") -> RobotConfig:
             "homes and damps with them)"
         )
     _check_pd_period(where, top)
+    if top["command_interface"] != "effort" and any(j.guard_velocity for j in joints):
+        raise ValueError(f"{where}: guard_velocity needs an effort interface (a position "
+                         "interface's speed is its targets' rate_limit)")  # fmt: skip
     return RobotConfig(**{**top, "controller_joints": tuple(order), "joints": joints,
                           "topics": topics, "timeouts": timeouts,
                           "safe_set": safe_set})  # fmt: skip
@@ -245,8 +259,27 @@ def robot_dirs() -> list[Path]:
     return [d for d in [ROBOTS_DIR, *installed] if d.is_dir()]
 
 
-def load_robot_config(path: str | Path) -> RobotConfig:
-    """A robot YAML file, or a name under ``config/robots`` (duplicate keys refused)."""
+def namespaced(config: RobotConfig, namespace: str) -> RobotConfig:
+    """``config`` with its absolute robot topics under ``/namespace`` (``/joint_states`` ->
+    ``/rig_b/joint_states``), as a ros2_control robot started in that namespace publishes
+    them: several robots, one bridge each, feed one trainer. Relative topics already follow
+    the node's namespace and stay; ``""`` changes nothing."""
+    ns = namespace.strip("/")
+    if not ns:
+        return config
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*", ns):
+        raise ValueError(
+            f"robot_namespace {namespace!r} is not a ROS namespace (names of letters, "
+            "digits and _ joined by /, not starting with a digit)"
+        )
+    topics = {key: f"/{ns}{name}" if name.startswith("/") else name
+              for key, name in config.topics.items()}  # fmt: skip
+    return dataclasses.replace(config, topics=topics)
+
+
+def load_robot_config(path: str | Path, namespace: str = "") -> RobotConfig:
+    """A robot YAML file, or a name under ``config/robots`` (duplicate keys refused), its
+    robot topics under ``namespace`` (:func:`namespaced`)."""
     path = Path(path)
     if path.suffix not in (".yaml", ".yml") and not path.exists():
         found = [d / f"{path}.yaml" for d in robot_dirs() if (d / f"{path}.yaml").is_file()]
@@ -254,7 +287,7 @@ def load_robot_config(path: str | Path) -> RobotConfig:
     if not path.is_file():
         known = sorted({p.stem for d in robot_dirs() for p in d.glob("*.yaml")})
         raise ValueError(f"robot config not found: {path}; known robots: {known}")
-    return parse_robot_config(load_yaml(path), where=str(path))
+    return namespaced(parse_robot_config(load_yaml(path), where=str(path)), namespace)
 
 
 def check_robot_task(config: RobotConfig, task: str) -> None:

@@ -11,12 +11,13 @@ here, ROS-free and on an injected clock. Modes::
 
 PASSIVE sends damping only (effort: ``-kd qdot``; position: the measured pose). HOMING moves
 from the measured pose to the home pose along a smoothstep over ``homing_time``, at most
-``velocity_limit * period`` per step, never a jump (effort interfaces track it with the PD
+``velocity_limit`` per second, never a jump (effort interfaces track it with the PD
 gains, whatever the policy outputs). ACTIVE (an episode) is entered only inside the robot's
 safe set (``safe_set``: joints near home, slow, base level) and passes the policy's targets
-clamped to the limits and rate limited; no accepted command within ``timeouts.command`` trips
-the watchdog (FAULT with the configured hold/damping/zero output); stale sensors fault to
-damping. ESTOP
+clamped to the limits and rate limited (on an effort interface, while a joint is past its
+``guard_velocity``, no effort that speeds a joint up, and a brake); no accepted command
+within ``timeouts.command`` trips the watchdog (FAULT with the configured hold/damping/zero
+output); stale sensors fault to damping. ESTOP
 latches until :meth:`SafetyCore.release_estop`; nothing else leaves it.
 
 All arrays are in robot joint order (``config.controller_joints``) and robot units. Targets
@@ -80,15 +81,18 @@ class SafetyCore:
         self.q_low, self.q_high = limits[:, 0], limits[:, 1]
         self.effort_limit = config.robot_array("effort_limit")
         self.velocity_limit = config.robot_array("velocity_limit")
-        self.max_delta = config.robot_array("rate_limit") * self.period  # per step, active
-        self.home_delta = self.velocity_limit * self.period  # per step while homing
+        self.max_delta = config.robot_array("rate_limit") * self.period  # per full period, active
+        self.home_delta = self.velocity_limit * self.period  # per full period, homing
         self.kp, self.kd = config.robot_array("kp"), config.robot_array("kd")
+        guard = [np.inf if j.guard_velocity is None else j.guard_velocity for j in config.joints]
+        self.guard_velocity = np.asarray(guard)[config.robot_index()]
         self.home_pose = config.robot_array("home")
         self.position_targets = config.policy_output == "position"
         self.effort_out = config.command_interface == "effort"
         self.uses_imu = bool(config.topics["imu"])
         self.mode = Mode.PASSIVE
         self.counts: dict[str, int] = {}
+        self.guarded_steps = 0  # ACTIVE steps whose efforts the speed guard changed
         self.events: deque[DiagnosticRecord] = deque(maxlen=history)
         self.fault_reason = ""
         self._position: np.ndarray | None = None  # last accepted joint state
@@ -100,6 +104,8 @@ class SafetyCore:
         self._last_target = np.zeros(self.n)  # last target sent (after limits)
         self._last_output: np.ndarray | None = None
         self._home_from = self._home_t0 = None
+        self._stepped_at: float | None = None  # clock time of the last step()
+        self._step_share = 1.0  # this step's share of a period: the rate limits scale with it
 
     # --- events ------------------------------------------------------------------------
     def record(self, level: int, name: str, message: str, **values: Any) -> None:
@@ -291,7 +297,7 @@ class SafetyCore:
             target = np.clip(target, self.q_low, self.q_high)
         else:
             target = np.clip(target, -self.effort_limit, self.effort_limit)
-        last = self._last_target
+        last, max_delta = self._last_target, max_delta * self._step_share
         target = np.clip(target, last - max_delta, last + max_delta)
         self._last_target = target
         return target
@@ -340,7 +346,14 @@ class SafetyCore:
 
     def step(self) -> np.ndarray | None:
         """One control period's command (robot order, interface units), or None when nothing
-        can be sent safely (a position interface that has never measured the pose)."""
+        can be sent safely (a position interface that has never measured the pose).
+
+        The rate limits are per second: a step sooner than a period after the last one (a
+        bridge commanding an action on arrival) may move its target only that time's share.
+        """
+        now = self.clock()
+        since = self.period if self._stepped_at is None else now - self._stepped_at
+        self._stepped_at, self._step_share = now, min(1.0, max(0.0, since / self.period))
         if self.mode in (Mode.HOMING, Mode.ACTIVE):
             self._check()
         if self.mode is Mode.HOMING:
@@ -352,11 +365,30 @@ class SafetyCore:
             target = self._target if self._target is not None else self._last_target
             positions = self.position_targets
             out = self._drive(self._limited(target, positions, self.max_delta), positions)
+            if self.effort_out:
+                out = self._speed_guard(out)
         elif self.mode is Mode.FAULT:
             out = self._fallback()
         else:
             out = self._damping(hold_last=self.mode is Mode.ESTOP)
         return self._safe(out)
+
+    def _speed_guard(self, effort: np.ndarray) -> np.ndarray:
+        """ACTIVE efforts while a joint is past its ``guard_velocity``: no joint gets effort
+        along its motion (the joints are coupled: a hip torque spins the knee too, so every
+        effort must take energy out), and a joint past the guard a brake growing from 0 there
+        to the full ``effort_limit`` at ``velocity_limit``. An untrained policy's torques
+        then cannot spin a light leg into the overspeed fault."""
+        v = self._velocity
+        excess = np.abs(v) - self.guard_velocity
+        if not np.any(excess > 0):
+            return effort
+        span = self.velocity_limit - self.guard_velocity
+        brake = self.effort_limit * np.clip(excess / span, 0.0, 1.0)
+        direction = np.sign(v)  # the most effort allowed along each motion: -brake
+        along = np.minimum(effort * direction, -brake)
+        self.guarded_steps += 1  # a counter on /diagnostics, not an event: it may be every step
+        return np.where(direction != 0, along * direction, effort)
 
     def _safe(self, out: np.ndarray | None) -> np.ndarray | None:
         """The last line: finite and inside the interface's limits, whatever came before."""
@@ -379,7 +411,8 @@ class SafetyCore:
         """Status records for /diagnostics: the mode with every counter, and each input's age."""
         now, timeouts = self.clock(), self.config.timeouts
         level = {Mode.ESTOP: ERROR, Mode.FAULT: ERROR}.get(self.mode, OK)
-        values = {"fault": self.fault_reason, **{k: str(v) for k, v in self.counts.items()}}
+        values = {"fault": self.fault_reason, **{k: str(v) for k, v in self.counts.items()},
+                  "speed_guard_steps": str(self.guarded_steps)}  # fmt: skip
         records = [DiagnosticRecord(level, "safety", self.mode.value, values)]
         inputs = [("joint_states", self._js_rx), ("command", self._cmd_rx)]
         if self.uses_imu:

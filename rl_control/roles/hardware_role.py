@@ -21,6 +21,14 @@ the trainer's episode at once), and when no grant came for ``grant_timeout`` (an
 episode end) the episode ends: the bridge homes and holds home until the trainer's reset.
 ``pause`` (the trainer's end of the run) does the same. ``managed``: a lifecycle node
 (:mod:`rl_control.roles.hardware_lifecycle`); nothing is sent unless configured.
+
+``answer_on_arrival`` (the node's default): a joint state goes to the estimator as it arrives
+(:meth:`HardwareBridgeRole.on_joint_state`, one per control period of robot stamps) and a
+policy action that reaches the robot is commanded at once, the loop's next tick moved 1.5
+periods on (a PD loop's: one of its periods); the timer then only runs the steps no action
+came for: the watchdog, staleness, homing and the PD steps between actions. Without it the
+loop's tick relays both, so each waits up to a period for the tick (the joint state ->
+command latency of ``bench/control_latency.py``'s ``neural_tick`` rows).
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class HardwareBridgeRole:
         trainer_gate: bool = False,
         grant_timeout: float = 0.25,
         managed: bool = False,
+        answer_on_arrival: bool = False,
     ) -> None:
         if not diagnostics_period > 0:
             raise ValueError(f"diagnostics_period must be > 0 s, got {diagnostics_period}")
@@ -73,6 +82,10 @@ class HardwareBridgeRole:
         # still go out once per control period (the policy acts at its own rate)
         self._ticks_per_reading = round(robot.config.control_period / robot.period)
         self._ticks = 0
+        self.answer_on_arrival = bool(answer_on_arrival)
+        # robot stamps closer than this belong to one control period (a robot publishing at
+        # the PD rate, or faster than the policy runs): only the first is relayed
+        self._relay_gap = robot.config.control_period - 0.5 * robot.period - 1e-9
         self._next_diag = clock()
         self._events_seen = 0
         self._homed_once = False
@@ -112,19 +125,63 @@ class HardwareBridgeRole:
         active = self.safety.mode is Mode.ACTIVE
         self._last_mode = self.safety.mode
         self._ticks += 1  # since the last readings sent
+        if not self.answer_on_arrival and self._ticks >= self._ticks_per_reading:
+            self._relay(active)
+        self._diagnose(now)
+        return None
+
+    def _relay(self, active: bool) -> None:
+        """The newest measurement to the estimator, tagged, if it is new (and, on arrival,
+        a control period of robot stamps after the last one relayed)."""
         readings = self.robot.read()
-        due = self._ticks >= self._ticks_per_reading
-        if due and readings.stamp != self._last_stamp:  # only new measurements are sent
-            self._last_stamp, self._ticks = readings.stamp, 0
-            self.step += 1
-            gated_out = self.gate is not None and not active
-            episode = BETWEEN_EPISODES if gated_out else self.episode
-            self._readings(dataclasses.replace(readings, step=self.step, episode=episode))
+        last = self._last_stamp
+        if readings.stamp == last:  # only new measurements are sent
+            return
+        if self.answer_on_arrival and last is not None and readings.stamp - last < self._relay_gap:
+            return
+        self._last_stamp, self._ticks = readings.stamp, 0
+        self.step += 1
+        gated_out = self.gate is not None and not active
+        episode = BETWEEN_EPISODES if gated_out else self.episode
+        self._readings(dataclasses.replace(readings, step=self.step, episode=episode))
+
+    def _diagnose(self, now: float) -> None:
+        """Diagnostics every ``diagnostics_period`` and at once after a safety event."""
         events = sum(self.safety.counts.values())
         if now >= self._next_diag or events != self._events_seen:
             self._events_seen, self._next_diag = events, now + self.diagnostics_period
             self._diagnostics(self.safety.diagnostics())
-        return None
+
+    def _commanding(self) -> bool:
+        return self.lifecycle is None or self.lifecycle.commanding
+
+    # --- robot inputs ------------------------------------------------------------------------
+    def on_joint_state(
+        self, stamp: float, names: Any, position: Any, velocity: Any, effort: Any
+    ) -> bool:
+        """A robot joint state (:meth:`Ros2ControlRobot.on_joint_state`); with
+        ``answer_on_arrival`` relayed to the estimator at once. False if refused."""
+        accepted = self.robot.on_joint_state(stamp, names, position, velocity, effort)
+        if accepted and self.answer_on_arrival and self._commanding():
+            self._relay(self.safety.mode is Mode.ACTIVE)
+        return accepted
+
+    def _command_now(self) -> None:
+        """``answer_on_arrival``: an action that reached the robot in ACTIVE is commanded now
+        (one safety step: limits, watchdog, staleness); the next tick comes a period later."""
+        if not self.answer_on_arrival or self.safety.mode is not Mode.ACTIVE:
+            return
+        if not self._commanding():
+            return
+        if self.robot.tick() is not None and self.safety.mode is Mode.ACTIVE:
+            self.active_commands += 1
+        now = self.clock()
+        # the next action is due a control period on: a tick just before it would take the
+        # rate limits' share of that period, so the timer waits half a period more (PD
+        # steps between actions keep their own period)
+        grace = 1.5 if self._ticks_per_reading == 1 else 1.0
+        self._next_tick = now + grace * self.robot.period
+        self._diagnose(now)
 
     def summary(self) -> str:
         """One line for the log when the bridge stops: what was sent, and the safety events."""
@@ -139,13 +196,20 @@ class HardwareBridgeRole:
         """A policy action: straight to the robot, or through the trainer's gate."""
         if self.gate is None:
             self.robot.apply(action)
-        else:
-            self.gate.on_action(step, episode, action, version)
+            self._command_now()
+            return
+        applied = self.gate.applied
+        self.gate.on_action(step, episode, action, version)
+        if self.gate.applied != applied:
+            self._command_now()
 
     def on_grant(self, step: int, episode: int, min_version: int) -> None:
         """The trainer's step grant (ignored without ``trainer_gate``)."""
         if self.gate is not None:
+            applied = self.gate.applied
             self.gate.on_grant(step, episode, min_version)
+            if self.gate.applied != applied:
+                self._command_now()
 
     def _check_grants(self) -> None:
         """Gated and ACTIVE, no grant for ``grant_timeout``: end the episode, hold home."""

@@ -15,6 +15,12 @@ and a swinging foot's position may drift). The Minitaur has no foot sensors: a f
 contact while its height below the base (by kinematics and the IMU's orientation) is within
 ``contact_margin`` of the lowest foot's (flat ground) and, where the legs give a load
 signal (the Minitaur's extension torque), while that load exceeds the leg's stance load.
+
+Flight (a jump, a bound's aerial phase, a robot lifted off the ground): no foot in contact,
+or the accelerometer's specific force under ``flight_accel`` (free fall; the height rule
+alone always calls the lowest foot standing). In flight no leg measurement is used: the
+base moves ballistically under the IMU's acceleration (gravity only, in free fall), and
+the feet ride along with it by kinematics, so that touchdown starts from where they are.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class LegOdometryParams:
     contact_margin: float = 0.01  # m above the lowest foot still counted as contact
     gravity: float = 9.81  # m/s²
     max_gap: float = 0.5  # s between readings beyond which the filter starts over
+    flight_accel: float = 3.0  # m/s²: a specific force below it is free fall (flight)
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -60,6 +67,8 @@ class LegOdometry:
         self.P = np.eye(self.size)
         self.stamp: float | None = None
         self.contact = np.ones(self.n_feet, dtype=bool)
+        self.flight = False  # the last update found no stance leg (or free fall)
+        self.flight_updates = 0  # updates in flight so far
         self._H = self._measurement_matrix()
 
     def _measurement_matrix(self) -> np.ndarray:
@@ -96,7 +105,7 @@ class LegOdometry:
         if dt is None or dt > self.p.max_gap or dt < 0:
             self._start(stamp, feet_world)
         elif dt > 0:
-            self.stamp = stamp
+            p, self.stamp = self.p, stamp
             # contact from the legs alone (the filter's own foot heights would keep every
             # foot it once called standing on the ground): near the lowest foot's height
             heights = feet_world[:, 2]
@@ -104,9 +113,17 @@ class LegOdometry:
             if self.legs.load is not None:
                 load = self.legs.load(readings.effort[idx])
                 self.contact &= load > self.legs.stance_load
-            accel = rot @ np.asarray(imu.linear_acceleration, np.float64)
-            self._predict(dt, accel + np.array([0.0, 0.0, -self.p.gravity]))
-            self._correct(feet_world, (np.cross(omega, r_body) + rdot_body) @ rot.T)
+            specific = np.asarray(imu.linear_acceleration, np.float64)
+            self.flight = not self.contact.any() or np.linalg.norm(specific) < p.flight_accel
+            if self.flight:
+                self.contact[:] = False
+            accel = rot @ specific
+            self._predict(dt, accel + np.array([0.0, 0.0, -p.gravity]))
+            if self.flight:  # no stance leg: nothing ties the base to the ground
+                self.flight_updates += 1
+                self._carry_feet(feet_world)
+            else:
+                self._correct(feet_world, (np.cross(omega, r_body) + rdot_body) @ rot.T)
         return BasePose(
             self.x[0:3].copy(), np.asarray(imu.orientation_xyzw, np.float64).copy(),
             rot.T @ self.x[3:6], omega.copy(),
@@ -122,6 +139,15 @@ class LegOdometry:
         q = np.concatenate([np.full(3, p.position_noise**2), np.full(3, p.accel_noise**2),
                             feet_var]) * dt  # fmt: skip
         self.P = F @ self.P @ F.T + np.diag(q)
+
+    def _carry_feet(self, feet_world: np.ndarray) -> None:
+        """Flight: each foot where the legs put it from the base (f_i = p + R r_i), as
+        uncertain as a swinging foot, and uncorrelated with the base (no leg measurement)."""
+        self.x[6:] = (self.x[0:3] + feet_world).ravel()
+        feet = slice(6, self.size)
+        self.P[feet, :] = 0.0
+        self.P[:, feet] = 0.0
+        self.P[feet, feet] = np.eye(self.size - 6) * self.p.swing_scale * self.p.foot_noise**2
 
     def _correct(self, feet_world: np.ndarray, feet_velocity: np.ndarray) -> None:
         p, n = self.p, self.n_feet

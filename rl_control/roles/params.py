@@ -115,6 +115,8 @@ TRAINER_NODE = _specs(
 
 HARDWARE_BRIDGE = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or robot YAML: joints, limits, topics"),
+    ("robot_namespace", str, "", "the robot YAML's absolute topics under /NS (one robot per "
+     "worker: worker.launch.xml sets worker_K); empty = as written"),
     ("task", str, "", "the graph's task, checked against the robot's; empty = not checked"),
     ("auto_home", bool, False, "start homing at the first joint state (else the home service)"),
     ("auto_activate", bool, False, "pass policy commands once homed and a policy is sending "
@@ -131,10 +133,15 @@ HARDWARE_BRIDGE = _specs(
      "end) after which the episode ends and the robot homes until the trainer's reset"),
     ("managed", bool, False, "a lifecycle node: nothing is sent until `configure`; "
      "activate homes then passes the policy, deactivate holds home, shutdown damps and exits"),
+    ("answer_on_arrival", bool, True, "relay each joint state and command each action as it "
+     "arrives (the loop's timer only fills the gaps: watchdog, homing, PD); false: both wait "
+     "for the loop's tick (up to a period each)"),
 )  # fmt: skip
 
 FAKE_ROS2_CONTROL = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or YAML; its task's PyBullet world"),
+    ("robot_namespace", str, "", "the robot YAML's absolute topics under /NS, as a robot "
+     "started in that namespace; empty = as written"),
     ("seed", int, 0, "start-state seed of the world"),
     ("imu_frame", str, "base_link", "frame_id of the IMU (floating bases)"),
 )  # fmt: skip

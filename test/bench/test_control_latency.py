@@ -43,3 +43,28 @@ def test_late_dropped_or_deadline_misses_are_not_held() -> None:
     assert "command_p50" not in missed  # the graph case has no bridge commands
     none = control_latency.summarise("mpc", 500.0, _record({}, []))
     assert not none["held"] and np.isnan(none["action_p50"])
+
+
+def test_the_niceness_note_says_what_the_run_did() -> None:
+    assert control_latency.niceness_note(10).startswith("Run under `nice -n 10`")
+    assert control_latency.niceness_note(3).startswith("Run under `nice -n 3`")
+    assert "not under `nice`" in control_latency.niceness_note(0)
+
+
+def test_sweep_runs_both_bridges_at_each_rate_until_both_held(monkeypatch) -> None:
+    calls = []
+    held_from = {"neural": 500.0, "neural_tick": 50.0}
+
+    def fake_run(case, rate, seconds, warmup, work):
+        calls.append((case, rate))
+        return {"rate": rate, "held": float(rate <= held_from[case]), "action_p50": 1.0}
+
+    monkeypatch.setattr(control_latency, "run_case", fake_run)
+    out = control_latency.sweep(["neural", "neural_tick"], [100, 500, 50, 20, 250], 1, 0, None)
+    assert calls == [("neural", 500), ("neural_tick", 500), ("neural_tick", 250),
+                     ("neural", 250), ("neural", 100), ("neural_tick", 100),
+                     ("neural_tick", 50), ("neural", 50)]  # fmt: skip
+    assert [r["rate"] for r in out["neural_tick"]] == [500, 250, 100, 50]
+    notes = control_latency.ab_notes({k: [dict(r, command_p50=2.0) for r in v]
+                                      for k, v in out.items()})  # fmt: skip
+    assert notes[0].count("1.00 vs 1.00 ms -> Action") == 4

@@ -1,6 +1,7 @@
 """Robot YAMLs: the examples load and match their tasks; bad files fail in one clear line."""
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from rl_control.robot.config import (
     check_joint_names,
     check_robot_task,
     load_robot_config,
+    namespaced,
     parse_robot_config,
 )
 from rl_control.tasks.registry import make_task
@@ -105,3 +107,32 @@ def test_check_robot_task_names_the_fix() -> None:
     with pytest.raises(ValueError, match=r"runs task 'two_link_leg', but the task is 'minitaur'; "
                        r"pass task:=two_link_leg"):  # fmt: skip
         check_robot_task(config, "minitaur")
+
+
+def test_guard_velocity_is_checked() -> None:
+    data = yaml.safe_load((ROBOTS_DIR / "two_link_leg.yaml").read_text())
+    data["joints"][0]["guard_velocity"] = 30.0  # above velocity_limit 25
+    with pytest.raises(ValueError, match="guard_velocity = 30.0 must be > 0 and below"):
+        parse_robot_config(data)
+    quadruped = yaml.safe_load((ROBOTS_DIR / "quadruped12.yaml").read_text())
+    quadruped["joints"][0]["guard_velocity"] = 5.0  # a position interface
+    with pytest.raises(ValueError, match="guard_velocity needs an effort interface"):
+        parse_robot_config(quadruped)
+
+
+def test_robot_namespace_moves_the_absolute_topics() -> None:
+    config = load_robot_config("minitaur")
+    moved = load_robot_config("minitaur", "/worker_1/")
+    assert {k: moved.topics[k] for k in config.topics} == {
+        k: f"/worker_1{v}" for k, v in config.topics.items()
+    }
+    assert load_robot_config("minitaur", "").topics == config.topics
+    relative = namespaced(dataclasses.replace(config, topics={**config.topics, "imu": "imu"}),
+                          "rigs/b")  # fmt: skip
+    assert relative.topics["imu"] == "imu"  # relative: the node's namespace already applies
+    assert relative.topics["joint_states"] == "/rigs/b" + config.topics["joint_states"]
+    two_link = load_robot_config("two_link_leg", "worker_0")
+    assert two_link.topics["imu"] == ""  # no IMU stays no IMU
+    for bad in ("1rig", "a//b", "rig-b"):
+        with pytest.raises(ValueError, match="is not a ROS namespace"):
+            load_robot_config("minitaur", bad)

@@ -244,3 +244,37 @@ def test_transitions_are_guarded() -> None:
     assert core.counts["transition_refused"] == 3
     names = [r.name for r in core.diagnostics()]
     assert names == ["safety", "joint_states", "command"]  # no IMU on the fixed leg
+
+
+def test_speed_guard_takes_away_speeding_effort_and_brakes() -> None:
+    """Effort interface: past guard_velocity no effort along the motion, and a brake that is
+    the full effort_limit at velocity_limit; below it the policy's effort passes as is."""
+    base = _config("two_link_leg")
+    joints = tuple(dataclasses.replace(j, guard_velocity=15.0, rate_limit=1e6)
+                   for j in base.joints)  # fmt: skip
+    rig = Rig("two_link_leg")
+    rig.config = dataclasses.replace(base, joints=joints)
+    rig.core = core = SafetyCore(rig.config, rig.clock)
+    rig.activate()
+    limit = core.effort_limit  # 3 N·m; velocity_limit 25 rad/s
+
+    def effort(velocity, command) -> np.ndarray:
+        rig.clock.advance(rig.dt)
+        rig.stamp += 1e-4
+        assert core.on_joint_state(rig.stamp, rig.pose, np.asarray(velocity, float))
+        assert core.on_command(np.asarray(command, float))
+        return core.step()
+
+    np.testing.assert_allclose(effort([10.0, -14.9], [3.0, -3.0]), [3.0, -3.0])  # below
+    assert core.guarded_steps == 0
+    # hip at +20 rad/s (half way to the limit), knee at -24: brakes of 1.5 and 2.7 N·m
+    np.testing.assert_allclose(effort([20.0, -24.0], [3.0, -3.0]), [-1.5, 0.9 * limit[1]])
+    np.testing.assert_allclose(effort([20.0, -24.0], [-3.0, 3.0]), [-3.0, 3.0])  # braking: kept
+    np.testing.assert_allclose(effort([20.0, 0.0], [0.0, 1.0]), [-1.5, 1.0])
+    # coupled joints: while the hip is past its guard the knee's effort may not speed it up
+    np.testing.assert_allclose(effort([20.0, 5.0], [0.0, 2.0]), [-1.5, 0.0])
+    np.testing.assert_allclose(effort([20.0, 5.0], [0.0, -2.0]), [-1.5, -2.0])
+    assert core.guarded_steps == 5 and core.mode is Mode.ACTIVE
+    assert core.diagnostics()[0].values["speed_guard_steps"] == "5"
+    effort([26.0, 0.0], [3.0, 0.0])  # past velocity_limit all the same: the fault
+    assert core.mode is Mode.FAULT and core.fault_reason == "overspeed"

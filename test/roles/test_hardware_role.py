@@ -88,3 +88,70 @@ def test_operator_services() -> None:
     assert role.service("release_estop") == (True, "passive")
     with pytest.raises(ValueError, match="known: \\['activate', 'estop'"):
         role.service("fly")
+
+
+def _arrive(role: HardwareBridgeRole, stamp: float, q=(0.3, -0.6)) -> bool:
+    return role.on_joint_state(stamp, ["leg_knee_joint", "leg_hip_joint"], [q[1], q[0]],
+                               [0.0, 0.0], [])  # fmt: skip
+
+
+def _active_on_arrival(**kwargs):
+    """A bridge answering on arrival, homed and ACTIVE, the clock mid-period."""
+    role, robot, clock, sent, readings, diags = _role(
+        auto_home=True, auto_activate=True, answer_on_arrival=True, **kwargs
+    )
+    stamp = 0.0
+    while robot.safety.mode is not Mode.ACTIVE:
+        stamp += robot.period
+        assert _arrive(role, stamp)
+        robot.apply(np.zeros(2))  # a policy is up
+        clock.advance(robot.period)
+        role.tick()
+        assert clock.t < 5.0
+    return role, robot, clock, sent, readings, stamp
+
+
+def test_answer_on_arrival_relays_and_commands_between_ticks() -> None:
+    role, robot, clock, sent, readings, stamp = _active_on_arrival()
+    dt = robot.period
+    clock.advance(0.3 * dt)  # a joint state mid-period: to the estimator now, not at a tick
+    relayed, commanded = len(readings), len(sent)
+    assert _arrive(role, stamp + dt)
+    assert len(readings) == relayed + 1 and readings[-1].stamp == stamp + dt
+    assert readings[-1].episode == 1 and len(sent) == commanded  # no tick ran
+    role.on_action(readings[-1].step, 1, np.array([10.0, -10.0]))  # the policy's answer
+    assert len(sent) == commanded + 1  # commanded at once, through the limits
+    # rate limit 500 N·m/s, per second: 0.3 of a period after the last step, 0.3 N·m
+    np.testing.assert_allclose(sent[-1], [0.3, -0.3])
+    assert role.spin_timeout() == pytest.approx(1.5 * dt)  # the next tick 1.5 periods on
+    clock.advance(1.4 * dt)
+    role.tick()
+    assert len(sent) == commanded + 1  # not due: the loop moved with the action
+    clock.advance(0.1 * dt)  # no action came: the timer fills the gap
+    role.tick()
+    np.testing.assert_allclose(sent[-1], [1.3, -1.3])
+    clock.advance(0.1 * dt)  # an early action: only 0.1 of a period's change
+    role.on_action(readings[-1].step, 1, np.array([10.0, -10.0]))
+    np.testing.assert_allclose(sent[-1], [1.4, -1.4])
+    assert _arrive(role, stamp + 1.4 * dt)  # under half a period of stamps on: not relayed
+    assert len(readings) == relayed + 1
+    for k in range(10):  # actions stop: the loop's own ticks trip the watchdog in time
+        clock.advance(dt)
+        assert _arrive(role, stamp + (2 + k) * dt)
+        role.tick()
+    assert robot.safety.fault_reason == "command_timeout"
+    assert len(readings) == relayed + 11  # every new control period's joint state
+
+
+def test_tick_paced_bridge_waits_for_the_tick() -> None:
+    """The old pacing (answer_on_arrival false): readings and commands only at ticks."""
+    role, robot, clock, sent, readings, diags = _role(auto_home=True)
+    role.tick()
+    clock.advance(0.3 * robot.period)
+    relayed, commanded = len(readings), len(sent)
+    _arrive(role, 1.0)
+    role.on_action(0, 0, np.zeros(2))
+    assert (len(readings), len(sent)) == (relayed, commanded)
+    clock.advance(0.7 * robot.period)
+    role.tick()
+    assert (len(readings), len(sent)) == (relayed + 1, commanded + 1)

@@ -67,7 +67,7 @@ def test_sidecar_from_task_and_robot(tmp_path) -> None:
     _, side = export_policy(run, "onnx", robot="two_link_leg")
     facts = yaml.safe_load(side.read_text())
     assert facts["robot"] == "two_link_leg_rig" and facts["default_pose"] == [0.3, -0.6]
-    assert facts["kp"] == [4.0, 4.0] and facts["action_scale"] == [1.0, 1.0]
+    assert facts["kp"] == [4.0, 4.0] and facts["action_scale"] == [0.3, 0.3]  # first runs
     assert facts["pd_period"] == facts["control_period"] == 0.002  # the rate kp/kd run at
     with pytest.raises(ValueError, match="robot 'minitaur' is for task 'minitaur'"):
         export_policy(run, "onnx", robot="minitaur")

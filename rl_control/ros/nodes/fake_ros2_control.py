@@ -32,7 +32,8 @@ class FakeRos2ControlNode:
 
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, FAKE_ROS2_CONTROL)
-        self.p, self.imu_frame, config = p, p["imu_frame"], load_robot_config(p["robot"])
+        self.p, self.imu_frame = p, p["imu_frame"]
+        config = load_robot_config(p["robot"], p["robot_namespace"])
         params = fake_env_params(config)  # a bridge PD loop faster than the task: as fast
         task = make_task(config.task, params)
         self.sim = PyBulletRobot(make_env(config.task, **params), task.joint_names, task.dt)

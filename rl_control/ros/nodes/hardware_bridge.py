@@ -35,7 +35,7 @@ class HardwareBridgeNode:
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, HARDWARE_BRIDGE)
         self.p, self.base_frame = p, p["base_frame"]
-        self.config = config = load_robot_config(p["robot"])
+        self.config = config = load_robot_config(p["robot"], p["robot_namespace"])
         check_robot_task(config, p["task"])
         pub = node.create_publisher
         self._command_pub = pub("std_msgs/msg/Float64MultiArray", config.topics["command"], 10)
@@ -45,7 +45,7 @@ class HardwareBridgeNode:
         self.role = role = HardwareBridgeRole(
             self.robot, self.publish, self.diagnostics, p["auto_home"], p["auto_activate"],
             p["diagnostics_period"], time.monotonic, p["trainer_gate"], p["grant_timeout"],
-            p["managed"],
+            p["managed"], p["answer_on_arrival"],
         )  # fmt: skip
         self.pubs = {"js": pub("sensor_msgs/msg/JointState", p["state_topic"], 10),
                      "imu": pub("sensor_msgs/msg/Imu", p["imu_out_topic"], 10),
@@ -65,8 +65,8 @@ class HardwareBridgeNode:
         self.lifecycle = LifecycleServices(node, role.lifecycle) if p["managed"] else None
 
     def on_joint_state(self, msg: Any) -> None:
-        self.robot.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
-                                  msg.position, msg.velocity, msg.effort)  # fmt: skip
+        self.role.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),
+                                 msg.position, msg.velocity, msg.effort)  # fmt: skip
 
     def on_imu(self, msg: Any) -> None:
         self.robot.on_imu(mw.stamp_to_seconds(msg.header.stamp), *m.imu_arrays(msg))

@@ -108,8 +108,8 @@ def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() 
     assert list(nodes) == ["hardware_bridge", "fake_ros2_control", "state_estimator",
                            "robot_publisher", "policy_node", "trainer_node"]  # fmt: skip
     assert _params(nodes["hardware_bridge"]) == {
-        "robot": "two_link_leg", "task": "two_link_leg", "auto_home": "true",
-        "auto_activate": "true", "trainer_gate": "true",
+        "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
+        "auto_home": "true", "auto_activate": "true", "trainer_gate": "true",
     }  # fmt: skip
     assert _params(nodes["state_estimator"])["base_source"] == "legs"
     assert _files(nodes["trainer_node"])[0] == "backend_hardware.yaml"
@@ -132,8 +132,8 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     assert _files(bridge) == ["backend_hardware.yaml", "hardware_bridge.yaml"]
     # real legs: the operator homes and activates (services), never the launch
     assert _params(bridge) == {
-        "robot": "two_link_leg", "task": "two_link_leg", "auto_home": "false",
-        "auto_activate": "false", "trainer_gate": "false",
+        "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
+        "auto_home": "false", "auto_activate": "false", "trainer_gate": "false",
     }  # fmt: skip
     estimator = nodes["state_estimator"]
     assert _files(estimator)[0] == "backend_hardware.yaml"
@@ -163,7 +163,7 @@ def test_fake_robot_joins_and_homes_and_activates_by_itself() -> None:
     assert _params(nodes["hardware_bridge"])["auto_activate"] == "true"
     fake = nodes["fake_ros2_control"]
     assert _files(fake) == ["backend_hardware.yaml", "fake_ros2_control.yaml"]
-    assert _params(fake) == {"robot": "/r/leg.yaml", "seed": "4"}
+    assert _params(fake) == {"robot": "/r/leg.yaml", "robot_namespace": "''", "seed": "4"}
     assert fake.shutdown_on_exit
 
 
@@ -249,3 +249,21 @@ def test_nodes_see_the_intended_parameters_through_ros_args() -> None:
     assert seen["trainer_node"].parameters["checkpoint_every"] == 0  # env steps; 0 = config
     assert seen["policy_node"].parameters["deterministic"] is False
     assert seen["policy_node"].parameters["checkpoint"] == ""
+
+
+@pytest.mark.parametrize("namespace", ["", "lab"])
+def test_hardware_workers_each_get_their_own_robots_topics(namespace: str) -> None:
+    """Two workers on real legs: worker k's bridge (and fake robot) take the robot YAML's
+    topics under /[namespace/]worker_k, so two rigs feed one trainer; one worker keeps them
+    as written."""
+    plan = _plan("train.launch.xml", backend="hardware", task="two_link_leg", workers="2",
+                 fake_robot="true", namespace=namespace)  # fmt: skip
+    prefix = f"/{namespace}" if namespace else ""
+    for kind in ("hardware_bridge", "fake_ros2_control"):
+        nodes = [n for n in plan.nodes if n.name == kind]
+        assert [(n.namespace, _params(n)["robot_namespace"]) for n in nodes] == [
+            (f"{prefix}/worker_{k}", f"{prefix[1:]}/worker_{k}".lstrip("/")) for k in (0, 1)
+        ]
+    one = _plan("train.launch.xml", backend="hardware", task="two_link_leg", fake_robot="true")
+    assert {_params(n).get("robot_namespace") for n in one.nodes
+            if n.name in ("hardware_bridge", "fake_ros2_control")} == {"''"}  # fmt: skip
