@@ -97,9 +97,17 @@ def in_process(task: str, algo: str, steps: int, work: Path, n_steps: int = 0) -
 
 
 def graph(
-    task: str, algo: str, steps: int, work: Path, domain: int, workers: int = 1, n_steps: int = 0
+    task: str,
+    algo: str,
+    steps: int,
+    work: Path,
+    domain: int,
+    workers: int = 1,
+    n_steps: int = 0,
+    launch_args: Sequence[str] = (),
 ) -> tuple[float, float]:
-    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
+    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch);
+    ``launch_args`` (``name:=value``) go to the launch after the bench's own."""
     import time
 
     from rl_control.training.io import atomic_write_yaml
@@ -127,6 +135,7 @@ def graph(
         f"config:={work / 'graph.yaml'}",
         f"run_dir:={work / 'graph'}",
         f"workers:={workers}",
+        *launch_args,
     ]
     start = time.perf_counter()
     subprocess.run(
