@@ -34,7 +34,7 @@ def parse_groups(argv: list[str]) -> list[tuple[str, list[str]]]:
         try:
             end = argv.index("--", i + 2)
         except ValueError:
-            raise ValueError(f"composable node {plugin!r}: its --ros-args end with no --") from None
+            raise ValueError(f"composable node {plugin!r}: no -- ends its --ros-args") from None
         groups.append((plugin, argv[i + 1 : end + 1]))
         i = end + 1
     if not groups:
