@@ -40,6 +40,25 @@ def _save(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def summary(runs: dict[str, dict], names: list[str], rounds: list[int]) -> list[list[str]]:
+    """Table rows: each name's rate per round, then the medians over rounds of its ratio to
+    the in-process runner and to the first variant of the same round (rounds missing either
+    side are left out of that ratio), and the verdict on the in-process ratio."""
+    rate = {(int(k.split("/")[0]), k.split("/", 1)[1]): v["rate"] for k, v in runs.items()}
+    reference = next(iter(VARIANTS))
+    rows = []
+    for name in names:
+        cells = [f"{rate[(r, name)]:.0f}" if (r, name) in rate else "" for r in rounds]
+        ratios = []
+        for base in (IN_PROCESS, reference):
+            both = [rate[(r, name)] / rate[(r, base)] for r in rounds
+                    if (r, name) in rate and (r, base) in rate]  # fmt: skip
+            ratios.append(statistics.median(both) if both else float("nan"))
+        rows.append([name, *cells, f"{100 * ratios[0]:.1f} %", f"{ratios[1]:.2f}x",
+                     "" if name == IN_PROCESS else verdict(ratios[0] >= gt.TARGET)])  # fmt: skip
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="soft_wall_cartpole")
@@ -78,19 +97,8 @@ def main() -> None:
             _save(store, data)
             print(f"round {r} {name:20s} {rate:7.1f} env steps/s (load {os.getloadavg()[0]:.1f})")
     rounds = sorted({int(k.split("/")[0]) for k in data["runs"]})
-    rate = {(int(k.split("/")[0]), k.split("/", 1)[1]): v["rate"] for k, v in data["runs"].items()}
-    rows = []
+    rows = summary(data["runs"], names, rounds)
     reference = next(iter(VARIANTS))
-    for name in names:
-        cells = [f"{rate[(r, name)]:.0f}" if (r, name) in rate else "" for r in rounds]
-        full = [r for r in rounds if (r, name) in rate and (r, IN_PROCESS) in rate]
-        vs_local = [rate[(r, name)] / rate[(r, IN_PROCESS)] for r in full]
-        same = [r for r in full if (r, reference) in rate]
-        vs_ref = [rate[(r, name)] / rate[(r, reference)] for r in same]
-        local = statistics.median(vs_local) if vs_local else float("nan")
-        ref = statistics.median(vs_ref) if vs_ref else float("nan")
-        rows.append([name, *cells, f"{100 * local:.1f} %", f"{ref:.2f}x",
-                     "" if name == IN_PROCESS else verdict(local >= gt.TARGET)])  # fmt: skip
     path = write_markdown(
         "graph_options",
         "Graph speed options (issue 14): lock-step training steps/s per option, interleaved",

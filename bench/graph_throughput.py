@@ -13,7 +13,7 @@ launch's end-to-end seconds.
 Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copies it).
 
     python bench/graph_throughput.py [--steps 10240] [--task soft_wall_cartpole] [--repeat 3]
-        [--workers 1,2,4] [--n-steps 512]
+        [--workers 1,2,4] [--n-steps 512] [--launch-args compose:=true,...] [--name NAME]
 """
 
 from __future__ import annotations
@@ -154,7 +154,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="graph worker counts, e.g. 1,2")
     parser.add_argument("--n-steps", type=int, default=0, help="PPO n_steps; 0 = the config's")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
+    parser.add_argument("--launch-args", default="", help="extra graph launch args, comma-"
+                        "separated (e.g. compose:=true: bench/graph_options.py)")  # fmt: skip
+    parser.add_argument("--name", default="graph_throughput", help="results file (README block)")
     args = parser.parse_args()
+    extra = [a for a in args.launch_args.split(",") if a]
     counts = [int(n) for n in args.workers.split(",")]
     if not counts or min(counts) < 1 or counts[0] != 1:
         raise SystemExit(f"--workers must start with 1 (the ratio's graph), got {args.workers!r}")
@@ -167,12 +171,8 @@ def main() -> None:
     for i in range(args.repeat):  # alternate, so all sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
             local = in_process(args.task, args.algo, args.steps, Path(tmp), args.n_steps)
-            graphs = {
-                n: graph(
-                    args.task, args.algo, args.steps, Path(tmp), args.domain, n, args.n_steps
-                )  # fmt: skip
-                for n in counts
-            }
+            work = (args.task, args.algo, args.steps, Path(tmp), args.domain)
+            graphs = {n: graph(*work, n, args.n_steps, extra) for n in counts}
         ratios.append(graphs[1][0] / local)
         for n in counts:
             rates[n].append(graphs[n][0])
@@ -189,14 +189,15 @@ def main() -> None:
     pairs = zip(counts, medians, strict=True)
     scaling = ", ".join(f"{n} workers {m / medians[0]:.2f}x" for n, m in pairs if n > 1)
     path = write_markdown(
-        "graph_throughput",
+        args.name,
         "Lock-step training throughput: node graph (1..N workers) versus in-process runner",
         ["run", "in-process env steps/s", *[f"graph, {n} worker(s): env steps/s (launch s)"
          for n in counts], "1 worker / in-process", f"median ≥ {100 * TARGET:.0f} %"],
         rows,
         [f"{args.algo} on {args.task}, {args.steps} env steps"
          f"{f', n_steps {args.n_steps}' if args.n_steps else ''}; in-process: one env; the "
-         "graph is `rl-control launch launch/train.launch.xml workers:=N` over the embedded "
+         "graph is `rl-control launch launch/train.launch.xml workers:=N"
+         f"{''.join(' ' + a for a in extra)}` over the embedded "
          "back-end (N parallel envs: rollouts of N x n_steps). All sides: env steps/s from "
          "the end of the first update to the last (metrics.csv rows; start-up, first rollout, "
          "evaluations and final checkpoint excluded on all). In brackets: the launch end to "
