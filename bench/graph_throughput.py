@@ -96,7 +96,7 @@ def in_process(task: str, algo: str, steps: int, work: Path, n_steps: int = 0) -
     return rate_of(work / "inproc")
 
 
-def graph(
+def graph_launch(
     task: str,
     algo: str,
     steps: int,
@@ -105,11 +105,9 @@ def graph(
     workers: int = 1,
     n_steps: int = 0,
     launch_args: Sequence[str] = (),
-) -> tuple[float, float]:
-    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch);
-    ``launch_args`` (``name:=value``) go to the launch after the bench's own."""
-    import time
-
+) -> tuple[list[str], dict[str, str], Path]:
+    """(command, environment, run folder) of one graph run; ``launch_args``
+    (``name:=value``) go to the launch after the bench's own."""
     from rl_control.training.io import atomic_write_yaml
 
     work = work / f"graph{workers}"
@@ -137,11 +135,30 @@ def graph(
         f"workers:={workers}",
         *launch_args,
     ]
+    return cmd, env, work / "graph"
+
+
+def graph(
+    task: str,
+    algo: str,
+    steps: int,
+    work: Path,
+    domain: int,
+    workers: int = 1,
+    n_steps: int = 0,
+    launch_args: Sequence[str] = (),
+) -> tuple[float, float]:
+    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
+    import time
+
+    cmd, env, run_dir = graph_launch(
+        task, algo, steps, work, domain, workers, n_steps, launch_args
+    )
     start = time.perf_counter()
     subprocess.run(
         cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return rate_of(work / "graph"), time.perf_counter() - start
+    return rate_of(run_dir), time.perf_counter() - start
 
 
 def main() -> None:
