@@ -215,12 +215,13 @@ def test_declared_arguments_lists_defaults_choices_and_required(tmp_path: Path) 
 
 
 def test_a_node_container_is_one_process_with_each_composable_nodes_arguments(tmp_path) -> None:
-    (tmp_path / "p.yaml").write_text("/**:\n  ros__parameters: {a: 1}\n")
+    params = tmp_path / "p.yaml"
+    params.write_text("/**:\n  ros__parameters: {a: 1}\n")
     body = f"""
     <push-ros-namespace namespace="ns"/>
     <node_container exec="/bin/true" name="box" respawn="true" output="screen">
       <composable_node plugin="sim_bridge" name="bridge" namespace="w0">
-        <param from="{tmp_path / 'p.yaml'}"/>
+        <param from="{params}"/>
         <param name="seed" value="3"/>
         <remap from="action" to="act"/>
       </composable_node>
@@ -230,7 +231,7 @@ def test_a_node_container_is_one_process_with_each_composable_nodes_arguments(tm
     assert spec.name == "box" and spec.respawn and spec.namespace == "/ns"
     assert spec.args == [
         "sim_bridge", "--ros-args", "-r", "__node:=bridge", "-r", "__ns:=/ns/w0",
-        "--params-file", str(tmp_path / "p.yaml"), "-p", "seed:=3", "-r", "action:=act", "--",
+        "--params-file", str(params), "-p", "seed:=3", "-r", "action:=act", "--",
         "policy_node", "--ros-args", "-r", "__node:=policy", "-r", "__ns:=/ns", "--",
     ]  # fmt: skip
     assert spec.command()[-4:] == ["-r", "__node:=box", "-r", "__ns:=/ns"]
