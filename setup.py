@@ -6,7 +6,7 @@ from setuptools import find_namespace_packages, setup
 
 PACKAGE = "rl_control"
 NODES = ["sim_bridge", "state_estimator", "policy_node", "trainer_node", "hardware_bridge",
-         "fake_ros2_control", "robot_publisher", "bag_recorder"]  # fmt: skip
+         "fake_ros2_control", "robot_publisher", "bag_recorder", "node_container"]  # fmt: skip
 
 setup(
     name=PACKAGE,

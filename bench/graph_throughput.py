@@ -13,7 +13,7 @@ launch's end-to-end seconds.
 Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copies it).
 
     python bench/graph_throughput.py [--steps 10240] [--task soft_wall_cartpole] [--repeat 3]
-        [--workers 1,2,4] [--n-steps 512]
+        [--workers 1,2,4] [--n-steps 512] [--launch-args compose:=true,...] [--name NAME]
 """
 
 from __future__ import annotations
@@ -96,12 +96,18 @@ def in_process(task: str, algo: str, steps: int, work: Path, n_steps: int = 0) -
     return rate_of(work / "inproc")
 
 
-def graph(
-    task: str, algo: str, steps: int, work: Path, domain: int, workers: int = 1, n_steps: int = 0
-) -> tuple[float, float]:
-    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
-    import time
-
+def graph_launch(
+    task: str,
+    algo: str,
+    steps: int,
+    work: Path,
+    domain: int,
+    workers: int = 1,
+    n_steps: int = 0,
+    launch_args: Sequence[str] = (),
+) -> tuple[list[str], dict[str, str], Path]:
+    """(command, environment, run folder) of one graph run; ``launch_args``
+    (``name:=value``) go to the launch after the bench's own."""
     from rl_control.training.io import atomic_write_yaml
 
     work = work / f"graph{workers}"
@@ -127,12 +133,32 @@ def graph(
         f"config:={work / 'graph.yaml'}",
         f"run_dir:={work / 'graph'}",
         f"workers:={workers}",
+        *launch_args,
     ]
+    return cmd, env, work / "graph"
+
+
+def graph(
+    task: str,
+    algo: str,
+    steps: int,
+    work: Path,
+    domain: int,
+    workers: int = 1,
+    n_steps: int = 0,
+    launch_args: Sequence[str] = (),
+) -> tuple[float, float]:
+    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
+    import time
+
+    cmd, env, run_dir = graph_launch(
+        task, algo, steps, work, domain, workers, n_steps, launch_args
+    )
     start = time.perf_counter()
     subprocess.run(
         cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return rate_of(work / "graph"), time.perf_counter() - start
+    return rate_of(run_dir), time.perf_counter() - start
 
 
 def main() -> None:
@@ -145,7 +171,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="graph worker counts, e.g. 1,2")
     parser.add_argument("--n-steps", type=int, default=0, help="PPO n_steps; 0 = the config's")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
+    parser.add_argument("--launch-args", default="", help="extra graph launch args, comma-"
+                        "separated (e.g. compose:=true: bench/graph_options.py)")  # fmt: skip
+    parser.add_argument("--name", default="graph_throughput", help="results file (README block)")
     args = parser.parse_args()
+    extra = [a for a in args.launch_args.split(",") if a]
     counts = [int(n) for n in args.workers.split(",")]
     if not counts or min(counts) < 1 or counts[0] != 1:
         raise SystemExit(f"--workers must start with 1 (the ratio's graph), got {args.workers!r}")
@@ -158,12 +188,8 @@ def main() -> None:
     for i in range(args.repeat):  # alternate, so all sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
             local = in_process(args.task, args.algo, args.steps, Path(tmp), args.n_steps)
-            graphs = {
-                n: graph(
-                    args.task, args.algo, args.steps, Path(tmp), args.domain, n, args.n_steps
-                )  # fmt: skip
-                for n in counts
-            }
+            work = (args.task, args.algo, args.steps, Path(tmp), args.domain)
+            graphs = {n: graph(*work, n, args.n_steps, extra) for n in counts}
         ratios.append(graphs[1][0] / local)
         for n in counts:
             rates[n].append(graphs[n][0])
@@ -180,14 +206,15 @@ def main() -> None:
     pairs = zip(counts, medians, strict=True)
     scaling = ", ".join(f"{n} workers {m / medians[0]:.2f}x" for n, m in pairs if n > 1)
     path = write_markdown(
-        "graph_throughput",
+        args.name,
         "Lock-step training throughput: node graph (1..N workers) versus in-process runner",
         ["run", "in-process env steps/s", *[f"graph, {n} worker(s): env steps/s (launch s)"
          for n in counts], "1 worker / in-process", f"median ≥ {100 * TARGET:.0f} %"],
         rows,
         [f"{args.algo} on {args.task}, {args.steps} env steps"
          f"{f', n_steps {args.n_steps}' if args.n_steps else ''}; in-process: one env; the "
-         "graph is `rl-control launch launch/train.launch.xml workers:=N` over the embedded "
+         "graph is `rl-control launch launch/train.launch.xml workers:=N"
+         f"{''.join(' ' + a for a in extra)}` over the embedded "
          "back-end (N parallel envs: rollouts of N x n_steps). All sides: env steps/s from "
          "the end of the first update to the last (metrics.csv rows; start-up, first rollout, "
          "evaluations and final checkpoint excluded on all). In brackets: the launch end to "

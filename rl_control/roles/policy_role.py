@@ -63,6 +63,7 @@ def build_policy_server(
     max_observation_age: float = 0.1,
     swap_mid_episode: bool = False,
     seed: int = -1,
+    numpy_forward: bool = False,
 ) -> PolicyServer:
     """A server acting with ``checkpoint``'s policy, or waiting for the first update when it
     is empty. ``task`` maps states to observations (empty: the checkpoint's or the updates'
@@ -84,6 +85,7 @@ def build_policy_server(
     return PolicyServer(
         policy, 0, deterministic, max_observation_age, observe,
         swap_mid_episode=swap_mid_episode, seed=int(seed) if int(seed) >= 0 else None,
+        numpy_forward=numpy_forward,
     )  # fmt: skip
 
 
@@ -258,7 +260,7 @@ def policy_role_from_params(
     the deadline 0 resolved to the task's control period; logs what it loaded."""
     server = build_policy_server(
         p["checkpoint"], p["task"], p["deterministic"], p["max_observation_age"],
-        p["swap_mid_episode"], p["seed"],
+        p["swap_mid_episode"], p["seed"], p["numpy_forward"],
     )  # fmt: skip
     deadline = p["deadline"]
     if deadline == 0:  # the task's control period (None: not known, no deadline)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from rl_control.policies.base import Policy
+from rl_control.policies.numpy_actor import NumpyGaussianActor, numpy_actor
 from rl_control.training.checkpoint import policy_from_record, policy_record
 
 #: payload of PolicyUpdate.data: torch.save of {kind, config, state}, loaded weights-only
@@ -122,8 +123,11 @@ class PolicyServer:
         swap_mid_episode: bool = False,
         seed: int | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        numpy_forward: bool = False,
     ) -> None:
-        """``timer`` measures each action's solve time (seconds)."""
+        """``timer`` measures each action's solve time (seconds); ``numpy_forward`` acts
+        with a numpy copy of small Gaussian MLP policies (:mod:`~rl_control.policies.
+        numpy_actor`: the same actions to float32 rounding, no value head)."""
         if not max_age >= 0:
             raise ValueError(f"max observation age must be >= 0 s (0: no check), got {max_age}")
         self.policy, self.version = policy, int(version)
@@ -131,6 +135,9 @@ class PolicyServer:
         self.observe, self.swap_mid_episode = observe, bool(swap_mid_episode)
         self.seed, self.timer = seed, timer
         self._observe_given = observe is not None  # else the updates' task decides
+        self.numpy_forward = bool(numpy_forward)
+        # (policy, what acts for it): rebuilt whenever another policy object is in place
+        self._actor: tuple[Policy | None, Policy | NumpyGaussianActor | None] = (None, None)
         self.pending: PolicyUpdate | None = None
         self.stale_observations = 0
         self.rejected_updates = 0
@@ -171,6 +178,16 @@ class PolicyServer:
             self._reseed(policy, None)
         policy.reset()
         self.swaps += 1
+
+    def actor(self) -> Policy | NumpyGaussianActor | None:
+        """What acts for the current policy: its numpy forward when enabled and supported
+        (a snapshot of the weights, taken once per policy object), else the policy."""
+        policy, actor = self._actor
+        if policy is not self.policy:
+            fast = numpy_actor(self.policy) if self.numpy_forward else None
+            actor = self.policy if fast is None else fast
+            self._actor = (self.policy, actor)
+        return actor
 
     def _reseed(self, policy: Policy, key: tuple[int, int] | None) -> None:
         """Seeded: the noise of the action for (episode, step) = ``key`` is drawn from
@@ -219,7 +236,7 @@ class PolicyServer:
         if self.seed is not None and not self.deterministic:
             self._reseed(self.policy, (int(episode), int(step)))
         start = self.timer()
-        out = self.policy.act(obs[None], deterministic=self.deterministic)
+        out = self.actor().act(obs[None], deterministic=self.deterministic)
         solve_time = self.timer() - start
         action = out.mean if self.deterministic else out.action
         info = {k: np.asarray(v)[0] for k, v in out.info.items() if np.ndim(v) > 0}

@@ -100,8 +100,8 @@ def _silent_flips(root: ET.Element) -> list[str]:
 @pytest.mark.parametrize("path", sorted(LAUNCH.glob("*.launch.xml")), ids=lambda p: p.name)
 def test_launch_files_set_declared_parameters_and_explain_flipped_defaults(path: Path) -> None:
     root = _launch_tree(path.read_text())
-    for node in root.iter("node"):
-        exe = node.get("exec")
+    for node in [*root.iter("node"), *root.iter("composable_node")]:
+        exe = node.get("exec", node.get("plugin"))  # a composable node's plugin is its node
         if node.get("pkg") != "rl_control":  # rviz2: a ROS 2 tool, only the backend's file
             names = [Path(p.get("from", "")).name for p in node.iter("param")]
             assert all(n.startswith("backend_") for n in names), (path.name, exe, names)

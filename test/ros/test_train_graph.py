@@ -346,3 +346,19 @@ def test_quadruped12_trains_over_the_graph_at_a_small_budget(tmp_path) -> None:
     for name in ("config.yaml", "checkpoint.pt", "learning_curve.png"):
         assert (run / name).stat().st_size > 0, name
     assert yaml.safe_load((run / "config.yaml").read_text())["task"] == "quadruped12"
+
+
+def test_composed_workers_train_exactly_as_separate_processes(tmp_path) -> None:
+    """compose:=true (bridge, estimator and policy node in one node_container) changes how
+    messages travel, not what is simulated: same seed, same metrics as separate processes."""
+    runs = [tmp_path / "separate", tmp_path / "composed"]
+    launches = [
+        Launch(run, steps=1024, domain=_domain(), seed=5, extra=(f"compose:={c}",))
+        for run, c in zip(runs, ("false", "true"), strict=True)
+    ]
+    for launch in launches:
+        assert launch.finish(timeout=300) == 0, launch.output()
+    assert launches[1].pids("worker_container") and not launches[1].pids("sim_bridge")
+    a, b = (read_metrics(r / "metrics.csv") for r in runs)
+    assert a["env_steps"] == b["env_steps"] == [512, 1024]
+    assert a["episodes"] == b["episodes"] and a["train_return"] == b["train_return"], (a, b)

@@ -250,9 +250,29 @@ class _Resolver:
 
     def visit_node(self, element: XmlElement) -> None:
         """Resolve a node into a NodeSpec with its executable and ROS arguments."""
+        spec = self._node_spec(element, self.text(element, "exec"))
+        for child in element.children:
+            self._node_child(spec, child)
+        self._add_process(spec, element.where())
+
+    def visit_node_container(self, element: XmlElement) -> None:
+        """ROS 2 composition: one process (``exec``, e.g. rl_control's node_container) that
+        hosts every <composable_node>; each keeps its own name, namespace (under the scope's,
+        as a <node>'s), parameters and remaps, passed as ``PLUGIN --ros-args ... --``."""
+        spec = self._node_spec(element, self.text(element, "exec"))
+        for child in element.children:
+            plugin = self.text(child, "plugin")
+            node = self._node_spec(child, plugin)
+            for grandchild in child.children:
+                self._node_child(node, grandchild)
+            spec.args += [plugin, *node.ros_args(), "--"]
+        self._add_process(spec, element.where())
+
+    def _node_spec(self, element: XmlElement, executable: str) -> NodeSpec:
+        """A NodeSpec from a <node>'s (or container's, composable node's) attributes."""
         attrs = element.attrib
         where = element.where()
-        spec = NodeSpec(executable=self.text(element, "exec"), exec_argv=[], source=where)
+        spec = NodeSpec(executable=executable, exec_argv=[], source=where)
         spec.package = self.text(element, "pkg") if "pkg" in attrs else None
         if "name" in attrs:
             spec.name = self.text(element, "name")
@@ -285,8 +305,9 @@ class _Resolver:
             if attrs["on_exit"] != "shutdown":
                 raise LaunchError(f"{where}: on_exit supports only 'shutdown'")
             spec.shutdown_on_exit = True
-        for child in element.children:
-            self._node_child(spec, child)
+        return spec
+
+    def _add_process(self, spec: NodeSpec, where: str) -> None:
         try:
             spec.exec_argv = resolve_executable(spec.package, spec.executable, self.environ)
         except LaunchError as exc:

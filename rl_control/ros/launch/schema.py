@@ -27,6 +27,10 @@ ACTIONS: dict[str, frozenset[str]] = {
         }
     ),
     "include": frozenset({"file"}),
+    # ROS 2 composition: one process (exec) hosting its <composable_node> children
+    "node_container": frozenset(
+        {"pkg", "exec", "name", "namespace", "output", "respawn", "respawn_delay", "on_exit"}
+    ),
     "group": frozenset(),
     "push-ros-namespace": frozenset({"namespace"}),
     "log": frozenset({"message"}),
@@ -37,12 +41,17 @@ NESTED: dict[tuple[str, str], frozenset[str]] = {
     ("arg", "choice"): frozenset({"value"}),
     ("node", "param"): frozenset({"name", "value", "from"}),
     ("node", "remap"): frozenset({"from", "to"}),
+    ("node_container", "composable_node"): frozenset({"pkg", "plugin", "name", "namespace"}),
+    ("composable_node", "param"): frozenset({"name", "value", "from"}),
+    ("composable_node", "remap"): frozenset({"from", "to"}),
     ("include", "arg"): frozenset({"name", "value"}),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "arg": ("name",),
     "let": ("name", "value"),
     "node": ("exec",),
+    "node_container": ("exec", "name"),
+    "composable_node": ("plugin", "name"),
     "include": ("file",),
     "push-ros-namespace": ("namespace",),
     "log": ("message",),
@@ -52,7 +61,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 # Attributes taken literally by ros2 launch (no substitutions).
 LITERAL = frozenset(
     {("arg", "name"), ("arg", "description"), ("choice", "value"), ("node", "respawn_delay"),
-     ("node", "on_exit")}
+     ("node", "on_exit"), ("node_container", "respawn_delay"), ("node_container", "on_exit")}
 )  # fmt: skip
 _HINTS = {
     "required": ' (ROS 1; use on_exit="shutdown")',
@@ -88,6 +97,9 @@ def _validate_action(element: XmlElement) -> None:
     for child in element.children:
         if element.tag == "group":
             _validate_action(child)
+        elif (element.tag, child.tag) == ("node_container", "composable_node"):
+            _check_attributes(child, NESTED[(element.tag, child.tag)])
+            _validate_nested(child)
         elif (element.tag, child.tag) in NESTED:
             _check_attributes(child, NESTED[(element.tag, child.tag)])
             if child.children:
@@ -99,6 +111,19 @@ def _validate_action(element: XmlElement) -> None:
             raise LaunchError(
                 f"{child.where()}: unsupported tag <{child.tag}> inside <{element.tag}>"
             )
+
+
+def _validate_nested(element: XmlElement) -> None:
+    """The <param> and <remap> children of a <composable_node>."""
+    for child in element.children:
+        if (element.tag, child.tag) not in NESTED:
+            raise LaunchError(
+                f"{child.where()}: unsupported tag <{child.tag}> inside <{element.tag}>"
+            )
+        _check_attributes(child, NESTED[(element.tag, child.tag)])
+        if child.children:
+            raise LaunchError(f"{child.where()}: nested <{child.children[0].tag}> not supported")
+        _check_nested(child)
 
 
 def _check_attributes(element: XmlElement, allowed: frozenset[str]) -> None:

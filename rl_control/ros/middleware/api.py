@@ -180,4 +180,11 @@ class Node(abc.ABC):
         """Run ready callbacks (at most one batch), waiting at most timeout seconds."""
 
     @abc.abstractmethod
+    def join(self, host: Node) -> None:
+        """Composition: from now on this node's callbacks run inside ``host.spin_once`` (one
+        wait for both, as nodes sharing one executor in a ROS 2 component container), so a
+        message between nodes of one process is handled without another process waking.
+        Spin only the host afterwards."""
+
+    @abc.abstractmethod
     def destroy(self) -> None: ...

@@ -237,6 +237,13 @@ class RclpyNode(api.Node):
         except (TimeoutException, ExternalShutdownException):
             pass  # nothing more is ready, or mw.shutdown() from another thread
 
+    def join(self, host: api.Node) -> None:
+        if not isinstance(host, RclpyNode):
+            raise TypeError(f"cannot join a {type(host).__name__} (another back-end)")
+        self._executor.remove_node(self._node)
+        self._executor = host._executor  # one executor serves both nodes
+        self._executor.add_node(self._node)
+
     def destroy(self) -> None:
         self._executor.remove_node(self._node)
         self._node.destroy_node()

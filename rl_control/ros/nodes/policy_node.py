@@ -20,7 +20,7 @@ from rl_control.roles.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.nodes.run import Unit, main_argv, run_units
 
 
 class PolicyNode:
@@ -80,11 +80,15 @@ class PolicyNode:
             self.marker_pub.publish(m.plan_markers(result, stamp, self.plan_frame))
 
 
+def compose(argv: list[str]) -> Unit:
+    node = mw.create_node("policy_node", argv)
+    policy = PolicyNode(node)
+    return Unit(node, policy.role.tick, 0.05, policy.role.close)
+
+
 @exit_on_config_error("policy_node")
 def main(argv: list[str] | None = None) -> int:
-    node = mw.create_node("policy_node", main_argv(argv))
-    policy = PolicyNode(node)
-    return run_node(node, policy.role.tick, 0.05, policy.role.close)
+    return run_units([compose(main_argv(argv))])
 
 
 if __name__ == "__main__":

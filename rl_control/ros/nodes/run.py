@@ -1,11 +1,16 @@
-"""The one run loop of every node: spin, tick the role, shut down cleanly on SIGINT/SIGTERM."""
+"""The one run loop of every node: spin, tick the role, shut down cleanly on SIGINT/SIGTERM.
+
+A node module's ``compose(argv)`` builds its node and returns a :class:`Unit` (node, tick,
+spin timeout, clean-up); its ``main`` runs that one unit, and the node container
+(:mod:`rl_control.ros.nodes.node_container`) runs several in one process and one loop."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rl_control.ros import middleware as mw
@@ -26,6 +31,19 @@ class _StopRequest:
         self.signum = signum
 
 
+@dataclass
+class Unit:
+    """One node as its run loop drives it."""
+
+    node: mw.Node
+    tick: Callable[[], int | None] | None = None
+    spin_timeout: float | Callable[[], float] = 0.1
+    close: Callable[[], None] | None = None
+
+    def timeout(self) -> float:
+        return self.spin_timeout() if callable(self.spin_timeout) else self.spin_timeout
+
+
 def run_node(
     node: mw.Node,
     tick: Callable[[], int | None] | None = None,
@@ -39,7 +57,16 @@ def run_node(
     so a checkpoint is not cut in half; a SIGTERM then is no longer caught, which lets the
     launch's escalation still end a node that hangs there.
     """
-    timeout = spin_timeout if callable(spin_timeout) else (lambda: spin_timeout)
+    return run_units([Unit(node, tick, spin_timeout, close)])
+
+
+def run_units(units: Sequence[Unit]) -> int:
+    """:func:`run_node` for several nodes in one process: the others join the first
+    (:meth:`Node.join`), one spin serves all, each tick runs after it (the first exit code
+    ends them all) and the shortest spin timeout is waited; clean-up in reverse order."""
+    host = units[0].node
+    for unit in units[1:]:
+        unit.node.join(host)
     main_thread = threading.current_thread() is threading.main_thread()
     stop = _StopRequest()
     if main_thread:  # signal handlers can only be set from the main thread
@@ -47,10 +74,11 @@ def run_node(
         signal.signal(signal.SIGINT, stop)
     try:
         while mw.ok() and stop.signum is None:
-            node.spin_once(timeout())
-            code = tick() if tick is not None and stop.signum is None else None
-            if code is not None:
-                return code
+            host.spin_once(min(unit.timeout() for unit in units))
+            for unit in units:
+                code = unit.tick() if unit.tick is not None and stop.signum is None else None
+                if code is not None:
+                    return code
     except KeyboardInterrupt:  # a second signal, or Ctrl-C off the main thread
         pass
     finally:
@@ -58,12 +86,25 @@ def run_node(
         if main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         try:
-            if close is not None:
-                close()
+            _close(list(reversed(units)))
         finally:
-            node.destroy()
             mw.shutdown()
     return 0
+
+
+def _close(units: list[Unit]) -> None:
+    """Each unit's ``close`` then its node's destroy, every one even if another raised."""
+    if not units:
+        return
+    unit = units[0]
+    try:
+        try:
+            if unit.close is not None:
+                unit.close()
+        finally:
+            unit.node.destroy()
+    finally:
+        _close(units[1:])
 
 
 def main_argv(argv: list[str] | None) -> list[str]:

@@ -24,7 +24,7 @@ from rl_control.roles.params import SIM_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.nodes.run import Unit, main_argv, run_units
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
@@ -90,14 +90,19 @@ class SimBridgeNode:
         return response
 
 
-@exit_on_config_error("sim_bridge")
-def main(argv: list[str] | None = None) -> int:
-    node = mw.create_node("sim_bridge", main_argv(argv))
+def compose(argv: list[str]) -> Unit:
+    """The node, its first episode started, as the run loop drives it."""
+    node = mw.create_node("sim_bridge", argv)
     bridge = SimBridgeNode(node)
     bridge.role.start(bridge.seed)
     mode = "lock-step" if bridge.p["lock_step"] else "free-running"
     node.get_logger().info(f"{bridge.p['task']} bridge up ({mode})")
-    return run_node(node, bridge.role.tick, bridge.role.spin_timeout, bridge.robot.close)
+    return Unit(node, bridge.role.tick, bridge.role.spin_timeout, bridge.robot.close)
+
+
+@exit_on_config_error("sim_bridge")
+def main(argv: list[str] | None = None) -> int:
+    return run_units([compose(main_argv(argv))])
 
 
 if __name__ == "__main__":

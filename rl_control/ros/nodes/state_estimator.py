@@ -22,7 +22,7 @@ from rl_control.roles.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.nodes.run import Unit, main_argv, run_units
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
@@ -93,12 +93,16 @@ class StateEstimatorNode:
             self.tf_pub.publish(m.odometry_tf(msg))
 
 
-@exit_on_config_error("state_estimator")
-def main(argv: list[str] | None = None) -> int:
-    node = mw.create_node("state_estimator", main_argv(argv))
+def compose(argv: list[str]) -> Unit:
+    node = mw.create_node("state_estimator", argv)
     estimator = StateEstimatorNode(node)
     node.get_logger().info(f"estimating {estimator.p['task']} state from joint_states")
-    return run_node(node, tick=estimator.flush, spin_timeout=0.1)
+    return Unit(node, tick=estimator.flush, spin_timeout=0.1)
+
+
+@exit_on_config_error("state_estimator")
+def main(argv: list[str] | None = None) -> int:
+    return run_units([compose(main_argv(argv))])
 
 
 if __name__ == "__main__":

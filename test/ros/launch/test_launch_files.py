@@ -72,7 +72,8 @@ def test_train_defaults() -> None:
     }  # fmt: skip
     assert _params(nodes["policy_node"]) == {
         "deterministic": "false", "on_deadline_miss": "publish_late", "swap_mid_episode": "true",
-        "seed": "0", "max_observation_age": "0.0",  # lock-step: no age against a shared /clock
+        "seed": "0", "numpy_forward": "true",
+        "max_observation_age": "0.0",  # lock-step: no age against a shared /clock
     }  # fmt: skip
     trainer = _params(nodes["trainer_node"])
     assert trainer["config"] == str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
@@ -267,3 +268,26 @@ def test_hardware_workers_each_get_their_own_robots_topics(namespace: str) -> No
     one = _plan("train.launch.xml", backend="hardware", task="two_link_leg", fake_robot="true")
     assert {_params(n).get("robot_namespace") for n in one.nodes
             if n.name in ("hardware_bridge", "fake_ros2_control")} == {"''"}  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_compose_hosts_each_workers_three_nodes_with_the_same_arguments(workers) -> None:
+    """compose:=true: one node_container per worker runs the bridge, the estimator and the
+    policy node with exactly the arguments they get as separate processes."""
+    separate = {(n.namespace, n.name): n for n in _plan("train.launch.xml", workers=workers).nodes}
+    plan = _plan("train.launch.xml", workers=workers, compose="true")
+    containers = [n for n in plan.nodes if n.executable == "node_container"]
+    assert len(containers) == int(workers)
+    assert {n.name for n in plan.nodes} == {"worker_container", "robot_publisher", "trainer_node"}
+    for container in containers:
+        assert container.respawn and not container.shutdown_on_exit
+        args, groups = list(container.args), []
+        while args:
+            end = args.index("--")
+            groups.append((args[0], args[1 : end + 1]))
+            args = args[end + 1 :]
+        assert [plugin for plugin, _ in groups] == ["sim_bridge", "state_estimator", "policy_node"]
+        for plugin, ros_args in groups:
+            ns = ros_args[ros_args.index("-r") + 3].split(":=")[1]  # -r __node:=.. -r __ns:=..
+            alone = separate[(ns, plugin)]
+            assert ros_args == [*alone.ros_args(), "--"], plugin

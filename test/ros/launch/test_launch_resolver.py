@@ -212,3 +212,41 @@ def test_declared_arguments_lists_defaults_choices_and_required(tmp_path: Path) 
     args = {a.name: a for a in declared_arguments(path)}
     assert (args["a"].default, args["a"].description) == ("1", "first")
     assert (args["b"].default, args["b"].choices) == (None, ("x", "y"))
+
+
+def test_a_node_container_is_one_process_with_each_composable_nodes_arguments(tmp_path) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text("/**:\n  ros__parameters: {a: 1}\n")
+    body = f"""
+    <push-ros-namespace namespace="ns"/>
+    <node_container exec="/bin/true" name="box" respawn="true" output="screen">
+      <composable_node plugin="sim_bridge" name="bridge" namespace="w0">
+        <param from="{params}"/>
+        <param name="seed" value="3"/>
+        <remap from="action" to="act"/>
+      </composable_node>
+      <composable_node plugin="policy_node" name="policy"/>
+    </node_container>"""
+    (spec,) = _resolve(tmp_path, body).nodes
+    assert spec.name == "box" and spec.respawn and spec.namespace == "/ns"
+    assert spec.args == [
+        "sim_bridge", "--ros-args", "-r", "__node:=bridge", "-r", "__ns:=/ns/w0",
+        "--params-file", str(params), "-p", "seed:=3", "-r", "action:=act", "--",
+        "policy_node", "--ros-args", "-r", "__node:=policy", "-r", "__ns:=/ns", "--",
+    ]  # fmt: skip
+    assert spec.command()[-4:] == ["-r", "__node:=box", "-r", "__ns:=/ns"]
+
+
+@pytest.mark.parametrize(
+    ("inner", "message"),
+    [
+        ('<composable_node name="x"/>', "missing attribute 'plugin'"),
+        ('<composable_node plugin="p" name="x"><node exec="y"/></composable_node>',
+         "unsupported tag <node> inside <composable_node>"),
+        ('<composable_node plugin="p" name="x" respawn="true"/>', "unsupported attribute"),
+        ('<param name="a" value="1"/>', "unsupported tag <param> inside <node_container>"),
+    ],
+)  # fmt: skip
+def test_node_container_refusals(tmp_path, inner, message) -> None:
+    with pytest.raises(LaunchError, match=message):
+        _resolve(tmp_path, f'<node_container exec="/bin/true" name="c">{inner}</node_container>')

@@ -99,6 +99,7 @@ class EmbeddedNode(api.Node):
         self._services: list[Any] = []
         self._entities: list[Any] = []
         self._destroyed = False
+        self._guests: list[EmbeddedNode] = []  # nodes that joined this one (composition)
         self._key = id(self)
         self._sim_time: float | None = None
         self._clock_reader: DataReader | None = None
@@ -279,19 +280,43 @@ class EmbeddedNode(api.Node):
         if self._destroyed or self._ctx.closed:
             time.sleep(min(timeout or 0.0, 0.05))
             return
+        self._guests = [guest for guest in self._guests if not guest._destroyed]
+        nodes = [self, *self._guests]
+        ran = False
+        for node in nodes:
+            with node._spin_lock:
+                ran = node._run_due_timers() > 0 or ran
+        if ran:
+            return
+        budget = min(node._wait_budget(timeout) for node in nodes)
+        if budget > 0:  # one wait set for the host and its guests (see join)
+            self._waitset.wait(int(budget * 1e9))
+        for node in nodes:  # in join order: a message to a later node is handled at once
+            with node._spin_lock:
+                node._dispatch()
+
+    def _dispatch(self) -> None:
+        self._guard.take()
+        self._poll_clock()
+        for sub in list(self._subs):
+            sub.dispatch()
+        for service in list(self._services):
+            service.dispatch()
+        self._run_due_timers()
+
+    def join(self, host: api.Node) -> None:
+        if not isinstance(host, EmbeddedNode) or host._ctx is not self._ctx:
+            raise TypeError("a node can only join a node of the same process and back-end")
+        if host is self or self._guests or host in self._guests:
+            raise ValueError(f"{self.fully_qualified_name} cannot join {host.name}")
         with self._spin_lock:
-            if self._run_due_timers():
-                return
-            budget = self._wait_budget(timeout)
-            if budget > 0:
-                self._waitset.wait(int(budget * 1e9))
-            self._guard.take()
-            self._poll_clock()
-            for sub in list(self._subs):
-                sub.dispatch()
-            for service in list(self._services):
-                service.dispatch()
-            self._run_due_timers()
+            conditions = [self._guard, *(s.condition for s in self._subs)]
+            for entity in conditions + [s.condition for s in self._services]:
+                self._waitset.detach(entity)
+                host._waitset.attach(entity)
+            self._waitset = host._waitset  # later subscriptions and services attach there
+            host._guests.append(self)
+        host.wake()
 
     def wake(self) -> None:
         """Interrupt a spin_once wait (used by shutdown)."""

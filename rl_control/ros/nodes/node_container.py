@@ -1,0 +1,60 @@
+"""node_container: several nodes in one process, spun by one loop (ROS 2 composition).
+
+The launch's ``<node_container>`` (see :mod:`rl_control.ros.launch.resolver`) starts this
+with one group per ``<composable_node>``: ``PLUGIN --ros-args ... --`` (the plugin is a node
+module of this package with a ``compose(argv)``: sim_bridge, state_estimator,
+policy_node). The nodes share the process's DDS participant, their callbacks run in one
+spin (:meth:`Node.join`) and each node's tick after it (:func:`run_units`): a message
+between them is delivered in process and handled without waking another process, which is
+what a lock-step step costs most through the graph (issue 14).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from rl_control.ros.launch.checks import exit_on_config_error
+from rl_control.ros.nodes.run import Unit, main_argv, run_units
+
+#: node modules that can be composed (each has ``compose(argv) -> Unit``)
+PLUGINS = ("sim_bridge", "state_estimator", "policy_node")
+
+
+def parse_groups(argv: list[str]) -> list[tuple[str, list[str]]]:
+    """``[(plugin, its ROS arguments)]`` from ``PLUGIN --ros-args ... -- PLUGIN ...``; the
+    container's own trailing ``--ros-args`` (its name, from the launch) is ignored."""
+    groups, i = [], 0
+    while i < len(argv) and argv[i] != "--ros-args":
+        plugin = argv[i]
+        if plugin not in PLUGINS:
+            raise ValueError(f"unknown composable node {plugin!r} (known: {', '.join(PLUGINS)})")
+        if i + 1 >= len(argv) or argv[i + 1] != "--ros-args":
+            raise ValueError(f"composable node {plugin!r}: expected --ros-args after it")
+        try:
+            end = argv.index("--", i + 2)
+        except ValueError:
+            raise ValueError(f"composable node {plugin!r}: no -- ends its --ros-args") from None
+        groups.append((plugin, argv[i + 1 : end + 1]))
+        i = end + 1
+    if not groups:
+        raise ValueError("node_container: no composable node given")
+    return groups
+
+
+def compose_all(groups: list[tuple[str, list[str]]]) -> list[Unit]:
+    """Build every node in order (a bridge first: it hosts the others' callbacks)."""
+    units = []
+    for plugin, argv in groups:
+        module = importlib.import_module(f"rl_control.ros.nodes.{plugin}")
+        units.append(module.compose(argv))
+    return units
+
+
+@exit_on_config_error("node_container")
+def main(argv: list[str] | None = None) -> int:
+    return run_units(compose_all(parse_groups(main_argv(argv))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
