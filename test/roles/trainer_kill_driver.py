@@ -84,8 +84,10 @@ def main(run: Path, algo: str, total: int, kill_at: int = -1, when: str = "any")
     grants: set[tuple[int, int]] = set()
     versions: dict[tuple[int, int], int] = {}  # (step, episode) granted -> min version
     resets: list[int] = []
+    policy = [0]  # the policy node acts with the newest version the trainer published
     hooks = TrainerHooks(
         request_reset=lambda w: resets.append(w),
+        publish_update=lambda u: policy.append(u.version),
         grant=lambda w, s, e, v: (grants.add((s, e)), versions.__setitem__((s, e), v)),
     )
     trainer, _ = build_graph_trainer(config(run, algo, total), hooks, resume=True)
@@ -110,7 +112,7 @@ def main(run: Path, algo: str, total: int, kill_at: int = -1, when: str = "any")
             bridge.write(f"{episode} {step}\n")
             bridge.flush()
         trainer.on_observation(step, episode, state(episode, step))
-        act(trainer.algorithm.policy_version)
+        act(policy[-1])
 
     def act(version: int) -> None:
         acted[step, episode] = version
@@ -130,7 +132,7 @@ def main(run: Path, algo: str, total: int, kill_at: int = -1, when: str = "any")
             publish(True)
         elif (step, episode) in grants:
             if acted[step, episode] < versions[step, episode]:  # acts again for the new one
-                act(trainer.algorithm.policy_version)
+                act(policy[-1])
                 continue
             step += 1
             publish(True)
