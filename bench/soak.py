@@ -9,8 +9,8 @@ then stops the launch with SIGINT. Per process: RSS at the first sample after ``
 s (default 300: imports, first allocations and rollouts are not a leak), at the end, the
 maximum, and the slope of a least-squares line through the samples after the
 warm-up (MB/h); the total over all processes decides the verdict (``--flat`` MB/h).
-Writes bench/results/soak.md (``python bench/update_readme.py`` copies it) and the raw
-samples to bench/results/soak_samples.csv.
+Writes bench/results/NAME.md (``--name``, default soak; ``python bench/update_readme.py``
+copies it) and the raw samples to bench/results/NAME_samples.csv.
 
     nice -n 10 python bench/soak.py [--minutes 30] [--workers 2] [--every 10] [--algo ppo]
 """
@@ -197,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--flat", type=float, default=10.0, help="total MB/h counted as flat")
     parser.add_argument("--domain", type=int, default=0, help="DDS domain; 0 = a free one")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
+    parser.add_argument("--name", default="soak", help="result name: NAME.md, NAME_samples.csv")
     args = parser.parse_args(argv)
     if args.minutes * 60 <= args.warmup + 2 * args.every:
         raise SystemExit("--minutes too short for --warmup plus two samples")
@@ -240,9 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         first, last, peak, slope = s.summary(args.warmup)
         ok = verdict(slope < args.flat) if s is total else ""
         rows.append([s.label, f"{first:.1f}", f"{last:.1f}", f"{peak:.1f}", f"{slope:+.2f}", ok])
-    _write_samples(args.out / "soak_samples.csv", [*ordered, total])
+    _write_samples(args.out / f"{args.name}_samples.csv", [*ordered, total])
     path = write_markdown(
-        "soak",
+        args.name,
         f"Soak: {args.workers} workers training for {args.minutes:g} min, RSS of every process",
         ["process", "RSS start (MB)", "RSS end (MB)", "RSS max (MB)", "slope (MB/h)",
          f"total < {args.flat:g} MB/h"],
@@ -252,7 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
          f"{args.minutes:g} min (exit {code}); {steps} env steps trained. VmRSS sampled every "
          f"{args.every:g} s ({len(times)} samples); start, end, max and the least-squares "
          f"slope use the samples after the first {args.warmup:g} s. Respawned processes: "
-         f"{respawns}. Raw samples: bench/results/soak_samples.csv."],
+         f"{respawns}. Raw samples: "
+         f"bench/results/{args.name}_samples.csv."],
         run=run,
         out_dir=args.out,
     )  # fmt: skip
