@@ -27,7 +27,7 @@ TOTAL = 400  # env steps; checkpoints every 100
 def _run(run: Path, algo: str, *kill: str) -> int:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, str(DRIVER), str(run), algo, str(TOTAL), *kill]
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, -9), (done.returncode, done.stderr[-3000:])
     return done.returncode
 
