@@ -193,8 +193,8 @@ class PendingJournal:
                     entries[-1].transition.truncated = True
                     entries[-1].held = False
                 continue
-            for e in entries:
-                e.held = False  # a newer one is held: the older ones were flushed
+            if entries:
+                entries[-1].held = False  # a newer one is held: this one was flushed
             t = self._codec._decode(r[6:])
             entries.append(
                 PendingEntry(lane, t, kind == HELD, int(r[2]), int(r[3]), int(r[4]), float(r[5]))
@@ -222,16 +222,17 @@ def unrecorded(
     pending: dict[int, list[PendingEntry]], rows: list[list[LoggedTransition]]
 ) -> dict[int, list[PendingEntry]]:
     """The entries of ``pending`` no row of ``rows`` (the log's rows since the journal was
-    last rewritten, in order) recorded. A row's column k is lane k's oldest entry that
-    matches it; older unmatched entries were dropped (stale on-policy versions); a column
-    matching none is a copy of another lane's (a departed worker's mirrored column)."""
-    left = {lane: list(entries) for lane, entries in pending.items()}
+    last rewritten, in order) recorded. A lane's entries are recorded in the order they
+    were paired, so column k of a row is lane k's next entry, after those of older policy
+    versions (dropped as stale on-policy); a column that is not (a departed worker's column
+    mirrors another's) consumes nothing. Linear in rows plus entries."""
+    position = dict.fromkeys(pending, 0)
     for row in rows:
         for lane, t in enumerate(row):
-            entries = left.get(lane, [])
-            hit = next(
-                (i for i, e in enumerate(entries) if same_transition(e.transition, t)), None
-            )
-            if hit is not None:
-                del entries[: hit + 1]
-    return left
+            entries = pending.get(lane, [])
+            i = position.get(lane, 0)
+            while i < len(entries) and entries[i].transition.policy_version < t.policy_version:
+                i += 1
+            if i < len(entries) and same_transition(entries[i].transition, t):
+                position[lane] = i + 1
+    return {lane: entries[position[lane] :] for lane, entries in pending.items()}
