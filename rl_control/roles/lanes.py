@@ -101,7 +101,9 @@ def take_row(lanes: list[Lane]) -> list[LoggedTransition] | None:
         return None
     source = live[0].backlog[0]
     row = [lane.backlog.pop(0) if lane.backlog else None for lane in lanes]
-    return [t if t is not None else dataclasses.replace(source) for t in row]
+    # a copy ends no episode of its own: the source's return is counted once
+    return [t if t is not None else dataclasses.replace(source, episode_return=np.nan)
+            for t in row]  # fmt: skip
 
 
 def stack_row(row: list[LoggedTransition]) -> dict[str, np.ndarray]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rl_control.roles.trainer import GraphTrainer, TrainerHooks
-from rl_control.roles.transition_log import TransitionLog
+from rl_control.roles.transition_log import PendingJournal, TransitionLog
 from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 from rl_control.training.config import TrainConfig
 from rl_control.training.rng import seed_everything
@@ -13,6 +13,8 @@ from rl_control.training.session import RunSession, open_run_folder
 
 #: file of the run folder holding the transitions recorded since the last checkpoint
 TRANSITION_LOG = "transitions.bin"
+#: file of the run folder holding the transitions paired but not yet recorded
+PENDING_JOURNAL = "pending.bin"
 
 
 def check_graph_task(task: str, algo: str | None = None) -> None:
@@ -73,8 +75,9 @@ def build_graph_trainer(
         pending = checkpoint.get("pending_row")
     session = RunSession(config, paths, counters, tensorboard=tensorboard, pending=pending)
     log = TransitionLog(os.path.join(paths.root, TRANSITION_LOG), task.obs_dim, task.act_dim)
+    journal = PendingJournal(os.path.join(paths.root, PENDING_JOURNAL), task.obs_dim, task.act_dim)
     trainer = GraphTrainer(
         task, algorithm, session, log, hooks, config.total_steps, config.checkpoint_every,
-        recorded, workers=workers,
+        recorded, workers=workers, journal=journal,
     )  # fmt: skip
     return trainer, checkpoint is not None

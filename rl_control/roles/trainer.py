@@ -47,7 +47,7 @@ from rl_control.roles.lanes import MAX_LEAD, ActionIn, Episode, Lane
 from rl_control.roles.policy_server import PolicyUpdate
 from rl_control.roles.trainer_learning import LearningLoop, next_multiple
 from rl_control.roles.trainer_rows import RowFeed
-from rl_control.roles.transition_log import LoggedTransition, TransitionLog
+from rl_control.roles.transition_log import LoggedTransition, PendingJournal, TransitionLog
 from rl_control.tasks.base import Task
 from rl_control.training.session import RunSession
 
@@ -96,6 +96,7 @@ class GraphTrainer(RowFeed, LearningLoop):
         clock: Callable[[], float] = time.monotonic,
         workers: int = 1,
         worker_timeout: float = 30.0,
+        journal: PendingJournal | None = None,
     ) -> None:
         if int(workers) < 1:
             raise ValueError(f"workers must be >= 1, not {workers}")
@@ -103,6 +104,10 @@ class GraphTrainer(RowFeed, LearningLoop):
             raise ValueError(f"worker_timeout must be >= 0 s (0: never), not {worker_timeout}")
         self.worker_timeout = float(worker_timeout)
         self.task, self.algorithm, self.session, self.log = task, algorithm, session, log
+        # transitions paired but not recorded yet (held back, waiting for a row); None: kept
+        # in memory only, so a killed trainer loses them
+        self.journal = journal
+        self.restored = 0  # pending transitions a resumed trainer took back from the journal
         self.hooks = hooks or TrainerHooks()
         self.total_steps, self.checkpoint_every = int(total_steps), int(checkpoint_every)
         self.recorded = int(recorded)  # transitions given to record() in this run, ever
@@ -249,12 +254,11 @@ class GraphTrainer(RowFeed, LearningLoop):
         if early:  # the bridge and the policy go on while this node records
             self._decide(lane, step + 1)
         if term or trunc:
-            t.episode_return = ep.ret  # logged with it: a replay counts the episode again
+            # counted when it is recorded (before any update it starts, whose checkpoint
+            # then holds the episode too) and again so by a replay of the log
+            t.episode_return = ep.ret
         self._hold(lane, t)
         if term or trunc:
-            # counted before it is recorded, which may start an update whose checkpoint
-            # must then hold the episode too (or replay it from the log)
-            self.session.add_steps(0, [ep.ret])
             self._flush_held(lane)
             ep.active = False
             if not self.updating:

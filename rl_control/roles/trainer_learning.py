@@ -9,8 +9,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from rl_control.roles.lanes import Lane
+from rl_control.roles.lanes import Episode, Lane
 from rl_control.roles.policy_server import PolicyUpdate, serialize_policy
+from rl_control.roles.transition_log import PendingEntry, unrecorded
 from rl_control.training.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
@@ -32,9 +33,13 @@ class LearningLoop(_Base):
     # --- start-up ------------------------------------------------------------------------
 
     def start(self) -> PolicyUpdate:
-        """Replay the log's unrecorded tail (resume) and return the update to publish first."""
-        if self.replay_log() or not self.session.paths.checkpoint.is_file():
+        """Replay the log's unrecorded tail (resume), take back the journal's pending
+        transitions and return the update to publish first."""
+        replayed = self.replay_log()
+        self.restored = self.restore_pending()
+        if replayed or self.restored or not self.session.paths.checkpoint.is_file():
             self.checkpoint()  # from now on a restart resumes from here
+        self._record_rows()  # rows the restored backlogs complete
         if self.session.counters.env_steps >= self.total_steps:
             self._finish()
         self._maybe_start_update()
@@ -63,6 +68,53 @@ class LearningLoop(_Base):
         steps = self.session.counters.env_steps
         self._next_checkpoint = next_multiple(steps, self.checkpoint_every)
         return n * len(rows)
+
+    def restore_pending(self) -> int:
+        """Put the journal's transitions that the log does not hold back where they were:
+        each worker's backlog, and its held-back newest one with the episode it belongs to,
+        which continues when that worker's bridge re-offers the episode's next step (a new
+        episode or a gap cuts it, truncated, as for a live trainer). Returns their number."""
+        if self.journal is None:
+            return 0
+        n = self.workers
+        # every row of the log: the journal was rewritten just before its last compaction
+        logged = self.log.read()
+        rows = [logged[i : i + n] for i in range(0, len(logged) - len(logged) % n, n)]
+        left = unrecorded(self.journal.read(), rows)
+        count = 0
+        for lane in self.lanes:
+            entries = left.get(lane.index, [])
+            if not entries:
+                continue
+            count += len(entries)
+            *queued, last = entries
+            lane.backlog.extend(e.transition for e in queued)
+            t = last.transition
+            if last.held and not (t.terminated or t.truncated):
+                lane.held, lane.held_next = t, last.next_step
+                lane.ep = Episode(last.episode, last.next_step - 1, length=last.length,
+                                  ret=last.ret)  # fmt: skip
+            else:
+                lane.backlog.append(t)
+            lane.last_heard = self.clock()  # seen now: worker_timeout counts from here
+        return count
+
+    def _pending_entries(self) -> list[PendingEntry]:
+        """What is paired but not recorded, as the journal's rewrite holds it."""
+        out = []
+        for lane in self.lanes:
+            out += [PendingEntry(lane.index, t, False) for t in lane.backlog]
+            if lane.held is not None:
+                ep = lane.ep
+                out.append(PendingEntry(lane.index, lane.held, True, ep.episode,
+                                        lane.held_next, ep.length, ep.ret))  # fmt: skip
+        return out
+
+    def _compact(self, recorded: int) -> None:
+        """The journal first (a kill in between leaves rows it does not match), then the log."""
+        if self.journal is not None:
+            self.journal.rewrite(self._pending_entries())
+        self.log.compact(recorded)
 
     def _policy_update(self) -> PolicyUpdate:
         config = self.session.config
@@ -122,7 +174,7 @@ class LearningLoop(_Base):
             raise result
         stats, update, saved_at = result
         if saved_at is not None:
-            self.log.compact(saved_at)  # those rows are in the checkpoint now
+            self._compact(saved_at)  # those rows are in the checkpoint now
         self.session.add_update(stats)
         self.hooks.publish_update(update)
         row = self.session.write_row()
@@ -183,7 +235,7 @@ class LearningLoop(_Base):
         meta["graph_recorded"] = self.recorded
         with self._checkpoint_lock:
             save_checkpoint(self.session.paths.checkpoint, self.algorithm, meta)
-        self.log.compact(self.recorded)
+        self._compact(self.recorded)
 
     def wait(self, timeout: float = 60.0) -> None:
         """Block until a running update has finished and been collected (tests, shutdown)."""

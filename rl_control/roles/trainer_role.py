@@ -260,7 +260,9 @@ class TrainerRole:
         self.log(
             f"{'resumed' if self.resumed else 'started'} {config.algo} on {config.task} at "
             f"step {self.trainer.session.counters.env_steps} in {config.run_dir}"
-        )
+            + (f" ({self.trainer.restored} unrecorded transitions taken back from the journal)"
+               if self.trainer.restored else "")
+        )  # fmt: skip
 
     def tick(self) -> int | None:
         """Collect updates, make queued service calls; 0 (exit code) once the run is done,
@@ -293,3 +295,5 @@ class TrainerRole:
             trainer.checkpoint()
         trainer.session.close()
         trainer.log.close()
+        if trainer.journal is not None:
+            trainer.journal.close()

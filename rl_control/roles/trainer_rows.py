@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rl_control.policies.base import PolicyOutput
 from rl_control.roles.lanes import Lane, stack_row, take_row
-from rl_control.roles.transition_log import LoggedTransition
+from rl_control.roles.transition_log import LoggedTransition, PendingEntry
 
 if TYPE_CHECKING:
     from rl_control.roles.trainer import GraphTrainer
@@ -24,7 +24,15 @@ class RowFeed(_Base):
     """Transitions from the lanes to :meth:`Algorithm.record`, one row at a time."""
 
     def _hold(self, lane: Lane, t: LoggedTransition) -> None:
-        """Keep the newest transition back one step, so a cut can still mark it truncated."""
+        """Keep the newest transition back one step, so a cut can still mark it truncated.
+        Journaled first (with its episode), so a kill at any point loses neither it nor the
+        one it pushes on: that one is journaled already, or in the log once recorded."""
+        if self.journal is not None:
+            ep = lane.ep
+            entry = PendingEntry(
+                lane.index, t, True, ep.episode, lane.held_next, ep.length, ep.ret
+            )
+            self.journal.hold(entry)
         self._flush_held(lane)
         lane.held = t
 
@@ -32,8 +40,10 @@ class RowFeed(_Base):
         t, lane.held = lane.held, None
         if t is None:
             return
-        if truncate and not t.terminated:
+        if truncate and not t.terminated and not t.truncated:
             t.truncated = True
+            if self.journal is not None:
+                self.journal.truncated(lane.index, t)
         lane.backlog.append(t)
         self._record_rows()
 
@@ -71,7 +81,8 @@ class RowFeed(_Base):
                 self.recorded += 1
             self.log.append_many(row)
             self._feed(row)
-            self.session.add_steps(len(row))
+            # an episode counts when its last transition is recorded, as a replay counts it
+            self.session.add_steps(len(row), [t.episode_return for t in row])
             fed = True
             # before anything else is recorded: the storage may be full (the last one included)
             if start:

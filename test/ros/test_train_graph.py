@@ -137,13 +137,19 @@ def test_train_launch_learns_and_writes_the_run_folder(tmp_path) -> None:
     metrics = read_metrics(run / "metrics.csv")
     returns = [r for r in metrics["train_return"] if r == r]
     assert len(returns) >= 4, metrics
-    # learning over the graph (seed 0 gives 77 -> 1166 in five rollouts): the untrained
-    # policy drops the pole within ~25 steps (~3 reward each); after four updates the
-    # episodes last hundreds of steps and earn several times as much
-    assert max(returns[-2:]) > max(500.0, 5 * returns[0]), returns
+    # learning over the graph: the untrained policy drops the pole within ~30 steps; after
+    # four updates the episodes last hundreds of steps and earn several times as much.
+    # Bounds from the measured spread (test/ros/learns_spread.py, 2026-12-03; a seed stands
+    # for any change that redraws the random streams): seeds 0-8 give a best return of
+    # the last two rollouts of 5.9x-14.5x the first rollout's (660-2080 against 87-162;
+    # seed 0: 143 -> 2080, identical in a repeated run) and 3.2x-16x fewer episodes in the
+    # last rollout than in the first (16 -> 5 at worst). The old bounds (5x and > 500, 4x
+    # fewer episodes) failed seed 5's episodes and once 719 against 752 before the streams
+    # were redrawn; these keep a >= 1.6x margin below the worst of the nine seeds
+    assert max(returns[-2:]) > max(400.0, 3 * returns[0]), returns
     episodes = metrics["episodes"]
     first, last = episodes[0], episodes[-1] - episodes[-2]  # episodes ended per rollout
-    assert first >= 4 * max(last, 1), episodes  # same steps, a quarter of the episodes
+    assert first >= 2 * max(last, 1), episodes  # same steps, at most half the episodes
     assert (run / "learning_curve.png").stat().st_size > 0
     assert any((run / "tensorboard").iterdir())  # TensorBoard events, as in-process runs
 

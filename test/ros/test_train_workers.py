@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,59 @@ def test_a_worker_started_by_its_own_launch_joins_the_run(tmp_path) -> None:
         raise
     assert code == 0, launch.output()
     assert read_metrics(tmp_path / "run" / "metrics.csv")["env_steps"] == [128, 256]
+
+
+def _respawned_worker_run(tmp_path: Path, kills: int) -> None:
+    """Worker 1's bridge and policy node SIGKILLed ``kills`` times, each time once the
+    respawned ones have taken part in a new rollout; worker 0 runs on throughout."""
+    rollouts = kills + 2
+    launch = _launch(tmp_path, "run", 2 * N_STEPS * rollouts)
+    run = tmp_path / "run"
+    labels = ("sim_bridge", "policy_node")
+    try:
+        for kill in range(kills):
+            # a new row since the last kill: the respawned processes fed it (or their
+            # column was mirrored after worker_timeout, and they took it back since)
+            assert launch.wait_for_rows(run, kill + 1, 240), launch.output()
+            for label in labels:  # worker_1's: the newest of that label (worker_0's stay)
+                os.kill(launch.pids(label)[-1], signal.SIGKILL)
+            for label in labels:
+                assert _wait(launch.pids, label, 2 + kill + 1, 60), launch.output()
+    finally:
+        code = launch.finish(timeout=600)
+    assert code == 0, launch.output()
+    for label in labels:  # each of worker_1's respawned after every kill; worker_0's never
+        assert len(launch.pids(label)) == 2 + kills, (label, launch.pids(label))
+    assert len(launch.pids("trainer_node")) == 1  # the trainer was never restarted
+    m = read_metrics(run / "metrics.csv")
+    # every rollout two columns of N_STEPS, none lost or repeated; updates counted once each
+    assert m["env_steps"] == [2 * N_STEPS * k for k in range(1, rollouts + 1)], m["env_steps"]
+    assert m["updates"] == list(range(1, rollouts + 1)), m["updates"]
+    assert m["episodes"] == sorted(m["episodes"]), m["episodes"]
+    checkpoint = load_checkpoint(run)
+    assert (checkpoint["env_steps"], checkpoint["updates"]) == (2 * N_STEPS * rollouts, rollouts)
+    assert checkpoint["episodes"] >= m["episodes"][-1]
+
+
+def _wait(pids, label: str, count: int, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    """Wait until ``count`` processes of ``label`` have been started."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if len(pids(label)) >= count:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_worker_killed_and_respawned_three_times_leaves_the_trainer_consistent(
+    tmp_path,
+) -> None:
+    _respawned_worker_run(tmp_path, 3)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_and_respawned_ten_times_leaves_the_trainer_consistent(
+    tmp_path,
+) -> None:
+    """The issue's figure: ten SIGKILLs of one worker in one run (the CI path: three)."""
+    _respawned_worker_run(tmp_path, 10)
