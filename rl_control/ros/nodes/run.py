@@ -45,11 +45,9 @@ class Unit:
 
 
 def run_node(
-    node: mw.Node,
-    tick: Callable[[], int | None] | None = None,
-    spin_timeout: float | Callable[[], float] = 0.1,
-    close: Callable[[], None] | None = None,
-) -> int:
+    node: mw.Node, tick: Callable[[], int | None] | None = None,
+    spin_timeout: float | Callable[[], float] = 0.1, close: Callable[[], None] | None = None,
+) -> int:  # fmt: skip
     """Spin ``node`` and call ``tick`` after each spin until it returns an exit code, the
     middleware shuts down, or SIGINT/SIGTERM arrives (a normal way to stop: 0).
 

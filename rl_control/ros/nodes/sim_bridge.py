@@ -34,8 +34,8 @@ class SimBridgeNode:
     def __init__(self, node: mw.Node) -> None:
         self.node, self.msgs, p = node, m.Messages(), declare(node, SIM_BRIDGE)
         self.p, self.seed, self.odom_frame = p, p["seed"], p["odom_frame"]
-        self.base_frame = p["base_frame"]
-        self.truth = f"{self.base_frame}_ground_truth"  # the estimator owns base_frame
+        # ground truth gets a frame of its own: the estimator owns base_frame
+        self.base_frame, self.truth = p["base_frame"], p["base_frame"] + "_ground_truth"
         require_task_facts(p["task"], GRAPH_FACTS, "the sim bridge")
         task = make_task(p["task"])
         env = make_env(p["task"], render_mode="human" if p["gui"] else None)
@@ -48,7 +48,7 @@ class SimBridgeNode:
             bridge, task, self.publish, p["lock_step"], p["reset_on_termination"],
             p["real_time_factor"], p["clock_period"], time.monotonic, node.get_logger().warn,
         )  # fmt: skip
-        pub = node.create_publisher
+        pub, sub, role = node.create_publisher, node.create_subscription, self.role
         self.pubs = {
             "clock": pub("rosgraph_msgs/msg/Clock", "/clock", mw.QOS_CLOCK),
             "js": pub("sensor_msgs/msg/JointState", "joint_states", 10),
@@ -57,7 +57,6 @@ class SimBridgeNode:
             "tf": pub("tf2_msgs/msg/TFMessage", "/tf", 10),
             "urdf_js": pub("sensor_msgs/msg/JointState", "robot_joint_states", 10),
         }
-        role, sub = self.role, node.create_subscription
         sub("rl_control_msgs/msg/Action", "action", lambda msg: role.on_action(
             msg.step, mw.to_numpy(msg.action), msg.policy_version), 10)  # fmt: skip
         if bridge.gated:
@@ -91,7 +90,7 @@ class SimBridgeNode:
 
 
 def compose(argv: list[str]) -> Unit:
-    """The node, its first episode started, as the run loop drives it."""
+    # the node, its first episode started, as the run loop drives it
     node = mw.create_node("sim_bridge", argv)
     bridge = SimBridgeNode(node)
     bridge.role.start(bridge.seed)
