@@ -42,8 +42,15 @@ setup(
         # `rl-control monitor`'s browser page: viser, which draws URDFs through yourdfpy
         "monitor": ["viser>=1.0", "yourdfpy>=0.0.56"],
         # the monitor's page test needs viser (it skips without it, or without Chromium)
-        "test": ["pytest>=7", "ruff>=0.4", "mujoco>=3.1,<4", "imageio>=2.14", "rosbags>=0.10",
-                 "viser>=1.0", "yourdfpy>=0.0.56"],
+        "test": [
+            "pytest>=7",
+            "ruff>=0.4",
+            "mujoco>=3.1,<4",
+            "imageio>=2.14",
+            "rosbags>=0.10",
+            "viser>=1.0",
+            "yourdfpy>=0.0.56",
+        ],
         "bench": ["stable-baselines3>=2.3", "sb3-contrib>=2.3"],
     },
     data_files=[

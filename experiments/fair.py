@@ -329,6 +329,37 @@ def run_once(
     return time.perf_counter() - start
 
 
+def train_run(
+    s: Mapping[str, Any], task: str, run_dir: Path, label: str, *,
+    eval_every: int | None = None, init_from: str | None = None,
+) -> tuple[list[tuple[int, float]], Any, float]:  # fmt: skip
+    """Train one in-process run of settings ``s`` (``algo``, ``env``, ``seed``,
+    ``total_steps``, ``algo_config`` and, unless given, ``eval_every``) on ``task`` into
+    ``run_dir``: one evaluation episode per point, no checkpoints until the last. Returns the
+    evaluation curve as (env step, mean return), the final policy and the training seconds."""
+    from rl_control.training.checkpoint import load_checkpoint, policy_from_record
+    from rl_control.training.config import TrainConfig
+    from rl_control.training.metrics import read_metrics
+    from rl_control.training.runner import Runner
+
+    start = time.perf_counter()
+    config = TrainConfig(
+        algo=s["algo"], task=task, env=dict(s["env"]), seed=s["seed"],
+        total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
+        eval_every=s["eval_every"] if eval_every is None else eval_every, eval_episodes=1,
+        checkpoint_every=0, run_dir=str(run_dir), label=label, init_from=init_from,
+    )  # fmt: skip
+    Runner(config, tensorboard=False).train()
+    seconds = time.perf_counter() - start
+    metrics = read_metrics(run_dir / "metrics.csv")
+    curve = [
+        (int(step), float(ret))
+        for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
+        if not np.isnan(ret)
+    ]
+    return curve, policy_from_record(load_checkpoint(run_dir)["policy"]), seconds
+
+
 def run_pool(fn: Callable[[_Job], _Out], jobs: Iterable[_Job], workers: int) -> Iterator[_Out]:
     """``fn`` over ``jobs``: in this process for one worker (no interpreter start-up), else on
     ``workers`` spawned processes, yielding results as they finish."""

@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
@@ -108,29 +106,13 @@ def load(results: Path, s: dict) -> dict | None:
 
 def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
     """Train one run (unless done), evaluate its final policy, write its result JSON."""
-    from rl_control.training.config import TrainConfig
-    from rl_control.training.metrics import read_metrics
-    from rl_control.training.runner import Runner
-
     s, results, runs = job
     name = key(s)
 
     def train(run_dir: Path) -> dict:
         start = time.perf_counter()
-        config = TrainConfig(
-            algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
-            total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
-            eval_every=s["eval_every"], eval_episodes=1, checkpoint_every=0,
-            run_dir=str(run_dir), label=name,
-            init_from=str(Path(runs) / key(s["init_from"])) if s["init_from"] else None,
-        )  # fmt: skip
-        Runner(config, tensorboard=False).train()
-        metrics = read_metrics(run_dir / "metrics.csv")
-        curve = [
-            (int(step), float(ret))
-            for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
-            if not np.isnan(ret)
-        ]
+        init_from = str(Path(runs) / key(s["init_from"])) if s["init_from"] else None
+        curve, _, _ = fair.train_run(s, TASK, run_dir, name, init_from=init_from)
         final = final_walk(run_dir, s)
         return {"curve": curve, "final": final, "seconds": time.perf_counter() - start}
 
@@ -256,21 +238,10 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
              for r, group in table.items()}  # fmt: skip
     if not args.report_only and any(len(f) < len(plan.seeds) for f in found.values()):
         raise RuntimeError("a run of the study has no result (see the messages above)")
-    zero = walk(_ZeroResidual(), dict(plan.env), EVAL_SEED_OFFSET)
+    from rl_control.policies.constant import ConstantPolicy
+
+    zero = walk(ConstantPolicy.zeros(8), dict(plan.env), EVAL_SEED_OFFSET)  # generator alone
     return write_results(plan, args.quick, out, found, zero, runs, run, time.perf_counter() - t0)
-
-
-class _ZeroResidual:
-    """The generator alone (deterministic action 0)."""
-
-    def reset(self, env_ids: Any = None) -> None:
-        del env_ids
-
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> Any:
-        from rl_control.policies.base import PolicyOutput
-
-        z = np.zeros((len(obs), 8))
-        return PolicyOutput(action=z, mean=z, log_prob=np.zeros(len(obs)), info={})
 
 
 if __name__ == "__main__":

@@ -251,20 +251,10 @@ def references(plan: Plan, runs: Path) -> dict[str, Any]:
         ref["screened"] = {int(k): v for k, v in ref["screened"].items()}
         return ref
     from rl_control.envs.registration import make_env
-    from rl_control.policies.base import PolicyOutput
+    from rl_control.policies.constant import ConstantPolicy  # the zero force
     from rl_control.policies.registry import build_policy
     from rl_control.training.evaluation import evaluate
     from rl_control.training.io import atomic_write_json
-
-    class Zero:
-        """The zero-force policy (leans on a wall until the pole falls)."""
-
-        def reset(self, env_ids: np.ndarray | None = None) -> None:
-            del env_ids
-
-        def act(self, obs: np.ndarray, deterministic: bool = True) -> PolicyOutput:
-            z = np.zeros((len(obs), 1))
-            return PolicyOutput(action=z, mean=z, log_prob=np.zeros(len(obs)), info={})
 
     ref: dict[str, Any] = {"tag": tag, "zero": {}, "exact_mpc": {}, "exact_episodes": {},
                            "screened": {}}  # fmt: skip
@@ -272,7 +262,8 @@ def references(plan: Plan, runs: Path) -> dict[str, Any]:
     span = max(plan.report_seeds) + plan.eval_episodes
     for variant in VARIANTS:
         env = make_env(TASK, **env_params(plan, variant))
-        ref["zero"][variant] = evaluate(Zero(), env, plan.eval_episodes, EVAL_SEED_OFFSET).mean
+        zero = ConstantPolicy.zeros(1)
+        ref["zero"][variant] = evaluate(zero, env, plan.eval_episodes, EVAL_SEED_OFFSET).mean
         exact = build_policy("mpc_lcs", {"model_perturbation": 0.0})
         episodes = evaluate(exact, env, span, EVAL_SEED_OFFSET).returns
         ref["exact_episodes"][variant] = [float(r) for r in episodes]

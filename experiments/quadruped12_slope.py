@@ -28,7 +28,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 from experiments import fair  # noqa: E402
+from rl_control.policies.constant import ConstantPolicy  # noqa: E402  (the reference rows)
 
 TASK = "quadruped12"
 CONFIGS = {"ppo": ROOT / "config/train/ppo_quadruped12_slopes.yaml"}
@@ -130,47 +131,11 @@ def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
     name = key(s)
 
     def train(run_dir: Path) -> dict:
-        from rl_control.training.checkpoint import load_checkpoint, policy_from_record
-        from rl_control.training.config import TrainConfig
-        from rl_control.training.metrics import read_metrics
-        from rl_control.training.runner import Runner
-
-        start = time.perf_counter()
-        config = TrainConfig(
-            algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
-            total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
-            eval_every=s["eval_every"], eval_episodes=1, checkpoint_every=0,
-            run_dir=str(run_dir), label=name,
-        )  # fmt: skip
-        Runner(config, tensorboard=False).train()
-        seconds = time.perf_counter() - start
-        metrics = read_metrics(run_dir / "metrics.csv")
-        curve = [
-            (int(step), float(ret))
-            for step, ret in zip(metrics["env_steps"], metrics["eval_return_mean"], strict=True)
-            if not np.isnan(ret)
-        ]
-        policy = policy_from_record(load_checkpoint(run_dir)["policy"])
+        curve, policy, seconds = fair.train_run(s, TASK, run_dir, name)
         final = walks(policy, s["env"], s["seed"] + EVAL_SEED_OFFSET)
         return {"curve": curve, "final": final, "train_seconds": seconds}
 
     return name, fair.run_once(Path(results) / f"{name}.json", s, train, Path(runs) / name)
-
-
-class ConstantPolicy:
-    """A deterministic policy acting ``action`` whatever it observes (the reference rows)."""
-
-    def __init__(self, action: Sequence[float]) -> None:
-        self.action = np.asarray(action, dtype=np.float64).reshape(-1)
-
-    def reset(self, env_ids: Any = None) -> None:
-        del env_ids
-
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> Any:
-        from rl_control.policies.base import PolicyOutput
-
-        a = np.tile(self.action, (len(obs), 1))
-        return PolicyOutput(action=a, mean=a, log_prob=np.zeros(len(obs)), info={})
 
 
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:

@@ -178,41 +178,19 @@ def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
     name = key(s)
 
     def train(run_dir: Path) -> dict[str, Any]:
-        from rl_control.training.checkpoint import load_checkpoint, policy_from_record
-        from rl_control.training.config import TrainConfig
-        from rl_control.training.runner import Runner
+        from rl_control.policies.constant import ConstantPolicy
 
         start = time.perf_counter()
         if s["config"] == "zero":
-            policy: Any = ZeroResidual()
+            policy: Any = ConstantPolicy.zeros(8)  # the generator alone
         else:
-            config = TrainConfig(
-                algo=s["algo"], task=TASK, env=dict(s["env"]), seed=s["seed"],
-                total_steps=s["total_steps"], algo_config=dict(s["algo_config"]),
-                eval_every=s["total_steps"], eval_episodes=1, checkpoint_every=0,
-                run_dir=str(run_dir), label=name,
-            )  # fmt: skip
-            Runner(config, tensorboard=False).train()
-            policy = policy_from_record(load_checkpoint(run_dir)["policy"])
+            _, policy, _ = fair.train_run(s, TASK, run_dir, name, eval_every=s["total_steps"])
         trained = time.perf_counter()
         grid_result = evaluate(policy, s)
         return {"grid_result": grid_result, "train_seconds": trained - start,
                 "eval_seconds": time.perf_counter() - trained}  # fmt: skip
 
     return name, fair.run_once(Path(results) / f"{name}.json", s, train, Path(runs) / name)
-
-
-class ZeroResidual:
-    """The generator alone (deterministic action 0)."""
-
-    def reset(self, env_ids: Any = None) -> None:
-        del env_ids
-
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> Any:
-        from rl_control.policies.base import PolicyOutput
-
-        z = np.zeros((len(obs), 8))
-        return PolicyOutput(action=z, mean=z, log_prob=np.zeros(len(obs)), info={})
 
 
 HEADER = ("condition", ROWS["nominal"], ROWS["randomised"], ROWS["zero"])

@@ -12,6 +12,7 @@ KIND_MODULES = (
     "rl_control.mpc.ilqr_mpc",
     "rl_control.policies.onnx_policy",
     "rl_control.policies.dmd_mpc_policy",
+    "rl_control.policies.constant",
 )
 
 for _module in KIND_MODULES:

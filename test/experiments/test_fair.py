@@ -176,3 +176,17 @@ def test_write_report_writes_figure_summary_and_table(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "demo.png").read_bytes()[:4] == b"\x89PNG"
     assert not plt.fignum_exists(fig.number)  # closed
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def test_train_run_returns_the_eval_curve_and_the_final_policy(tmp_path: Path) -> None:
+    s = {"algo": "ppo", "env": {}, "seed": 3, "total_steps": 128, "eval_every": 64,
+         "algo_config": {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "hidden": [8]}}  # fmt: skip
+    curve, policy, seconds = fair.train_run(s, "soft_wall_cartpole", tmp_path / "run", "probe")
+    assert [step for step, _ in curve] == [0, 64, 128] and seconds > 0
+    assert all(math.isfinite(ret) for _, ret in curve)
+    assert policy.predict(np.zeros(4)).shape == (1,)
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+    # eval_every given: only the end is evaluated
+    curve, _, _ = fair.train_run(s, "soft_wall_cartpole", tmp_path / "run2", "probe",
+                                 eval_every=128)  # fmt: skip
+    assert [step for step, _ in curve] == [0, 128]
