@@ -179,8 +179,9 @@ def test_write_report_writes_figure_summary_and_table(tmp_path: Path) -> None:
 
 
 def test_train_run_returns_the_eval_curve_and_the_final_policy(tmp_path: Path) -> None:
+    tiny = {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "hidden": [8]}
     s = {"algo": "ppo", "env": {}, "seed": 3, "total_steps": 128, "eval_every": 64,
-         "algo_config": {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "hidden": [8]}}  # fmt: skip
+         "algo_config": tiny}  # fmt: skip
     curve, policy, seconds = fair.train_run(s, "soft_wall_cartpole", tmp_path / "run", "probe")
     assert [step for step, _ in curve] == [0, 64, 128] and seconds > 0
     assert all(math.isfinite(ret) for _, ret in curve)
