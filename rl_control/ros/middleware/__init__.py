@@ -47,6 +47,7 @@ __all__ = [
     "Timer",
     "backend_name",
     "create_node",
+    "deserialize",
     "hold_interrupts",
     "message_class",
     "ok",
@@ -151,3 +152,9 @@ def message_class(type_name: str) -> type:
 def service_class(srv_type: str) -> Any:
     """Service type for e.g. 'std_srvs/srv/Trigger', with .Request and .Response classes."""
     return _backend().service_class(srv_type)
+
+
+def deserialize(type_name: str, data: bytes) -> Any:
+    """Decode the serialized bytes a ``raw=True`` subscription delivered (rclpy's
+    ``deserialize_message``)."""
+    return _backend().deserialize(type_name, data)

@@ -140,8 +140,16 @@ class Node(abc.ABC):
 
     @abc.abstractmethod
     def create_subscription(
-        self, type_name: str, topic: str, callback: Callable[[Any], None], qos: int | QoS = 10
-    ) -> Subscription: ...
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: int | QoS = 10,
+        raw: bool = False,
+    ) -> Subscription:
+        """Call ``callback`` with each message; with ``raw`` (rclpy's flag of the same name)
+        with its serialized CDR bytes instead, undecoded, for readers that count or keep
+        messages without looking inside (``deserialize`` decodes one later)."""
 
     @abc.abstractmethod
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer: ...

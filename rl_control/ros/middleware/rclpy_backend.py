@@ -22,6 +22,7 @@ from rclpy.executors import (
 )
 from rclpy.node import Node as RclNode
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import deserialize_message
 from rosidl_runtime_py.utilities import get_message, get_service
 
 from rl_control.ros.middleware import api
@@ -71,6 +72,10 @@ def message_class(type_name: str) -> type:
 
 def service_class(srv_type: str) -> Any:
     return get_service(srv_type)
+
+
+def deserialize(type_name: str, data: bytes) -> Any:
+    return deserialize_message(data, get_message(type_name))
 
 
 class _Publisher(api.Publisher):
@@ -175,10 +180,15 @@ class RclpyNode(api.Node):
         )
 
     def create_subscription(
-        self, type_name: str, topic: str, callback: Callable[[Any], None], qos: int | QoS = 10
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: int | QoS = 10,
+        raw: bool = False,
     ) -> api.Subscription:
         sub = self._node.create_subscription(
-            get_message(type_name), topic, callback, _profile(qos)
+            get_message(type_name), topic, callback, _profile(qos), raw=raw
         )
         return _Wrapped(sub, sub.topic_name)
 

@@ -10,11 +10,17 @@ Topics the table does not declare (``/rosout``, a worker's ``/worker_1/joint_sta
 user's own) are found by discovery every ``DISCOVER_PERIOD`` s and added, so the table lists
 what `ros2 topic list` would; they are counted too where this process knows their type.
 
-Light mode (``light=True``, `rl-control monitor --light`): the per-step topics
-(``topics.PER_STEP``) are not counted. The few the views draw (joints, base pose, MPC plan)
-are sampled instead: a best-effort reader of depth 1, taken every ``SAMPLE_PERIOD`` s, so
-Python sees the latest message at the redraw rate rather than every message of the graph,
-and the graph's writers get no acknowledgements from the monitor to wait for.
+Messages are taken in batches every ``SAMPLE_PERIOD`` s (the page's redraw rate), not as
+each arrives, so the monitor wakes 20 times a second however fast the graph steps. Topics it
+only counts, and the per-step topics (``topics.PER_STEP``), arrive undecoded (raw CDR bytes,
+rclpy's ``raw=True``) into readers deep enough (``COUNT_DEPTH``) to hold a batch: counting a
+message costs a Python call, not a decode. Of a per-step topic the views draw (joints, base
+pose, MPC plan) only the newest message of each batch is decoded. Only the sparse topics the
+views read (robot_description, training_stats) are decoded message by message.
+
+Light mode (``light=True``, `rl-control monitor --light`): the per-step topics are not
+counted at all. The few the views draw are sampled instead: a best-effort reader of depth 1,
+so the graph's writers get no acknowledgements from the monitor to wait for.
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ from rl_control.ros.bag import qos_of
 #: training_stats fields kept for the curves and the table
 STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_return",
                "steps_per_second", "policy_loss", "value_loss", "entropy")  # fmt: skip
-#: light mode: s between takes of the sampled per-step topics (the page draws at 20 Hz)
+#: s between batched takes of the graph's messages (the page draws at 20 Hz)
 SAMPLE_PERIOD = 0.05
+#: depth of the counting readers: one batch of a topic at up to 20 kHz
+COUNT_DEPTH = 1000
 #: s between discovery passes for topics the table does not declare
 DISCOVER_PERIOD = 1.0
 #: light mode: the latest message only, never acknowledged
@@ -81,13 +89,19 @@ class GraphMonitor:
             "/plan_markers": self._plan,
             "/training_stats": self._stats,
         }
+        self._handlers = handlers
+        #: per-step topic -> (type, newest raw message of this batch) for the views
+        self._newest: dict[str, tuple[str, bytes]] = {}
         for topic in TOPICS:
             handle = handlers.get(topic.name)
-            if topic.name not in self.unwatched:
+            if topic.name in self.unwatched:
+                if handle is not None:  # light mode: sampled, not counted
+                    node.create_subscription(topic.type, topic.name, handle, SAMPLE_QOS)
+            elif handle is not None and topic.name not in PER_STEP:
                 callback = self._counted(topic.name, handle)
                 node.create_subscription(topic.type, topic.name, callback, qos_of(topic.name))
-            elif handle is not None:  # light mode: sampled, not counted
-                node.create_subscription(topic.type, topic.name, handle, SAMPLE_QOS)
+            else:
+                self._count_raw(topic.name, topic.type)
 
     def discover(self) -> list[str]:
         """List (and, where possible, count) the domain's topics the table lacks; returns
@@ -106,28 +120,44 @@ class GraphMonitor:
             if not _buildable(type_):
                 self.unwatched += (name,)
             else:
-                callback = self._counted(name, None)
-                self.node.create_subscription(type_, name, callback, qos_of(name))
+                self._count_raw(name, type_)
         return new
 
     def spin(self, seconds: float) -> None:
-        """Take the graph's messages for ``seconds`` of wall time: each one as it arrives,
-        or (light mode) what is waiting every ``SAMPLE_PERIOD`` s."""
+        """Take the graph's messages for ``seconds`` of wall time, in batches every
+        ``SAMPLE_PERIOD`` s."""
         if self._clock() - self._discovered_at >= DISCOVER_PERIOD:
             self.discover()
-        if not self.light:
-            mw.spin_for(self.node, seconds)
-            return
         end = time.monotonic() + seconds
         while mw.ok() and (left := end - time.monotonic()) > 0:
             time.sleep(min(left, SAMPLE_PERIOD))
-            self.node.spin_once(0.0)
+            self.take()
 
-    def _counted(self, name: str, handle: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    def take(self) -> None:
+        """Handle what is waiting now: count it, and decode the newest per-step message of
+        each topic the views draw."""
+        self.node.spin_once(0.0)
+        newest, self._newest = self._newest, {}
+        for name, (type_, data) in newest.items():
+            self._handlers[name](mw.deserialize(type_, data))
+
+    def _count_raw(self, name: str, type_: str) -> None:
+        """Count ``name`` from undecoded messages; keep the newest if a view draws it."""
+        drawn = name in self._handlers
+
+        def callback(data: bytes) -> None:
+            self.rates.tick(name)
+            if drawn:
+                self._newest[name] = (type_, data)
+
+        qos = qos_of(name)
+        qos = mw.QoS(max(qos.depth, COUNT_DEPTH), qos.reliability, qos.durability, qos.history)
+        self.node.create_subscription(type_, name, callback, qos, raw=True)
+
+    def _counted(self, name: str, handle: Callable[[Any], None]) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
             self.rates.tick(name)
-            if handle is not None:
-                handle(msg)
+            handle(msg)
 
         return callback
 

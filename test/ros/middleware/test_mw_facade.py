@@ -74,6 +74,28 @@ def test_in_process_pubsub_timer_and_latched_qos(node: mw.Node) -> None:
     assert 2 <= len(ticks) <= elapsed / 0.02 + 1, (len(ticks), elapsed)
 
 
+def test_raw_subscription_gets_every_message_undecoded(node: mw.Node) -> None:
+    type_ = "sensor_msgs/msg/JointState"
+    cls = mw.message_class(type_)
+    pub = node.create_publisher(type_, "joints", 100)
+    raw: list = []
+    decoded: list = []
+    node.create_subscription(type_, "joints", raw.append, mw.QoS(depth=100), raw=True)
+    node.create_subscription(type_, "joints", decoded.append, mw.QoS(depth=100))
+    deadline = time.monotonic() + 5.0
+    while pub.get_subscription_count() < 2 and time.monotonic() < deadline:
+        node.spin_once(0.01)
+    for k in range(20):
+        pub.publish(cls(name=["a", "b"], position=[float(k), -1.0]))
+    while (len(raw) < 20 or len(decoded) < 20) and time.monotonic() < deadline:
+        node.spin_once(0.05)
+    assert len(raw) == 20 and all(isinstance(b, bytes) for b in raw)
+    # the bytes are the message's CDR: deserialize gives back what the decoded reader got
+    back = mw.deserialize(type_, raw[-1])
+    assert list(back.name) == ["a", "b"] and list(back.position) == [19.0, -1.0]
+    assert list(back.position) == list(decoded[-1].position)
+
+
 def test_callbacks_of_one_node_never_overlap(node: mw.Node) -> None:
     import threading
 

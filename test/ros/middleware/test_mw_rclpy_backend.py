@@ -56,3 +56,26 @@ def test_publisher_names_and_topics_come_from_the_rclpy_graph(monkeypatch) -> No
     finally:
         node.destroy()
         rclpy_backend.shutdown()
+
+
+def test_raw_subscription_delivers_bytes_that_deserialize(monkeypatch) -> None:
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
+    from rl_control.ros.middleware import rclpy_backend
+
+    node = rclpy_backend.create_node("raw_check", [])
+    try:
+        type_ = "std_msgs/msg/Float64MultiArray"
+        cls = rclpy_backend.message_class(type_)
+        raw: list = []
+        node.create_subscription(type_, "raw_topic", raw.append, 10, raw=True)
+        pub = node.create_publisher(type_, "raw_topic", 10)
+        for _ in range(50):
+            pub.publish(cls(data=[1.5, 2.5]))
+            node.spin_once(0.05)
+            if raw:
+                break
+        assert raw and isinstance(raw[0], bytes)
+        assert list(rclpy_backend.deserialize(type_, raw[0]).data) == [1.5, 2.5]
+    finally:
+        node.destroy()
+        rclpy_backend.shutdown()

@@ -64,3 +64,8 @@ def message_class(type_name: str) -> type:
 
 def service_class(srv_type: str) -> Any:
     return _RUNTIME.types.service_class(srv_type)
+
+
+def deserialize(type_name: str, data: bytes) -> Any:
+    """Decode the CDR bytes a raw subscription delivered."""
+    return message_class(type_name).deserialize(data)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cyclonedds._clayer import ddspy_take
 from cyclonedds.core import (
     GuardCondition,
     InstanceState,
@@ -67,6 +68,24 @@ class EmbeddedSubscription(api.Subscription):
                     self.callback(sample)
                     count += 1
             if len(samples) < _TAKE_BATCH:
+                return count
+
+
+class RawSubscription(EmbeddedSubscription):
+    """Delivers each sample's serialized bytes, undecoded (``raw=True``). cyclonedds'
+    DataReader has no public take without decoding; this is its own take minus the decode."""
+
+    def dispatch(self) -> int:
+        count = 0
+        while True:
+            taken = ddspy_take(self.reader._ref, _ANY, _TAKE_BATCH)
+            if isinstance(taken, int):  # a DDS return code: the reader is gone
+                return count
+            for data, info in taken:
+                if info.valid_data:
+                    self.callback(data)
+                    count += 1
+            if len(taken) < _TAKE_BATCH:
                 return count
 
 
@@ -165,14 +184,20 @@ class EmbeddedNode(api.Node):
         return EmbeddedPublisher(self, cls, name, writer)
 
     def create_subscription(
-        self, type_name: str, topic: str, callback: Callable[[Any], None], qos: int | QoS = 10
+        self,
+        type_name: str,
+        topic: str,
+        callback: Callable[[Any], None],
+        qos: int | QoS = 10,
+        raw: bool = False,
     ) -> api.Subscription:
         self._check_alive()
         if not callable(callback):
             raise TypeError(f"subscription callback for {topic!r} is not callable")
         cls = self._ctx.types.message_class(type_name)
         reader = self._reader(type_name, topic, as_qos(qos), cls)
-        sub = EmbeddedSubscription(self.resolve_topic_name(topic), cls, reader, callback)
+        kind = RawSubscription if raw else EmbeddedSubscription
+        sub = kind(self.resolve_topic_name(topic), cls, reader, callback)
         self._attach(sub)
         return sub
 
