@@ -81,17 +81,20 @@ class MetricsLogger:
     ) -> None:
         self.csv_path = Path(csv_path)
         self.columns: list[str] = list(BASE_COLUMNS)
-        self._rows: list[dict[str, str]] = []
+        # Rows live in the file only (a long SAC run logs many): a new column rewrites the
+        # file from disk, so memory stays flat however long the run.
+        kept: list[dict[str, str]] = []
         if resume_step is not None and self.csv_path.is_file():
-            self._load_existing(resume_step)
-        self._rewrite()
+            kept = self._load_existing(resume_step)
+        self._rewrite(kept)
         self._writer = None
         if tensorboard_dir is not None:
             from torch.utils.tensorboard import SummaryWriter  # slow import, only when used
 
             self._writer = SummaryWriter(str(tensorboard_dir), purge_step=resume_step)
 
-    def _load_existing(self, resume_step: int) -> None:
+    def _load_existing(self, resume_step: int) -> list[dict[str, str]]:
+        kept = []
         with self.csv_path.open(newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             header = reader.fieldnames or []
@@ -102,14 +105,21 @@ class MetricsLogger:
                 except (KeyError, TypeError, ValueError):
                     keep = False
                 if keep:
-                    self._rows.append(row)
+                    kept.append(row)
+        return kept
 
-    def _rewrite(self) -> None:
+    def _rewrite(self, rows: list[dict[str, str]]) -> None:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, self.columns, restval="", lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self._rows)
+        writer.writerows(rows)
         atomic_write_text(self.csv_path, buffer.getvalue())
+
+    def _logged_rows(self) -> list[dict[str, str]]:
+        """The rows written so far, read back (torn lines were never written: appends are
+        whole lines from this process)."""
+        with self.csv_path.open(newline="", encoding="utf-8") as f:
+            return [row for row in csv.DictReader(f) if None not in row.values()]
 
     def log(self, row: Mapping[str, Any]) -> None:
         """Append one row; keys not seen before extend the header (the file is rewritten)."""
@@ -117,10 +127,10 @@ class MetricsLogger:
             raise ValueError("a metrics row needs 'env_steps'")
         cells = {str(k): _cell(v) for k, v in row.items()}
         new = [k for k in cells if k not in self.columns]
-        self._rows.append(cells)
         if new:
+            rows = self._logged_rows()
             self.columns += new
-            self._rewrite()
+            self._rewrite([*rows, cells])
         else:
             with self.csv_path.open("a", newline="", encoding="utf-8") as f:
                 csv.DictWriter(f, self.columns, restval="", lineterminator="\n").writerow(cells)
