@@ -109,6 +109,10 @@ def main() -> None:
     runs = done.setdefault(key, [])
     from rl_control.training.io import atomic_write_text
 
+    if len(runs) < len(ARMS) * args.repeat:
+        # an untimed run first: the first graph after a while pays for cold file caches
+        # (imports, URDFs), which would count against whichever arm happens to go first
+        one_run(args.task, args.algo, args.steps, args.domain, "without")
     for i in range(len(ARMS) * args.repeat):  # rotating arms: all see the same load
         if i < len(runs):
             continue
@@ -149,8 +153,9 @@ def main() -> None:
          "batches, per-step topics undecoded), the light one counts the low-rate topics and "
          "samples the per-step ones it draws "
          f"({' '.join(_monitor_cmd(0)[:2])}). env steps/s from the end of the first update "
-         "to the last (metrics.csv). Monitor CPU: the monitor process's user + system "
-         "seconds from its first output (start-up done) to the graph's end, over the graph "
+         "to the last (metrics.csv), after one untimed warm-up run. Monitor CPU: the "
+         "monitor process's user + system seconds from its first output (start-up done) "
+         "to the graph's end, over the graph "
          "run's wall time (a share of one core). Rotating runs; the machine is shared, so "
          "run-to-run noise can exceed the effect."],
         run=run,
