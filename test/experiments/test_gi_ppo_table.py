@@ -49,3 +49,49 @@ def test_report_lists_the_slides_numbers_and_where_gi_ppo_loses(tmp_path: Path) 
     assert reproduce.judge_gi_ppo_best(summary)[1] == "partly"
     assert reproduce.judge_gi_ppo_vs_ppo(summary)[1] == "reproduced"
     assert (tmp_path / "gi_ppo_table.png").stat().st_size > 0
+
+
+def test_problems_subset_runs_only_those_and_keeps_the_other_rows(tmp_path, monkeypatch) -> None:
+    name = table.output_name(2, None)
+    assert name == "gi_ppo_table_u2"  # not the default budget: its own files
+    (tmp_path / name).mkdir()
+    for algo in table.METHODS:  # an earlier run of another problem, same budget
+        _fake(tmp_path / name, "ackley_64", algo, 0, -3.0)
+    ran = []
+
+    def fake_job(job):
+        s, results, _ = job
+        ran.append((s["task"], s["algo"]))
+        _fake(Path(results), s["task"], s["algo"], s["seed"], -1.0)
+        return table.key(s)
+
+    monkeypatch.setattr(table, "run_job", fake_job)
+    argv = ["--updates", "2", "--seeds", "1", "--problems", "dejong_1", "--workers", "1",
+            "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]  # fmt: skip
+    path = table.main(argv)
+    assert path == tmp_path / f"{name}.md" and not (tmp_path / "gi_ppo_table.md").exists()
+    assert ran == [("dejong_1", a) for a in table.METHODS]
+    text = path.read_text()
+    assert "| ackley_64 | GI-PPO | -0.0036 | -3 ± 0 |" in text  # kept, not rerun
+    assert "| dejong_1 | GI-PPO | -3.84e-10 | -1 ± 0 |" in text
+    assert "| dejong_64 | GI-PPO | -1.04e-06 | not run |" in text
+    summary = json.loads((tmp_path / f"{name}.json").read_text())
+    assert set(summary["problems"]["ackley_64"]) == set(table.METHODS)
+
+
+def test_problems_and_tag_are_validated(capsys) -> None:
+    for argv, message in ((["--problems", "dejong_1,rosenbrock_2"], "unknown problem(s) "
+                           "rosenbrock_2; choose from dejong_1, dejong_64, ackley_1, ackley_64"),
+                          (["--problems", ","], "unknown problem(s) ','"),
+                          (["--tag", "../u300"], "tag must be letters, digits")):  # fmt: skip
+        try:
+            table.main([*argv, "--report-only"])
+        except SystemExit as exc:
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"{argv} was accepted")
+        assert message in capsys.readouterr().err
+    assert table.parse_problems("ackley_64, dejong_64") == ("dejong_64", "ackley_64")
+    assert table.output_name(table.DEFAULT_UPDATES, None) == "gi_ppo_table"
+    assert table.output_name(300, "u300") == table.output_name(300, None) == "gi_ppo_table_u300"
+    assert table.output_name(table.DEFAULT_UPDATES, "rerun") == "gi_ppo_table_rerun"
