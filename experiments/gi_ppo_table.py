@@ -94,9 +94,13 @@ def run_job(job: tuple[dict[str, Any], str, str]) -> str:
         rows = read_metrics(run_dir / "metrics.csv")
         ret = rows["train_return"]
         upd = [i for i, u in enumerate(rows["updates"]) if u > 0 and not np.isnan(ret[i])]
+        # GI-PPO's running totals after the last update (gi_ppo.FALLBACKS)
+        totals = [c for c in rows if c.startswith("fallbacks_")]
+        fallbacks = {c.removeprefix("fallbacks_"): rows[c][upd[-1]] for c in totals}
         return {
             "train_return": [rows["train_return"][i] for i in upd],
             "alpha": [rows["alpha"][i] for i in upd] if "alpha" in rows else [],
+            "fallbacks": fallbacks,
             "final_eval": rows["eval_return_mean"][-1],
             "wall_s": wall,
             "cpu_s": cpu,
@@ -132,7 +136,7 @@ def report(
     summary: dict[str, Any] = {
         "updates": updates, "seeds": list(seeds), "quick": quick, "problems": {},
     }  # fmt: skip
-    rows, misses = [], []
+    rows, misses, fallback_notes = [], [], []
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     for i, task in enumerate(PROBLEMS):
         ax = axes.flat[i]
@@ -155,6 +159,14 @@ def report(
             if algo == "gi_ppo":
                 alpha = np.array([r["alpha"] for r in runs])
                 axes.flat[4 if task.startswith("dejong") else 5].plot(alpha.mean(0), label=task)
+                counted = [r["fallbacks"] for r in runs if r.get("fallbacks")]
+                if counted:  # runs from before the counters have none
+                    cells[algo]["fallbacks_mean"] = {
+                        k: float(np.mean([c[k] for c in counted])) for k in counted[0]
+                    }  # fmt: skip
+                    hits = ", ".join(f"{k} {v:.1f}" for k, v in
+                                     cells[algo]["fallbacks_mean"].items() if v)  # fmt: skip
+                    fallback_notes.append(f"{task} ({len(counted)} runs): {hits or 'none'}")
         ax.set(title=task, xlabel="update (64 one-step episodes)", yscale="log",
                ylabel="−(best mean reward so far)")  # fmt: skip
         ax.legend(fontsize=7)
@@ -188,9 +200,12 @@ def report(
         "GI-PPO not best on (methods with a higher mean): "
         + ("; ".join(misses) if misses else "none"),
         "Wall s / CPU s: mean wall-clock and process CPU time of one run's Runner.train (the "
-        "slides' Table 2 measure), on 2 cores shared with other jobs (load ~20, niced): wall "
-        "is mostly waiting, CPU s is the comparable cost.",
+        "slides' Table 2 measure), on 2 cores shared with other jobs (niced; load in the "
+        "machine line): wall includes waiting, CPU s is the comparable cost.",
     ]
+    if fallback_notes:
+        head = f"GI-PPO fall-backs per run, mean over seeds (updates of {updates} where each "
+        notes.insert(3, head + "happened; gi_ppo.py: FALLBACKS): " + "; ".join(fallback_notes))
     header = ("problem", "method", "slides", "ours (max reward)", "final", "seeds", "wall s",
               "CPU s")  # fmt: skip
     title = "GI-PPO Table 1: average maximum reward (↑), function optimisation"
