@@ -121,6 +121,14 @@ def fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3g}"
 
 
+def _legend(ax: Any) -> None:
+    """The panel's legend, or 'not run' on a panel without results (a --problems subset)."""
+    if ax.get_lines():
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
+
+
 def report(
     results: Path, out: Path, updates: int, seeds: Iterable[int], run: Any, quick: bool = False,
     name: str = NAME,
@@ -169,7 +177,7 @@ def report(
                     fallback_notes.append(f"{task} ({len(counted)} runs): {hits or 'none'}")
         ax.set(title=task, xlabel="update (64 one-step episodes)", yscale="log",
                ylabel="−(best mean reward so far)")  # fmt: skip
-        ax.legend(fontsize=7)
+        _legend(ax)
         summary["problems"][task] = cells
         for algo in METHODS:
             c = cells.get(algo)
@@ -187,7 +195,7 @@ def report(
     for j, function in ((4, "De Jong"), (5, "Ackley")):
         axes.flat[j].set(title=f"GI-PPO α (mean over seeds), {function}", xlabel="update",
                          yscale="log", ylabel="α")  # fmt: skip
-        axes.flat[j].legend(fontsize=7)
+        _legend(axes.flat[j])
     summary["gi_ppo_beaten_by"] = misses
     notes = [
         f"{updates} updates x 64 one-step episodes per run (the slides: 2000 updates); "
