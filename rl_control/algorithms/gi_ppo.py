@@ -250,6 +250,7 @@ class GIPPO(AnalyticPPO):
             with torch.no_grad():
                 for p, b in zip(params, backup, strict=True):
                     p.copy_(b)
+            _drop_nonfinite_state(opt, params)
             lr /= cfg.lr_factor
         return False, last, cfg.gi_tries
 
@@ -365,3 +366,15 @@ class GIPPO(AnalyticPPO):
 
 
 register_algorithm("gi_ppo", GIPPO.build, ("differentiable",))
+
+
+def _drop_nonfinite_state(opt: torch.optim.Optimizer, params: list[torch.Tensor]) -> None:
+    """Forget the optimiser's moments of a parameter once they hold a NaN or inf: a try that
+    diverged would otherwise poison every later try and update through Adam's averages even
+    though the parameters themselves were restored. Finite moments are kept (ordinary
+    retries continue from them, so runs without a divergence are unchanged)."""
+    for p in params:
+        state = opt.state.get(p)
+        if state and any(torch.is_tensor(v) and not torch.isfinite(v).all()
+                         for v in state.values()):  # fmt: skip
+            del opt.state[p]

@@ -69,6 +69,21 @@ def test_failed_regression_restores_the_actor():
         assert torch.equal(p, b)
 
 
+def test_a_diverged_try_does_not_poison_later_regressions():
+    # lr 50 drives the loss to NaN; the restored actor must still fit a reachable target
+    # afterwards at a sane rate (Adam's moments of the NaN try are forgotten)
+    algo = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2)
+    ctx = _context(algo)
+    converged, _, _ = algo.regress(ctx, ctx.data["actions"] + 1e-3)
+    assert not converged
+    opt = algo.optimizers["gi"]
+    assert all(torch.isfinite(v).all() for st in opt.state.values() for v in st.values()
+               if torch.is_tensor(v))  # fmt: skip
+    algo.gi_lr = 1e-3
+    converged, loss, _ = algo.regress(ctx, ctx.data["actions"] + 1e-3)
+    assert converged and math.isfinite(loss)
+
+
 def test_alpha_rule_cases():
     cfg = GIPPOConfig()
     smooth = dict(converged=True, det_ratio=(0.9, 1.1), oorr=0.1, worse=False, cfg=cfg)
