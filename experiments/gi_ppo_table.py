@@ -10,13 +10,18 @@ code tracks a running mean of the last 100 episodes: ~1.5 updates), averaged ove
 the final deterministic reward (the policy mean) is reported too. Budgets are far below the
 paper's 2000 updates (the machine is 2 shared cores); say so when comparing numbers.
 
-Resumable: one JSON per (problem, method, seed) under experiments/results/gi_ppo_table/
-(atomic; a rerun skips finished ones, an unfinished one restarts from scratch).
+Resumable: one JSON per (problem, method, seed) under experiments/results/<name>/
+(atomic; a rerun skips finished ones, an unfinished one restarts from scratch). The report
+covers every problem with results on disk, so a ``--problems`` subset run keeps the others'
+rows. ``<name>`` is gi_ppo_table at the default budget and gi_ppo_table_<tag> otherwise (the
+tag defaults to u<updates>), so a longer budget never overwrites the default table.
 
-    python experiments/gi_ppo_table.py                 # 150 updates per run (~40 min, 2 cores)
+    python experiments/gi_ppo_table.py                 # 60 updates per run, 100 runs
+    python experiments/gi_ppo_table.py --updates 300 --problems dejong_64,ackley_64
+                                                       # -> gi_ppo_table_u300.{md,json,png}
     python experiments/gi_ppo_table.py --updates 2000  # the paper's budget (hours)
     python experiments/gi_ppo_table.py --quick         # smoke run (not a result)
-Writes experiments/results/gi_ppo_table.{md,json,png}.
+Writes experiments/results/<name>.{md,json,png}; run folders under runs/<name>/.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ SLIDES = {
 }  # fmt: skip
 SEEDS = (0, 1, 2, 3, 4)
 NUM_ENVS = 64
+DEFAULT_UPDATES = 60
+NAME = "gi_ppo_table"
 RESULTS = ROOT / "experiments" / "results"
 
 
@@ -87,9 +94,13 @@ def run_job(job: tuple[dict[str, Any], str, str]) -> str:
         rows = read_metrics(run_dir / "metrics.csv")
         ret = rows["train_return"]
         upd = [i for i, u in enumerate(rows["updates"]) if u > 0 and not np.isnan(ret[i])]
+        # GI-PPO's running totals after the last update (gi_ppo.FALLBACKS)
+        totals = [c for c in rows if c.startswith("fallbacks_")]
+        fallbacks = {c.removeprefix("fallbacks_"): rows[c][upd[-1]] for c in totals}
         return {
             "train_return": [rows["train_return"][i] for i in upd],
             "alpha": [rows["alpha"][i] for i in upd] if "alpha" in rows else [],
+            "fallbacks": fallbacks,
             "final_eval": rows["eval_return_mean"][-1],
             "wall_s": wall,
             "cpu_s": cpu,
@@ -110,10 +121,20 @@ def fmt(x: float) -> str:
     return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.3g}"
 
 
+def _legend(ax: Any) -> None:
+    """The panel's legend, or 'not run' on a panel without results (a --problems subset)."""
+    if ax.get_lines():
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
+
+
 def report(
-    results: Path, out: Path, updates: int, seeds: Iterable[int], run: Any, quick: bool = False
-) -> Path:
-    """Table (ours beside the slides'), plot of curves and α, summary JSON."""
+    results: Path, out: Path, updates: int, seeds: Iterable[int], run: Any, quick: bool = False,
+    name: str = NAME,
+) -> Path:  # fmt: skip
+    """Table (ours beside the slides'), plot of curves and α, summary JSON as <out>/<name>.*;
+    every problem's rows come from the JSONs in ``results``, whichever problems were run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +144,7 @@ def report(
     summary: dict[str, Any] = {
         "updates": updates, "seeds": list(seeds), "quick": quick, "problems": {},
     }  # fmt: skip
-    rows, misses = [], []
+    rows, misses, fallback_notes = [], [], []
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     for i, task in enumerate(PROBLEMS):
         ax = axes.flat[i]
@@ -146,9 +167,17 @@ def report(
             if algo == "gi_ppo":
                 alpha = np.array([r["alpha"] for r in runs])
                 axes.flat[4 if task.startswith("dejong") else 5].plot(alpha.mean(0), label=task)
+                counted = [r["fallbacks"] for r in runs if r.get("fallbacks")]
+                if counted:  # runs from before the counters have none
+                    cells[algo]["fallbacks_mean"] = {
+                        k: float(np.mean([c[k] for c in counted])) for k in counted[0]
+                    }  # fmt: skip
+                    hits = ", ".join(f"{k} {v:.1f}" for k, v in
+                                     cells[algo]["fallbacks_mean"].items() if v)  # fmt: skip
+                    fallback_notes.append(f"{task} ({len(counted)} runs): {hits or 'none'}")
         ax.set(title=task, xlabel="update (64 one-step episodes)", yscale="log",
                ylabel="−(best mean reward so far)")  # fmt: skip
-        ax.legend(fontsize=7)
+        _legend(ax)
         summary["problems"][task] = cells
         for algo in METHODS:
             c = cells.get(algo)
@@ -163,10 +192,10 @@ def report(
                       and c["max_mean"] > cells["gi_ppo"]["max_mean"]]  # fmt: skip
             if better:
                 misses.append(f"{task}: {', '.join(LABELS[a] for a in better)}")
-    for j, name in ((4, "De Jong"), (5, "Ackley")):
-        axes.flat[j].set(title=f"GI-PPO α (mean over seeds), {name}", xlabel="update",
+    for j, function in ((4, "De Jong"), (5, "Ackley")):
+        axes.flat[j].set(title=f"GI-PPO α (mean over seeds), {function}", xlabel="update",
                          yscale="log", ylabel="α")  # fmt: skip
-        axes.flat[j].legend(fontsize=7)
+        _legend(axes.flat[j])
     summary["gi_ppo_beaten_by"] = misses
     notes = [
         f"{updates} updates x 64 one-step episodes per run (the slides: 2000 updates); "
@@ -179,38 +208,69 @@ def report(
         "GI-PPO not best on (methods with a higher mean): "
         + ("; ".join(misses) if misses else "none"),
         "Wall s / CPU s: mean wall-clock and process CPU time of one run's Runner.train (the "
-        "slides' Table 2 measure), on 2 cores shared with other jobs (load ~20, niced): wall "
-        "is mostly waiting, CPU s is the comparable cost.",
+        "slides' Table 2 measure), on 2 cores shared with other jobs (niced; load in the "
+        "machine line): wall includes waiting, CPU s is the comparable cost.",
     ]
+    if fallback_notes:
+        head = f"GI-PPO fall-backs per run, mean over seeds (updates of {updates} where each "
+        notes.insert(3, head + "happened; gi_ppo.py: FALLBACKS): " + "; ".join(fallback_notes))
     header = ("problem", "method", "slides", "ours (max reward)", "final", "seeds", "wall s",
               "CPU s")  # fmt: skip
     title = "GI-PPO Table 1: average maximum reward (↑), function optimisation"
-    return fair.write_report(fig, out, "gi_ppo_table", summary, title, header, rows, notes, run)
+    return fair.write_report(fig, out, name, summary, title, header, rows, notes, run)
+
+
+def parse_problems(text: str) -> tuple[str, ...]:
+    """``a,b`` -> the problems in table order; ValueError naming unknown ones."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROBLEMS]
+    if unknown or not names:
+        raise ValueError(f"unknown problem(s) {', '.join(unknown) or repr(text)}; "
+                         f"choose from {', '.join(PROBLEMS)}")  # fmt: skip
+    return tuple(p for p in PROBLEMS if p in names)
+
+
+def output_name(updates: int, tag: str | None) -> str:
+    """gi_ppo_table at the default budget without a tag, else gi_ppo_table_<tag> (the tag
+    defaults to u<updates>)."""
+    if tag is None:
+        tag = "" if updates == DEFAULT_UPDATES else f"u{updates}"
+    if tag and not all(c.isalnum() or c in "_-" for c in tag):
+        raise ValueError(f"tag must be letters, digits, '_' or '-', got {tag!r}")
+    return f"{NAME}_{tag}" if tag else NAME
 
 
 def main(argv: Iterable[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--updates", type=int, default=60, help="updates per run")
+    parser.add_argument("--updates", type=int, default=DEFAULT_UPDATES, help="updates per run")
     parser.add_argument("--quick", action="store_true", help="2 updates, 1 seed, De Jong-1 only")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="first N of seeds 0-4")
+    parser.add_argument("--problems", default=",".join(PROBLEMS),
+                        help=f"comma-separated subset of {','.join(PROBLEMS)} to run")  # fmt: skip
+    parser.add_argument("--tag", help="output name gi_ppo_table_<tag> (default u<updates>, "
+                        f"none at {DEFAULT_UPDATES} updates)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
-    parser.add_argument("--runs", type=Path, help="run folders (default runs/gi_ppo_table)")
+    parser.add_argument("--runs", type=Path, help="run folders (default runs/<name>)")
     args = parser.parse_args(None if argv is None else list(argv))
+    try:
+        problems = QUICK_PROBLEMS if args.quick else parse_problems(args.problems)
+        name = NAME if args.quick else output_name(args.updates, args.tag)
+    except ValueError as exc:
+        parser.error(str(exc))
     run = start_run(argv=["experiments/gi_ppo_table.py", *(argv or sys.argv[1:])])
     updates, seeds = (2, (0,)) if args.quick else (args.updates, SEEDS[: args.seeds])
     out = args.out or (ROOT / "runs/experiments_quick" if args.quick else RESULTS)
-    results = out / "gi_ppo_table"
-    runs = args.runs or ROOT / "runs/gi_ppo_table"
+    results = out / name
+    runs = args.runs or ROOT / "runs" / name
     results.mkdir(parents=True, exist_ok=True)
     jobs = [({"task": t, "algo": a, "seed": sd, "updates": updates}, str(results), str(runs))
-            for sd in seeds for t in (QUICK_PROBLEMS if args.quick else PROBLEMS)
-            for a in METHODS]  # fmt: skip
+            for sd in seeds for t in problems for a in METHODS]  # fmt: skip
     if not args.report_only:
-        for name in fair.run_pool(run_job, jobs, args.workers):
-            print("done", name, flush=True)
-    path = report(results, out, updates, seeds, run, args.quick)
+        for done in fair.run_pool(run_job, jobs, args.workers):
+            print("done", done, flush=True)
+    path = report(results, out, updates, seeds, run, args.quick, name)
     print(path.read_text())
     return path
 

@@ -38,6 +38,21 @@ PPO plus a pre-update step (:meth:`GIPPO.begin_update`):
 4. PPO's update with importance-sampling density π_h = ½(π_θ̄ + π_α) (π_α: the fitted
    actor) in place of the behaviour log-prob (:func:`mixed_log_prob`), so PPO's ratio is
    π_θ/π_h; where some |log π_α − log π_θ̄| > 4 the code's fallback π_h = π_α is used.
+
+Fall-backs (:data:`FALLBACKS`), each a per-update stat ``fallback_<kind>`` (1: it happened in
+this update's pre-update step) and a running total ``fallbacks_<kind>`` kept in the
+state_dict:
+
+- ``regression_retry``: a regression try's loss ended above its start, the actor was restored
+  and a retry at a lower learning rate converged;
+- ``regression_failed``: every try failed (the actor is θ̄ again; "code": α kept, the
+  regression learning rate lowered; "slides": that candidate rejected);
+- ``alpha_variance`` / ``alpha_oorr`` / ``alpha_bias``: α lowered for the determinant test,
+  the out-of-range ratio or the improvement estimate ("code": the next α divided by f, each
+  cause that held; "slides": a rejected candidate failed that test);
+- ``plain_ppo``: the PPO step ran with π_h = π_θ̄ (the actor restored: "code" after a failed
+  regression, "slides" when no candidate passed);
+- ``pi_h_alpha``: π_h = π_α, the numerical fallback above.
 """
 
 from __future__ import annotations
@@ -54,6 +69,9 @@ from rl_control.algorithms.ppo import UpdateContext, clip_grad_norm
 from rl_control.algorithms.registry import register_algorithm
 
 ALPHA_RULES = ("code", "slides")
+#: the kinds of fall-back of the pre-update step (module docstring)
+FALLBACKS = ("regression_retry", "regression_failed", "alpha_variance", "alpha_oorr",
+             "alpha_bias", "plain_ppo", "pi_h_alpha")  # fmt: skip
 
 
 @dataclass
@@ -96,11 +114,18 @@ def alpha_actions(actions: torch.Tensor, grad: torch.Tensor, alpha: float) -> to
     return actions + alpha * grad
 
 
+def log_gap_exceeded(
+    old_log_prob: torch.Tensor, alpha_log_prob: torch.Tensor, max_log_gap: float = 4.0
+) -> bool:
+    """Some |log π_α − log π_θ̄| > max_log_gap: where :func:`mixed_log_prob` uses π_α."""
+    return bool(((alpha_log_prob - old_log_prob).abs() > max_log_gap).any())
+
+
 def mixed_log_prob(
     old_log_prob: torch.Tensor, alpha_log_prob: torch.Tensor, max_log_gap: float = 4.0
 ) -> torch.Tensor:
     """log π_h = log ½(π_θ̄ + π_α); log π_α where some |log π_α − log π_θ̄| > max_log_gap."""
-    if bool(((alpha_log_prob - old_log_prob).abs() > max_log_gap).any()):
+    if log_gap_exceeded(old_log_prob, alpha_log_prob, max_log_gap):
         return alpha_log_prob
     return torch.logaddexp(old_log_prob, alpha_log_prob) - math.log(2.0)
 
@@ -121,6 +146,16 @@ def adapt_alpha(
     if oorr > cfg.max_oorr or worse:
         nxt = alpha / cfg.alpha_factor
     return min(nxt, cfg.max_alpha)
+
+
+def lowering_causes(
+    det_ratio: tuple[float, float], oorr: float, bad_bias: bool, cfg: GIPPOConfig
+) -> set[str]:
+    """The α tests a fitted α-policy failed, as :data:`FALLBACKS` kinds."""
+    inside = 1 - cfg.alpha_interval <= det_ratio[0] and det_ratio[1] <= 1 + cfg.alpha_interval
+    failed = {"alpha_variance": not inside, "alpha_oorr": oorr > cfg.max_oorr,
+              "alpha_bias": bad_bias}  # fmt: skip
+    return {kind for kind, hit in failed.items() if hit}
 
 
 def alpha_candidates(last: float, cfg: GIPPOConfig) -> list[float]:
@@ -148,8 +183,16 @@ class AlphaStats:
     log_prob: torch.Tensor  # log π_α of the rollout's actions
 
 
-#: (α of this update's α-policy, regression converged, its loss, its stats, candidates tried)
-RuleResult = tuple[float, bool, float, AlphaStats, int]
+@dataclass
+class RuleResult:
+    """What an α rule did this update."""
+
+    alpha: float  # α of this update's α-policy (0: none, plain PPO)
+    converged: bool  # the (last) regression converged
+    loss: float  # its final loss
+    stats: AlphaStats
+    tries: int  # candidates tried
+    fallbacks: set[str]  # :data:`FALLBACKS` kinds that happened
 
 
 @dataclass
@@ -169,6 +212,7 @@ class GIPPO(AnalyticPPO):
         self.alpha = self.config.alpha_init
         self.gi_lr = self.config.gi_learning_rate
         self._perf = [0.0, 0.0, 0]  # running mean, M2 and count of the estimated improvement
+        self.fallbacks = dict.fromkeys(FALLBACKS, 0)  # running totals, checkpointed
 
     def _build_optimizers(self) -> None:
         super()._build_optimizers()
@@ -182,13 +226,14 @@ class GIPPO(AnalyticPPO):
         (grad,) = torch.autograd.grad(adv.sum(), u)
         return data["actions"], grad
 
-    def regress(self, ctx: AnalyticContext, target: torch.Tensor) -> tuple[bool, float]:
-        """Fit g_θ(s, ε) to ``target``; (converged, final loss). Restores θ̄ on failure."""
+    def regress(self, ctx: AnalyticContext, target: torch.Tensor) -> tuple[bool, float, int]:
+        """Fit g_θ(s, ε) to ``target``; (converged, final loss, failed tries). Restores θ̄
+        after each failed try."""
         cfg, params, opt = self.config, self.policy.actor_parameters(), self.optimizers["gi"]
         backup = [p.detach().clone() for p in params]
         lr, mb = self.gi_lr, {"index": ctx.data["index"], "obs": ctx.data["obs"]}
         first = last = float("nan")
-        for _ in range(cfg.gi_tries):
+        for tried in range(cfg.gi_tries):
             for group in opt.param_groups:
                 group["lr"] = lr
             for i in range(cfg.gi_iters):
@@ -201,12 +246,13 @@ class GIPPO(AnalyticPPO):
                 first = loss.item() if i == 0 else first
                 last = loss.item() if i == cfg.gi_iters - 1 else last
             if last <= first:
-                return True, last
+                return True, last, tried
             with torch.no_grad():
                 for p, b in zip(params, backup, strict=True):
                     p.copy_(b)
+            _drop_nonfinite_state(opt, params)
             lr /= cfg.lr_factor
-        return False, last
+        return False, last, cfg.gi_tries
 
     def _worse(self, perf: float) -> bool:
         """perf < 0 and below −1 in the running standardisation (updated after the test)."""
@@ -236,13 +282,23 @@ class GIPPO(AnalyticPPO):
                    grad: torch.Tensor) -> RuleResult:  # fmt: skip
         """Fit g_α at the current α, then adapt α for the next update ("code")."""
         cfg, alpha = self.config, self.alpha
-        converged, reg_loss = self.regress(ctx, alpha_actions(actions, grad, alpha))
+        converged, reg_loss, failed = self.regress(ctx, alpha_actions(actions, grad, alpha))
         st = self.alpha_stats(ctx)
         worse = self._worse(st.perf)
         self.alpha = adapt_alpha(alpha, converged, st.det_ratio, st.oorr, worse, cfg)
-        if not converged:
+        kinds = self._regression_kinds(converged, failed)
+        if converged:  # adapt_alpha's reasons to lower α (a restored actor passes them all)
+            kinds |= lowering_causes(st.det_ratio, st.oorr, worse, cfg)
+        else:
             self.gi_lr = max(self.gi_lr / cfg.lr_factor, cfg.min_gi_learning_rate)
-        return alpha, converged, reg_loss, st, 1
+            kinds.add("plain_ppo")  # π_α = π_θ̄, so π_h = π_θ̄
+        return RuleResult(alpha, converged, reg_loss, st, 1, kinds)
+
+    @staticmethod
+    def _regression_kinds(converged: bool, failed: int) -> set[str]:
+        if not converged:
+            return {"regression_failed"}
+        return {"regression_retry"} if failed else set()
 
     def _slides_rule(self, ctx: AnalyticContext, actions: torch.Tensor,
                      grad: torch.Tensor) -> RuleResult:  # fmt: skip
@@ -250,18 +306,22 @@ class GIPPO(AnalyticPPO):
         actor restored: plain PPO this update)."""
         cfg, params = self.config, self.policy.actor_parameters()
         backup = [p.detach().clone() for p in params]
-        candidates = alpha_candidates(self.alpha, cfg)
+        candidates, kinds = alpha_candidates(self.alpha, cfg), set()
         for tries, alpha in enumerate(candidates, 1):
-            converged, reg_loss = self.regress(ctx, alpha_actions(actions, grad, alpha))
+            converged, reg_loss, failed = self.regress(ctx, alpha_actions(actions, grad, alpha))
             st = self.alpha_stats(ctx)
+            kinds |= self._regression_kinds(converged, failed)
             if slides_admissible(converged, st.det_ratio, st.oorr, st.perf, cfg):
                 self.alpha = alpha
-                return alpha, converged, reg_loss, st, tries
+                return RuleResult(alpha, converged, reg_loss, st, tries, kinds)
+            if converged:  # a failed regression is θ̄ again: its tests say nothing of α
+                kinds |= lowering_causes(st.det_ratio, st.oorr, st.perf <= 0, cfg)
             with torch.no_grad():
                 for p, b in zip(params, backup, strict=True):
                     p.copy_(b)
         self.alpha = candidates[-1]
-        return 0.0, converged, reg_loss, self.alpha_stats(ctx), len(candidates)
+        st = self.alpha_stats(ctx)
+        return RuleResult(0.0, converged, reg_loss, st, len(candidates), kinds | {"plain_ppo"})
 
     def begin_update(self, data: dict[str, torch.Tensor]) -> GIContext:
         base = super().begin_update(data)
@@ -269,14 +329,21 @@ class GIPPO(AnalyticPPO):
         assert ctx.old is not None
         actions, grad = self.action_gradient(ctx)
         rule = self._code_rule if self.config.alpha_rule == "code" else self._slides_rule
-        alpha, converged, reg_loss, st, tries = rule(ctx, actions, grad)
-        data["log_probs"] = mixed_log_prob(data["log_probs"], st.log_prob, self.config.max_log_gap)
+        res = rule(ctx, actions, grad)
+        st, gap = res.stats, self.config.max_log_gap
+        if log_gap_exceeded(data["log_probs"], st.log_prob, gap):
+            res.fallbacks.add("pi_h_alpha")
+        data["log_probs"] = mixed_log_prob(data["log_probs"], st.log_prob, gap)
+        for kind in res.fallbacks:
+            self.fallbacks[kind] += 1
         ctx.info = {
-            "alpha": alpha, "next_alpha": self.alpha, "gi_learning_rate": self.gi_lr,
-            "regression_loss": reg_loss, "regression_converged": float(converged),
+            "alpha": res.alpha, "next_alpha": self.alpha, "gi_learning_rate": self.gi_lr,
+            "regression_loss": res.loss, "regression_converged": float(res.converged),
             "det_ratio_min": st.det_ratio[0], "det_ratio_max": st.det_ratio[1],
-            "out_of_range_ratio": st.oorr, "est_improvement": st.perf, "alpha_tries": tries,
+            "out_of_range_ratio": st.oorr, "est_improvement": st.perf, "alpha_tries": res.tries,
             "grad_norm_mean": grad.norm(dim=-1).mean().item(),
+            **{f"fallback_{k}": float(k in res.fallbacks) for k in FALLBACKS},
+            **{f"fallbacks_{k}": float(n) for k, n in self.fallbacks.items()},
         }  # fmt: skip
         return ctx
 
@@ -287,13 +354,27 @@ class GIPPO(AnalyticPPO):
 
     def _extra_state(self) -> dict[str, Any]:
         return {**super()._extra_state(), "alpha": self.alpha, "gi_lr": self.gi_lr,
-                "perf": list(self._perf)}  # fmt: skip
+                "perf": list(self._perf), "fallbacks": dict(self.fallbacks)}  # fmt: skip
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         super()._load_extra_state(state)
         self.alpha = float(state.get("alpha", self.config.alpha_init))
         self.gi_lr = float(state.get("gi_lr", self.config.gi_learning_rate))
         self._perf = list(state.get("perf", [0.0, 0.0, 0]))
+        saved = state.get("fallbacks", {})  # checkpoints from before the counters: zeros
+        self.fallbacks = {k: int(saved.get(k, 0)) for k in FALLBACKS}
 
 
 register_algorithm("gi_ppo", GIPPO.build, ("differentiable",))
+
+
+def _drop_nonfinite_state(opt: torch.optim.Optimizer, params: list[torch.Tensor]) -> None:
+    """Forget the optimiser's moments of a parameter once they hold a NaN or inf: a try that
+    diverged would otherwise poison every later try and update through Adam's averages even
+    though the parameters themselves were restored. Finite moments are kept (ordinary
+    retries continue from them, so runs without a divergence are unchanged)."""
+    for p in params:
+        state = opt.state.get(p)
+        if state and any(torch.is_tensor(v) and not torch.isfinite(v).all()
+                         for v in state.values()):  # fmt: skip
+            del opt.state[p]

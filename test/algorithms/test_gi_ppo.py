@@ -11,6 +11,7 @@ from function_opt_toys import build, collect, train
 
 from rl_control.algorithms.analytic import AnalyticPPO
 from rl_control.algorithms.gi_ppo import (
+    FALLBACKS,
     GIPPOConfig,
     adapt_alpha,
     alpha_actions,
@@ -18,6 +19,7 @@ from rl_control.algorithms.gi_ppo import (
     mixed_log_prob,
     slides_admissible,
 )
+from rl_control.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def _context(algo):
@@ -50,8 +52,8 @@ def test_regression_fits_the_alpha_policy_on_reparameterised_actions():
     u = ctx.data["actions"]
     target = 0.5 * u + 0.2  # an affine map of ε: a Gaussian policy represents it exactly
     start = (u - target).square().sum(-1).mean().item()
-    converged, loss = algo.regress(ctx, target)
-    assert converged and loss < 0.02 * start
+    converged, loss, failed = algo.regress(ctx, target)
+    assert converged and loss < 0.02 * start and failed == 0
     dist = algo.policy.distribution(ctx.data["obs"][:1])
     assert dist.mean.item() == pytest.approx(0.5 * ctx.old.mean[0].item() + 0.2, abs=0.03)
     assert math.exp(dist.log_std.item()) == pytest.approx(0.5, abs=0.05)
@@ -61,10 +63,25 @@ def test_failed_regression_restores_the_actor():
     algo = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2)
     ctx = _context(algo)
     before = [p.detach().clone() for p in algo.policy.actor_parameters()]
-    converged, _ = algo.regress(ctx, ctx.data["actions"] + 1e-3)
-    assert not converged
+    converged, _, failed = algo.regress(ctx, ctx.data["actions"] + 1e-3)
+    assert not converged and failed == 2
     for p, b in zip(algo.policy.actor_parameters(), before, strict=True):
         assert torch.equal(p, b)
+
+
+def test_a_diverged_try_does_not_poison_later_regressions():
+    # lr 50 drives the loss to NaN; the restored actor must still fit a reachable target
+    # afterwards at a sane rate (Adam's moments of the NaN try are forgotten)
+    algo = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2)
+    ctx = _context(algo)
+    converged, _, _ = algo.regress(ctx, ctx.data["actions"] + 1e-3)
+    assert not converged
+    opt = algo.optimizers["gi"]
+    assert all(torch.isfinite(v).all() for st in opt.state.values() for v in st.values()
+               if torch.is_tensor(v))  # fmt: skip
+    algo.gi_lr = 1e-3
+    converged, loss, _ = algo.regress(ctx, ctx.data["actions"] + 1e-3)
+    assert converged and math.isfinite(loss)
 
 
 def test_alpha_rule_cases():
@@ -184,3 +201,120 @@ def test_analytic_algorithms_refuse_a_task_whose_observation_is_not_its_state():
     for algo in ("gi_ppo", "rp", "lr_rp"):
         with pytest.raises(ValueError, match="observes its full state; 'two_link_leg' does not"):
             make_algorithm(algo, spec, {}, 0)
+
+
+def _fallbacks(stats: dict[str, float]) -> set[str]:
+    """The fall-back kinds of one update's stats; their totals are consistent with them."""
+    assert {f"fallback_{k}" for k in FALLBACKS} | {f"fallbacks_{k}" for k in FALLBACKS} <= set(
+        stats
+    )
+    return {k for k in FALLBACKS if stats[f"fallback_{k}"] == 1.0}
+
+
+def _fixed_step(algo, step) -> None:
+    """Replace ∂A/∂a by a constructed one: g_α = a + ``step(ctx)`` at the algorithm's α."""
+    algo.action_gradient = lambda ctx: (ctx.data["actions"], step(ctx) / algo.alpha)
+
+
+def _one_update(algo) -> set[str]:
+    collect(algo)
+    stats = algo.update()
+    kinds = _fallbacks(stats)
+    assert algo.fallbacks == {k: int(k in kinds) for k in FALLBACKS}  # totals after one update
+    assert all(stats[f"fallbacks_{k}"] == algo.fallbacks[k] for k in FALLBACKS)
+    return kinds
+
+
+def test_fallback_regression_failed_is_plain_ppo():
+    # lr 50: every try's loss rises (to NaN), the actor is θ̄ again, so π_h = π_θ̄
+    algo = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2)
+    assert _one_update(algo) == {"regression_failed", "plain_ppo"}
+    assert algo.gi_lr == pytest.approx(50.0 / 1.5)
+
+
+def test_fallback_regression_retry():
+    # g_α = a + 0.05: at lr 1 the first try overshoots (its loss rises), at lr 0.01 it fits
+    algo = build("gi_ppo", "dejong_1", alpha_init=1e-2, gi_learning_rate=1.0, gi_tries=2,
+                 lr_factor=100.0)  # fmt: skip
+    _fixed_step(algo, lambda ctx: torch.full_like(ctx.data["actions"], 0.05))
+    assert _one_update(algo) == {"regression_retry"}
+
+
+def test_fallback_alpha_lowered_by_the_determinant_test():
+    # g_α contracts ε by 1 %: det ratio 0.99^64 = 0.53 < 0.6 in 64-D while each sample's
+    # density ratio stays near 1 (measured: 11 % of samples out of range, improvement > 0)
+    algo = build("gi_ppo", "dejong_64", alpha_init=1e-2, gi_learning_rate=1e-2, gi_iters=64)
+    _fixed_step(algo, lambda ctx: -0.01 * (ctx.data["actions"] - ctx.old.mean))
+    assert _one_update(algo) == {"alpha_variance"}
+    assert algo.alpha == pytest.approx(1e-2 / 1.1)
+
+
+def test_fallback_alpha_lowered_by_the_out_of_range_ratio():
+    # g_α shifts the mean by 0.5 σ, σ kept: det ratio ~1, ~70 % of samples out of range
+    algo = build("gi_ppo", "dejong_1", alpha_init=1e-2, gi_learning_rate=1e-2, gi_iters=64)
+    _fixed_step(algo, lambda ctx: torch.full_like(ctx.data["actions"], 0.5))
+    assert _one_update(algo) == {"alpha_oorr"}
+    assert algo.alpha == pytest.approx(1e-2 / 1.1)
+
+
+def test_fallback_alpha_lowered_by_the_improvement_estimate():
+    # the first update follows ∂A/∂a (improvement > 0), the second goes against it: its
+    # improvement is negative and far below the first in the running standardisation
+    algo = build("gi_ppo", "dejong_1", alpha_init=1e-3)
+    assert _one_update(algo) == set()
+    true = algo.action_gradient
+    algo.action_gradient = lambda ctx: (lambda u, g: (u, -g))(*true(ctx))
+    collect(algo)
+    stats = algo.update()
+    assert _fallbacks(stats) == {"alpha_bias"} and stats["est_improvement"] < 0
+    assert algo.fallbacks == {k: int(k == "alpha_bias") for k in FALLBACKS}
+    assert algo.alpha == pytest.approx(1e-3 * 1.1 / 1.1)
+
+
+def test_fallback_pi_h_is_the_alpha_policy_on_a_far_sample():
+    # one stored action 45 σ out (ε = 45); a 0.1 σ mean shift moves its log-density by
+    # 0.1·45 > 4 (the max_log_gap) while the others stay inside the clip range
+    algo = build("gi_ppo", "dejong_1", alpha_init=1e-2, gi_learning_rate=1e-2, gi_iters=64)
+    task, n, policy = algo.spec.task, algo.num_envs, algo.policy
+    obs = np.zeros((n, 1), dtype=np.float32)
+    out = algo.act(obs)
+    far = policy.action_center.numpy() + 45.0 * policy.action_half_range.numpy()
+    out.action[0] = far
+    with torch.no_grad():
+        dist = policy.distribution(policy.normalize_obs(torch.zeros(1, 1)))
+        out.log_prob[0] = dist.log_prob(torch.full((1, 1), 45.0)).item()
+    done = np.ones(n, dtype=bool)
+    algo.record(obs, out, task.reward(None, task.clip_action(out.action), None), done, ~done,
+                obs)  # fmt: skip
+    _fixed_step(algo, lambda ctx: torch.full_like(ctx.data["actions"], 0.1))
+    stats = algo.update()
+    assert _fallbacks(stats) == {"pi_h_alpha"} and stats["out_of_range_ratio"] < 0.1
+
+
+def test_fallback_slides_rule_plain_ppo_counts_the_failed_tests():
+    # the exploding case of test_slides_rule_falls_back_to_plain_ppo_when_no_alpha_passes
+    algo = build("gi_ppo", "dejong_1", seed=1, alpha_rule="slides", alpha_init=1e-2,
+                 gi_learning_rate=0.05, gi_iters=32, search_steps=3)  # fmt: skip
+    step = algo.step_fn
+    algo.step_fn = lambda s, a: (lambda s2, r, d: (s2, 1e4 * r, d))(*step(s, a))
+    kinds = _one_update(algo)
+    assert "plain_ppo" in kinds and {"alpha_variance", "alpha_oorr"} <= kinds
+    assert not kinds & {"regression_failed", "regression_retry", "pi_h_alpha"}
+
+
+def test_fallback_totals_survive_a_checkpoint(tmp_path):
+    algo = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2)
+    train(algo, 2)
+    assert algo.fallbacks["regression_failed"] == algo.fallbacks["plain_ppo"] == 2
+    save_checkpoint(tmp_path / "checkpoint.pt", algo, {})
+    other = build("gi_ppo", "dejong_1", gi_iters=4, gi_learning_rate=50.0, gi_tries=2, seed=5)
+    assert set(other.fallbacks.values()) == {0}
+    other.load_state_dict(load_checkpoint(tmp_path / "checkpoint.pt")["algorithm_state"])
+    assert other.fallbacks == algo.fallbacks
+    collect(other)
+    stats = other.update()  # the totals go on from the saved ones
+    assert stats["fallbacks_regression_failed"] == 3.0 and stats["fallbacks_alpha_oorr"] == 0.0
+    legacy = other.state_dict()
+    del legacy["extra"]["fallbacks"]
+    other.load_state_dict(legacy)  # a checkpoint from before the counters
+    assert set(other.fallbacks.values()) == {0}
