@@ -6,6 +6,8 @@ spin timeout, clean-up); its ``main`` runs that one unit, and the node container
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import sys
 import threading
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.runner import LAUNCHER_PID_ENV
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class _StopRequest:
@@ -70,6 +75,8 @@ def run_units(units: Sequence[Unit]) -> int:
     if main_thread:  # signal handlers can only be set from the main thread
         previous = signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if not end_with_launcher():
+            stop.signum = signal.SIGTERM  # started by a launcher that is gone already
     try:
         while mw.ok() and stop.signum is None:
             host.spin_once(min(unit.timeout() for unit in units))
@@ -88,6 +95,24 @@ def run_units(units: Sequence[Unit]) -> int:
         finally:
             mw.shutdown()
     return 0
+
+
+def end_with_launcher() -> bool:
+    """Have Linux send this node SIGTERM when the `rl-control launch` that started it dies
+    (``PR_SET_PDEATHSIG``): a launcher that is SIGKILLed, and so cannot stop its nodes,
+    leaves no orphans publishing on the domain (or driving a robot) unsupervised; the
+    SIGTERM is the usual clean stop. Only for a node whose parent is the launcher named in
+    ``RL_CONTROL_LAUNCHER_PID`` (removed from the environment, so the node's own children
+    do not take it as theirs). False if that launcher has died already."""
+    launcher = os.environ.pop(LAUNCHER_PID_ENV, "")
+    if not launcher.isdigit() or not sys.platform.startswith("linux"):
+        return True
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: behave as before, orphans possible
+        return True
+    return os.getppid() == int(launcher)  # after prctl: a death just before is seen here
 
 
 def _close(units: list[Unit]) -> None:

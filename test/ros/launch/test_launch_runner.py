@@ -1,6 +1,7 @@
 """The process runner with tiny dummy executables: output prefixes, on_exit, respawn, signals."""
 
 import io
+import os
 import signal
 import subprocess
 import sys
@@ -71,6 +72,13 @@ def test_output_is_prefixed_and_clean_exit_returns_zero(tmp_path: Path) -> None:
     assert "[talker] hello\n" in out
     assert "[talker] oops\n" in err
     assert "process [talker] has finished cleanly" in out
+
+
+def test_nodes_are_told_the_launchers_pid(tmp_path: Path) -> None:
+    # what a node arms its PR_SET_PDEATHSIG with (nodes/run.py: end_with_launcher)
+    exe = _script(tmp_path, "env", 'print("pid", os.environ["RL_CONTROL_LAUNCHER_PID"])')
+    code, out, _, _ = _run(_launch(tmp_path, f'<node exec="{exe}" name="n" output="screen"/>'))
+    assert code == 0 and f"[n] pid {os.getpid()}\n" in out
 
 
 def test_output_log_goes_to_the_log_dir(tmp_path: Path) -> None:

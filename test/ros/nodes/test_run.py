@@ -85,3 +85,51 @@ def test_a_second_signal_interrupts_at_once(node) -> None:
         raise AssertionError("not interrupted")
 
     assert run_node(node, tick, 0.0) == 0
+
+
+_LAUNCHER = """
+import os, subprocess, sys, time
+env = dict(os.environ, RL_CONTROL_LAUNCHER_PID=str(os.getpid()))
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], env=env)
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+_NODE = """
+import os, signal, sys, time
+from rl_control.ros.nodes.run import LAUNCHER_PID_ENV, end_with_launcher
+out = sys.argv[1]
+signal.signal(signal.SIGTERM, lambda *a: (open(out, "w").write("SIGTERM"), os._exit(0)))
+ok = end_with_launcher()
+open(out + ".ready", "w").write(f"{ok} {os.environ.get(LAUNCHER_PID_ENV)}")
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_node_gets_sigterm_when_its_launcher_is_killed(tmp_path) -> None:
+    """A SIGKILLed `rl-control launch` cannot stop its nodes: they must not live on as
+    orphans (an orphan bridge kept publishing a latched robot_description into later tests'
+    DDS domains once)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "node"
+    launcher = subprocess.Popen([sys.executable, "-c", _LAUNCHER, _NODE, str(out)],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+    child = int(launcher.stdout.readline())
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "node.ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # the node armed itself and took the variable out of its environment
+    assert (tmp_path / "node.ready").read_text() == "True None"
+    try:
+        launcher.kill()
+        launcher.wait()
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert out.exists() and out.read_text() == "SIGTERM"
+    finally:
+        try:
+            os.kill(child, signal.SIGKILL)  # only if the test failed: no orphan either way
+        except ProcessLookupError:
+            pass
