@@ -159,10 +159,9 @@ def test_honoured_settings_pass() -> None:
 # --- where the settings come from -----------------------------------------------------------
 def test_a_config_for_another_task_gives_that_tasks_defaults(recwarn) -> None:
     """The trainer's rule (load_config): the launch's task wins and the file's env goes."""
-    assert graph_env_settings(str(TRAIN / "ppo_quadruped12.yaml"), "quadruped12") == {
-        "slope": 0.1
-    }
-    assert graph_env_settings(str(TRAIN / "ppo_quadruped12.yaml"), "minitaur") == {}
+    path = str(TRAIN / "ppo_quadruped12.yaml")
+    assert graph_env_settings(path, "quadruped12") == {"slope": 0.1}
+    assert graph_env_settings(path, "minitaur") == {}
     assert graph_env_settings("", "minitaur") == {}
 
 
