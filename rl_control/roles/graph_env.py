@@ -58,13 +58,17 @@ def check_graph_env(task: str, env: Mapping[str, Any] | None) -> None:
                     f"range {list(getattr(ranges, name))} perturbs the env's observation; the "
                     "bridge's sensors are exact: set [0, 0]"
                 )
-    for name, why in refused.items():
-        raise ValueError(f"env.{name} of task {task!r}: the node graph cannot honour it ({why}); "
-                         "train it in process (rl-control train)")  # fmt: skip
+    if refused:
+        name, why = next(iter(refused.items()))
+        raise ValueError(
+            f"env.{name} of task {task!r}: the node graph cannot honour it ({why}); "
+            "train it in process (rl-control train)"
+        )
 
 
-def graph_task(task: str, env: Mapping[str, Any] | None = None, who: str = "the node graph"
-               ) -> Task:  # fmt: skip
+def graph_task(
+    task: str, env: Mapping[str, Any] | None = None, who: str = "the node graph"
+) -> Task:
     """``task`` with the ``env`` settings, as the graph's nodes and trainer use it (its
     graph facts and settings checked)."""
     require_task_facts(task, GRAPH_FACTS, who)
