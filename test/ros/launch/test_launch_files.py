@@ -221,7 +221,9 @@ def test_sim_alone_runs_bridge_and_estimator_in_real_time() -> None:
     assert [n.name for n in plan.nodes] == ["sim_bridge", "state_estimator", "robot_publisher"]
     assert _params(plan.nodes[0])["lock_step"] == "false"
     assert _params(plan.nodes[1]) == {
-        "task": "two_link_leg", "config": "''", "base_source": "odometry"
+        "task": "two_link_leg",
+        "config": "''",
+        "base_source": "odometry",
     }
 
 
@@ -312,4 +314,3 @@ def test_a_worker_started_alone_needs_the_trainers_config() -> None:
     bridge, estimator = plan.nodes[0], plan.nodes[1]
     assert (bridge.name, estimator.name) == ("sim_bridge", "state_estimator")
     assert _params(bridge)["config"] == _params(estimator)["config"] == "/runs/a/config.yaml"
-
