@@ -84,6 +84,9 @@ class PhysicsVariation:
 
 
 _NOISE = ("noise_angle", "noise_velocity", "noise_torque", "noise_orientation")
+#: the ranges that perturb what the env observes rather than its physics (the node graph's
+#: estimator reads the bridge's sensors, so it cannot honour them)
+SENSOR_RANGES = ("latency", *_NOISE)
 
 
 def draw(rng: np.random.Generator, params: RandomizationParams) -> PhysicsVariation:

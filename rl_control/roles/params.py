@@ -39,6 +39,8 @@ def _specs(*rows: tuple[str, type, Any, str]) -> tuple[ParamSpec, ...]:
 
 SIM_BRIDGE = _specs(
     ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
+    ("config", str, "", "training config YAML (or deploy: checkpoint) whose `env` section "
+     "the world is built with, as `rl-control train` builds it; empty = the task's defaults"),
     ("seed", int, 0, "world and reset-distribution seed"),
     ("lock_step", bool, True, "simulate step k+1 only once the action for step k arrived"),
     ("step_timeout", float, 1.0, "s (wall) to wait for a lock-step's action; then the last "
@@ -57,6 +59,8 @@ SIM_BRIDGE = _specs(
 
 STATE_ESTIMATOR = _specs(
     ("task", str, "soft_wall_cartpole", "decides which sensors make up the observation"),
+    ("config", str, "", "training config YAML (or deploy: checkpoint) whose `env` section "
+     "sets the task's parameters (e.g. a generator's frequency); empty = the defaults"),
     ("max_input_age", float, 0.05, "s; imu/odom further from the joint states' stamp are "
      "not fused"),
     ("base_source", str, "odometry", "legged robots' base pose: `odometry` (the simulator's "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 
+from rl_control.roles.graph_env import graph_task
 from rl_control.roles.trainer import GraphTrainer, TrainerHooks
 from rl_control.roles.transition_log import PendingJournal, TransitionLog
-from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
+from rl_control.tasks.registry import GRAPH_FACTS, require_task_facts
 from rl_control.training.config import TrainConfig
 from rl_control.training.rng import seed_everything
 from rl_control.training.session import RunSession, open_run_folder
@@ -61,8 +62,7 @@ def build_graph_trainer(
     if workers < 1:
         raise ValueError(f"the graph trainer needs num_envs (workers) >= 1, not {workers}")
     seed_everything(config.seed)
-    require_task_facts(config.task, GRAPH_FACTS, "the node graph")
-    task = make_task(config.task, config.env)
+    task = graph_task(config.task, config.env)
     spec = AlgorithmSpec(
         task.obs_dim, task.action_low, task.action_high, num_envs=workers, task=task
     )

@@ -163,6 +163,10 @@ class TaskDefinition:
     differentiable: Callable[[Any], Callable[[Any, Any], tuple[Any, Any, Any]]] | None = None
     #: named 3-D points the task aims at, in the robot's root frame (rviz markers)
     targets: Callable[[Any, Any], dict[str, np.ndarray]] | None = None
+    #: ``graph_limits(p)`` -> {param name: why}: the settings in ``p`` that the node graph
+    #: cannot reproduce as the in-process env does (refused at launch by
+    #: :func:`rl_control.roles.session.check_graph_env`)
+    graph_limits: Callable[[Any], dict[str, str]] | None = None
 
     def facts(self) -> tuple[str, ...]:
         """Which of :data:`FACTS` this task provides."""

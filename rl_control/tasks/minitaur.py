@@ -138,6 +138,19 @@ def noise_scale(params: MinitaurParams) -> np.ndarray:
     return np.repeat(np.asarray(params.noise_std, dtype=np.float64), [8, 8, 8, 4])
 
 
+def graph_limits(p: MinitaurParams) -> dict[str, str]:
+    """The sensor settings the node graph cannot reproduce: the env delays and perturbs its
+    own observation, while the graph's estimator reads the bridge's sensors as they are (and
+    delaying or perturbing those would also move the trainer's reward and termination, which
+    the env computes on the true state)."""
+    limits = {}
+    if p.latency > 0:
+        limits["latency"] = "the env delays its observation; the bridge's sensors are not"
+    if any(v > 0 for v in p.noise_std):
+        limits["noise_std"] = "the env adds noise to its observation; the bridge's are exact"
+    return limits
+
+
 def estimate(readings: SensorReadings, params: MinitaurParams) -> np.ndarray:
     """Motor states and the IMU quaternion, then the base position (odometry) x and z."""
     from rl_control.roles.estimator import quadruped_state  # IMU conventions live there
@@ -187,4 +200,5 @@ DEFINITION = TaskDefinition(
     terminated=lambda s, p: terminated(LAYOUT.get(s, "base_z"), p),
     estimate=estimate,
     legs=legs,
+    graph_limits=graph_limits,
 )

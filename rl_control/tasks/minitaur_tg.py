@@ -162,6 +162,17 @@ def estimate(readings: SensorReadings, p: MinitaurTGParams) -> np.ndarray:
     return np.concatenate([mt.estimate(readings, p), [math.sin(phase), math.cos(phase)]])
 
 
+def graph_limits(p: MinitaurTGParams) -> dict[str, str]:
+    """The raw task's (latency, sensor noise), and ``modulate``, which has no estimate."""
+    limits = mt.graph_limits(p)
+    if p.modulate:
+        limits["modulate"] = (
+            "the generator's phase then integrates the policy's frequency "
+            "actions, which no sensor or episode clock gives the graph's estimator"
+        )
+    return limits
+
+
 def action_bounds(p: MinitaurTGParams) -> tuple[np.ndarray, np.ndarray]:
     high = np.concatenate(
         [np.full(2 * NUM_LEGS, p.residual_bound), np.ones(2 if p.modulate else 0)]
@@ -201,4 +212,5 @@ DEFINITION = TaskDefinition(
     terminated=lambda s, p: mt.terminated(LAYOUT.get(s, "base_z"), p),
     estimate=estimate,
     legs=mt.legs,
+    graph_limits=graph_limits,
 )

@@ -214,6 +214,17 @@ def estimate(readings: SensorReadings, p: Quadruped12Params) -> np.ndarray:
     ])  # fmt: skip
 
 
+def graph_limits(p: Quadruped12Params) -> dict[str, str]:
+    """``slopes``: the env terminates each episode on its drawn slope, while the graph's
+    trainer judges termination on ``slope``, and no sensor tells it which slope was drawn."""
+    if episode_slopes(p) == (float(p.slope),):
+        return {}
+    return {
+        "slopes": f"the env draws each episode's slope from {list(episode_slopes(p))}; "
+        f"the graph's trainer terminates on slope {p.slope} and cannot see the draw"
+    }
+
+
 def standing_angles(p: Quadruped12Params) -> np.ndarray:
     """Joint angles [12] of the nominal stance (every foot under its thigh joint)."""
     g = geometry()
@@ -291,4 +302,5 @@ DEFINITION = TaskDefinition(
     reward_terms=reward_terms,
     terminated=terminated,
     estimate=estimate,
+    graph_limits=graph_limits,
 )

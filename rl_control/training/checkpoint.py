@@ -27,7 +27,7 @@ import torch
 
 from rl_control.algorithms.base import Algorithm
 from rl_control.policies.base import Policy
-from rl_control.policies.onnx_policy import OnnxPolicy
+from rl_control.policies.onnx_policy import OnnxPolicy, read_sidecar
 from rl_control.policies.registry import build_policy
 from rl_control.training.io import RunPaths, atomic_write_bytes
 
@@ -160,3 +160,13 @@ def load_deployment(path: str | os.PathLike[str]) -> tuple[Policy, str, dict[str
         return policy, policy.task, policy.task_params
     record = load_checkpoint(path)
     return policy_from_record(record["policy"]), record.get("task", ""), record.get("env")
+
+
+def deployment_task(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any]]:
+    """The task (name, ``env`` settings) a checkpoint, run folder or ``.onnx`` policy was
+    trained on, without building the policy; ("", {}) where none is recorded."""
+    if is_onnx(path):
+        facts = read_sidecar(Path(path))
+        return str(facts.get("task") or ""), dict(facts.get("task_params") or {})
+    record = load_checkpoint(path)
+    return str(record.get("task") or ""), dict(record.get("env") or {})

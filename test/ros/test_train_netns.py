@@ -76,7 +76,8 @@ def test_a_worker_in_another_network_namespace_feeds_the_trainer(hosts, tmp_path
         a, domain, "launch/train.launch.xml", f"config:={_config(tmp_path)}", "workers:=2",
         "local_workers:=1", "seed:=3", "steps:=256", f"run_dir:={run}",
     )  # fmt: skip
-    worker = _start(b, domain, "launch/worker.launch.xml", "index:=1", "workers:=2", "seed:=3")
+    worker = _start(b, domain, "launch/worker.launch.xml", "index:=1", "workers:=2", "seed:=3",
+                    f"config:={_config(tmp_path)}")  # fmt: skip
     try:
         out, _ = trainer.communicate(timeout=300)
     except subprocess.TimeoutExpired:

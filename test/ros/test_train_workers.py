@@ -78,8 +78,9 @@ def test_a_worker_started_by_its_own_launch_joins_the_run(tmp_path) -> None:
     launch = _launch(tmp_path, "run", 256, "local_workers:=1")
     env = dict(os.environ, ROS_DOMAIN_ID=str(launch.domain), RL_CONTROL_MIDDLEWARE="embedded",
                OMP_NUM_THREADS="1")  # fmt: skip
+    # the run's config: its env section builds the remote worker's world as the trainer's
     cmd = [sys.executable, "-m", "rl_control.cli.main", "launch", "launch/worker.launch.xml",
-           "index:=1", "workers:=2", "seed:=3"]  # fmt: skip
+           "index:=1", "workers:=2", "seed:=3", f"config:={_config(tmp_path)}"]  # fmt: skip
     try:
         assert launch.wait_for(r"started ppo on", 240), launch.output()
         # worker 0 alone cannot fill a rollout: its column full, it waits for worker 1

@@ -31,9 +31,11 @@ def trainer_config(params: Mapping[str, Any]) -> Any:
 
 
 def check_trainer(params: Mapping[str, Any]) -> None:
+    from rl_control.roles.graph_env import check_graph_env
     from rl_control.training.session import check_run_folder
 
     config = trainer_config(params)
+    check_graph_env(config.task, config.env)
     check_run_folder(
         config, bool(params.get("resume", False)), bool(params.get("force_resume", False))
     )
@@ -53,6 +55,15 @@ def check_task_param(params: Mapping[str, Any]) -> None:
     check_graph_task(str(params.get("task", "soft_wall_cartpole")))
 
 
+def check_env_param(params: Mapping[str, Any]) -> None:
+    """The env a bridge's or estimator's ``config`` sets: refused where the graph cannot
+    honour it as the in-process env does."""
+    from rl_control.roles.graph_env import check_graph_env, graph_env_settings
+
+    task = str(params.get("task", "soft_wall_cartpole"))
+    check_graph_env(task, graph_env_settings(str(params.get("config") or ""), task))
+
+
 def check_hardware_bridge(params: Mapping[str, Any]) -> None:
     from rl_control.robot.config import check_robot_task, load_robot_config
 
@@ -67,6 +78,12 @@ NODE_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "sim_bridge": check_task_param,
     "state_estimator": check_task_param,
     "hardware_bridge": check_hardware_bridge,
+}
+
+#: executable -> check of the env its ``config`` sets, once every node's own check passed
+ENV_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "sim_bridge": check_env_param,
+    "state_estimator": check_env_param,
 }
 
 
@@ -86,15 +103,19 @@ def node_parameters(spec: NodeSpec) -> dict[str, Any]:
 
 def check_plan(plan: LaunchPlan) -> None:
     """Run each rl_control node's check on its launch parameters; raises ValueError
-    ``<node>: <problem>`` for the first one that fails."""
-    for spec in plan.nodes:
-        check = NODE_CHECKS.get(spec.executable) if spec.package == PACKAGE else None
-        if check is None:
-            continue
-        try:
-            check(node_parameters(spec))
-        except ValueError as err:
-            raise ValueError(f"{spec.label}: {_first_line(err)}") from None
+    ``<node>: <problem>`` for the first one that fails. The env checks come after every
+    node's own: a bridge's ``config`` derives from other nodes' arguments (a misspelt algo
+    is a default config path that does not exist, deploy passes the checkpoint), whose own
+    checks name the argument at fault."""
+    for checks in (NODE_CHECKS, ENV_CHECKS):
+        for spec in plan.nodes:
+            check = checks.get(spec.executable) if spec.package == PACKAGE else None
+            if check is None:
+                continue
+            try:
+                check(node_parameters(spec))
+            except ValueError as err:
+                raise ValueError(f"{spec.label}: {_first_line(err)}") from None
 
 
 def _first_line(err: BaseException) -> str:

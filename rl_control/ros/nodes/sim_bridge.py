@@ -6,7 +6,8 @@ tag in header.frame_id), imu, ground_truth/odom and /tf odom -> <base_frame>_gro
 `action` (rl_control_msgs/Action) or, if `command_topic` is set, ros2_control-style
 std_msgs/Float64MultiArray commands; serves `reset` (std_srvs/Trigger, message
 "step=<k>;episode=<e>") and `pause` (std_srvs/SetBool). With `trainer_gate` (training) a
-lock-step also waits for the trainer's `step_gate` grant. Logic: roles/bridge_role.py.
+lock-step also waits for the trainer's `step_gate` grant. The world is the `config`'s env
+section (`graph_env`, as `rl-control train` builds it). Logic: roles/bridge_role.py.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import sys
 import time
 from typing import Any
 
-from rl_control.envs.registration import make_env
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.robot.sensors import SensorReadings
 from rl_control.roles.bridge import LockStepBridge
 from rl_control.roles.bridge_role import BridgeRole
+from rl_control.roles.graph_env import graph_env, graph_env_settings, graph_task
 from rl_control.roles.params import SIM_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import Unit, main_argv, run_units
-from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 class SimBridgeNode:
@@ -36,9 +36,9 @@ class SimBridgeNode:
         self.p, self.seed, self.odom_frame = p, p["seed"], p["odom_frame"]
         # ground truth gets a frame of its own: the estimator owns base_frame
         self.base_frame, self.truth = p["base_frame"], p["base_frame"] + "_ground_truth"
-        require_task_facts(p["task"], GRAPH_FACTS, "the sim bridge")
-        task = make_task(p["task"])
-        env = make_env(p["task"], render_mode="human" if p["gui"] else None)
+        settings = graph_env_settings(p["config"], p["task"])  # the run's env section
+        task = graph_task(p["task"], settings, "the sim bridge")
+        env = graph_env(p["task"], settings, render_mode="human" if p["gui"] else None)
         self.robot = PyBulletRobot(env, task.joint_names, task.dt)
         bridge = LockStepBridge(
             self.robot, task, timeout=p["step_timeout"], hold_on_miss=True,

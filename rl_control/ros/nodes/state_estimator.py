@@ -6,7 +6,8 @@ odom (nav_msgs/Odometry) and /tf odom_frame -> base_frame carry the base pose: t
 bridge's ground truth relayed, or with base_source:=legs (real legs: ground_truth/odom is
 not even subscribed to) the estimate from the IMU and leg kinematics
 (:mod:`rl_control.roles.leg_odometry`), one per joint state. A task with targets (the 2R
-leg's foot target) has them on task_markers, in base_frame.
+leg's foot target) has them on task_markers, in base_frame. The task's parameters are the
+`config`'s env section (the trainer's and the bridge's).
 The logic is :class:`rl_control.roles.estimator_role.EstimatorRole`'s.
 """
 
@@ -17,13 +18,13 @@ from typing import Any
 
 from rl_control.robot.sensors import decode_step_tag
 from rl_control.roles.estimator_role import EstimatorRole
+from rl_control.roles.graph_env import graph_env_settings, graph_task
 from rl_control.roles.leg_odometry import make_state_estimator
 from rl_control.roles.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import Unit, main_argv, run_units
-from rl_control.tasks.registry import GRAPH_FACTS, make_task, require_task_facts
 
 
 class StateEstimatorNode:
@@ -32,8 +33,9 @@ class StateEstimatorNode:
     def __init__(self, node: mw.Node) -> None:
         self.msgs, p = m.Messages(), declare(node, STATE_ESTIMATOR)
         self.p, self.frames = p, (p["odom_frame"], p["base_frame"])
-        require_task_facts(p["task"], GRAPH_FACTS, "the state estimator")
-        estimator = make_state_estimator(make_task(p["task"]), p["base_source"])
+        settings = graph_env_settings(p["config"], p["task"])  # the task's parameters
+        task = graph_task(p["task"], settings, "the state estimator")
+        estimator = make_state_estimator(task, p["base_source"])
         self.role = EstimatorRole(estimator, p["max_input_age"], node.get_logger().warn)
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
         self.obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)

@@ -53,6 +53,19 @@ def test_bad_names_config_and_checkpoint_are_one_line(
     _fails(capsys, ["deploy.launch.xml", f"checkpoint:={tmp_path / 'cut.pt'}"], "corrupt")
 
 
+def test_an_env_the_graph_cannot_honour_is_refused_before_any_node_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The randomised config's sensor noise and latency: the trainer refuses it, and so does a
+    remote worker's bridge (worker.launch.xml has no trainer in its plan)."""
+    randomized = ROOT / "config/train/ppo_minitaur_tg_randomized.yaml"
+    message = "env.domain_randomization.latency of task 'minitaur_tg': the node graph cannot"
+    _fails(capsys, ["train.launch.xml", "task:=minitaur_tg", f"config:={randomized}"],
+           f"trainer_node: {message}")  # fmt: skip
+    _fails(capsys, ["worker.launch.xml", "task:=minitaur_tg", f"config:={randomized}"],
+           f"sim_bridge: {message}")  # fmt: skip
+
+
 def test_a_misspelt_argument_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     _fails(
         capsys, ["train.launch.xml", "--print", "alog:=sac"],
@@ -125,13 +138,24 @@ def test_resuming_a_finished_run_is_refused_instead_of_hanging(
             "sim_bridge: error: unknown task 'nope'; known: ['ackley_1',",
         ),
         ("trainer_node", "algo:=nope", "trainer_node: error: unknown algorithm 'nope'; known:"),
+        (
+            "sim_bridge",
+            f"config:={ROOT / 'config/train/ppo_quadruped12_slopes.yaml'}",
+            "sim_bridge: error: env.slopes of task 'quadruped12': the node graph cannot",
+        ),
+        (
+            "state_estimator",
+            f"config:={ROOT / 'config/train/ppo_quadruped12_slopes.yaml'}",
+            "state_estimator: error: env.slopes of task 'quadruped12': the node graph cannot",
+        ),
     ],
 )
 def test_a_node_alone_reports_bad_parameters_in_one_line(
     node: str, param: str, message: str
 ) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", f"rl_control.ros.nodes.{node}", "--ros-args", "-p", param],
+        [sys.executable, "-m", f"rl_control.ros.nodes.{node}", "--ros-args", "-p", param,
+         *(["-p", "task:=quadruped12"] if param.startswith("config:=") else [])],
         capture_output=True, text=True, timeout=120,
         env={"RL_CONTROL_MIDDLEWARE": "embedded", "ROS_DOMAIN_ID": "199",
              "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},

@@ -66,17 +66,20 @@ def test_train_defaults() -> None:
     assert respawned == ["sim_bridge", "state_estimator", "robot_publisher", "policy_node"]
     assert nodes["robot_publisher"].remappings == [("robot_joint_states", "robot_joint_states")]
     assert _files(nodes["sim_bridge"]) == ["backend_pybullet.yaml", "sim_bridge.yaml"]
+    config = str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
     assert _params(nodes["sim_bridge"]) == {
-        "task": "soft_wall_cartpole", "seed": "0", "lock_step": "true",
+        "task": "soft_wall_cartpole", "config": config, "seed": "0", "lock_step": "true",
         "reset_on_termination": "false", "trainer_gate": "true", "gui": "false",
     }  # fmt: skip
+    # the trainer's config builds the world: its env section is the bridge's and estimator's
+    assert _params(nodes["state_estimator"])["config"] == config
     assert _params(nodes["policy_node"]) == {
         "deterministic": "false", "on_deadline_miss": "publish_late", "swap_mid_episode": "true",
         "seed": "0", "numpy_forward": "true",
         "max_observation_age": "0.0",  # lock-step: no age against a shared /clock
     }  # fmt: skip
     trainer = _params(nodes["trainer_node"])
-    assert trainer["config"] == str(CONFIG / "train" / "ppo_soft_wall_cartpole.yaml")
+    assert trainer["config"] == config
     # "" (YAML ''): the trainer picks a new runs/ppo_soft_wall_cartpole_seed0[_N], as
     # rl-control train does, and continues a run only with resume:=true
     assert (trainer["run_dir"], trainer["resume"], trainer["force_resume"]) == (
@@ -99,8 +102,11 @@ def test_train_arguments_reach_the_nodes() -> None:
     assert (trainer["seed"], trainer["total_steps"]) == ("3", "5000")
     assert (trainer["run_dir"], trainer["resume"]) == ("runs/mine", "true")
     assert _params(nodes["sim_bridge"])["seed"] == "3"
-    custom = _plan("train.launch.xml", config="/tmp/my.yaml")
-    assert _params(custom.nodes[4])["config"] == "/tmp/my.yaml"
+    custom = _plan("train.launch.xml", config="/tmp/my.yaml", workers="2", compose="true")
+    assert _params(custom.nodes[-1])["config"] == "/tmp/my.yaml"
+    containers = [n for n in custom.nodes if n.executable == "node_container"]
+    hosted = [a for n in containers for a in n.args if a.startswith("config:=")]
+    assert hosted == ["config:=/tmp/my.yaml"] * 4  # each worker's bridge and estimator
 
 
 def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() -> None:
@@ -205,13 +211,20 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
     with pytest.raises(LaunchError, match="on_deadline_miss"):
         _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="late")
     assert _params(nodes["sim_bridge"])["lock_step"] == "false"
+    # the world the policy was trained in: the bridge and estimator read the checkpoint's env
+    assert _params(nodes["sim_bridge"])["config"] == "/runs/x/policy.pt"
+    assert _params(nodes["state_estimator"])["config"] == "/runs/x/policy.pt"
 
 
 def test_sim_alone_runs_bridge_and_estimator_in_real_time() -> None:
     plan = _plan("sim.launch.xml", task="two_link_leg")
     assert [n.name for n in plan.nodes] == ["sim_bridge", "state_estimator", "robot_publisher"]
     assert _params(plan.nodes[0])["lock_step"] == "false"
-    assert _params(plan.nodes[1]) == {"task": "two_link_leg", "base_source": "odometry"}
+    assert _params(plan.nodes[1]) == {
+        "task": "two_link_leg",
+        "config": "''",
+        "base_source": "odometry",
+    }
 
 
 def test_show_args_of_train() -> None:
@@ -291,3 +304,13 @@ def test_compose_hosts_each_workers_three_nodes_with_the_same_arguments(workers)
             ns = ros_args[ros_args.index("-r") + 3].split(":=")[1]  # -r __node:=.. -r __ns:=..
             alone = separate[(ns, plugin)]
             assert ros_args == [*alone.ros_args(), "--"], plugin
+
+
+def test_a_worker_started_alone_needs_the_trainers_config() -> None:
+    """A remote worker builds its world from the run's config, which only the run knows."""
+    with pytest.raises(LaunchError, match="missing launch argument 'config'"):
+        _plan("worker.launch.xml", index="1", workers="2")
+    plan = _plan("worker.launch.xml", index="1", workers="2", config="/runs/a/config.yaml")
+    bridge, estimator = plan.nodes[0], plan.nodes[1]
+    assert (bridge.name, estimator.name) == ("sim_bridge", "state_estimator")
+    assert _params(bridge)["config"] == _params(estimator)["config"] == "/runs/a/config.yaml"
