@@ -256,7 +256,7 @@ def main(argv: Iterable[str] | None = None) -> Path:
     args = parser.parse_args(None if argv is None else list(argv))
     try:
         problems = QUICK_PROBLEMS if args.quick else parse_problems(args.problems)
-        name = NAME if args.quick else output_name(args.updates, args.tag)
+        name = output_name(args.updates, args.tag)  # quick runs: in runs/experiments_quick
     except ValueError as exc:
         parser.error(str(exc))
     run = start_run(argv=["experiments/gi_ppo_table.py", *(argv or sys.argv[1:])])
