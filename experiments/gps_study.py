@@ -20,11 +20,12 @@ than every guiding sample's. Methods, on the same env and the same evaluation gr
 Final policies are scored on the same 10 training-distribution and 10 wide starts
 (reset seeds 20000+i). Each (method, seed) and each tuning run (method, grid point, tuning
 seed) is one JSON under --runs, written atomically and kept (resumable: finished ones are
-reused; ``--report-only`` summarises the finished ones). 5 seeds and 30 tuning runs; ~13 min
-cores, far longer on a loaded machine. ``--only METHOD...`` runs just those methods' jobs
-(e.g. a row made stale by a code change); the rows of methods with no finished run under
---runs are then carried from the previous summary (<out>/gps_study.json) with the date of the
-run that produced them, and the notes say which.
+reused; ``--report-only`` summarises the finished ones). 5 seeds and 30 tuning runs: ~13 min
+(the leg ~18 min) on one niced process at load average ~3, far longer on a loaded machine.
+``--only METHOD...`` runs just those methods' jobs (e.g. a row made stale by a code change);
+the rows of methods with no finished run under --runs are then carried from the previous
+summary (<out>/gps_study.json) with the date of the run that produced them, and the notes
+say which.
 
 2R leg (``--task two_link_leg``): one 0.5 s gait cycle per episode (250 steps at 500 Hz, best
 return 250); training and guiding starts at rest within ±0.05 rad of the IK solution of the
