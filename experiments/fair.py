@@ -15,6 +15,9 @@
   resumable-run skeleton every experiment script shares: a run's result JSON is named by a
   hash of its settings, reused only when it holds exactly those settings, and written
   atomically once the run has finished; an unfinished run folder starts over.
+- :func:`grid_points` / :func:`check_disjoint` / :func:`pick_best`: a tuning stage (every
+  combination of a method's tuning grid, on tuning seeds disjoint from the reported ones;
+  the point with the best mean score over its tuning seeds).
 - :func:`write_report`: the end of a report (figure and summary JSON written atomically, then
   the markdown table), shared by the scripts' report functions.
 """
@@ -22,6 +25,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -280,6 +284,41 @@ def median_ratio(slow: Sequence[float], fast: Sequence[float]) -> float:
     if math.isinf(b):
         return 0.0
     return a / b if b > 0 else (math.inf if a > 0 else math.nan)
+
+
+def grid_points(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a tuning grid ``axes`` (hyperparameter -> its values), in grid
+    order (the last axis varies fastest)."""
+    if not axes or any(len(v) == 0 for v in axes.values()):
+        raise ValueError(f"grid_points: every axis needs at least one value, got {dict(axes)}")
+    names = list(axes)
+    return [dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*(axes[n] for n in names))]  # fmt: skip
+
+
+def check_disjoint(tuning_seeds: Iterable[int], report_seeds: Iterable[int]) -> None:
+    """Raise ValueError unless there are tuning seeds and none of them is reported (a pick
+    scored on a reported seed would be selected on the very runs it is judged by)."""
+    tuning, report = set(tuning_seeds), set(report_seeds)
+    if not tuning:
+        raise ValueError("no tuning seeds")
+    if tuning & report:
+        raise ValueError(f"tuning seeds {sorted(tuning & report)} are also reported seeds")
+
+
+def pick_best(scores: Sequence[Sequence[float]]) -> int:
+    """The index of the grid point whose scores (one per tuning seed) have the highest mean;
+    the first such point on a tie. Raises ValueError on an empty grid, a point without scores
+    or a non-finite score (a broken run must not lose or win silently)."""
+    if len(scores) == 0:
+        raise ValueError("pick_best: empty grid")
+    means = []
+    for i, point in enumerate(scores):
+        arr = np.asarray(point, dtype=float)
+        if arr.size == 0 or not np.all(np.isfinite(arr)):
+            raise ValueError(f"pick_best: grid point {i} has scores {list(point)}")
+        means.append(float(arr.mean()))
+    return int(np.argmax(means))  # argmax: the first maximum
 
 
 def settings_key(settings: Mapping[str, Any]) -> str:

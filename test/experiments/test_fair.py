@@ -191,3 +191,29 @@ def test_train_run_returns_the_eval_curve_and_the_final_policy(tmp_path: Path) -
     curve, _, _ = fair.train_run(s, "soft_wall_cartpole", tmp_path / "run2", "probe",
                                  eval_every=128)  # fmt: skip
     assert [step for step, _ in curve] == [0, 128]
+
+
+def test_grid_points_are_every_combination_in_grid_order() -> None:
+    assert fair.grid_points({"lr": [1, 2]}) == [{"lr": 1}, {"lr": 2}]
+    assert fair.grid_points({"a": [1, 2], "b": ["x", "y"]}) == [
+        {"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"}, {"a": 2, "b": "y"},
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="at least one value"):
+        fair.grid_points({"lr": []})
+
+
+def test_check_disjoint_refuses_a_tuning_seed_that_is_reported() -> None:
+    fair.check_disjoint([100, 101], [0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match=r"\[2\] are also reported"):
+        fair.check_disjoint([2, 100], [0, 1, 2])
+    with pytest.raises(ValueError, match="no tuning seeds"):
+        fair.check_disjoint([], [0])
+
+
+def test_pick_best_takes_the_highest_mean_over_seeds_and_the_first_on_a_tie() -> None:
+    # point 1 has the single best seed, point 2 the best mean
+    assert fair.pick_best([[1.0, 1.0], [9.0, -5.0], [3.0, 2.0]]) == 2
+    assert fair.pick_best([[2.0], [1.0], [2.0]]) == 0
+    for bad in ([], [[1.0], []], [[1.0], [math.nan]]):
+        with pytest.raises(ValueError, match="pick_best"):
+            fair.pick_best(bad)
