@@ -140,15 +140,15 @@ def choose(plan: Plan, runs: Path) -> dict[str, float]:
     """Each method's learning rate: the best mean eval return over the grid (tuning seeds)."""
     picks = {}
     for algo in METHODS:
-        score = {}
+        scores = []
         for lr in plan.learning_rates:
             res = [
                 load(runs, settings(plan, algo, "standard", sd, lr)) for sd in plan.tuning_seeds
             ]
             if any(r is None for r in res):
                 raise ValueError(f"tuning run of {algo} at lr {lr:g} missing")
-            score[lr] = float(np.mean([grid_returns(plan, r).mean() for r in res]))
-        picks[algo] = max(score, key=lambda lr: score[lr])
+            scores.append([grid_returns(plan, r).mean() for r in res])
+        picks[algo] = plan.learning_rates[fair.pick_best(scores)]
     return picks
 
 
