@@ -97,8 +97,11 @@ def main() -> None:
     parser.add_argument("--domain", type=int, default=91)
     parser.add_argument("--repeat", type=int, default=2, help="rounds of runs (each arm once)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md")
-    parser.add_argument("--fresh", action="store_true",
-                        help="discard earlier runs of these settings (after a code change)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard earlier runs of these settings (after a code change)",
+    )
     args = parser.parse_args()
     run = start_run()
     done_file = args.out / "monitor_overhead_runs.json"
