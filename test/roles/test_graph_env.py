@@ -9,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from graph_parity import assert_graph_follows_env
 
 from rl_control.algorithms.registry import make_algorithm
 from rl_control.algorithms.spec import AlgorithmSpec
-from rl_control.robot.pybullet import PyBulletRobot
-from rl_control.roles.bridge import LockStepBridge
-from rl_control.roles.estimator import StateEstimator
 from rl_control.roles.graph_env import check_graph_env, graph_env, graph_env_settings, graph_task
 from rl_control.tasks.registry import make_task
 from rl_control.training.checkpoint import save_checkpoint
@@ -75,26 +73,11 @@ def test_the_graphs_env_is_the_in_process_runners(tmp_path: Path, which: str) ->
             assert make_task(config.task).params != params
         assert type(simulated) is type(reference)  # the randomisation wrapper or none
         assert getattr(simulated, "params", None) == getattr(reference, "params", None)
-        robot = PyBulletRobot(simulated, task.joint_names, task.dt)
-        bridge, estimator = LockStepBridge(robot, task, timeout=10.0), StateEstimator(task)
-        obs_ref, info = reference.reset(seed=7)
-        est = estimator.estimate(bridge.reset(seed=7))
-        np.testing.assert_allclose(task.observation(est.state), obs_ref, rtol=1e-5, atol=1e-5)
+        info = assert_graph_follows_env(reference, simulated, task, seed=7, steps=30,
+                                        action_scale=0.5)  # fmt: skip
         if "variation" in info:  # the same physics drawn under the same seed
             assert simulated.variation == reference.variation
             assert reference.variation.base_mass_scale != 1.0
-        rng = np.random.default_rng(0)
-        for _ in range(30):
-            action = rng.uniform(task.action_low / 2, task.action_high / 2)
-            obs_ref, r_ref, term_ref, _, _ = reference.step(action.astype(np.float32))
-            nxt = estimator.estimate(bridge.on_action(bridge.step, action))
-            applied = task.clip_action(action.astype(np.float32))
-            assert task.reward(est.state, applied, nxt.state) == pytest.approx(r_ref, abs=1e-4)
-            assert task.terminated(nxt.state) == term_ref
-            np.testing.assert_allclose(task.observation(nxt.state), obs_ref, rtol=1e-4, atol=1e-4)
-            est = nxt
-            if term_ref:
-                break
     finally:
         reference.close()
         simulated.close()

@@ -1,13 +1,10 @@
 """The graph computes the same observation, reward and termination as the in-process env:
 bridge readings -> estimator -> task functions, against the env's own step() outputs."""
 
-import numpy as np
 import pytest
+from graph_parity import assert_graph_follows_env
 
 from rl_control.envs.registration import make_env
-from rl_control.robot.pybullet import PyBulletRobot
-from rl_control.roles.bridge import LockStepBridge
-from rl_control.roles.estimator import StateEstimator
 from rl_control.tasks.registry import GRAPH_FACTS, get_task, make_task, task_names
 
 
@@ -18,25 +15,7 @@ def test_graph_matches_the_env_step_by_step(name: str) -> None:
     task = make_task(name)
     reference, simulated = make_env(name), make_env(name)
     try:
-        robot = PyBulletRobot(simulated, task.joint_names, task.dt)
-        bridge = LockStepBridge(robot, task, timeout=10.0)
-        estimator = StateEstimator(task)
-        obs_ref, _ = reference.reset(seed=5)
-        est = estimator.estimate(bridge.reset(seed=5))
-        np.testing.assert_allclose(task.observation(est.state), obs_ref, rtol=1e-5, atol=1e-5)
-        rng = np.random.default_rng(0)
-        for _ in range(25):
-            action = rng.uniform(task.action_low, task.action_high)
-            obs_ref, r_ref, term_ref, _, _ = reference.step(action.astype(np.float32))
-            nxt = estimator.estimate(bridge.on_action(bridge.step, action))
-            applied = task.clip_action(action.astype(np.float32))
-            assert task.reward(est.state, applied, nxt.state) == pytest.approx(r_ref, abs=1e-4)
-            assert task.terminated(nxt.state) == term_ref
-            np.testing.assert_allclose(task.observation(nxt.state), obs_ref, rtol=1e-4, atol=1e-4)
-            assert nxt.step == est.step + 1 and nxt.episode == 0
-            est = nxt
-            if term_ref:
-                break
+        assert_graph_follows_env(reference, simulated, task, seed=5, steps=25)
     finally:
         reference.close()
         simulated.close()
