@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+#: how far `rl-control monitor` lowers its CPU priority by default (--nice): 0, because a
+#: niced monitor measured no better (bench/monitor_overhead.py, README), and with reliable
+#: counting readers it was far worse (+31 %: writers throttled on its late acknowledgements)
+MONITOR_NICENESS = 0
+
 PROG = "rl-control"
 USAGE_ERROR = 2
 
@@ -166,6 +171,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--light",
         action="store_true",
         help="leave the per-step topics uncounted (low overhead on the graph)",
+    )
+    monitor.add_argument(
+        "--nice",
+        type=int,
+        default=MONITOR_NICENESS,
+        help="lower the monitor's CPU priority by this much (0..19; 0: the shell's)",
     )
     return parser
 
@@ -367,7 +378,7 @@ def _monitor(args: argparse.Namespace) -> int:
     from rl_control.ros.monitor.run import run_monitor
 
     return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration,
-                       args.light)  # fmt: skip
+                       args.light, args.nice)  # fmt: skip
 
 
 def _run(argv: list[str]) -> int:

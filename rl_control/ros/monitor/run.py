@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -9,20 +10,25 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.monitor.state import GraphMonitor
 
 
-def _check(period: float, window: float, duration: float) -> None:
+def _check(period: float, window: float, duration: float, nice: int = 0) -> None:
     for name, value in (("period", period), ("window", window)):
         if value <= 0:
             raise SystemExit(f"rl-control monitor: --{name} must be > 0, got {value}")
     if duration < 0:
         raise SystemExit(f"rl-control monitor: --duration must be >= 0, got {duration}")
+    if not 0 <= nice <= 19:
+        raise SystemExit(f"rl-control monitor: --nice must be in 0..19, got {nice}")
 
 
 def run_monitor(
     tui: bool, host: str, port: int, period: float, window: float, duration: float,
-    light: bool = False,
+    light: bool = False, nice: int = 0,
 ) -> int:  # fmt: skip
-    """Watch the graph until Ctrl-C or ``duration`` s; returns the exit status."""
-    _check(period, window, duration)
+    """Watch the graph until Ctrl-C or ``duration`` s, ``nice`` steps below the caller's
+    CPU priority; returns the exit status."""
+    _check(period, window, duration, nice)
+    if nice:
+        os.nice(nice)
     if not tui:
         from rl_control.ros.monitor.web import require_viser
 

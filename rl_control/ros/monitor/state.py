@@ -13,8 +13,9 @@ what `ros2 topic list` would; they are counted too where this process knows thei
 Messages are taken in batches every ``SAMPLE_PERIOD`` s (the page's redraw rate), not as
 each arrives, so the monitor wakes 20 times a second however fast the graph steps. Topics it
 only counts, and the per-step topics (``topics.PER_STEP``), arrive undecoded (raw CDR bytes,
-rclpy's ``raw=True``) into readers deep enough (``COUNT_DEPTH``) to hold a batch: counting a
-message costs a Python call, not a decode. Of a per-step topic the views draw (joints, base
+rclpy's ``raw=True``) into best-effort readers deep enough to hold a batch (``COUNT_QOS``):
+counting a message costs a Python call, not a decode, and never an acknowledgement the
+graph's writers wait for. Of a per-step topic the views draw (joints, base
 pose, MPC plan) only the newest message of each batch is decoded. Only the sparse topics the
 views read (robot_description, training_stats) are decoded message by message.
 
@@ -42,8 +43,11 @@ STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_r
                "steps_per_second", "policy_loss", "value_loss", "entropy")  # fmt: skip
 #: s between batched takes of the graph's messages (the page draws at 20 Hz)
 SAMPLE_PERIOD = 0.05
-#: depth of the counting readers: one batch of a topic at up to 20 kHz
-COUNT_DEPTH = 1000
+#: the counting readers: deep enough for one batch of a topic at up to 20 kHz, and best
+#: effort, so that the graph's writers never wait for the monitor's acknowledgements (a
+#: reliable reader that is slow to acknowledge makes Cyclone throttle the writer: the lock-step
+#: graph then runs at the monitor's pace); on one machine nothing is lost but under overload
+COUNT_QOS = mw.QoS(depth=1000, reliability="best_effort")
 #: s between discovery passes for topics the table does not declare
 DISCOVER_PERIOD = 1.0
 #: light mode: the latest message only, never acknowledged
@@ -150,9 +154,7 @@ class GraphMonitor:
             if drawn:
                 self._newest[name] = (type_, data)
 
-        qos = qos_of(name)
-        qos = mw.QoS(max(qos.depth, COUNT_DEPTH), qos.reliability, qos.durability, qos.history)
-        self.node.create_subscription(type_, name, callback, qos, raw=True)
+        self.node.create_subscription(type_, name, callback, COUNT_QOS, raw=True)
 
     def _counted(self, name: str, handle: Callable[[Any], None]) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
