@@ -207,7 +207,8 @@ def _value(text: str, name: str) -> float:
     ("args", "message"),
     [(["--period", "0"], "--period must be > 0, got 0.0"),
      (["--tui", "--window", "-1"], "--window must be > 0, got -1.0"),
-     (["--tui", "--duration", "-2"], "--duration must be >= 0, got -2.0")],
+     (["--tui", "--duration", "-2"], "--duration must be >= 0, got -2.0"),
+     (["--tui", "--nice", "20"], "--nice must be in 0..19, got 20")],
 )  # fmt: skip
 def test_monitor_command_rejects_bad_arguments_in_one_line(args, message, capsys) -> None:
     """rl_control.ros.monitor.run checks its arguments before it joins the domain."""
