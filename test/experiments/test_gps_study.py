@@ -97,13 +97,20 @@ def fake_train(calls: list) -> object:
     return train
 
 
-def test_the_tuning_stage_picks_the_best_point_runs_it_on_the_reported_seeds_and_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def quick_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list[str]]:
+    """gps_study --quick with a fake trainer: the list of its training calls, and its argv."""
     calls: list = []
     monkeypatch.setattr(gps_study, "_train", fake_train(calls))
     argv = ["--quick", "--workers", "1", "--out", str(tmp_path / "out"),
             "--runs", str(tmp_path / "runs")]  # fmt: skip
+    return calls, argv
+
+
+def test_the_tuning_stage_picks_the_best_point_runs_it_on_the_reported_seeds_and_resumes(
+    tmp_path: Path, quick_study: tuple[list, list[str]]
+) -> None:
+    calls, argv = quick_study
     summary = gps_study.main(argv)
     tuned = [c for c in calls if c[3]]
     # every grid point of both learners, on tuning seed 100 only, before any reported run
@@ -132,12 +139,9 @@ def test_the_tuning_stage_picks_the_best_point_runs_it_on_the_reported_seeds_and
 
 
 def test_an_unfinished_tuning_stage_holds_back_that_learners_reported_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, quick_study: tuple[list, list[str]]
 ) -> None:
-    calls: list = []
-    monkeypatch.setattr(gps_study, "_train", fake_train(calls))
-    argv = ["--quick", "--workers", "1", "--out", str(tmp_path / "out"),
-            "--runs", str(tmp_path / "runs")]  # fmt: skip
+    calls, argv = quick_study
     gps_study.main(argv)
     (tmp_path / "runs" / "tune_ppo_1_100.json").unlink()  # one tuning run lost
     calls.clear()
