@@ -108,11 +108,26 @@ def end_with_launcher() -> bool:
     if not launcher.isdigit() or not sys.platform.startswith("linux"):
         return True
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     except (OSError, AttributeError):  # no prctl: behave as before, orphans possible
         return True
-    return os.getppid() == int(launcher)  # after prctl: a death just before is seen here
+    if os.getppid() == int(launcher):  # checked after prctl: a death just before shows here
+        return True
+    # Not the launcher's own child (started through another process, which may end on its
+    # own): not armed; stop only if the launcher is gone already.
+    prctl(_PR_SET_PDEATHSIG, 0, 0, 0, 0)
+    return _alive(int(launcher))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 def _close(units: list[Unit]) -> None:

@@ -133,3 +133,13 @@ def test_a_node_gets_sigterm_when_its_launcher_is_killed(tmp_path) -> None:
             os.kill(child, signal.SIGKILL)  # only if the test failed: no orphan either way
         except ProcessLookupError:
             pass
+
+
+def test_a_node_not_started_by_the_launcher_itself_is_not_armed(monkeypatch) -> None:
+    # e.g. through a wrapper process: the wrapper may end on its own, the node must not
+    from rl_control.ros.nodes import run
+
+    monkeypatch.setenv(run.LAUNCHER_PID_ENV, "1")  # alive (init), but not our parent
+    assert run.end_with_launcher() is True
+    monkeypatch.setenv(run.LAUNCHER_PID_ENV, str(2**22 + 12345))  # no such process
+    assert run.end_with_launcher() is False
