@@ -145,9 +145,7 @@ def rows(plan: Plan) -> dict[str, list[dict]]:
             ppo.append(settings(plan, "ppo", seed, plan.budget, None, variant))
             trpo.append(settings(plan, "trpo", seed, plan.budget, None, variant))
             first = settings(plan, "trpo", seed, half, None, variant)
-            both.append(
-                settings(plan, "trpo_then_ppo", seed, plan.budget - half, first, variant)
-            )
+            both.append(settings(plan, "trpo_then_ppo", seed, plan.budget - half, first, variant))
     return out
 
 
