@@ -33,8 +33,8 @@ them); a rerun skips those and restarts unfinished runs. Run folders (checkpoint
 runs/experiments/minitaur_walk/. The jobs go seed by seed (both variants, every row), so a
 stopped study leaves whole seeds.
 
-    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 3 seeds x 60k steps
-    python experiments/minitaur_walk.py --budget 10000 --variants slides   # the first study
+    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 3 seeds x 40k steps
+    python experiments/minitaur_walk.py --budget 10000 --every 5000 --variants slides  # 1st study
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
 minitaur_walk_best_gait.png (default out: experiments/results).
@@ -104,7 +104,7 @@ class Plan:
     variants: tuple[str, ...] = VARIANTS
 
 
-FULL = Plan(60_000, 6_000, (0, 1, 2))
+FULL = Plan(40_000, 10_000, (0, 1, 2))
 #: smoke run: 30-step episodes, a shorter landing before the first one, 30 steps per update
 QUICK = Plan(
     120, 60, (0,), env=(("max_steps", 30), ("settle_steps", 100)), overrides=(("n_steps", 30),)
@@ -250,9 +250,9 @@ def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path) -> None:
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
-    parser.add_argument("--budget", type=int, help="env steps per row (default 60000)")
+    parser.add_argument("--budget", type=int, help="env steps per row (default 40000)")
     parser.add_argument(
-        "--every", type=int, help="evaluation interval (default: a tenth of the budget)"
+        "--every", type=int, help="evaluation interval (default: a quarter of the budget)"
     )
     parser.add_argument(
         "--variants", default=",".join(VARIANTS),
@@ -273,9 +273,10 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     for v in variants:
         variant_overrides(v)  # raises on an unknown name
     budget = plan.budget if args.budget is None else args.budget
-    every = args.every or (plan.every if args.budget is None else budget // 10)
-    if every < 1 or budget < 2 * every:
-        raise ValueError(f"need --budget >= 2 --every >= 2, got {budget} and {every}")
+    every = args.every or (plan.every if args.budget is None else budget // 4)
+    # the last evaluation of each run (its reported return) is its final policy's
+    if every < 1 or budget % 2 or (budget // 2) % every:
+        raise ValueError(f"half of --budget must be a multiple of --every: {budget}, {every}")
     plan = Plan(budget, every, plan.seeds, plan.env, plan.overrides, variants)
     from results_table import start_run
 
