@@ -254,6 +254,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--every", type=int, help="evaluation interval (default: a quarter of the budget)"
     )
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS),
         help=f"settings variants, comma-separated (default and known: {','.join(VARIANTS)})",
@@ -277,7 +278,8 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     # the last evaluation of each run (its reported return) is its final policy's
     if every < 1 or budget % 2 or (budget // 2) % every:
         raise ValueError(f"half of --budget must be a multiple of --every: {budget}, {every}")
-    plan = Plan(budget, every, plan.seeds, plan.env, plan.overrides, variants)
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else plan.seeds
+    plan = Plan(budget, every, seeds, plan.env, plan.overrides, variants)
     from results_table import start_run
 
     from experiments.minitaur_walk_report import write_results
