@@ -157,7 +157,7 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from experiments.minitaur_walk import VARIANT_LABELS
+    from experiments.minitaur_walk import ROWS, VARIANT_LABELS
     from rl_control.training.io import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -165,8 +165,9 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     for row, runs in curves.items():
         ys = np.array([fair.on_grid(s, r, grid) for s, r in runs])
         style = "--" if VARIANT_LABELS["horizon"] in row else "-"  # horizon variant dashed
-        (line,) = ax.plot(grid, ys.mean(0), style, label=f"{row} (mean of {len(runs)})")
-        ax.fill_between(grid, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.2)
+        color = f"C{ROWS.index(row.removesuffix(VARIANT_LABELS['horizon']))}"  # by algorithm
+        ax.plot(grid, ys.mean(0), style, color=color, label=f"{row} (mean of {len(runs)})")
+        ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.15)
     ax.set_xlabel("env steps")
     ax.set_ylabel("eval return (forward m − energy)")
     ax.set_title("minitaur_tg: learning curves (band: min-max over seeds)")
