@@ -33,7 +33,7 @@ them); a rerun skips those and restarts unfinished runs. Run folders (checkpoint
 runs/experiments/minitaur_walk/. The jobs go seed by seed (both variants, every row), so a
 stopped study leaves whole seeds.
 
-    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 3 seeds x 40k steps
+    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 5 seeds x 40k steps
     python experiments/minitaur_walk.py --budget 10000 --every 5000 --variants slides  # 1st study
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
@@ -104,7 +104,7 @@ class Plan:
     variants: tuple[str, ...] = VARIANTS
 
 
-FULL = Plan(40_000, 10_000, (0, 1, 2))
+FULL = Plan(40_000, 10_000, (0, 1, 2, 3, 4))
 #: smoke run: 30-step episodes, a shorter landing before the first one, 30 steps per update
 QUICK = Plan(
     120, 60, (0,), env=(("max_steps", 30), ("settle_steps", 100)), overrides=(("n_steps", 30),)
@@ -254,7 +254,7 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--every", type=int, help="evaluation interval (default: a quarter of the budget)"
     )
-    parser.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0-4)")
     parser.add_argument(
         "--variants", default=",".join(VARIANTS),
         help=f"settings variants, comma-separated (default and known: {','.join(VARIANTS)})",
