@@ -4,11 +4,25 @@ The slides' comparison (trpo-ppo-quadruped-locomotion-slides.txt) redone where w
 within reach of a small budget: the policy adds a bounded leg-space residual to a 2 Hz
 trotting reference (Tan et al. 2018). Each algorithm runs with its own tuned settings from
 the slides, as the config files hold them (config/train/{ppo,trpo,trpo_then_ppo}_minitaur
-.yaml), and nothing was tuned here for any of the three; the generator keeps its defaults
-(rl_control/tasks/minitaur_tg.py). Every row gets the same env-step budget: TRPO → PPO is
-TRPO for half of it, then PPO (the slides' "new values") warm-started from that run's
-networks for the other half. The zero-residual policy (the generator alone) is the
-reference row.
+.yaml); the generator keeps its defaults (rl_control/tasks/minitaur_tg.py). Every row gets
+the same env-step budget: TRPO → PPO is TRPO for half of it, then PPO (the slides' "new
+values") warm-started from that run's networks for the other half. The zero-residual policy
+(the generator alone) is the reference row.
+
+Two settings variants, each applied alike to all three algorithms (no per-algorithm tuning;
+both are reported, every seed):
+
+- ``slides``: the config files' settings as they are (tuned for the raw 8-motor task);
+- ``horizon``: two task-level changes on top, the same for all three rows. (1) The discount
+  by a horizon in seconds, γ = 1 − Δt / ``HORIZON_S``: the slides' γ (0.909, 0.974, 0.913)
+  are horizons of 11, 38 and 11 control steps, 0.11-0.38 s at this task's 100 Hz, less than
+  one 0.5 s trot period, so the return a residual is judged by ends before the step it
+  shaped has landed; ``HORIZON_S`` = 1 s (two periods) gives γ = 0.99. (2) The initial
+  exploration std of a residual policy: std 1 in the unit action space is ±0.25 rad, as wide
+  as the bound, so 32 % of the untrained policy's draws are clipped and its noise alone
+  cuts an episode's return from 2.31 to ~1.0 (two 10 s episodes, seeds 10000-10001);
+  ``RESIDUAL_LOG_STD`` = −1 (std 0.37 of the bound, 0.09 rad; 0.7 % clipped; return ~1.9)
+  lets the first rollouts explore around the generator's gait rather than destroy it.
 
 Reported per row, on the final policy's deterministic 1000-step episode (the task has no
 noise by default, so every evaluation episode is the same): forward distance (m), mean
@@ -16,10 +30,11 @@ forward speed (m/s), cost of transport E / (m g d) with E = Σ |τ·q̇| Δt, an
 
 Resumable: one JSON per finished run under experiments/results/minitaur_walk_runs/ (commit
 them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
-runs/experiments/minitaur_walk/.
+runs/experiments/minitaur_walk/. The jobs go seed by seed (both variants, every row), so a
+stopped study leaves whole seeds.
 
-    nice -n 10 python experiments/minitaur_walk.py       # 3 seeds x 10k steps (~1 h when shared)
-    python experiments/minitaur_walk.py --budget 100000      # longer
+    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 5 seeds x 40k steps
+    python experiments/minitaur_walk.py --budget 10000 --every 5000 --variants slides  # 1st study
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
 minitaur_walk_best_gait.png (default out: experiments/results).
@@ -51,6 +66,32 @@ CONFIGS = {
 }
 ROWS = ("PPO", "TRPO", "TRPO → PPO")
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
+#: the return's horizon in seconds of the ``horizon`` variant: two periods of the 2 Hz trot
+HORIZON_S = 1.0
+#: the ``horizon`` variant's initial log-std in the unit action space (std e^-1 of the bound)
+RESIDUAL_LOG_STD = -1.0
+VARIANTS = ("slides", "horizon")
+#: how a variant's rows are labelled in the table (the slides' rows keep the plain names)
+VARIANT_LABELS = {"slides": "", "horizon": " · γ by 1 s, σ₀ e⁻¹"}
+
+
+def horizon_gamma(horizon_s: float, control_dt: float) -> float:
+    """The discount whose effective horizon 1 / (1 − γ) is ``horizon_s`` of control steps."""
+    if not 0 < control_dt < horizon_s:
+        raise ValueError(f"need 0 < control_dt < horizon_s, got {control_dt}, {horizon_s}")
+    return 1.0 - control_dt / horizon_s
+
+
+def variant_overrides(variant: str) -> dict[str, Any]:
+    """The algo_config entries a variant sets, the same for every algorithm (module doc)."""
+    if variant == "slides":
+        return {}
+    if variant == "horizon":
+        from rl_control.tasks.minitaur_tg import MinitaurTGParams
+
+        gamma = horizon_gamma(HORIZON_S, MinitaurTGParams().control_dt)
+        return {"gamma": round(gamma, 6), "init_log_std": RESIDUAL_LOG_STD}
+    raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
 
 
 @dataclass(frozen=True)
@@ -60,21 +101,25 @@ class Plan:
     seeds: tuple[int, ...]
     env: tuple[tuple[str, Any], ...] = ()
     overrides: tuple[tuple[str, Any], ...] = ()  # algo_config overrides (smoke run only)
+    variants: tuple[str, ...] = VARIANTS
 
 
-FULL = Plan(10_000, 5_000, (0, 1, 2))
+FULL = Plan(40_000, 10_000, (0, 1, 2, 3, 4))
 #: smoke run: 30-step episodes, a shorter landing before the first one, 30 steps per update
 QUICK = Plan(
     120, 60, (0,), env=(("max_steps", 30), ("settle_steps", 100)), overrides=(("n_steps", 30),)
 )
 
 
-def settings(plan: Plan, config: str, seed: int, steps: int, init: dict | None) -> dict:
-    """Everything that defines one run (its result file is named by a hash of it)."""
+def settings(
+    plan: Plan, config: str, seed: int, steps: int, init: dict | None, variant: str = "slides"
+) -> dict:
+    """Everything that defines one run (its result file is named by a hash of it; the
+    ``slides`` variant's are the settings of the study before variants existed)."""
     from rl_control.training.io import read_yaml
 
     data = read_yaml(CONFIGS[config])
-    algo = {**data["algo_config"], **dict(plan.overrides)}
+    algo = {**data["algo_config"], **variant_overrides(variant), **dict(plan.overrides)}
     if "batch_size" in algo and "n_steps" in dict(plan.overrides):
         algo["batch_size"] = min(algo["batch_size"], algo["n_steps"])
     return {
@@ -84,16 +129,23 @@ def settings(plan: Plan, config: str, seed: int, steps: int, init: dict | None) 
     }  # fmt: skip
 
 
+def row_name(row: str, variant: str) -> str:
+    """A table row: an algorithm (one of ROWS) under a settings variant."""
+    return row + VARIANT_LABELS[variant]
+
+
 def rows(plan: Plan) -> dict[str, list[dict]]:
     """The runs of each reported row, by seed (TRPO → PPO: the PPO half; its TRPO half is
     its ``init_from``)."""
     half = plan.budget // 2
-    out: dict[str, list[dict]] = {r: [] for r in ROWS}
-    for seed in plan.seeds:
-        out["PPO"].append(settings(plan, "ppo", seed, plan.budget, None))
-        out["TRPO"].append(settings(plan, "trpo", seed, plan.budget, None))
-        first = settings(plan, "trpo", seed, half, None)
-        out["TRPO → PPO"].append(settings(plan, "trpo_then_ppo", seed, plan.budget - half, first))
+    out: dict[str, list[dict]] = {}
+    for variant in plan.variants:
+        ppo, trpo, both = (out.setdefault(row_name(r, variant), []) for r in ROWS)
+        for seed in plan.seeds:
+            ppo.append(settings(plan, "ppo", seed, plan.budget, None, variant))
+            trpo.append(settings(plan, "trpo", seed, plan.budget, None, variant))
+            first = settings(plan, "trpo", seed, half, None, variant)
+            both.append(settings(plan, "trpo_then_ppo", seed, plan.budget - half, first, variant))
     return out
 
 
@@ -198,7 +250,15 @@ def ensure_checkpoints(jobs: list[dict], results: Path, runs: Path) -> None:
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke run")
-    parser.add_argument("--budget", type=int, help="env steps per row (default 10000)")
+    parser.add_argument("--budget", type=int, help="env steps per row (default 40000)")
+    parser.add_argument(
+        "--every", type=int, help="evaluation interval (default: a quarter of the budget)"
+    )
+    parser.add_argument("--seeds", help="comma-separated seeds (default 0-4)")
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS),
+        help=f"settings variants, comma-separated (default and known: {','.join(VARIANTS)})",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
     parser.add_argument("--runs", type=Path, help="run folders (default runs/experiments/...)")
     parser.add_argument("--workers", type=int, default=2)
@@ -210,10 +270,16 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
     plan = QUICK if args.quick else FULL
-    if args.budget is not None:
-        if args.budget < 2 * plan.every:
-            raise ValueError(f"--budget must be at least {2 * plan.every}, got {args.budget}")
-        plan = Plan(args.budget, plan.every, plan.seeds, plan.env, plan.overrides)
+    variants = tuple(v for v in args.variants.split(",") if v)
+    for v in variants:
+        variant_overrides(v)  # raises on an unknown name
+    budget = plan.budget if args.budget is None else args.budget
+    every = args.every or (plan.every if args.budget is None else budget // 4)
+    # the last evaluation of each run (its reported return) is its final policy's
+    if every < 1 or budget % 2 or (budget // 2) % every:
+        raise ValueError(f"half of --budget must be a multiple of --every: {budget}, {every}")
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else plan.seeds
+    plan = Plan(budget, every, seeds, plan.env, plan.overrides, variants)
     from results_table import start_run
 
     from experiments.minitaur_walk_report import write_results

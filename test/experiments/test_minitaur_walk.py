@@ -1,14 +1,19 @@
 """experiments/minitaur_walk.py: equal budgets per row, the warm start, curves joined."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from experiments import minitaur_walk as mw
 from experiments.minitaur_walk_report import curve_of
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_every_row_gets_the_same_env_steps_and_trpo_then_ppo_warm_starts():
     rows = mw.rows(mw.FULL)
-    assert list(rows) == list(mw.ROWS)
+    assert list(rows) == [mw.row_name(r, v) for v in mw.VARIANTS for r in mw.ROWS]
     for row, runs in rows.items():
         assert [s["seed"] for s in runs] == list(mw.FULL.seeds)
         for s in runs:
@@ -22,7 +27,41 @@ def test_every_row_gets_the_same_env_steps_and_trpo_then_ppo_warm_starts():
     # each with its own tuned settings from the slides' config files
     assert ppo["algo_config"]["n_steps"] == 1276 and trpo["algo_config"]["n_steps"] == 293
     assert both["algo_config"]["learning_rate"] == 1.83e-5
-    assert len({mw.key(s) for runs in rows.values() for s in runs}) == 9
+    assert len({mw.key(s) for runs in rows.values() for s in runs}) == 6 * len(mw.FULL.seeds)
+
+
+def test_horizon_variant_changes_gamma_and_initial_std_alike_for_all_three():
+    rows = mw.rows(mw.FULL)
+    slides = [s for r in mw.ROWS for s in rows[r]]
+    horizon = [s for r in mw.ROWS for s in rows[mw.row_name(r, "horizon")]]
+    horizon += [s["init_from"] for s in horizon if s["init_from"]]  # TRPO → PPO's TRPO half
+    assert len(horizon) == 4 * len(mw.FULL.seeds)
+    for s in horizon:
+        assert s["algo_config"]["gamma"] == 0.99 and s["algo_config"]["init_log_std"] == -1.0
+    # the slides' rows keep each algorithm's own discount and the default initial std
+    assert {s["algo_config"]["gamma"] for s in slides} == {0.909, 0.974, 0.913}
+    assert not any("init_log_std" in s["algo_config"] for s in slides)
+    # everything else is each algorithm's slides setting, in both variants
+    for a, b in zip(slides, horizon, strict=False):
+        rest = {k: v for k, v in b["algo_config"].items() if k not in ("gamma", "init_log_std")}
+        assert rest == {k: v for k, v in a["algo_config"].items() if k != "gamma"}
+
+
+def test_slides_variant_keeps_the_first_studys_result_files():
+    """The 10k-step study's committed JSONs are the slides variant's runs (same hashes)."""
+    first_study = mw.Plan(10_000, 5_000, (0, 1, 2), variants=("slides",))
+    ppo0 = mw.rows(first_study)["PPO"][0]
+    assert mw.key(ppo0) == "aeb610fd1fb9dd3b"
+    assert mw.load(ROOT / "experiments/results/minitaur_walk_runs", ppo0) is not None
+
+
+def test_horizon_gamma():
+    assert mw.horizon_gamma(1.0, 0.01) == 0.99
+    assert abs(mw.horizon_gamma(0.5, 0.01) - 0.98) < 1e-12
+    with pytest.raises(ValueError):
+        mw.horizon_gamma(0.01, 0.01)
+    with pytest.raises(ValueError):
+        mw.variant_overrides("tuned")
 
 
 def test_trpo_then_ppo_curve_continues_the_trpo_half():

@@ -54,3 +54,20 @@ def test_quadruped_slope_verdict_needs_the_steep_slope_and_flat_ground() -> None
     row["goal"] = {"steep": False, "flat": False}
     assert reproduce.judge_quadruped_slope(summary)[1] == "not reproduced"
     assert reproduce.judge_quadruped_slope({**summary, "rows": {}})[1] == "not run"
+
+
+def test_minitaur_ordering_judges_the_slides_rows_and_reports_the_horizon_variant():
+    from experiments.minitaur_walk import row_name
+
+    def row(ret: float) -> dict:
+        return {"return": [ret], "distance": [ret + 1], "seeds": [0]}
+
+    rows = {"TRPO": row(1.0), "PPO": row(1.5), row_name("TRPO", "horizon"): row(2.5)}
+    summary = {"budget": 40_000, "zero_residual": {"distance": 3.1}, "rows": rows}
+    judge = reproduce.judge_ordering("TRPO", "PPO")
+    text, verdict = judge(summary)
+    assert verdict == "not reproduced" and "for all three" not in text  # no horizon PPO row
+    rows[row_name("PPO", "horizon")] = row(2.25)
+    text, verdict = judge(summary)
+    assert verdict == "not reproduced"  # the verdict stays the slides' settings'
+    assert text.endswith("γ by 1 s, σ₀ e⁻¹ for all three: 2.50 vs 2.25")
