@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import IO
 
 from rl_control.ros.launch.checks import CONFIG_ERROR
+from rl_control.ros.launch.lifeline import LAUNCHER_PID_ENV
 from rl_control.ros.launch.model import LaunchError, LaunchPlan, NodeSpec
 from rl_control.ros.launch.packages import check_executable
-
-#: set in every node's environment: this launcher's pid (nodes/run.py: end_with_launcher)
-LAUNCHER_PID_ENV = "RL_CONTROL_LAUNCHER_PID"
 
 _POLL = 0.05
 
@@ -66,7 +64,7 @@ class LaunchRunner:
         self.environ = dict(os.environ if environ is None else environ)
         # Python nodes would otherwise hold their output back until it fills a pipe buffer.
         self.environ.setdefault("PYTHONUNBUFFERED", "1")
-        # our nodes ask for a SIGTERM when this process dies (nodes/run.py: end_with_launcher)
+        # our nodes ask for a SIGTERM when this process dies (lifeline.end_with_launcher)
         self.environ[LAUNCHER_PID_ENV] = str(os.getpid())
         self.log_dir = log_dir
         self._lock = threading.Lock()

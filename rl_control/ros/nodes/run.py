@@ -6,8 +6,6 @@ spin timeout, clean-up); its ``main`` runs that one unit, and the node container
 
 from __future__ import annotations
 
-import ctypes
-import os
 import signal
 import sys
 import threading
@@ -16,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl_control.ros import middleware as mw
-from rl_control.ros.launch.runner import LAUNCHER_PID_ENV
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+from rl_control.ros.launch.lifeline import end_with_launcher
 
 
 class _StopRequest:
@@ -75,8 +71,7 @@ def run_units(units: Sequence[Unit]) -> int:
     if main_thread:  # signal handlers can only be set from the main thread
         previous = signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        if not end_with_launcher():
-            stop.signum = signal.SIGTERM  # started by a launcher that is gone already
+        stop.signum = None if end_with_launcher() else signal.SIGTERM  # launcher gone: stop
     try:
         while mw.ok() and stop.signum is None:
             host.spin_once(min(unit.timeout() for unit in units))
@@ -95,39 +90,6 @@ def run_units(units: Sequence[Unit]) -> int:
         finally:
             mw.shutdown()
     return 0
-
-
-def end_with_launcher() -> bool:
-    """Have Linux send this node SIGTERM when the `rl-control launch` that started it dies
-    (``PR_SET_PDEATHSIG``): a launcher that is SIGKILLed, and so cannot stop its nodes,
-    leaves no orphans publishing on the domain (or driving a robot) unsupervised; the
-    SIGTERM is the usual clean stop. Only for a node whose parent is the launcher named in
-    ``RL_CONTROL_LAUNCHER_PID`` (removed from the environment, so the node's own children
-    do not take it as theirs). False if that launcher has died already."""
-    launcher = os.environ.pop(LAUNCHER_PID_ENV, "")
-    if not launcher.isdigit() or not sys.platform.startswith("linux"):
-        return True
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-    except (OSError, AttributeError):  # no prctl: behave as before, orphans possible
-        return True
-    if os.getppid() == int(launcher):  # checked after prctl: a death just before shows here
-        return True
-    # Not the launcher's own child (started through another process, which may end on its
-    # own): not armed; stop only if the launcher is gone already.
-    prctl(_PR_SET_PDEATHSIG, 0, 0, 0, 0)
-    return _alive(int(launcher))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
 
 
 def _close(units: list[Unit]) -> None:

@@ -96,7 +96,7 @@ time.sleep(60)
 """
 _NODE = """
 import os, signal, sys, time
-from rl_control.ros.nodes.run import LAUNCHER_PID_ENV, end_with_launcher
+from rl_control.ros.launch.lifeline import LAUNCHER_PID_ENV, end_with_launcher
 out = sys.argv[1]
 signal.signal(signal.SIGTERM, lambda *a: (open(out, "w").write("SIGTERM"), os._exit(0)))
 ok = end_with_launcher()
@@ -137,9 +137,9 @@ def test_a_node_gets_sigterm_when_its_launcher_is_killed(tmp_path) -> None:
 
 def test_a_node_not_started_by_the_launcher_itself_is_not_armed(monkeypatch) -> None:
     # e.g. through a wrapper process: the wrapper may end on its own, the node must not
-    from rl_control.ros.nodes import run
+    from rl_control.ros.launch import lifeline
 
-    monkeypatch.setenv(run.LAUNCHER_PID_ENV, "1")  # alive (init), but not our parent
-    assert run.end_with_launcher() is True
-    monkeypatch.setenv(run.LAUNCHER_PID_ENV, str(2**22 + 12345))  # no such process
-    assert run.end_with_launcher() is False
+    monkeypatch.setenv(lifeline.LAUNCHER_PID_ENV, "1")  # alive (init), but not our parent
+    assert lifeline.end_with_launcher() is True
+    monkeypatch.setenv(lifeline.LAUNCHER_PID_ENV, str(2**22 + 12345))  # no such process
+    assert lifeline.end_with_launcher() is False
