@@ -62,31 +62,29 @@ class EmbeddedSubscription(api.Subscription):
         """Run the callback on every sample waiting; returns how many ran."""
         count = 0
         while True:
-            samples = self.reader.take(N=_TAKE_BATCH)
-            for sample in samples:
-                if isinstance(sample, self.cls):  # skip dispose/unregister notifications
-                    self.callback(sample)
-                    count += 1
-            if len(samples) < _TAKE_BATCH:
+            items, taken = self._take()
+            for item in items:
+                self.callback(item)
+            count += len(items)
+            if taken < _TAKE_BATCH:
                 return count
+
+    def _take(self) -> tuple[list[Any], int]:
+        """One batch: the messages to deliver, and how many samples were taken."""
+        samples = self.reader.take(N=_TAKE_BATCH)
+        # skip dispose/unregister notifications
+        return [s for s in samples if isinstance(s, self.cls)], len(samples)
 
 
 class RawSubscription(EmbeddedSubscription):
     """Delivers each sample's serialized bytes, undecoded (``raw=True``). cyclonedds'
     DataReader has no public take without decoding; this is its own take minus the decode."""
 
-    def dispatch(self) -> int:
-        count = 0
-        while True:
-            taken = ddspy_take(self.reader._ref, _ANY, _TAKE_BATCH)
-            if isinstance(taken, int):  # a DDS return code: the reader is gone
-                return count
-            for data, info in taken:
-                if info.valid_data:
-                    self.callback(data)
-                    count += 1
-            if len(taken) < _TAKE_BATCH:
-                return count
+    def _take(self) -> tuple[list[Any], int]:
+        taken = ddspy_take(self.reader._ref, _ANY, _TAKE_BATCH)
+        if isinstance(taken, int):  # a DDS return code: the reader is gone
+            return [], 0
+        return [data for data, info in taken if info.valid_data], len(taken)
 
 
 class EmbeddedTimer(api.Timer):
