@@ -54,6 +54,7 @@ class FakeRos2ControlRobot:
         self.positions = config.command_interface == "position"
         self.as_action = config.command_interface == config.policy_output  # else: efforts
         self._command: np.ndarray | None = None  # controller order, as last received
+        self._driven = False  # a command has moved the robot off its stand
         self.received = self.rejected = 0  # commands taken / dropped (wrong length)
 
     def command(self, data: list[float]) -> bool:
@@ -64,16 +65,21 @@ class FakeRos2ControlRobot:
             return False
         self._command = array
         self.received += 1
+        # zero efforts hold nothing: the leg stays on its stand until a command drives it
+        self._driven = self._driven or self.positions or bool(np.any(array))
         return True
 
     def step(self) -> None:
-        """One period with the last command; before the first one the world stands still.
+        """One period with the last command; until one drives the robot (a position, or a
+        non-zero effort) the world stands still.
 
-        A real leg rests on its stand until its controller starts; a simulated one given zero
-        effort would swing under gravity (the 2R leg's knee passes 20 rad/s within 0.4 s) and
-        trip the bridge's overspeed check during homing, depending on start-up order.
+        A real leg rests on its stand until its controller drives it; a simulated one given
+        zero effort would swing under gravity (the 2R leg's knee passes 20 rad/s within
+        0.4 s). A bridge sends zero effort from its start (a limp leg, whatever a crashed
+        predecessor left held), before it has heard a joint state: if its reader matched the
+        fake's writer late, homing would start on a spinning leg and trip overspeed.
         """
-        if self._command is None:
+        if self._command is None or not self._driven:
             return
         robot = self._command[self._controller_slot]  # policy order, robot units
         action = self.direction * (robot - self.offset if self.positions else robot)

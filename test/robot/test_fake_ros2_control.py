@@ -46,6 +46,22 @@ def test_the_world_stands_still_until_the_first_command(fake) -> None:
     assert fake.sim.time == 0.0 and not np.any(v)
 
 
+def test_zero_efforts_leave_the_leg_on_its_stand_until_a_command_drives_it(fake) -> None:
+    """A bridge commands zero effort before its first joint state; the fake leg must not
+    swing then (homing would start on a spinning leg), only once a command drives it."""
+    _, q0, _, _ = fake.joint_state()
+    assert fake.command([0.0, 0.0])
+    for _ in range(200):
+        fake.step()
+    np.testing.assert_array_equal(fake.joint_state()[1], q0)
+    assert fake.command([0.0, 0.1])
+    fake.step()
+    assert fake.sim.time == pytest.approx(fake.period)
+    assert fake.command([0.0, 0.0])  # once driven, zero effort is just zero effort
+    fake.step()
+    assert fake.sim.time == pytest.approx(2 * fake.period)
+
+
 def test_an_env_without_an_effort_step_refuses_efforts(fake) -> None:
     with pytest.raises(ValueError, match="takes no effort commands"):
         fake.sim.apply_effort(np.zeros(2))
