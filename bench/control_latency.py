@@ -12,10 +12,14 @@ This process plays the robot and times the real nodes, each its own process:
   bridges side by side, interleaved at each rate: ``neural`` answers on arrival (the
   default: the joint state is relayed and the action commanded as they arrive) and
   ``neural_tick`` (``answer_on_arrival:=false``) relays and commands on its control-period
-  timer, as before: each waits up to a period for the tick.
+  timer, as before: each waits up to a period for the tick. ``neural_rt`` is ``neural``
+  with the control chain real-time: the three nodes at ``thread_priority`` 80 with
+  ``lock_memory`` (SCHED_FIFO, as a deployment on legs runs them) and this process, the
+  robot's driver, raised the same for that case.
 - LCS-MPC (soft-wall cart-pole, ``graph``): the cart-pole has an unactuated joint, which the
   hardware bridge (one command per joint) does not drive, so this process stands in for the
   bridge: JointState -> state_estimator -> policy_node (LCS-MPC, H = 10) -> Action.
+  ``mpc_rt``: the same real-time.
 
 At each rate (descending) the nodes start afresh (bridge period and policy deadline = 1/rate)
 and run ``--seconds`` after warm-up; a rate is held when the policy node counted no deadline
@@ -40,15 +44,18 @@ import numpy as np
 import yaml
 from results_table import RunInfo, start_run, verdict, write_markdown
 
+from rl_control.ros.nodes.realtime import set_process_scheduling
+
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {"neural": 500.0, "neural_tick": 500.0, "mpc": 100.0}
-CASES = {  # name -> (task, train config, mode)
-    "neural": ("two_link_leg", "config/train/ppo_two_link_leg.yaml", "hardware"),
-    "neural_tick": ("two_link_leg", "config/train/ppo_two_link_leg.yaml", "hardware"),
-    "mpc": ("soft_wall_cartpole", "config/train/ppo_mpc_soft_wall_cartpole.yaml", "graph"),
-}
+NEURAL = ("two_link_leg", "config/train/ppo_two_link_leg.yaml", "hardware")
+MPC = ("soft_wall_cartpole", "config/train/ppo_mpc_soft_wall_cartpole.yaml", "graph")
+CASES = {"neural": NEURAL, "neural_tick": NEURAL, "neural_rt": NEURAL, "mpc": MPC,
+         "mpc_rt": MPC}  # name -> (task, train config, mode)  # fmt: skip
+TARGETS = {case: 500.0 if spec is NEURAL else 100.0 for case, spec in CASES.items()}
 #: the hardware bridge's answer_on_arrival per hardware case (the A/B)
-ON_ARRIVAL = {"neural": True, "neural_tick": False}
+ON_ARRIVAL = {"neural": True, "neural_tick": False, "neural_rt": True}
+#: SCHED_FIFO priority of the real-time cases' processes (nodes and this driver)
+RT_PRIORITY = {"neural_rt": 80, "mpc_rt": 80}
 
 
 def make_checkpoint(case: str, folder: Path) -> Path:
@@ -89,19 +96,40 @@ def node(module: str, params: dict[str, object], remaps: dict[str, str] = {}) ->
 
 def graph_commands(case: str, rate: float, checkpoint: Path, folder: Path) -> list[list[str]]:
     task, _, mode = CASES[case]
+    rt = (
+        {"thread_priority": RT_PRIORITY[case], "lock_memory": "true"}
+        if case in RT_PRIORITY
+        else {}
+    )
     policy = node("policy_node", {"checkpoint": checkpoint, "deterministic": "true",
                                   "deadline": 1.0 / rate, "status_period": 0.0,
-                                  "publish_markers": "false"})  # fmt: skip
+                                  "publish_markers": "false", **rt})  # fmt: skip
     if mode == "graph":
-        return [node("state_estimator", {"task": task, "publish_tf": "false"}), policy]
+        return [node("state_estimator", {"task": task, "publish_tf": "false", **rt}), policy]
     arrival = "true" if ON_ARRIVAL[case] else "false"
     bridge = node("hardware_bridge", {"robot": robot_yaml(rate, folder), "task": task,
                                       "auto_home": "true", "auto_activate": "true",
-                                      "answer_on_arrival": arrival})  # fmt: skip
+                                      "answer_on_arrival": arrival, **rt})  # fmt: skip
     estimator = node("state_estimator", {"task": task, "base_source": "legs", "publish_tf":
-                                         "false"}, {"joint_states": "policy_joint_states",
-                                                    "imu": "policy_imu"})  # fmt: skip
+                                         "false", **rt}, {"joint_states": "policy_joint_states",
+                                                          "imu": "policy_imu"})  # fmt: skip
     return [bridge, estimator, policy]
+
+
+class DriverScheduling:
+    """This process (the robot's driver) at a case's SCHED_FIFO priority while it runs, then
+    back to normal scheduling; a real-time loop whose sensor side is late proves nothing."""
+
+    def __init__(self, case: str) -> None:
+        self.priority = RT_PRIORITY.get(case, 0)
+
+    def __enter__(self) -> None:
+        if self.priority:  # PermissionError: the rt case cannot run here
+            set_process_scheduling(os.SCHED_FIFO, self.priority)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.priority:
+            set_process_scheduling(os.SCHED_OTHER, 0)
 
 
 @dataclass
@@ -209,7 +237,9 @@ def run_case(case: str, rate: float, seconds: float, warmup: float, work: Path) 
         for c in graph_commands(case, rate, checkpoint, work)
     ]  # a full pipe would block
     try:
-        result = summarise(case, rate, drive(case, rate, seconds, warmup))
+        with DriverScheduling(case):
+            record = drive(case, rate, seconds, warmup)
+        result = summarise(case, rate, record)
     except RuntimeError:
         log.flush()
         print((work / f"{case}_{rate:g}.log").read_text()[-3000:], file=sys.stderr)
@@ -250,6 +280,9 @@ LIMITS = {
     "relay and again at the command",
     "mpc": "the LCS-MPC solve, whose p99 must fit the period (bench/mpc_latency.py: p50 "
     "~0.5 ms, p99 4.6-23 ms)",
+    "neural_rt": "the same as neural, less the other processes' time slices (SCHED_FIFO "
+    "preempts them)",
+    "mpc_rt": "the LCS-MPC solve as mpc, less the other processes' time slices",
 }
 
 
@@ -317,17 +350,23 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--neural-rates", default="500,250,100,50,20")
     parser.add_argument("--mpc-rates", default="100,50,20,10,5")
+    parser.add_argument("--cases", default=",".join(CASES), help="a subset of " + ", ".join(CASES))
     args = parser.parse_args()
     if not args.seconds > 0:
         parser.error("--seconds must be > 0")
+    chosen = args.cases.split(",")
+    if unknown := sorted(set(chosen) - set(CASES)):
+        parser.error(f"--cases: unknown {unknown}; known: {', '.join(CASES)}")
     run = start_run(["OMP_NUM_THREADS"])
     os.environ.update(RL_CONTROL_MIDDLEWARE="embedded")
     os.environ.setdefault("ROS_DOMAIN_ID", str(10 + os.getpid() % 220))
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        pairs = ((["neural", "neural_tick"], args.neural_rates, "neural"),
-                 (["mpc"], args.mpc_rates, "mpc"))  # fmt: skip
+        pairs = ((["neural", "neural_tick", "neural_rt"], args.neural_rates, "neural"),
+                 (["mpc", "mpc_rt"], args.mpc_rates, "mpc"))  # fmt: skip
         for cases, rates, flag in pairs:
+            if not (cases := [c for c in cases if c in chosen]):
+                continue
             try:
                 values = [float(r) for r in rates.split(",")]
             except ValueError:

@@ -37,6 +37,14 @@ def _specs(*rows: tuple[str, type, Any, str]) -> tuple[ParamSpec, ...]:
     return tuple(ParamSpec(*row) for row in rows)
 
 
+#: the control chain's scheduling (bridge, estimator, policy), as ros2_control's
+#: controller manager names it: rl_control.ros.nodes.realtime
+REALTIME = _specs(
+    ("thread_priority", int, 0, "SCHED_FIFO priority 1-99 for every thread of the node's "
+     "process (not permitted: a warning, normal scheduling); 0 = normal scheduling"),
+    ("lock_memory", bool, False, "mlockall the process's memory (pages locked as touched)"),
+)  # fmt: skip
+
 SIM_BRIDGE = _specs(
     ("task", str, "soft_wall_cartpole", "rl_control.tasks name"),
     ("config", str, "", "training config YAML (or deploy: checkpoint) whose `env` section "
@@ -68,7 +76,7 @@ STATE_ESTIMATOR = _specs(
     ("publish_tf", bool, True, "publish odom_frame -> base_frame on /tf"),
     ("odom_frame", str, "odom", "frame of the relayed odom"),
     ("base_frame", str, "base_link", "child frame of the relayed odom"),
-)  # fmt: skip
+) + REALTIME  # fmt: skip
 
 POLICY_NODE = _specs(
     ("checkpoint", str, "", "checkpoint, run folder or .onnx; empty = wait for policy_update"),
@@ -93,7 +101,7 @@ POLICY_NODE = _specs(
      "nothing, the bridge keeps the last action), `zero` (a zero action) or `publish_late`"),
     ("status_period", float, 5.0, "s between status lines (actions/s, episodes, worst "
      "solve, deadline misses); 0 = none"),
-)  # fmt: skip
+) + REALTIME  # fmt: skip
 
 TRAINER_NODE = _specs(
     ("config", str, "", "`config/train/<algo>_<task>.yaml`; empty = algorithm defaults"),
@@ -142,7 +150,7 @@ HARDWARE_BRIDGE = _specs(
     ("answer_on_arrival", bool, True, "relay each joint state and command each action as it "
      "arrives (the loop's timer only fills the gaps: watchdog, homing, PD); false: both wait "
      "for the loop's tick (up to a period each)"),
-)  # fmt: skip
+) + REALTIME  # fmt: skip
 
 FAKE_ROS2_CONTROL = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or YAML; its task's PyBullet world"),

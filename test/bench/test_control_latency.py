@@ -68,3 +68,18 @@ def test_sweep_runs_both_bridges_at_each_rate_until_both_held(monkeypatch) -> No
     notes = control_latency.ab_notes({k: [dict(r, command_p50=2.0) for r in v]
                                       for k, v in out.items()})  # fmt: skip
     assert notes[0].count("1.00 vs 1.00 ms -> Action") == 4
+
+
+def test_only_the_real_time_cases_raise_their_nodes(tmp_path) -> None:
+    """neural_rt and mpc_rt start every node at SCHED_FIFO 80 with locked memory; the
+    others leave the scheduling alone (the A/B differs in that only)."""
+    for case in control_latency.CASES:
+        commands = control_latency.graph_commands(case, 500.0, tmp_path / "p.pt", tmp_path)
+        for command in commands:
+            rt = {"thread_priority:=80", "lock_memory:=true"} & set(command)
+            assert rt == ({"thread_priority:=80", "lock_memory:=true"}
+                          if case.endswith("_rt") else set()), (case, command)  # fmt: skip
+    plain = control_latency.graph_commands("neural", 500.0, tmp_path / "p.pt", tmp_path)
+    rt = control_latency.graph_commands("neural_rt", 500.0, tmp_path / "p.pt", tmp_path)
+    extra = " -p thread_priority:=80 -p lock_memory:=true"
+    assert [" ".join(c).replace(extra, "") for c in rt] == [" ".join(c) for c in plain]

@@ -23,6 +23,7 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.lifecycle import LifecycleServices
 from rl_control.ros.nodes import messages as m
+from rl_control.ros.nodes.realtime import apply_node_realtime
 from rl_control.ros.nodes.run import main_argv, run_node
 
 SERVICES = ("home", "activate", "passive", "estop", "release_estop", "reset")
@@ -63,6 +64,7 @@ class HardwareBridgeNode:
         for name in (*SERVICES, "pause"):
             node.create_service(SERVICE_TYPES.get(name, TRIGGER), name, self._service(name))
         self.lifecycle = LifecycleServices(node, role.lifecycle) if p["managed"] else None
+        apply_node_realtime(node, p)  # last: the DDS threads exist, all are raised
 
     def on_joint_state(self, msg: Any) -> None:
         self.role.on_joint_state(mw.stamp_to_seconds(msg.header.stamp), list(msg.name),

@@ -20,6 +20,7 @@ from rl_control.roles.policy_server import ActionResult
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
+from rl_control.ros.nodes.realtime import apply_node_realtime
 from rl_control.ros.nodes.run import Unit, main_argv, run_units
 
 
@@ -48,6 +49,7 @@ class PolicyNode:
         node.create_subscription(
             "rl_control_msgs/msg/PolicyUpdate", "policy_update", self.on_update, mw.QOS_LATCHED
         )
+        apply_node_realtime(node, p)  # last: the DDS threads exist, all are raised
 
     def on_observation(self, msg: Any) -> None:
         stamp = mw.stamp_to_seconds(msg.header.stamp)

@@ -6,6 +6,7 @@ spin timeout, clean-up); its ``main`` runs that one unit, and the node container
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -72,6 +73,9 @@ def run_units(units: Sequence[Unit]) -> int:
         previous = signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         stop.signum = None if end_with_launcher() else signal.SIGTERM  # launcher gone: stop
+    # start-up objects (modules, torch, message classes) stay for the node's life: frozen,
+    # the collector's full passes skip them (~170k objects, ~30 ms: 15 periods at 500 Hz)
+    gc.freeze()
     try:
         while mw.ok() and stop.signum is None:
             host.spin_once(min(unit.timeout() for unit in units))
@@ -82,6 +86,7 @@ def run_units(units: Sequence[Unit]) -> int:
     except KeyboardInterrupt:  # a second signal, or Ctrl-C off the main thread
         pass
     finally:
+        gc.unfreeze()  # the loop is over: nothing left to pause (a test process goes on)
         mw.hold_interrupts()  # SIGINT ignored from here on
         if main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

@@ -24,6 +24,7 @@ from rl_control.roles.params import STATE_ESTIMATOR, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
+from rl_control.ros.nodes.realtime import apply_node_realtime
 from rl_control.ros.nodes.run import Unit, main_argv, run_units
 
 
@@ -51,6 +52,7 @@ class StateEstimatorNode:
         sub("sensor_msgs/msg/JointState", "joint_states", self.on_joint_states, 10)
         if p["base_source"] == "odometry":
             sub("nav_msgs/msg/Odometry", "ground_truth/odom", self.on_odom, 10)
+        apply_node_realtime(node, p)  # last: the DDS threads exist, all are raised
 
     def on_imu(self, msg: Any) -> None:
         self.role.on_imu(mw.stamp_to_seconds(msg.header.stamp), msg)

@@ -117,6 +117,7 @@ def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() 
     assert _params(nodes["hardware_bridge"]) == {
         "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
         "auto_home": "true", "auto_activate": "true", "trainer_gate": "true",
+        "thread_priority": "0",
     }  # fmt: skip
     assert _params(nodes["state_estimator"])["base_source"] == "legs"
     assert _files(nodes["trainer_node"])[0] == "backend_hardware.yaml"
@@ -124,6 +125,17 @@ def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() 
     plan = _plan("train.launch.xml", backend="hardware", task="two_link_leg", lock_step="false")
     bridge = next(n for n in plan.nodes if n.name == "hardware_bridge")
     assert _params(bridge)["trainer_gate"] == "false"
+
+
+def test_deploy_thread_priority_raises_the_whole_control_chain() -> None:
+    """deploy.launch.xml thread_priority:=80: bridge, estimator and policy node get it (the
+    chain's three hops); by default every one keeps normal scheduling."""
+    chain = ("hardware_bridge", "state_estimator", "policy_node")
+    for given, expected in (({"thread_priority": "80"}, "80"), ({}, "0")):
+        plan = _plan("deploy.launch.xml", backend="hardware", task="two_link_leg",
+                     checkpoint="c.pt", **given)  # fmt: skip
+        nodes = {n.name: n for n in plan.nodes}
+        assert [_params(nodes[n])["thread_priority"] for n in chain] == [expected] * 3
 
 
 @pytest.mark.parametrize("name", ["sim.launch.xml", "deploy.launch.xml"])
@@ -141,6 +153,7 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     assert _params(bridge) == {
         "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
         "auto_home": "false", "auto_activate": "false", "trainer_gate": "false",
+        "thread_priority": "0",
     }  # fmt: skip
     estimator = nodes["state_estimator"]
     assert _files(estimator)[0] == "backend_hardware.yaml"
@@ -204,6 +217,7 @@ def test_deploy_needs_a_checkpoint_and_runs_deterministic() -> None:
         "deterministic": "true",
         "deadline": "0.0",
         "on_deadline_miss": "publish_late",
+        "thread_priority": "0",
     }
     assert nodes["policy_node"].shutdown_on_exit
     held = _plan("deploy.launch.xml", checkpoint="c.pt", on_deadline_miss="hold")
@@ -224,6 +238,7 @@ def test_sim_alone_runs_bridge_and_estimator_in_real_time() -> None:
         "task": "two_link_leg",
         "config": "''",
         "base_source": "odometry",
+        "thread_priority": "0",
     }
 
 

@@ -1,6 +1,7 @@
 """The shared run loop: an exit code from the tick, SIGTERM and Ctrl-C all end it cleanly
 (the role's close, then the node), and the SIGTERM handler is put back afterwards."""
 
+import gc
 import os
 import signal
 import time
@@ -29,6 +30,20 @@ def test_the_ticks_exit_code_ends_the_loop_and_closes(node) -> None:
     assert run_node(node, tick, 0.0, lambda: closed.append(mw.ok())) == 3
     assert len(ticks) == 2 and closed == [True]  # closed before the middleware shut down
     assert not mw.ok()
+
+
+def test_the_start_up_objects_are_frozen_while_the_loop_runs(node) -> None:
+    """The collector's full passes skip what the node built before its loop (a full pass
+    over a torch process's ~170k objects takes ~30 ms: 15 periods at 500 Hz)."""
+    frozen = []
+
+    def tick():
+        frozen.append(gc.get_freeze_count())
+        return 0
+
+    assert run_node(node, tick, 0.0) == 0
+    assert frozen[0] > 1000  # this test process's modules, at least
+    assert gc.get_freeze_count() == 0  # and given back once the loop is over
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
