@@ -259,11 +259,21 @@ def robot_dirs() -> list[Path]:
     return [d for d in [ROBOTS_DIR, *installed] if d.is_dir()]
 
 
+#: how a ``robot_namespace`` that is a problem worker.launch.xml found in its
+#: ``robot_namespaces`` list starts (ros2 launch's ``$(eval)`` cannot raise a readable
+#: error; the text is plain YAML and no ROS name, so it reaches the node's check as it is)
+LAUNCH_PROBLEM = "robot_namespaces:="
+
+
 def namespaced(config: RobotConfig, namespace: str) -> RobotConfig:
     """``config`` with its absolute robot topics under ``/namespace`` (``/joint_states`` ->
     ``/rig_b/joint_states``), as a ros2_control robot started in that namespace publishes
     them: several robots, one bridge each, feed one trainer. Relative topics already follow
-    the node's namespace and stay; ``""`` changes nothing."""
+    the node's namespace and stay; ``""`` changes nothing. A namespace starting with
+    :data:`LAUNCH_PROBLEM` is the launch file's message, refused as it is (a
+    ``robot_namespaces`` list that is not one robot per worker)."""
+    if namespace.startswith(LAUNCH_PROBLEM):
+        raise ValueError(namespace)
     ns = namespace.strip("/")
     if not ns:
         return config

@@ -67,8 +67,11 @@ def check_env_param(params: Mapping[str, Any]) -> None:
 def check_hardware_bridge(params: Mapping[str, Any]) -> None:
     from rl_control.robot.config import check_robot_task, load_robot_config
 
-    check_robot_task(load_robot_config(str(params.get("robot", "two_link_leg"))),
-                     str(params.get("task", "")))  # fmt: skip
+    # with its robot_namespace: an invalid name, or worker.launch.xml's robot_namespaces
+    # problem, is refused before any node starts
+    robot = load_robot_config(str(params.get("robot", "two_link_leg")),
+                              str(params.get("robot_namespace", "")))  # fmt: skip
+    check_robot_task(robot, str(params.get("task", "")))
 
 
 #: executable -> check of its parameters

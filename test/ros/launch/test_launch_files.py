@@ -1,5 +1,6 @@
 """The project's launch files and node parameter files, resolved as the runner sees them."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from rl_control.ros.launch import (
     resolve_executable,
     resolve_launch,
 )
+from rl_control.ros.launch.checks import check_plan
 
 ROOT = Path(__file__).resolve().parents[3]
 LAUNCH = ROOT / "launch"
@@ -296,6 +298,102 @@ def test_hardware_workers_each_get_their_own_robots_topics(namespace: str) -> No
     one = _plan("train.launch.xml", backend="hardware", task="two_link_leg", fake_robot="true")
     assert {_params(n).get("robot_namespace") for n in one.nodes
             if n.name in ("hardware_bridge", "fake_ros2_control")} == {"''"}  # fmt: skip
+
+
+def _robot_namespaces(plan) -> list[tuple[str, str, str]]:
+    """(node, its namespace, its robot_namespace) of each hardware bridge and fake robot."""
+    return [(n.name, n.namespace, _params(n)["robot_namespace"]) for n in plan.nodes
+            if n.name in ("hardware_bridge", "fake_ros2_control")]  # fmt: skip
+
+
+HARDWARE = {"backend": "hardware", "task": "two_link_leg", "fake_robot": "true"}
+
+
+def test_robot_namespaces_name_each_workers_robot() -> None:
+    """robot_namespaces:=dog1,dog2: worker 0's bridge (and fake robot) take the robot under
+    /dog1, worker 1's the one under /dog2; the graph's own nodes stay under worker_k."""
+    plan = _plan("train.launch.xml", **HARDWARE, workers="2", robot_namespaces="dog1,dog2")
+    assert _robot_namespaces(plan) == [
+        ("hardware_bridge", "/worker_0", "dog1"), ("fake_ros2_control", "/worker_0", "dog1"),
+        ("hardware_bridge", "/worker_1", "dog2"), ("fake_ros2_control", "/worker_1", "dog2"),
+    ]  # fmt: skip
+    check_plan(plan)
+    # spaces around an entry dropped, slashes kept (the bridge strips them); nested names;
+    # an empty entry keeps the YAML's topics as written; under a graph namespace as well
+    plan = _plan("train.launch.xml", **HARDWARE, workers="3", namespace="lab",
+                 robot_namespaces=" dog1 , /fleet/dog2,")  # fmt: skip
+    assert [(ns, rns) for name, ns, rns in _robot_namespaces(plan) if name == "hardware_bridge"
+            ] == [("/lab/worker_0", "dog1"), ("/lab/worker_1", "/fleet/dog2"),
+                  ("/lab/worker_2", "''")]  # fmt: skip
+    check_plan(plan)
+    one = _plan("train.launch.xml", **HARDWARE, robot_namespaces="dog1")
+    assert {rns for _, _, rns in _robot_namespaces(one)} == {"dog1"}
+    # a remote worker picks its entry by index as well
+    remote = _plan("worker.launch.xml", **HARDWARE, index="1", workers="2",
+                   config="/runs/a/config.yaml", robot_namespaces="dog1,dog2")  # fmt: skip
+    assert _robot_namespaces(remote)[0] == ("hardware_bridge", "/worker_1", "dog2")
+
+
+@pytest.mark.parametrize(
+    ("workers", "robot_namespaces", "message"),
+    [
+        ("2", "dog1", "robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2 (one "
+         "per worker, comma-separated)"),
+        ("2", "dog1,dog2,dog3", "robot_namespaces:=dog1,dog2,dog3 names 3 robot namespace(s) "
+         "for workers:=2"),
+        ("2", "dog1,/dog1/", "robot_namespaces:=dog1,/dog1/ gives the robot namespace dog1 to "
+         "more than one worker (one robot per worker)"),
+        ("3", "dog1, dog2 ,dog2", "gives the robot namespace dog2 to more than one worker"),
+        ("2", ",", "robot_namespaces:=, gives the robot namespace (empty) to more than one"),
+        ("2", "dog1,dog-2", "robot_namespace 'dog-2' is not a ROS namespace (names of letters, "
+         "digits and _ joined by /, not starting with a digit)"),
+        ("2", "dog1,2dog", "robot_namespace '2dog' is not a ROS namespace"),
+    ],
+)
+def test_a_bad_robot_namespaces_list_is_refused_naming_the_problem(
+    workers: str, robot_namespaces: str, message: str
+) -> None:
+    """The launch file finds a wrong count or a robot twice (its $(eval), which cannot raise
+    under ros2 launch, hands the problem to the bridge as its robot_namespace); the bridge's
+    parameter validation refuses that and an invalid name: rl-control launch before any
+    node starts, the node itself under ros2 launch."""
+    plan = _plan("train.launch.xml", **HARDWARE, workers=workers,
+                 robot_namespaces=robot_namespaces)  # fmt: skip
+    with pytest.raises(ValueError, match="^hardware_bridge: ") as err:
+        check_plan(plan)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},
+        {"workers": "3", "namespace": "lab", "compose": "true", "lock_step": "false"},
+        {**HARDWARE, "workers": "2"},
+        {**HARDWARE, "workers": "3", "namespace": "lab", "robot_namespaces": " a , /b/c,"},
+        {**HARDWARE, "workers": "2", "robot_namespaces": "dog1"},
+        {**HARDWARE, "workers": "2", "robot_namespaces": "dog1,/dog1"},
+        {**HARDWARE, "robot_namespaces": "dog1"},
+    ],
+)
+def test_every_eval_is_what_pythons_eval_gives(monkeypatch, args: dict[str, str]) -> None:
+    """ros2 launch evaluates $(eval) with Python's eval: each expression the launch files
+    reach gives the same text there as in rl-control launch's evaluator (which runs no
+    Python), so the XML means the same in both."""
+    from rl_control.ros.launch import substitutions
+
+    ours = substitutions.evaluate_expression
+    seen: list[str] = []
+
+    def both(text: str) -> str:
+        value = ours(text)
+        assert value == str(eval(text, {}, dict(vars(math)))), text  # as launch's PythonExpression
+        seen.append(text)
+        return value
+
+    monkeypatch.setattr(substitutions, "evaluate_expression", both)
+    _plan("train.launch.xml", **args)
+    assert any(".split(',')" in text for text in seen)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
