@@ -80,3 +80,59 @@ def test_expression_values_print_as_python_does() -> None:
 def test_eval_refuses_anything_outside_the_subset(expr: str) -> None:
     with pytest.raises(LaunchError, match=r"\$\(eval\)"):
         _eval(f'$(eval "{expr}")')
+
+
+@pytest.mark.parametrize(
+    ("expr", "value"),
+    [
+        ("'dog1,dog2'.split(',')[1]", "dog2"),
+        ("'dog1,dog2'.split(',')[-1]", "dog2"),
+        ("'a b'.split()", "['a', 'b']"),  # printed as Python prints the list
+        ("len('dog1,dog2,'.split(','))", "3"),
+        ("len('abc')", "3"),
+        ("' /dog1/ '.strip().strip('/')", "dog1"),
+        ("'a, /b'.replace(' ', '').replace(',/', ',')", "a,b"),
+        ("'a,b,a'.split(',').count('a') > 1", "True"),
+        ("'banana'.count('an')", "2"),
+        ("'abc'[0] + 'x'", "ax"),
+        ("'a,b'.split(',')[2] if len('a,b'.split(',')) > 2 else ''", ""),  # guarded: no error
+    ],
+)
+def test_eval_takes_list_arguments_apart(expr: str, value: str) -> None:
+    """What a comma-separated list argument (robot_namespaces:=dog1,dog2) needs: split,
+    strip, replace, count, len and an integer subscript, valued as Python values them."""
+    from rl_control.ros.launch.expression import evaluate_expression
+
+    assert evaluate_expression(expr) == value == str(eval(expr, {}, {}))  # as ros2 launch
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("'a'.upper()", "method str.upper is not supported (only str.split, str.strip, "
+         "str.replace, str.count, list.count)"),
+        ("'a,b'.split(',').pop()", "method list.pop is not supported"),
+        ("(1).bit_length()", "method int.bit_length is not supported"),
+        ("'a'.__class__", "not the attribute \"'a'.__class__\""),
+        ("'a'.split.__self__", "not the attribute"),
+        ("open('x')", "the only function is len(x), not open()"),
+        ("len('a', 'b')", "the only function is len(x), not len()"),
+        ("len(3)", "len() takes a string or a list"),
+        ("'a'.split(sep=',')", "keyword or starred arguments are not supported"),
+        ("'a'.split(1)", "str.split takes 0 to 1 string argument(s)"),
+        ("'a'.replace('a')", "str.replace takes 2 string argument(s)"),
+        ("'a'.split('')", "empty separator"),
+        ("'abc'[0:2]", "slices are not supported"),
+        ("'abc'['a']", "only a string or a list takes a subscript, by an integer"),
+        ("(1)[0]", "only a string or a list takes a subscript"),
+        ("'a,b'.split(',')[2]", "index 2 out of range for ['a', 'b'] (2 items)"),
+        ("[x for x in 'ab']", "not the comprehension"),
+        ("x", "not the name 'x'"),
+    ],
+)
+def test_eval_refuses_other_calls_and_subscripts_naming_them(expr: str, message: str) -> None:
+    from rl_control.ros.launch.expression import evaluate_expression
+
+    with pytest.raises(LaunchError, match=r"^\$\(eval\): ") as err:
+        evaluate_expression(expr)
+    assert message in str(err.value)
