@@ -136,3 +136,8 @@ def test_robot_namespace_moves_the_absolute_topics() -> None:
     for bad in ("1rig", "a//b", "rig-b"):
         with pytest.raises(ValueError, match="is not a ROS namespace"):
             load_robot_config("minitaur", bad)
+    # worker.launch.xml's robot_namespaces problem, refused with its own words
+    problem = "robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2"
+    with pytest.raises(ValueError) as err:
+        load_robot_config("minitaur", problem)
+    assert str(err.value) == problem

@@ -22,6 +22,7 @@ from rl_control.robot.fake_ros2_control import FakeRos2ControlRobot, fake_env_pa
 from rl_control.robot.pybullet import PyBulletRobot
 from rl_control.roles.params import FAKE_ROS2_CONTROL, declare
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.run import main_argv, run_node
 from rl_control.tasks.registry import make_task
@@ -77,6 +78,7 @@ class FakeRos2ControlNode:
         self.js.publish(msg)
 
 
+@exit_on_config_error("fake_ros2_control")  # a bad robot YAML or robot_namespace: one line
 def main(argv: list[str] | None = None) -> int:
     node = mw.create_node("fake_ros2_control", main_argv(argv))
     fake = FakeRos2ControlNode(node)

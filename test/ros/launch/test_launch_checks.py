@@ -66,6 +66,16 @@ def test_an_env_the_graph_cannot_honour_is_refused_before_any_node_starts(
            f"sim_bridge: {message}")  # fmt: skip
 
 
+def test_a_bad_robot_namespaces_list_stops_the_launch_before_any_node_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hardware = ["train.launch.xml", "backend:=hardware", "task:=two_link_leg", "workers:=2"]
+    _fails(capsys, [*hardware, "robot_namespaces:=dog1"],
+           "hardware_bridge: robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2")
+    _fails(capsys, [*hardware, "robot_namespaces:=dog1,dog_2!"],
+           "hardware_bridge: robot_namespace 'dog_2!' is not a ROS namespace")  # fmt: skip
+
+
 def test_a_misspelt_argument_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
     _fails(
         capsys, ["train.launch.xml", "--print", "alog:=sac"],
@@ -147,6 +157,18 @@ def test_resuming_a_finished_run_is_refused_instead_of_hanging(
             "state_estimator",
             f"config:={ROOT / 'config/train/ppo_quadruped12_slopes.yaml'}",
             "state_estimator: error: env.slopes of task 'quadruped12': the node graph cannot",
+        ),
+        (  # under ros2 launch, worker.launch.xml's robot_namespaces problem reaches the bridge
+            "hardware_bridge",
+            "robot_namespace:=robot_namespaces:=dog1,dog1 gives the robot namespace dog1 to "
+            "more than one worker (one robot per worker)",
+            "hardware_bridge: error: robot_namespaces:=dog1,dog1 gives the robot namespace dog1 "
+            "to more than one worker",
+        ),
+        (
+            "fake_ros2_control",
+            "robot_namespace:=dog-1",
+            "fake_ros2_control: error: robot_namespace 'dog-1' is not a ROS namespace",
         ),
     ],
 )
