@@ -130,7 +130,8 @@ TRAINER_NODE = _specs(
 HARDWARE_BRIDGE = _specs(
     ("robot", str, "two_link_leg", "`config/robots` name or robot YAML: joints, limits, topics"),
     ("robot_namespace", str, "", "the robot YAML's absolute topics under /NS (one robot per "
-     "worker: worker.launch.xml sets worker_K); empty = as written"),
+     "worker: worker.launch.xml sets worker_K, or entry K of robot_namespaces); empty = as "
+     "written"),
     ("task", str, "", "the graph's task, checked against the robot's; empty = not checked"),
     ("auto_home", bool, False, "start homing at the first joint state (else the home service)"),
     ("auto_activate", bool, False, "pass policy commands once homed and a policy is sending "
