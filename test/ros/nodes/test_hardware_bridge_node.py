@@ -3,6 +3,7 @@ every parameter; the bridge homes, passes actions, trips its watchdog and latche
 
 import importlib.util
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,8 +11,11 @@ from node_processes import start_nodes, stop_nodes
 
 from rl_control.robot.config import ROBOTS_DIR
 from rl_control.ros import middleware as mw
+from rl_control.ros.launch import resolve_launch
 from rl_control.ros.nodes.fake_ros2_control import FakeRos2ControlNode
 from rl_control.ros.nodes.hardware_bridge import HardwareBridgeNode
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("cls", [HardwareBridgeNode, FakeRos2ControlNode])
@@ -183,10 +187,23 @@ def test_the_managed_bridge_follows_its_lifecycle(managed_leg) -> None:
     assert bridge.wait(20) == 0
 
 
-def test_two_rigs_under_worker_namespaces_stay_apart(monkeypatch, ros_domain, tmp_path) -> None:
-    """Two fake legs and two bridges, worker_0 and worker_1 (as worker.launch.xml starts
-    them with workers:=2): each bridge takes its own rig's joint states and commands only
-    its own rig; an action for worker_0 never reaches rig 1."""
+@pytest.mark.parametrize("robot_namespaces", ["", "dog1,dog2"])
+def test_two_rigs_under_worker_namespaces_stay_apart(
+    robot_namespaces, monkeypatch, ros_domain, tmp_path
+) -> None:
+    """Two fake legs and two bridges, worker_0 and worker_1, with the namespaces and robot
+    namespaces train.launch.xml gives them with workers:=2 (robot_namespaces:=dog1,dog2: the
+    rigs under /dog1 and /dog2, the bridges still under /worker_k): each bridge takes its
+    own rig's joint states and commands only its own rig; an action for worker_0 never
+    reaches rig 1."""
+    plan = resolve_launch(ROOT / "launch/train.launch.xml", {
+        "backend": "hardware", "task": "two_link_leg", "workers": "2", "fake_robot": "true",
+        "robot_namespaces": robot_namespaces}, environ={"PATH": "/usr/bin:/bin"})  # fmt: skip
+    placed = [(n.namespace, dict(v.split(":=", 1) for f, v in n.parameters if f == "-p"))
+              for n in plan.nodes if n.name == "hardware_bridge"]  # fmt: skip
+    rigs = [params["robot_namespace"] for _, params in placed]
+    assert [ns for ns, _ in placed] == ["/worker_0", "/worker_1"]
+    assert rigs == (robot_namespaces.split(",") if robot_namespaces else ["worker_0", "worker_1"])
     monkeypatch.setenv("RL_CONTROL_MIDDLEWARE", "embedded")
     robot = yaml.safe_load((ROBOTS_DIR / "two_link_leg.yaml").read_text())
     robot.update(control_period=0.01, homing_time=0.3)
@@ -195,7 +212,7 @@ def test_two_rigs_under_worker_namespaces_stay_apart(monkeypatch, ros_domain, tm
     path.write_text(yaml.safe_dump(robot))
     nodes = []
     for k in (0, 1):
-        common = ["-p", f"robot:={path}", "-p", f"robot_namespace:=worker_{k}"]
+        common = ["-p", f"robot:={path}", "-p", f"robot_namespace:={rigs[k]}"]
         ns = ["-r", f"__ns:=/worker_{k}"]
         nodes += [("fake_ros2_control", ["--ros-args", *common, *ns]),
                   ("hardware_bridge", ["--ros-args", *common, "-p", "auto_home:=true",
@@ -207,7 +224,7 @@ def test_two_rigs_under_worker_namespaces_stay_apart(monkeypatch, ros_domain, tm
         relayed = {0: [], 1: []}
         for k in (0, 1):
             node.create_subscription(
-                "std_msgs/msg/Float64MultiArray", f"/worker_{k}/leg_effort_controller/commands",
+                "std_msgs/msg/Float64MultiArray", f"/{rigs[k]}/leg_effort_controller/commands",
                 lambda m, k=k: commands[k].append(list(m.data)), 10)  # fmt: skip
             node.create_subscription(
                 "sensor_msgs/msg/JointState", f"/worker_{k}/policy_joint_states",
