@@ -277,7 +277,9 @@ def namespaced(config: RobotConfig, namespace: str) -> RobotConfig:
     ns = namespace.strip("/")
     if not ns:
         return config
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*", ns):
+    # "//dog1" is no ROS name either (and would slip past robot_namespaces' duplicate check)
+    name = r"[A-Za-z_][A-Za-z0-9_]*"
+    if "//" in namespace or not re.fullmatch(rf"{name}(/{name})*", ns):
         raise ValueError(
             f"robot_namespace {namespace!r} is not a ROS namespace (names of letters, "
             "digits and _ joined by /, not starting with a digit)"

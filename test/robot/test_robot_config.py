@@ -133,7 +133,7 @@ def test_robot_namespace_moves_the_absolute_topics() -> None:
     assert relative.topics["joint_states"] == "/rigs/b" + config.topics["joint_states"]
     two_link = load_robot_config("two_link_leg", "worker_0")
     assert two_link.topics["imu"] == ""  # no IMU stays no IMU
-    for bad in ("1rig", "a//b", "rig-b"):
+    for bad in ("1rig", "a//b", "rig-b", "//rig", "rig//"):
         with pytest.raises(ValueError, match="is not a ROS namespace"):
             load_robot_config("minitaur", bad)
     # worker.launch.xml's robot_namespaces problem, refused with its own words

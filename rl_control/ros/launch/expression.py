@@ -123,8 +123,10 @@ def _call(node: ast.Call, text: str) -> Any:
     low, high = methods[method]
     args = [_value(a, text) for a in node.args]
     if not low <= len(args) <= high or not all(isinstance(a, str) for a in args):
-        raise LaunchError(f"$(eval): {type(receiver).__name__}.{method} takes {low}"
-                          f"{'' if low == high else f' to {high}'} string argument(s): {where}")
+        raise LaunchError(
+            f"$(eval): {type(receiver).__name__}.{method} takes {low}"
+            f"{'' if low == high else f' to {high}'} string argument(s): {where}"
+        )
     try:
         return getattr(receiver, method)(*args)
     except ValueError as err:  # 'a'.split('')
