@@ -152,8 +152,9 @@ def main() -> None:
          f"median < {100 * TARGET:.0f} %"],
         rows,
         [f"{args.algo} on {args.task}, {args.steps} env steps, lock-step graph over the "
-         "embedded back-end; the full monitor counts every topic of the graph (in 50 ms "
-         "batches, per-step topics undecoded), the light one counts the low-rate topics and "
+         "embedded back-end; the full monitor counts every topic of the graph in 50 ms "
+         "batches (per-step topics undecoded), the per-step ones no view draws one at a "
+         "time, 1 s each (sampled rates); the light one counts the low-rate topics and "
          "samples the per-step ones it draws "
          f"({' '.join(_monitor_cmd(0)[:2])}). env steps/s from the end of the first update "
          "to the last (metrics.csv), after one untimed warm-up run. Monitor CPU: the "

@@ -27,6 +27,7 @@ class RateRow:
     count: int
     rate_hz: float
     age_s: float | None  # s since the last message; None = never seen
+    sampled: bool = False  # rate_hz measured over a sample of the time, not the window
 
 
 class TopicRates:
@@ -45,6 +46,7 @@ class TopicRates:
         self._times: dict[str, deque[float]] = {name: deque() for name in self.topics}
         self._count: dict[str, int] = dict.fromkeys(self.topics, 0)
         self._last: dict[str, float] = {}
+        self._sampled: dict[str, float] = {}  # topic -> rate measured elsewhere (sample)
 
     def declare(self, name: str, type_: str) -> None:
         """Add a topic found by discovery (listed from now on, rate 0 until it is counted)."""
@@ -65,8 +67,18 @@ class TopicRates:
         while times and times[0] <= now - self.window:
             times.popleft()
 
+    def sample(self, topic: str, rate_hz: float) -> None:
+        """``topic``'s rate as measured over a sample of the time (a monitor counting it only
+        part of the time); :meth:`rate` gives it from now on."""
+        self._sampled[topic] = rate_hz
+        self._times.setdefault(topic, deque())
+        self._count.setdefault(topic, 0)
+
     def rate(self, topic: str) -> float:
-        """Messages per second over the last ``window`` s (or since start, if shorter)."""
+        """Messages per second over the last ``window`` s (or since start, if shorter), or
+        the last :meth:`sample` of a sampled topic."""
+        if topic in self._sampled:
+            return self._sampled[topic]
         now = self.clock()
         times = self._times.get(topic, deque())
         self._trim(times, now)
@@ -86,7 +98,7 @@ class TopicRates:
             out.append(RateRow(
                 name, topic.type if topic else "?", self._publishers(name, topic),
                 self._count.get(name, 0), self.rate(name),
-                None if last is None else now - last,
+                None if last is None else now - last, name in self._sampled,
             ))  # fmt: skip
         return out
 

@@ -98,8 +98,9 @@ def test_monitor_state_and_tui_follow_the_graph(graph) -> None:
 
 def test_topics_the_table_lacks_are_found_listed_and_counted(graph) -> None:
     """The table lists what `ros2 topic list` would: a worker's namespaced joint states and
-    a user's topic appear by discovery and are counted; in light mode the per-step one is
-    left out, as the table's own per-step topics are."""
+    a user's topic appear by discovery; the user's is counted, the worker's per-step one
+    joins the rotation (sampled, like the table's own undrawn per-step topics); in light
+    mode the per-step one is left out, as the table's own per-step topics are."""
     fake, node, monitor, pump = graph
     other = mw.create_node("user_node", namespace="/worker_1")
     joints = other.create_publisher("sensor_msgs/msg/JointState", "joint_states")
@@ -115,9 +116,10 @@ def test_topics_the_table_lacks_are_found_listed_and_counted(graph) -> None:
         note.publish(mw.message_class("std_msgs/msg/String")(data=str(k)))
         mw.spin_for(node, 0.02)
     mw.spin_for(node, 0.2)
-    assert monitor.rates.count("/worker_1/joint_states") >= 15  # reliable; allow for discovery
-    assert monitor.rates.count("/user/note") >= 15
+    assert "/worker_1/joint_states" in monitor.rotation.topics
+    assert monitor.rates.count("/user/note") >= 15  # reliable; allow for discovery
     rows = {r.name: r for r in monitor.rates.rows()}
+    assert rows["/worker_1/joint_states"].sampled and not rows["/user/note"].sampled
     assert rows["/user/note"].type == "std_msgs/msg/String"
     assert rows["/user/note"].publishers == "/worker_1/user_node"
     assert {t for t, _ in node.get_topic_names_and_types()} <= set(rows)  # ros2 topic list
@@ -126,6 +128,31 @@ def test_topics_the_table_lacks_are_found_listed_and_counted(graph) -> None:
     assert "/worker_1/joint_states" in light.unwatched
     other.destroy()
     light.node.destroy()
+
+
+def test_undrawn_per_step_topics_get_one_reader_at_a_time_and_a_sampled_rate(graph) -> None:
+    """Over DDS: a policy's `action` at ~100 Hz is read by at most one monitor reader at a
+    time (the rotation), and its sampled rate comes out near the rate it was sent at."""
+    monitor_node = mw.create_node("rl_control_monitor_rotating")
+    monitor = GraphMonitor(monitor_node, window=2.0, rotation_slot=0.3)
+    action_cls = mw.message_class("rl_control_msgs/msg/Action")
+    talker = mw.create_node("fake_policy")
+    actions = talker.create_publisher("rl_control_msgs/msg/Action", "action", 10)
+    readers, sent, start = set(), 0, time.monotonic()
+    rounds = len(monitor.rotation.topics) * 0.3 + 1.0  # every topic had its turn
+    while time.monotonic() - start < rounds:
+        actions.publish(action_cls(action=[0.0]))
+        sent += 1
+        readers.add(actions.get_subscription_count())
+        monitor.take()
+        time.sleep(0.01)
+    sent_hz = sent / (time.monotonic() - start)
+    row = next(r for r in monitor.rates.rows() if r.name == "/action")
+    assert readers == {0, 1}, readers  # never two monitor readers, and none between turns
+    assert row.sampled and 0.65 * sent_hz < row.rate_hz < 1.35 * sent_hz, (row, sent_hz)
+    assert re.search(r"^/action +~\d", screen(monitor), re.M)
+    talker.destroy()
+    monitor_node.destroy()
 
 
 def test_light_monitor_samples_what_it_draws_and_counts_only_low_rate_topics(graph) -> None:

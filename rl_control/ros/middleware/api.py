@@ -152,6 +152,12 @@ class Node(abc.ABC):
         messages without looking inside (``deserialize`` decodes one later)."""
 
     @abc.abstractmethod
+    def destroy_subscription(self, subscription: Subscription) -> None:
+        """Stop ``subscription`` (rclpy's call of the same name): its reader leaves the
+        domain, so the topic's writers no longer send to it; safe from inside a callback.
+        ValueError if it is not this node's (or already destroyed)."""
+
+    @abc.abstractmethod
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> Timer: ...
 
     @abc.abstractmethod

@@ -192,6 +192,13 @@ class RclpyNode(api.Node):
         )
         return _Wrapped(sub, sub.topic_name)
 
+    def destroy_subscription(self, subscription: api.Subscription) -> None:
+        entity = getattr(subscription, "entity", None)
+        if entity is None or not self._node.destroy_subscription(entity):
+            raise ValueError(f"{subscription!r} is not a live subscription of "
+                             f"{self.fully_qualified_name}")  # fmt: skip
+        subscription.entity = None
+
     def create_timer(self, period_s: float, callback: Callable[[], None]) -> api.Timer:
         if not isinstance(period_s, (int, float)) or not period_s > 0:
             raise ValueError(

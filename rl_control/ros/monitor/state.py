@@ -17,7 +17,10 @@ rclpy's ``raw=True``) into best-effort readers deep enough to hold a batch (``CO
 counting a message costs a Python call, not a decode, and never an acknowledgement the
 graph's writers wait for. Of a per-step topic the views draw (joints, base
 pose, MPC plan) only the newest message of each batch is decoded. Only the sparse topics the
-views read (robot_description, training_stats) are decoded message by message.
+views read (robot_description, training_stats) are decoded message by message. The per-step
+topics no view draws are counted one at a time, a second each (:mod:`.rotation`): every
+reader on a per-step topic is one more send for each of its writers, on the lock-step
+graph's critical path; their rates are sampled.
 
 Light mode (``light=True``, `rl-control monitor --light`): the per-step topics are not
 counted at all. The few the views draw are sampled instead: a best-effort reader of depth 1,
@@ -37,6 +40,7 @@ from rl_control.roles.topic_rates import TopicRates
 from rl_control.roles.topics import PER_STEP, TOPICS
 from rl_control.ros import middleware as mw
 from rl_control.ros.bag import qos_of
+from rl_control.ros.monitor.rotation import SLOT, RotatingCounter
 
 #: training_stats fields kept for the curves and the table
 STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_return",
@@ -69,11 +73,12 @@ class GraphState:
 
 
 class GraphMonitor:
-    """Subscribes the graph's topics on ``node`` and keeps a :class:`GraphState`."""
+    """Subscribes the graph's topics on ``node`` and keeps a :class:`GraphState`;
+    ``rotation_slot``: s each undrawn per-step topic is counted in its turn."""
 
     def __init__(
         self, node: mw.Node, window: float = 5.0, clock: Callable[[], float] = time.monotonic,
-        light: bool = False,
+        light: bool = False, rotation_slot: float = SLOT,
     ) -> None:  # fmt: skip
         self.node, self.light = node, light
         #: per-step topics this monitor does not count (light mode)
@@ -94,6 +99,7 @@ class GraphMonitor:
             "/training_stats": self._stats,
         }
         self._handlers = handlers
+        self.rotation = RotatingCounter(node, self.rates, clock, rotation_slot)
         #: per-step topic -> (type, newest raw message of this batch) for the views
         self._newest: dict[str, tuple[str, bytes]] = {}
         for topic in TOPICS:
@@ -104,6 +110,8 @@ class GraphMonitor:
             elif handle is not None and topic.name not in PER_STEP:
                 callback = self._counted(topic.name, handle)
                 node.create_subscription(topic.type, topic.name, callback, qos_of(topic.name))
+            elif handle is None and topic.name in PER_STEP:
+                self.rotation.add(topic.name, topic.type)
             else:
                 self._count_raw(topic.name, topic.type)
 
@@ -123,6 +131,8 @@ class GraphMonitor:
             self.rates.declare(name, type_)
             if not _buildable(type_):
                 self.unwatched += (name,)
+            elif "/" + name.rsplit("/", 1)[-1] in PER_STEP:  # a worker's: no view draws it
+                self.rotation.add(name, type_)
             else:
                 self._count_raw(name, type_)
         return new
@@ -141,6 +151,7 @@ class GraphMonitor:
         """Handle what is waiting now: count it, and decode the newest per-step message of
         each topic the views draw."""
         self.node.spin_once(0.0)
+        self.rotation.after_take()
         newest, self._newest = self._newest, {}
         for name, (type_, data) in newest.items():
             self._handlers[name](mw.deserialize(type_, data))

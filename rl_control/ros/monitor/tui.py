@@ -14,12 +14,24 @@ from rl_control.ros.monitor.state import STAT_FIELDS, GraphMonitor, GraphState
 CLEAR = "\x1b[H\x1b[2J"
 
 
+def rate_text(row: RateRow) -> str:
+    """The Hz cell: ``~`` marks a rate sampled in the rotation (see :data:`SAMPLED_NOTE`)."""
+    return f"~{row.rate_hz:.1f}" if row.sampled else f"{row.rate_hz:.1f}"
+
+
+#: what the ``~`` of a sampled rate means (under the table)
+SAMPLED_NOTE = ("~ sampled: per-step topics no view draws are counted one at a time, 1 s "
+                "each (fewer readers for the graph's writers to send to)")  # fmt: skip
+
+
 def topic_table(rows: list[RateRow]) -> str:
     """Fixed-width table: topic, rate, count, last message age, publishers."""
     lines = [f"{'topic':<22} {'Hz':>7} {'count':>7} {'age s':>6}  publishers"]
     for r in rows:
         age = "-" if r.age_s is None else f"{r.age_s:.1f}"
-        lines.append(f"{r.name:<22} {r.rate_hz:>7.1f} {r.count:>7d} {age:>6}  {r.publishers}")
+        lines.append(f"{r.name:<22} {rate_text(r):>7} {r.count:>7d} {age:>6}  {r.publishers}")
+    if any(r.sampled for r in rows):
+        lines.append(SAMPLED_NOTE)
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rl_control.ros.monitor.state import GraphMonitor
-from rl_control.ros.monitor.tui import stats_text, unwatched_note
+from rl_control.ros.monitor.tui import SAMPLED_NOTE, rate_text, stats_text, unwatched_note
 
 
 def require_viser() -> None:
@@ -35,9 +35,10 @@ def markdown_table(monitor: GraphMonitor) -> str:
     """The topic table as markdown (rates in Hz, message counts, publishers)."""
     lines = ["| topic | Hz | count | publishers |", "| --- | ---: | ---: | --- |"]
     for r in monitor.rates.rows():
-        lines.append(f"| `{r.name}` | {r.rate_hz:.1f} | {r.count} | {r.publishers} |")
-    note = unwatched_note(monitor)
-    return "\n".join(lines) + (f"\n\n{note}" if note else "")
+        lines.append(f"| `{r.name}` | {rate_text(r)} | {r.count} | {r.publishers} |")
+    sampled = SAMPLED_NOTE if any(r.sampled for r in monitor.rates.rows()) else ""
+    notes = "\n\n".join(filter(None, (sampled, unwatched_note(monitor))))
+    return "\n".join(lines) + (f"\n\n{notes}" if notes else "")
 
 
 class WebView:

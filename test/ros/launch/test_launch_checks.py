@@ -70,8 +70,11 @@ def test_a_bad_robot_namespaces_list_stops_the_launch_before_any_node_starts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     hardware = ["train.launch.xml", "backend:=hardware", "task:=two_link_leg", "workers:=2"]
-    _fails(capsys, [*hardware, "robot_namespaces:=dog1"],
-           "hardware_bridge: robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2")
+    _fails(
+        capsys,
+        [*hardware, "robot_namespaces:=dog1"],
+        "hardware_bridge: robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2",
+    )
     _fails(capsys, [*hardware, "robot_namespaces:=dog1,dog_2!"],
            "hardware_bridge: robot_namespace 'dog_2!' is not a ROS namespace")  # fmt: skip
 

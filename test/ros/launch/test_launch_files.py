@@ -337,16 +337,31 @@ def test_robot_namespaces_name_each_workers_robot() -> None:
 @pytest.mark.parametrize(
     ("workers", "robot_namespaces", "message"),
     [
-        ("2", "dog1", "robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2 (one "
-         "per worker, comma-separated)"),
-        ("2", "dog1,dog2,dog3", "robot_namespaces:=dog1,dog2,dog3 names 3 robot namespace(s) "
-         "for workers:=2"),
-        ("2", "dog1,/dog1/", "robot_namespaces:=dog1,/dog1/ gives the robot namespace dog1 to "
-         "more than one worker (one robot per worker)"),
+        (
+            "2",
+            "dog1",
+            "robot_namespaces:=dog1 names 1 robot namespace(s) for workers:=2 (one "
+            "per worker, comma-separated)",
+        ),
+        (
+            "2",
+            "dog1,dog2,dog3",
+            "robot_namespaces:=dog1,dog2,dog3 names 3 robot namespace(s) for workers:=2",
+        ),
+        (
+            "2",
+            "dog1,/dog1/",
+            "robot_namespaces:=dog1,/dog1/ gives the robot namespace dog1 to "
+            "more than one worker (one robot per worker)",
+        ),
         ("3", "dog1, dog2 ,dog2", "gives the robot namespace dog2 to more than one worker"),
         ("2", ",", "robot_namespaces:=, gives the robot namespace (empty) to more than one"),
-        ("2", "dog1,dog-2", "robot_namespace 'dog-2' is not a ROS namespace (names of letters, "
-         "digits and _ joined by /, not starting with a digit)"),
+        (
+            "2",
+            "dog1,dog-2",
+            "robot_namespace 'dog-2' is not a ROS namespace (names of letters, "
+            "digits and _ joined by /, not starting with a digit)",
+        ),
         ("2", "dog1,2dog", "robot_namespace '2dog' is not a ROS namespace"),
     ],
 )

@@ -109,8 +109,11 @@ def test_eval_takes_list_arguments_apart(expr: str, value: str) -> None:
 @pytest.mark.parametrize(
     ("expr", "message"),
     [
-        ("'a'.upper()", "method str.upper is not supported (only str.split, str.strip, "
-         "str.replace, str.count, list.count)"),
+        (
+            "'a'.upper()",
+            "method str.upper is not supported (only str.split, str.strip, "
+            "str.replace, str.count, list.count)",
+        ),
         ("'a,b'.split(',').pop()", "method list.pop is not supported"),
         ("(1).bit_length()", "method int.bit_length is not supported"),
         ("'a'.__class__", "not the attribute \"'a'.__class__\""),

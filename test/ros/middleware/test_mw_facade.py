@@ -96,6 +96,41 @@ def test_raw_subscription_gets_every_message_undecoded(node: mw.Node) -> None:
     assert list(back.position) == list(decoded[-1].position)
 
 
+@pytest.mark.parametrize("raw", [False, True])
+def test_a_destroyed_subscription_leaves_the_domain(node: mw.Node, raw: bool) -> None:
+    """Its reader is gone at once: the writer no longer matches it (so sends nothing to it)
+    and its callback never runs again; destroying it twice, or from inside a callback of
+    another subscription, is handled."""
+    type_ = "std_msgs/msg/Float64MultiArray"
+    cls = mw.message_class(type_)
+    pub = node.create_publisher(type_, "values", 10)
+    got, other = [], []
+
+    def destroy_the_first(msg) -> None:
+        other.append(msg)
+        if len(other) == 1:  # the second's callback destroys the first, mid-dispatch
+            node.destroy_subscription(sub)
+
+    sub = node.create_subscription(type_, "values", got.append, 10, raw=raw)
+    node.create_subscription(type_, "values", destroy_the_first, 10)
+    deadline = time.monotonic() + 5.0
+    while pub.get_subscription_count() < 2 and time.monotonic() < deadline:
+        node.spin_once(0.01)
+    pub.publish(cls(data=[1.0]))
+    while not other and time.monotonic() < deadline:
+        node.spin_once(0.05)
+    while pub.get_subscription_count() > 1 and time.monotonic() < deadline:
+        node.spin_once(0.01)
+    assert pub.get_subscription_count() == 1  # only the second reader is matched now
+    received = len(got)
+    pub.publish(cls(data=[2.0]))
+    while len(other) < 2 and time.monotonic() < deadline:
+        node.spin_once(0.05)
+    assert len(other) == 2 and len(got) == received <= 1
+    with pytest.raises(ValueError, match="not a live subscription of /facade_test"):
+        node.destroy_subscription(sub)
+
+
 def test_callbacks_of_one_node_never_overlap(node: mw.Node) -> None:
     import threading
 

@@ -79,3 +79,37 @@ def test_raw_subscription_delivers_bytes_that_deserialize(monkeypatch) -> None:
     finally:
         node.destroy()
         rclpy_backend.shutdown()
+
+
+def test_a_destroyed_subscription_is_unmatched_and_silent(monkeypatch) -> None:
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
+    from rl_control.ros.middleware import rclpy_backend
+
+    node = rclpy_backend.create_node("destroy_check", [])
+    try:
+        type_ = "std_msgs/msg/Float64MultiArray"
+        cls = rclpy_backend.message_class(type_)
+        got: list = []
+        sub = node.create_subscription(type_, "d_topic", got.append, 10)
+        pub = node.create_publisher(type_, "d_topic", 10)
+        for _ in range(50):
+            pub.publish(cls(data=[1.0]))
+            node.spin_once(0.05)
+            if got:
+                break
+        assert got and pub.get_subscription_count() == 1
+        node.destroy_subscription(sub)
+        for _ in range(50):  # the unmatching is discovery's, a moment later
+            if pub.get_subscription_count() == 0:
+                break
+            node.spin_once(0.02)
+        assert pub.get_subscription_count() == 0
+        received = len(got)
+        pub.publish(cls(data=[2.0]))
+        node.spin_once(0.2)
+        assert len(got) == received
+        with pytest.raises(ValueError, match="not a live subscription"):
+            node.destroy_subscription(sub)
+    finally:
+        node.destroy()
+        rclpy_backend.shutdown()

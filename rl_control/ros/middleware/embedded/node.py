@@ -57,17 +57,26 @@ class EmbeddedSubscription(api.Subscription):
     ) -> None:
         self.topic_name, self.cls, self.reader, self.callback = topic_name, cls, reader, callback
         self.condition = ReadCondition(reader, _ANY)
+        self.destroyed = False
 
     def dispatch(self) -> int:
         """Run the callback on every sample waiting; returns how many ran."""
         count = 0
-        while True:
+        while not self.destroyed:  # a callback may destroy its own or another subscription
             items, taken = self._take()
             for item in items:
                 self.callback(item)
             count += len(items)
             if taken < _TAKE_BATCH:
                 return count
+        return count
+
+    def delete(self) -> None:
+        """Delete the read condition, then the reader: explicitly, as their handles must not
+        wait for the garbage collector (the reader would stay matched until then)."""
+        self.destroyed = True
+        self.condition.__del__()
+        self.reader.__del__()
 
     def _take(self) -> tuple[list[Any], int]:
         """One batch: the messages to deliver, and how many samples were taken."""
@@ -107,7 +116,8 @@ class EmbeddedNode(api.Node):
         self._logger = ConsoleLogger(self.fully_qualified_name.lstrip("/").replace("/", "."),
                                      config.log_level)  # fmt: skip
         self._params = Parameters(config.parameters)
-        self._spin_lock = threading.Lock()  # callbacks of one node never overlap
+        # callbacks of one node never overlap; re-entrant: a callback may destroy a subscription
+        self._spin_lock = threading.RLock()
         self._waitset = WaitSet(context.participant)
         self._guard = GuardCondition(context.participant)
         self._waitset.attach(self._guard)
@@ -198,6 +208,18 @@ class EmbeddedNode(api.Node):
         sub = kind(self.resolve_topic_name(topic), cls, reader, callback)
         self._attach(sub)
         return sub
+
+    def destroy_subscription(self, subscription: api.Subscription) -> None:
+        if subscription not in self._subs:
+            raise ValueError(f"{subscription!r} is not a live subscription of "
+                             f"{self.fully_qualified_name}")  # fmt: skip
+        with self._spin_lock:
+            self._subs.remove(subscription)
+            self._waitset.detach(subscription.condition)
+            self._entities.remove(subscription.reader)
+            if not self._ctx.closed:
+                self._ctx.remove_endpoint(self._key, subscription.reader)
+            subscription.delete()
 
     def _attach(self, sub: EmbeddedSubscription) -> None:
         self._waitset.attach(sub.condition)
