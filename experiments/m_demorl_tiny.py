@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
 from experiments import fair  # noqa: E402
 
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
-#: what every candidate shares: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
+#: the 2R leg's shared config: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
 BASE: dict[str, Any] = {
     "task": "two_link_leg", "env": {"max_steps": 200}, "total_steps": 1600,
     "eval_episodes": 3,
@@ -49,15 +49,37 @@ BASE: dict[str, Any] = {
         "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
     },
 }  # fmt: skip
-#: candidate name -> overrides of BASE (algo_config merged key by key)
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "a": {},
-    "b": {"algo_config": {"real_ratio": 0.2, "starts_schedule": [0, 1600, 128, 128],
-                          "plan_batch": 128}},  # fmt: skip
-    "c": {"total_steps": 3000, "algo_config": {"horizon_schedule": [0, 3000, 5, 5],
-                                               "starts_schedule": [0, 3000, 64, 64]}},
-    "d": {"algo_config": {"real_ratio": 0.9}},
-    "e": {"algo_config": {"real_ratio": 0.75}},
+#: the soft-wall cart-pole's: 200-step episodes (at most 15 per step, 3000 per episode); the
+#: untrained actor (a force near 0) drops the pole within ~70 steps
+CARTPOLE: dict[str, Any] = {
+    "task": "soft_wall_cartpole", "env": {"max_steps": 200}, "total_steps": 1200,
+    "eval_episodes": 3,
+    "algo_config": {
+        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
+                "buffer_size": 10000, "gradient_steps": -1},
+        "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
+        "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
+        "horizon_schedule": [0, 1200, 5, 5], "starts_schedule": [0, 1200, 64, 64],
+        "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
+    },
+}  # fmt: skip
+#: task -> the base its candidates override; results go to m_demorl_tiny[_TASK].{md,json}
+BASES: dict[str, dict[str, Any]] = {"two_link_leg": BASE, "soft_wall_cartpole": CARTPOLE}
+#: candidate name -> (task, overrides of its base (algo_config merged key by key))
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "a": ("two_link_leg", {}),
+    "b": ("two_link_leg", {"algo_config": {"real_ratio": 0.2,
+                           "starts_schedule": [0, 1600, 128, 128], "plan_batch": 128}}),
+    "c": ("two_link_leg", {"total_steps": 3000, "algo_config": {
+        "horizon_schedule": [0, 3000, 5, 5], "starts_schedule": [0, 3000, 64, 64]}}),
+    "d": ("two_link_leg", {"algo_config": {"real_ratio": 0.9}}),
+    "e": ("two_link_leg", {"algo_config": {"real_ratio": 0.75}}),
+    "cp_a": ("soft_wall_cartpole", {}),
+    "cp_b": ("soft_wall_cartpole", {"total_steps": 2000, "algo_config": {
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    "cp_c": ("soft_wall_cartpole", {"algo_config": {"real_ratio": 0.8}}),
+    "cp_d": ("soft_wall_cartpole", {"algo_config": {"real_ratio": 0.2,
+             "starts_schedule": [0, 1200, 128, 128], "plan_batch": 128}}),
 }  # fmt: skip
 CHOSEN = "a"
 
@@ -73,7 +95,8 @@ def config(candidate: str) -> dict[str, Any]:
     """The M-DeMoRL train config (without seed and run folder) of one candidate."""
     if candidate not in CANDIDATES:
         raise ValueError(f"unknown candidate {candidate!r}; known {sorted(CANDIDATES)}")
-    return {"algo": "m_demorl", **_merge(BASE, CANDIDATES[candidate])}
+    task, over = CANDIDATES[candidate]
+    return {"algo": "m_demorl", **_merge(BASES[task], over)}
 
 
 def settings(candidate: str, algo: str, seed: int) -> dict[str, Any]:
@@ -115,11 +138,19 @@ def summarise(jobs: list[dict], runs: Path) -> dict[str, Any]:
     return out
 
 
-def _markdown(summary: dict[str, Any], seeds: list[int]) -> str:
+TITLES = {"two_link_leg": "the 2R leg", "soft_wall_cartpole": "the soft-wall cart-pole"}
+
+
+def out_name(task: str) -> str:
+    """Results file stem of a task's candidates (the 2R leg's keeps its first name)."""
+    return "m_demorl_tiny" if task == "two_link_leg" else f"m_demorl_tiny_{task}"
+
+
+def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_leg") -> str:
     import numpy as np
 
     lines = [
-        "# Tiny M-DeMoRL on the 2R leg: gain over the untrained actor, in-process", "",
+        f"# Tiny M-DeMoRL on {TITLES[task]}: gain over the untrained actor, in-process", "",
         "`python experiments/m_demorl_tiny.py` (candidates in experiments/m_demorl_tiny.py). "
         "Eval: 3 deterministic 200-step episodes; "
         "gain = final − untrained (step 0) eval return. SAC: the same `sac` block and budget "
@@ -165,9 +196,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         print(f"  {name}: {sec:.0f} s ({time.perf_counter() - t0:.0f} s in all)", flush=True)
     summary = summarise(jobs, args.runs)
     args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out / "m_demorl_tiny.json", summary)
-    atomic_write_text(args.out / "m_demorl_tiny.md", _markdown(summary, list(range(args.seeds))))
-    print((args.out / "m_demorl_tiny.md").read_text())
+    for task in dict.fromkeys(CANDIDATES[c][0] for c in args.candidates):  # one table a task
+        part = {c: v for c, v in summary.items() if CANDIDATES[c][0] == task}
+        stem = args.out / out_name(task)
+        atomic_write_json(stem.with_suffix(".json"), part)
+        atomic_write_text(stem.with_suffix(".md"), _markdown(part, list(range(args.seeds)), task))
+        print(stem.with_suffix(".md").read_text())
     return summary
 
 
