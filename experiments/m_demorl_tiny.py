@@ -1,4 +1,4 @@
-"""Tiny M-DeMoRL configs on the 2R leg, in-process: gain over the untrained actor per seed.
+"""Tiny M-DeMoRL configs, in-process: gain over the untrained actor per seed (2R leg, cart-pole).
 
 The search for a config that learns clearly enough to carry a graph learning test (the
 embedded-back-end graph run asserting a gain with a margin taken from the spread measured
@@ -9,15 +9,27 @@ never asserted). SAC takes one gradient step per recorded transition (``gradient
 so the graph trainer, whose updates catch up on all transitions since the last one, does the
 same number of steps as the runner whatever the machine's speed.
 
-Status (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
+2R leg (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
 +6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-4: +15, -4, -18, -31, -6; SAC at the
-same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
-is chosen. Over the graph, ``a`` (seed 0) went from 37.0 to 21.8. There is no graph learning
-test yet; :data:`CHOSEN` is only the default candidate.
+same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise. Over the graph,
+``a`` (seed 0) went from 37.0 to 21.8.
+
+Soft-wall cart-pole (200-step episodes, at most 3000): every candidate run is in
+results/m_demorl_tiny_soft_wall_cartpole.md. :data:`CARTPOLE_CHOSEN` (``cp_b``, 2000 steps)
+balances the pole on each of seeds 0-9 (final 2279-2880 from 127-850 untrained, gain >= +1868;
+SAC at the same budget 2383-2816: no faster at this budget); it is
+config/train/m_demorl_soft_wall_cartpole.yaml, which the learning tests run in-process and
+over the graph. At 1200 steps (``cp_a``) seed 1 gains only +235; more imagined data
+(``cp_d``, real_ratio 0.2) is worse, less (``cp_c``, 0.8) about as good.
 
     python experiments/m_demorl_tiny.py --candidates a b c d e --seeds 1
     python experiments/m_demorl_tiny.py --candidates a --seeds 5   # a spread over seeds
-Resumable (one JSON per run under --runs). Writes <out>/m_demorl_tiny.{md,json}.
+    python experiments/m_demorl_tiny.py --candidates cp_a --seeds 2   # the first cart-pole try
+    python experiments/m_demorl_tiny.py --candidates cp_a cp_c cp_d --seeds 5 --no-sac
+    python experiments/m_demorl_tiny.py --candidates cp_b --seeds 10
+    python experiments/m_demorl_tiny.py --candidates cp_b cp_a cp_c cp_d --seeds 10 \
+        --report-only   # the cart-pole table: every finished run of the two above
+Resumable (one JSON per run under --runs). Writes <out>/m_demorl_tiny[_TASK].{md,json}.
 """
 
 from __future__ import annotations
@@ -82,6 +94,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
              "starts_schedule": [0, 1200, 128, 128], "plan_batch": 128}}),
 }  # fmt: skip
 CHOSEN = "a"
+#: the cart-pole candidate the learning tests run (config/train/m_demorl_soft_wall_cartpole.yaml)
+CARTPOLE_CHOSEN = "cp_b"
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
