@@ -299,7 +299,8 @@ def test_m_demorl_learns_over_the_graph(tmp_path) -> None:
     every publish period, so how many updates there are and which version acts where depend
     on timing. Measured (2026-12-07, load ~6 on 2 cores), seed 0 twice: eval 2692 after 285
     updates, 2777 after 298 (in-process, deterministic: 2850); seeds 1-4: 2669, 2850, 2610,
-    2807; untrained 134 (seed 0). 20-37 s a run."""
+    2807; two graphs at once (seeds 0, 0, 5, 6): 2674 (88 updates), 2677 (87), 2791, 2790;
+    untrained 134 (seed 0). 20-37 s a run."""
     run = tmp_path / "run"
     launch = Launch(run, steps=2000, domain=_domain(), algo="m_demorl")
     assert launch.finish(timeout=240) == 0, launch.output()
