@@ -1,4 +1,4 @@
-"""Tiny M-DeMoRL configs on the 2R leg, in-process: gain over the untrained actor per seed.
+"""Tiny M-DeMoRL configs, in-process: gain over the untrained actor per seed (2R leg, cart-pole).
 
 The search for a config that learns clearly enough to carry a graph learning test (the
 embedded-back-end graph run asserting a gain with a margin taken from the spread measured
@@ -9,15 +9,27 @@ never asserted). SAC takes one gradient step per recorded transition (``gradient
 so the graph trainer, whose updates catch up on all transitions since the last one, does the
 same number of steps as the runner whatever the machine's speed.
 
-Status (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
+2R leg (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
 +6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-4: +15, -4, -18, -31, -6; SAC at the
-same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise, so no config
-is chosen. Over the graph, ``a`` (seed 0) went from 37.0 to 21.8. There is no graph learning
-test yet; :data:`CHOSEN` is only the default candidate.
+same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise. Over the graph,
+``a`` (seed 0) went from 37.0 to 21.8.
+
+Soft-wall cart-pole (200-step episodes, at most 3000): every candidate run is in
+results/m_demorl_tiny_soft_wall_cartpole.md. :data:`CARTPOLE_CHOSEN` (``cp_b``, 2000 steps)
+balances the pole on each of seeds 0-9 (final 2279-2880 from 127-850 untrained, gain >= +1868;
+SAC at the same budget 2383-2816: no faster at this budget); it is
+config/train/m_demorl_soft_wall_cartpole.yaml, which the learning tests run in-process and
+over the graph. At 1200 steps (``cp_a``) seed 1 gains only +235; more imagined data
+(``cp_d``, real_ratio 0.2) is worse, less (``cp_c``, 0.8) about as good.
 
     python experiments/m_demorl_tiny.py --candidates a b c d e --seeds 1
     python experiments/m_demorl_tiny.py --candidates a --seeds 5   # a spread over seeds
-Resumable (one JSON per run under --runs). Writes <out>/m_demorl_tiny.{md,json}.
+    python experiments/m_demorl_tiny.py --candidates cp_a --seeds 2   # the first cart-pole try
+    python experiments/m_demorl_tiny.py --candidates cp_a cp_c cp_d --seeds 5 --no-sac
+    python experiments/m_demorl_tiny.py --candidates cp_b --seeds 10
+    python experiments/m_demorl_tiny.py --candidates cp_b cp_a cp_c cp_d --seeds 10 \
+        --report-only   # the cart-pole table: every finished run of the two above
+Resumable (one JSON per run under --runs). Writes <out>/m_demorl_tiny[_TASK].{md,json}.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
 from experiments import fair  # noqa: E402
 
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
-#: what every candidate shares: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
+#: the 2R leg's shared config: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
 BASE: dict[str, Any] = {
     "task": "two_link_leg", "env": {"max_steps": 200}, "total_steps": 1600,
     "eval_episodes": 3,
@@ -49,17 +61,41 @@ BASE: dict[str, Any] = {
         "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
     },
 }  # fmt: skip
-#: candidate name -> overrides of BASE (algo_config merged key by key)
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "a": {},
-    "b": {"algo_config": {"real_ratio": 0.2, "starts_schedule": [0, 1600, 128, 128],
-                          "plan_batch": 128}},  # fmt: skip
-    "c": {"total_steps": 3000, "algo_config": {"horizon_schedule": [0, 3000, 5, 5],
-                                               "starts_schedule": [0, 3000, 64, 64]}},
-    "d": {"algo_config": {"real_ratio": 0.9}},
-    "e": {"algo_config": {"real_ratio": 0.75}},
+#: the soft-wall cart-pole's: 200-step episodes (at most 15 per step, 3000 per episode); the
+#: untrained actor (a force near 0) drops the pole within ~70 steps
+CARTPOLE: dict[str, Any] = {
+    "task": "soft_wall_cartpole", "env": {"max_steps": 200}, "total_steps": 1200,
+    "eval_episodes": 3,
+    "algo_config": {
+        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
+                "buffer_size": 10000, "gradient_steps": -1},
+        "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
+        "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
+        "horizon_schedule": [0, 1200, 5, 5], "starts_schedule": [0, 1200, 64, 64],
+        "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
+    },
+}  # fmt: skip
+#: task -> the base its candidates override; results go to m_demorl_tiny[_TASK].{md,json}
+BASES: dict[str, dict[str, Any]] = {"two_link_leg": BASE, "soft_wall_cartpole": CARTPOLE}
+#: candidate name -> (task, overrides of its base (algo_config merged key by key))
+CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "a": ("two_link_leg", {}),
+    "b": ("two_link_leg", {"algo_config": {"real_ratio": 0.2,
+                           "starts_schedule": [0, 1600, 128, 128], "plan_batch": 128}}),
+    "c": ("two_link_leg", {"total_steps": 3000, "algo_config": {
+        "horizon_schedule": [0, 3000, 5, 5], "starts_schedule": [0, 3000, 64, 64]}}),
+    "d": ("two_link_leg", {"algo_config": {"real_ratio": 0.9}}),
+    "e": ("two_link_leg", {"algo_config": {"real_ratio": 0.75}}),
+    "cp_a": ("soft_wall_cartpole", {}),
+    "cp_b": ("soft_wall_cartpole", {"total_steps": 2000, "algo_config": {
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    "cp_c": ("soft_wall_cartpole", {"algo_config": {"real_ratio": 0.8}}),
+    "cp_d": ("soft_wall_cartpole", {"algo_config": {"real_ratio": 0.2,
+             "starts_schedule": [0, 1200, 128, 128], "plan_batch": 128}}),
 }  # fmt: skip
 CHOSEN = "a"
+#: the cart-pole candidate the learning tests run (config/train/m_demorl_soft_wall_cartpole.yaml)
+CARTPOLE_CHOSEN = "cp_b"
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +109,8 @@ def config(candidate: str) -> dict[str, Any]:
     """The M-DeMoRL train config (without seed and run folder) of one candidate."""
     if candidate not in CANDIDATES:
         raise ValueError(f"unknown candidate {candidate!r}; known {sorted(CANDIDATES)}")
-    return {"algo": "m_demorl", **_merge(BASE, CANDIDATES[candidate])}
+    task, over = CANDIDATES[candidate]
+    return {"algo": "m_demorl", **_merge(BASES[task], over)}
 
 
 def settings(candidate: str, algo: str, seed: int) -> dict[str, Any]:
@@ -115,11 +152,19 @@ def summarise(jobs: list[dict], runs: Path) -> dict[str, Any]:
     return out
 
 
-def _markdown(summary: dict[str, Any], seeds: list[int]) -> str:
+TITLES = {"two_link_leg": "the 2R leg", "soft_wall_cartpole": "the soft-wall cart-pole"}
+
+
+def out_name(task: str) -> str:
+    """Results file stem of a task's candidates (the 2R leg's keeps its first name)."""
+    return "m_demorl_tiny" if task == "two_link_leg" else f"m_demorl_tiny_{task}"
+
+
+def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_leg") -> str:
     import numpy as np
 
     lines = [
-        "# Tiny M-DeMoRL on the 2R leg: gain over the untrained actor, in-process", "",
+        f"# Tiny M-DeMoRL on {TITLES[task]}: gain over the untrained actor, in-process", "",
         "`python experiments/m_demorl_tiny.py` (candidates in experiments/m_demorl_tiny.py). "
         "Eval: 3 deterministic 200-step episodes; "
         "gain = final − untrained (step 0) eval return. SAC: the same `sac` block and budget "
@@ -165,9 +210,12 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
         print(f"  {name}: {sec:.0f} s ({time.perf_counter() - t0:.0f} s in all)", flush=True)
     summary = summarise(jobs, args.runs)
     args.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(args.out / "m_demorl_tiny.json", summary)
-    atomic_write_text(args.out / "m_demorl_tiny.md", _markdown(summary, list(range(args.seeds))))
-    print((args.out / "m_demorl_tiny.md").read_text())
+    for task in dict.fromkeys(CANDIDATES[c][0] for c in args.candidates):  # one table a task
+        part = {c: v for c, v in summary.items() if CANDIDATES[c][0] == task}
+        stem = args.out / out_name(task)
+        atomic_write_json(stem.with_suffix(".json"), part)
+        atomic_write_text(stem.with_suffix(".md"), _markdown(part, list(range(args.seeds)), task))
+        print(stem.with_suffix(".md").read_text())
     return summary
 
 

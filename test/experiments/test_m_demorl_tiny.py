@@ -31,3 +31,17 @@ def test_summary_gives_each_seeds_gain_over_the_untrained_actor(tmp_path):
     rows = tiny.summarise(jobs, tmp_path)[tiny.CHOSEN]["m_demorl"]
     assert [r["gain"] for r in rows] == [30.0, 15.0]
     assert "+30.0, +15.0 | +15.0 |" in tiny._markdown(tiny.summarise(jobs, tmp_path), [0, 1])
+
+
+def test_the_cartpole_config_file_is_the_chosen_candidate():
+    """The learning tests run config/train/m_demorl_soft_wall_cartpole.yaml; the numbers in
+    their docstrings are this candidate's."""
+    from rl_control.training.config import load_config
+
+    path = tiny.ROOT / "config/train/m_demorl_soft_wall_cartpole.yaml"
+    shipped, chosen = load_config(path), tiny.config(tiny.CARTPOLE_CHOSEN)
+    assert (shipped.algo, shipped.task, shipped.env) == ("m_demorl", chosen["task"], chosen["env"])
+    assert (shipped.total_steps, shipped.eval_episodes) == (
+        chosen["total_steps"], chosen["eval_episodes"])  # fmt: skip
+    assert shipped.algo_config == chosen["algo_config"] and shipped.num_envs == 1
+    assert tiny.out_name("soft_wall_cartpole") == "m_demorl_tiny_soft_wall_cartpole"
