@@ -63,7 +63,8 @@ def run_node(
 def run_units(units: Sequence[Unit]) -> int:
     """:func:`run_node` for several nodes in one process: the others join the first
     (:meth:`Node.join`), one spin serves all, each tick runs after it (the first exit code
-    ends them all) and the shortest spin timeout is waited; clean-up in reverse order."""
+    ends them all) and the shortest spin timeout is waited; clean-up in reverse order.
+    ``units`` may grow inside a spin (a container's loaded nodes, joined by their loader)."""
     host = units[0].node
     for unit in units[1:]:
         unit.node.join(host)

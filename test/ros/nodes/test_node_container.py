@@ -105,3 +105,62 @@ def test_compose_all_builds_the_nodes_with_their_own_parameters(embedded) -> Non
     assert estimator.get_parameter("task") == "soft_wall_cartpole"
     for unit in units:
         unit.node.destroy()
+
+
+def _parameter(name: str, value):
+    """An rcl_interfaces/Parameter as launch_ros sends it (typed)."""
+    from rl_control.ros.middleware.embedded.parameter_services import parameter_type, to_value_msg
+
+    value_msg = to_value_msg(value, mw.message_class("rcl_interfaces/msg/ParameterValue"))
+    assert value_msg.type == parameter_type(value)
+    return mw.message_class("rcl_interfaces/msg/Parameter")(name=name, value=value_msg)
+
+
+def test_an_empty_container_loads_nodes_as_ros2_launch_asks(embedded) -> None:
+    """As launch_ros does for a <node_container>: the container starts empty, then each
+    <composable_node> is a LoadNode request (name, namespace, remaps, typed parameters);
+    the loaded node runs in the container's process under its name, list_nodes lists it,
+    and an unknown plugin is refused in the response's words."""
+    from node_processes import start_nodes, stop_nodes
+
+    procs = start_nodes([("node_container", ["--ros-args", "-r", "__node:=worker_container",
+                                             "-r", "__ns:=/w0"])])  # fmt: skip
+    me = mw.create_node("launcher")
+    try:
+        load = me.create_client("composition_interfaces/srv/LoadNode",
+                                "/w0/worker_container/_container/load_node")  # fmt: skip
+        listing = me.create_client("composition_interfaces/srv/ListNodes",
+                                   "/w0/worker_container/_container/list_nodes")  # fmt: skip
+        assert load.wait_for_service(30.0)
+        request_cls = mw.service_class("composition_interfaces/srv/LoadNode").Request
+        request = request_cls(
+            package_name="rl_control", plugin_name="state_estimator", node_name="estimator",
+            node_namespace="/w0", remap_rules=["observation:=obs_here"],
+            parameters=[_parameter("task", "two_link_leg"), _parameter("publish_tf", False),
+                        _parameter("max_input_age", 0.02)],
+        )  # fmt: skip
+        response = load.call(request, timeout=30.0)
+        assert response.success, response.error_message
+        assert response.full_node_name == "/w0/estimator" and response.unique_id == 1
+        end = time.monotonic() + 10.0  # its (remapped) publisher is on the domain
+        while time.monotonic() < end and me.get_publisher_names("/w0/obs_here") != [
+            "/w0/estimator"
+        ]:
+            me.spin_once(0.05)
+        assert me.get_publisher_names("/w0/obs_here") == ["/w0/estimator"]
+        names = listing.call(mw.service_class("composition_interfaces/srv/ListNodes").Request())
+        assert list(names.full_node_names) == ["/w0/estimator"]
+        assert list(names.unique_ids) == [1]
+        bad = load.call(request_cls(package_name="rl_control", plugin_name="talker"))
+        assert not bad.success and "unknown composable node rl_control/talker" in (
+            bad.error_message)  # fmt: skip
+        wrong = load.call(
+            request_cls(plugin_name="policy_node", parameters=[_parameter("num_threads", "many")])
+        )
+        assert not wrong.success, wrong
+        assert (
+            wrong.error_message == "policy_node: parameter 'num_threads': expected int, got 'many'"
+        )
+    finally:
+        me.destroy()
+        stop_nodes(procs)
