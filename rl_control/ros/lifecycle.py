@@ -17,7 +17,6 @@ class LifecycleServices:
     def __init__(self, node: mw.Node, lifecycle: BridgeLifecycle) -> None:
         self.node, self.lifecycle, self.log = node, lifecycle, node.get_logger().info
         self._event = mw.message_class("lifecycle_msgs/msg/TransitionEvent")
-        self._time = mw.message_class("builtin_interfaces/msg/Time")
         self._events = node.create_publisher(
             "lifecycle_msgs/msg/TransitionEvent", "~/transition_event", 10
         )
@@ -33,7 +32,8 @@ class LifecycleServices:
         response.success, why = life.change(transition)
         self.log(why)
         if response.success:
-            event = self._event(stamp=mw.seconds_to_stamp(self.node.now(), self._time))
+            # rcl_lifecycle leaves timestamp 0; the node's clock in ns says when it happened
+            event = self._event(timestamp=round(self.node.now() * 1e9))
             event.transition.id, event.transition.label = transition, TRANSITIONS[transition][0]
             event.start_state.id, event.start_state.label = start, STATES[start]
             event.goal_state.id, event.goal_state.label = life.state, life.label

@@ -50,7 +50,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "arg": ("name",),
     "let": ("name", "value"),
     "node": ("exec",),
-    "node_container": ("exec", "name"),
+    # namespace too: launch_ros's ComposableNodeContainer takes no default for it
+    "node_container": ("exec", "name", "namespace"),
     "composable_node": ("plugin", "name"),
     "include": ("file",),
     "push-ros-namespace": ("namespace",),

@@ -219,7 +219,7 @@ def test_a_node_container_is_one_process_with_each_composable_nodes_arguments(tm
     params.write_text("/**:\n  ros__parameters: {a: 1}\n")
     body = f"""
     <push-ros-namespace namespace="ns"/>
-    <node_container exec="/bin/true" name="box" respawn="true" output="screen">
+    <node_container exec="/bin/true" name="box" namespace="" respawn="true" output="screen">
       <composable_node plugin="sim_bridge" name="bridge" namespace="w0">
         <param from="{params}"/>
         <param name="seed" value="3"/>
@@ -249,4 +249,5 @@ def test_a_node_container_is_one_process_with_each_composable_nodes_arguments(tm
 )  # fmt: skip
 def test_node_container_refusals(tmp_path, inner, message) -> None:
     with pytest.raises(LaunchError, match=message):
-        _resolve(tmp_path, f'<node_container exec="/bin/true" name="c">{inner}</node_container>')
+        body = f'<node_container exec="/bin/true" name="c" namespace="">{inner}</node_container>'
+        _resolve(tmp_path, body)

@@ -27,7 +27,9 @@ def test_the_subset_passes(tmp_path: Path) -> None:
     [('<executable cmd="ls"/>', "executable"),
      ('<node exec="x" required="true"/>', 'on_exit="shutdown"'),
      ('<node exec="x"><param name="p" value="1" if="true"/></node>', "if"),
-     ("<node/>", "exec")],
+     ("<node/>", "exec"),
+     # ros2 launch (launch_ros's ComposableNodeContainer) fails on it at parse time
+     ('<node_container exec="x" name="c"/>', "missing attribute 'namespace'")],
 )  # fmt: skip
 def test_refusals_name_the_problem(tmp_path: Path, body: str, match: str) -> None:
     with pytest.raises(LaunchError, match=match):

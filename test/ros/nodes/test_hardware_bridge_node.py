@@ -183,6 +183,9 @@ def test_the_managed_bridge_follows_its_lifecycle(managed_leg) -> None:
         ("inactive", "active"),
         ("active", "inactive"),
     ]
+    # lifecycle_msgs' timestamp (uint64 ns, as rcl_interfaces defines it), from the node clock
+    stamps = [e.timestamp for e in events]
+    assert stamps == sorted(stamps) and abs(stamps[0] * 1e-9 - time.time()) < 60, stamps
     assert transition(51)  # shutdown from inactive: the node damps once and exits
     assert bridge.wait(20) == 0
 
