@@ -70,9 +70,14 @@ EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 HORIZON_S = 1.0
 #: the ``horizon`` variant's initial log-std in the unit action space (std e^-1 of the bound)
 RESIDUAL_LOG_STD = -1.0
-VARIANTS = ("slides", "horizon")
+VARIANTS = ("slides", "horizon", "gamma", "std")
 #: how a variant's rows are labelled in the table (the slides' rows keep the plain names)
-VARIANT_LABELS = {"slides": "", "horizon": " · γ by 1 s, σ₀ e⁻¹"}
+VARIANT_LABELS = {
+    "slides": "",
+    "horizon": " · γ by 1 s, σ₀ e⁻¹",
+    "gamma": " · γ by 1 s only",
+    "std": " · σ₀ e⁻¹ only",
+}
 
 
 def horizon_gamma(horizon_s: float, control_dt: float) -> float:
@@ -86,12 +91,14 @@ def variant_overrides(variant: str) -> dict[str, Any]:
     """The algo_config entries a variant sets, the same for every algorithm (module doc)."""
     if variant == "slides":
         return {}
-    if variant == "horizon":
-        from rl_control.tasks.minitaur_tg import MinitaurTGParams
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    from rl_control.tasks.minitaur_tg import MinitaurTGParams
 
-        gamma = horizon_gamma(HORIZON_S, MinitaurTGParams().control_dt)
-        return {"gamma": round(gamma, 6), "init_log_std": RESIDUAL_LOG_STD}
-    raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    gamma = {"gamma": round(horizon_gamma(HORIZON_S, MinitaurTGParams().control_dt), 6)}
+    std = {"init_log_std": RESIDUAL_LOG_STD}
+    # ``gamma`` and ``std`` are ``horizon``'s two changes one at a time
+    return {"horizon": {**gamma, **std}, "gamma": gamma, "std": std}[variant]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ HEADER = (
     "seeds farther than the generator alone",
 )  # fmt: skip
 METRICS = ("distance", "speed", "cost_of_transport", "return")
+#: the curves' line style of each settings variant, in minitaur_walk.VARIANTS order
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _values(results: list[dict]) -> dict[str, list[float]]:
@@ -157,15 +159,17 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from experiments.minitaur_walk import ROWS, VARIANT_LABELS
+    from experiments.minitaur_walk import ROWS, VARIANTS, row_name
     from rl_control.training.io import atomic_write_bytes
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     grid = np.arange(0, plan.budget + 1, plan.every, dtype=float)
     for row, runs in curves.items():
         ys = np.array([fair.on_grid(s, r, grid) for s, r in runs])
-        style = "--" if VARIANT_LABELS["horizon"] in row else "-"  # horizon variant dashed
-        color = f"C{ROWS.index(row.removesuffix(VARIANT_LABELS['horizon']))}"  # by algorithm
+        algo, variant = next((a, v) for v in VARIANTS[::-1] for a in ROWS
+                             if row == row_name(a, v))  # fmt: skip
+        style = LINE_STYLES[VARIANTS.index(variant)]  # one line style per variant
+        color = f"C{ROWS.index(algo)}"  # one colour per algorithm
         ax.plot(grid, ys.mean(0), style, color=color, label=f"{row} (mean of {len(runs)})")
         ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.15)
     ax.set_xlabel("env steps")
