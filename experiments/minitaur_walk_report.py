@@ -114,8 +114,9 @@ def write_results(
         ),
         "Hyperparameters: each algorithm's own tuned settings from the slides, as in "
         "config/train/{ppo,trpo,trpo_then_ppo}_minitaur.yaml (tuned there for the raw "
-        "8-motor action space); no per-algorithm tuning here (tuning effort: the same two "
-        "variants for each of the three). Plain rows: those settings as they are. Rows "
+        "8-motor action space); no per-algorithm tuning here (tuning effort: the same "
+        f"{len(mw.VARIANTS) - 1} variants for each of the three). Plain rows: those settings "
+        "as they are. Rows "
         f"'{mw.VARIANT_LABELS['horizon'].lstrip(' ·')}': the same with two task-level changes "
         f"for all three, gamma {mw.variant_overrides('horizon')['gamma']} (a {mw.HORIZON_S:g} s "
         "horizon at the 100 Hz control rate, where the slides' 0.909 / 0.974 / 0.913 are "
@@ -125,6 +126,17 @@ def write_results(
         "experiments/minitaur_walk.py. Trajectory generator: the defaults of "
         "rl_control/tasks/minitaur_tg.py (2 Hz trot, swing 0.3 rad, extension 0.35 rad, "
         "residual ±0.25), untuned.",
+    ]
+    if {"gamma", "std"} & set(plan.variants):
+        notes.append(
+            f"Rows '{mw.VARIANT_LABELS['gamma'].lstrip(' ·')}' and "
+            f"'{mw.VARIANT_LABELS['std'].lstrip(' ·')}': each of those two changes alone (gamma "
+            "0.99 with the default initial std; initial log-std -1 with each algorithm's slides' "
+            "gamma), to separate what each contributes. Curves: one colour per algorithm, one "
+            "line style per variant (solid slides, dashed both changes, dotted gamma only, "
+            "dash-dot std only)."
+        )
+    notes += [
         "Metrics: the final policy's deterministic 1000-step episode (10 s; the task has no "
         "noise, so all evaluation episodes are alike). Cost of transport = Σ|τ·q̇|Δt / (m g d), "
         "m the robot's mass. Cells: median [min, max] over seeds.",
