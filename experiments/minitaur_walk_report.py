@@ -174,7 +174,7 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     from experiments.minitaur_walk import ROWS, VARIANTS, row_name
     from rl_control.training.io import atomic_write_bytes
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     grid = np.arange(0, plan.budget + 1, plan.every, dtype=float)
     for row, runs in curves.items():
         ys = np.array([fair.on_grid(s, r, grid) for s, r in runs])
@@ -187,7 +187,7 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     ax.set_xlabel("env steps")
     ax.set_ylabel("eval return (forward m − energy)")
     ax.set_title("minitaur_tg: learning curves (band: min-max over seeds)")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))  # off the curves
     fig.tight_layout()
     import io
 
