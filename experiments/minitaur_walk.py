@@ -9,8 +9,8 @@ the same env-step budget: TRPO → PPO is TRPO for half of it, then PPO (the sli
 values") warm-started from that run's networks for the other half. The zero-residual policy
 (the generator alone) is the reference row.
 
-Two settings variants, each applied alike to all three algorithms (no per-algorithm tuning;
-both are reported, every seed):
+Four settings variants, each applied alike to all three algorithms (no per-algorithm tuning;
+all are reported, every seed):
 
 - ``slides``: the config files' settings as they are (tuned for the raw 8-motor task);
 - ``horizon``: two task-level changes on top, the same for all three rows. (1) The discount
@@ -22,7 +22,10 @@ both are reported, every seed):
   as the bound, so 32 % of the untrained policy's draws are clipped and its noise alone
   cuts an episode's return from 2.31 to ~1.0 (two 10 s episodes, seeds 10000-10001);
   ``RESIDUAL_LOG_STD`` = −1 (std 0.37 of the bound, 0.09 rad; 0.7 % clipped; return ~1.9)
-  lets the first rollouts explore around the generator's gait rather than destroy it.
+  lets the first rollouts explore around the generator's gait rather than destroy it;
+- ``gamma``: ``horizon``'s change (1) alone (γ = 0.99, the default initial std);
+- ``std``: ``horizon``'s change (2) alone (initial log-std −1, each algorithm's slides' γ).
+  These two separate what each change contributes to ``horizon``.
 
 Reported per row, on the final policy's deterministic 1000-step episode (the task has no
 noise by default, so every evaluation episode is the same): forward distance (m), mean
@@ -30,10 +33,12 @@ forward speed (m/s), cost of transport E / (m g d) with E = Σ |τ·q̇| Δt, an
 
 Resumable: one JSON per finished run under experiments/results/minitaur_walk_runs/ (commit
 them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
-runs/experiments/minitaur_walk/. The jobs go seed by seed (both variants, every row), so a
-stopped study leaves whole seeds.
+runs/experiments/minitaur_walk/. The jobs go seed by seed (every variant asked for, every
+row), so a stopped study leaves whole seeds. The table shows the variants of ``--variants``;
+``--report-only`` with the default shows all four.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 5 seeds x 40k steps
+    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py --variants gamma,std
     python experiments/minitaur_walk.py --budget 10000 --every 5000 --variants slides  # 1st study
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
@@ -70,9 +75,14 @@ EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 HORIZON_S = 1.0
 #: the ``horizon`` variant's initial log-std in the unit action space (std e^-1 of the bound)
 RESIDUAL_LOG_STD = -1.0
-VARIANTS = ("slides", "horizon")
+VARIANTS = ("slides", "horizon", "gamma", "std")
 #: how a variant's rows are labelled in the table (the slides' rows keep the plain names)
-VARIANT_LABELS = {"slides": "", "horizon": " · γ by 1 s, σ₀ e⁻¹"}
+VARIANT_LABELS = {
+    "slides": "",
+    "horizon": " · γ by 1 s, σ₀ e⁻¹",
+    "gamma": " · γ by 1 s only",
+    "std": " · σ₀ e⁻¹ only",
+}
 
 
 def horizon_gamma(horizon_s: float, control_dt: float) -> float:
@@ -86,12 +96,14 @@ def variant_overrides(variant: str) -> dict[str, Any]:
     """The algo_config entries a variant sets, the same for every algorithm (module doc)."""
     if variant == "slides":
         return {}
-    if variant == "horizon":
-        from rl_control.tasks.minitaur_tg import MinitaurTGParams
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    from rl_control.tasks.minitaur_tg import MinitaurTGParams
 
-        gamma = horizon_gamma(HORIZON_S, MinitaurTGParams().control_dt)
-        return {"gamma": round(gamma, 6), "init_log_std": RESIDUAL_LOG_STD}
-    raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
+    gamma = {"gamma": round(horizon_gamma(HORIZON_S, MinitaurTGParams().control_dt), 6)}
+    std = {"init_log_std": RESIDUAL_LOG_STD}
+    # ``gamma`` and ``std`` are ``horizon``'s two changes one at a time
+    return {"horizon": {**gamma, **std}, "gamma": gamma, "std": std}[variant]
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ HEADER = (
     "seeds farther than the generator alone",
 )  # fmt: skip
 METRICS = ("distance", "speed", "cost_of_transport", "return")
+#: the curves' line style of each settings variant, in minitaur_walk.VARIANTS order
+LINE_STYLES = ("-", "--", ":", "-.")
 
 
 def _values(results: list[dict]) -> dict[str, list[float]]:
@@ -112,8 +114,9 @@ def write_results(
         ),
         "Hyperparameters: each algorithm's own tuned settings from the slides, as in "
         "config/train/{ppo,trpo,trpo_then_ppo}_minitaur.yaml (tuned there for the raw "
-        "8-motor action space); no per-algorithm tuning here (tuning effort: the same two "
-        "variants for each of the three). Plain rows: those settings as they are. Rows "
+        "8-motor action space); no per-algorithm tuning here (tuning effort: the same "
+        f"{len(mw.VARIANTS) - 1} variants for each of the three). Plain rows: those settings "
+        "as they are. Rows "
         f"'{mw.VARIANT_LABELS['horizon'].lstrip(' ·')}': the same with two task-level changes "
         f"for all three, gamma {mw.variant_overrides('horizon')['gamma']} (a {mw.HORIZON_S:g} s "
         "horizon at the 100 Hz control rate, where the slides' 0.909 / 0.974 / 0.913 are "
@@ -123,6 +126,17 @@ def write_results(
         "experiments/minitaur_walk.py. Trajectory generator: the defaults of "
         "rl_control/tasks/minitaur_tg.py (2 Hz trot, swing 0.3 rad, extension 0.35 rad, "
         "residual ±0.25), untuned.",
+    ]
+    if {"gamma", "std"} & set(plan.variants):
+        notes.append(
+            f"Rows '{mw.VARIANT_LABELS['gamma'].lstrip(' ·')}' and "
+            f"'{mw.VARIANT_LABELS['std'].lstrip(' ·')}': each of those two changes alone (gamma "
+            "0.99 with the default initial std; initial log-std -1 with each algorithm's slides' "
+            "gamma), to separate what each contributes. Curves: one colour per algorithm, one "
+            "line style per variant (solid slides, dashed both changes, dotted gamma only, "
+            "dash-dot std only)."
+        )
+    notes += [
         "Metrics: the final policy's deterministic 1000-step episode (10 s; the task has no "
         "noise, so all evaluation episodes are alike). Cost of transport = Σ|τ·q̇|Δt / (m g d), "
         "m the robot's mass. Cells: median [min, max] over seeds.",
@@ -157,21 +171,23 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from experiments.minitaur_walk import ROWS, VARIANT_LABELS
+    from experiments.minitaur_walk import ROWS, VARIANTS, row_name
     from rl_control.training.io import atomic_write_bytes
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(11, 4.5))
     grid = np.arange(0, plan.budget + 1, plan.every, dtype=float)
     for row, runs in curves.items():
         ys = np.array([fair.on_grid(s, r, grid) for s, r in runs])
-        style = "--" if VARIANT_LABELS["horizon"] in row else "-"  # horizon variant dashed
-        color = f"C{ROWS.index(row.removesuffix(VARIANT_LABELS['horizon']))}"  # by algorithm
+        algo, variant = next((a, v) for v in VARIANTS[::-1] for a in ROWS
+                             if row == row_name(a, v))  # fmt: skip
+        style = LINE_STYLES[VARIANTS.index(variant)]  # one line style per variant
+        color = f"C{ROWS.index(algo)}"  # one colour per algorithm
         ax.plot(grid, ys.mean(0), style, color=color, label=f"{row} (mean of {len(runs)})")
         ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.15)
     ax.set_xlabel("env steps")
     ax.set_ylabel("eval return (forward m − energy)")
     ax.set_title("minitaur_tg: learning curves (band: min-max over seeds)")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1))  # off the curves
     fig.tight_layout()
     import io
 

@@ -262,13 +262,15 @@ def judge_ordering(better: str, worse: str) -> Callable[[dict[str, Any]], tuple[
             f"{better} {rb:.2f} vs {worse} {rw:.2f} (forward distance {db:.2f} vs {dw:.2f} m; "
             f"generator alone {summary['zero_residual']['distance']:.2f} m)"
         )
-        from experiments.minitaur_walk import row_name
+        from experiments.minitaur_walk import VARIANTS, row_name
 
-        # the study's other variant (the same change for all three), when it has both rows
-        other = row_name(better, "horizon"), row_name(worse, "horizon")
-        if all(r in done for r in other):
-            (hb, _), (hw, _) = (_walk_medians(summary, r) for r in other)
-            text += f"; {other[0][len(better) :].lstrip(' ·')} for all three: {hb:.2f} vs {hw:.2f}"
+        # the study's other variants (each the same change for all three), with both rows
+        for variant in VARIANTS[1:]:
+            other = row_name(better, variant), row_name(worse, variant)
+            if all(r in done for r in other):
+                (hb, _), (hw, _) = (_walk_medians(summary, r) for r in other)
+                label = other[0][len(better) :].lstrip(" ·")
+                text += f"; {label} for all three: {hb:.2f} vs {hw:.2f}"
         return text, "partly" if rb > rw else "not reproduced"
 
     return judge

@@ -27,7 +27,8 @@ def test_every_row_gets_the_same_env_steps_and_trpo_then_ppo_warm_starts():
     # each with its own tuned settings from the slides' config files
     assert ppo["algo_config"]["n_steps"] == 1276 and trpo["algo_config"]["n_steps"] == 293
     assert both["algo_config"]["learning_rate"] == 1.83e-5
-    assert len({mw.key(s) for runs in rows.values() for s in runs}) == 6 * len(mw.FULL.seeds)
+    distinct = {mw.key(s) for runs in rows.values() for s in runs}
+    assert len(distinct) == 3 * len(mw.VARIANTS) * len(mw.FULL.seeds)
 
 
 def test_horizon_variant_changes_gamma_and_initial_std_alike_for_all_three():
@@ -47,12 +48,37 @@ def test_horizon_variant_changes_gamma_and_initial_std_alike_for_all_three():
         assert rest == {k: v for k, v in a["algo_config"].items() if k != "gamma"}
 
 
+@pytest.mark.parametrize(("variant", "changed"), [("gamma", "gamma"), ("std", "init_log_std")])
+def test_one_change_variants_set_exactly_their_one_override_of_horizon(variant, changed):
+    rows = mw.rows(mw.FULL)
+    for r in mw.ROWS:
+        runs = rows[mw.row_name(r, variant)]
+        pairs = list(zip(rows[r], runs, strict=True))
+        pairs += [(a["init_from"], b["init_from"]) for a, b in pairs if a["init_from"]]
+        assert len(pairs) == len(mw.FULL.seeds) * (2 if r == "TRPO → PPO" else 1)
+        for slides, one in pairs:
+            a, b = slides["algo_config"], one["algo_config"]
+            differ = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+            assert differ == {changed}, (r, differ)
+            # the one value is horizon's
+            assert b[changed] == mw.variant_overrides("horizon")[changed]
+            assert {k: v for k, v in one.items() if k not in ("algo_config", "init_from")} == {
+                k: v for k, v in slides.items() if k not in ("algo_config", "init_from")
+            }  # fmt: skip
+    assert mw.VARIANT_LABELS[variant] not in ("", mw.VARIANT_LABELS["horizon"])
+
+
 def test_slides_variant_keeps_the_first_studys_result_files():
     """The 10k-step study's committed JSONs are the slides variant's runs (same hashes)."""
     first_study = mw.Plan(10_000, 5_000, (0, 1, 2), variants=("slides",))
     ppo0 = mw.rows(first_study)["PPO"][0]
     assert mw.key(ppo0) == "aeb610fd1fb9dd3b"
     assert mw.load(ROOT / "experiments/results/minitaur_walk_runs", ppo0) is not None
+    # and adding variants left the 40k study's slides and horizon runs where they were
+    results = ROOT / "experiments/results/minitaur_walk_runs"
+    rows = mw.rows(mw.Plan(40_000, 10_000, (0, 1, 2, 3, 4), variants=("slides", "horizon")))
+    assert all(mw.load(results, s) is not None for runs in rows.values() for s in runs)
+    assert mw.key(rows[mw.row_name("PPO", "horizon")][0]) == "db0dd54855cf2afa"
 
 
 def test_horizon_gamma():

@@ -56,7 +56,7 @@ def test_quadruped_slope_verdict_needs_the_steep_slope_and_flat_ground() -> None
     assert reproduce.judge_quadruped_slope({**summary, "rows": {}})[1] == "not run"
 
 
-def test_minitaur_ordering_judges_the_slides_rows_and_reports_the_horizon_variant():
+def test_minitaur_ordering_judges_the_slides_rows_and_reports_the_other_variants():
     from experiments.minitaur_walk import row_name
 
     def row(ret: float) -> dict:
@@ -71,3 +71,10 @@ def test_minitaur_ordering_judges_the_slides_rows_and_reports_the_horizon_varian
     text, verdict = judge(summary)
     assert verdict == "not reproduced"  # the verdict stays the slides' settings'
     assert text.endswith("γ by 1 s, σ₀ e⁻¹ for all three: 2.50 vs 2.25")
+    # the one-change variants follow, each once it has both rows
+    rows[row_name("TRPO", "std")], rows[row_name("PPO", "std")] = row(0.5), row(0.75)
+    rows[row_name("TRPO", "gamma")] = row(3.0)
+    text, _ = judge(summary)
+    assert text.endswith("2.50 vs 2.25; σ₀ e⁻¹ only for all three: 0.50 vs 0.75")
+    rows[row_name("PPO", "gamma")] = row(1.0)
+    assert "2.25; γ by 1 s only for all three: 3.00 vs 1.00; σ₀" in judge(summary)[0]
