@@ -48,33 +48,29 @@ if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
 from experiments import fair  # noqa: E402
 
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
-#: the 2R leg's shared config: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
-BASE: dict[str, Any] = {
-    "task": "two_link_leg", "env": {"max_steps": 200}, "total_steps": 1600,
-    "eval_episodes": 3,
-    "algo_config": {
-        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
-                "buffer_size": 10000, "gradient_steps": -1},
-        "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
-        "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
-        "horizon_schedule": [0, 1600, 5, 5], "starts_schedule": [0, 1600, 64, 64],
-        "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
-    },
-}  # fmt: skip
+
+
+def _base(task: str, steps: int) -> dict[str, Any]:
+    """The shared small config on ``task`` (200-step episodes) at a budget of ``steps``:
+    horizon 5 and 64 starts over the whole run."""
+    return {
+        "task": task, "env": {"max_steps": 200}, "total_steps": steps, "eval_episodes": 3,
+        "algo_config": {
+            "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
+                    "buffer_size": 10000, "gradient_steps": -1},
+            "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
+            "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
+            "horizon_schedule": [0, steps, 5, 5], "starts_schedule": [0, steps, 64, 64],
+            "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
+        },
+    }  # fmt: skip
+
+
+#: the 2R leg's: 200-step episodes (0.4 s, one gait cycle is 0.5 s)
+BASE = _base("two_link_leg", 1600)
 #: the soft-wall cart-pole's: 200-step episodes (at most 15 per step, 3000 per episode); the
 #: untrained actor (a force near 0) drops the pole within ~70 steps
-CARTPOLE: dict[str, Any] = {
-    "task": "soft_wall_cartpole", "env": {"max_steps": 200}, "total_steps": 1200,
-    "eval_episodes": 3,
-    "algo_config": {
-        "sac": {"learning_starts": 200, "batch_size": 64, "hidden": [64, 64],
-                "buffer_size": 10000, "gradient_steps": -1},
-        "num_members": 3, "num_elites": 2, "model_hidden": [64, 64], "model_epochs": 20,
-        "model_patience": 5, "model_train_freq": 200, "num_samples": 32,
-        "horizon_schedule": [0, 1200, 5, 5], "starts_schedule": [0, 1200, 64, 64],
-        "plan_batch": 64, "mpc_buffer_size": 5000, "real_ratio": 0.5,
-    },
-}  # fmt: skip
+CARTPOLE = _base("soft_wall_cartpole", 1200)
 #: task -> the base its candidates override; results go to m_demorl_tiny[_TASK].{md,json}
 BASES: dict[str, dict[str, Any]] = {"two_link_leg": BASE, "soft_wall_cartpole": CARTPOLE}
 #: candidate name -> (task, overrides of its base (algo_config merged key by key))

@@ -58,58 +58,57 @@ def test_publisher_names_and_topics_come_from_the_rclpy_graph(monkeypatch) -> No
         rclpy_backend.shutdown()
 
 
-def test_raw_subscription_delivers_bytes_that_deserialize(monkeypatch) -> None:
+@pytest.fixture
+def rclpy_node(monkeypatch):
+    """(the rclpy back-end, a node on a domain of its own); shut down afterwards."""
     monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
     from rl_control.ros.middleware import rclpy_backend
 
-    node = rclpy_backend.create_node("raw_check", [])
-    try:
-        type_ = "std_msgs/msg/Float64MultiArray"
-        cls = rclpy_backend.message_class(type_)
-        raw: list = []
-        node.create_subscription(type_, "raw_topic", raw.append, 10, raw=True)
-        pub = node.create_publisher(type_, "raw_topic", 10)
-        for _ in range(50):
-            pub.publish(cls(data=[1.5, 2.5]))
-            node.spin_once(0.05)
-            if raw:
-                break
-        assert raw and isinstance(raw[0], bytes)
-        assert list(rclpy_backend.deserialize(type_, raw[0]).data) == [1.5, 2.5]
-    finally:
-        node.destroy()
-        rclpy_backend.shutdown()
+    node = rclpy_backend.create_node("sub_check", [])
+    yield rclpy_backend, node
+    node.destroy()
+    rclpy_backend.shutdown()
 
 
-def test_a_destroyed_subscription_is_unmatched_and_silent(monkeypatch) -> None:
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(domains.allocate()))
-    from rl_control.ros.middleware import rclpy_backend
+def _publish_until(node, pub, msg, got: list) -> None:
+    """Publish ``msg`` and spin until ``got`` has something (discovery takes a moment)."""
+    for _ in range(50):
+        pub.publish(msg)
+        node.spin_once(0.05)
+        if got:
+            return
 
-    node = rclpy_backend.create_node("destroy_check", [])
-    try:
-        type_ = "std_msgs/msg/Float64MultiArray"
-        cls = rclpy_backend.message_class(type_)
-        got: list = []
-        sub = node.create_subscription(type_, "d_topic", got.append, 10)
-        pub = node.create_publisher(type_, "d_topic", 10)
-        for _ in range(50):
-            pub.publish(cls(data=[1.0]))
-            node.spin_once(0.05)
-            if got:
-                break
-        assert got and pub.get_subscription_count() == 1
+
+TYPE = "std_msgs/msg/Float64MultiArray"
+
+
+def test_raw_subscription_delivers_bytes_that_deserialize(rclpy_node) -> None:
+    backend, node = rclpy_node
+    raw: list = []
+    node.create_subscription(TYPE, "raw_topic", raw.append, 10, raw=True)
+    pub = node.create_publisher(TYPE, "raw_topic", 10)
+    _publish_until(node, pub, backend.message_class(TYPE)(data=[1.5, 2.5]), raw)
+    assert raw and isinstance(raw[0], bytes)
+    assert list(backend.deserialize(TYPE, raw[0]).data) == [1.5, 2.5]
+
+
+def test_a_destroyed_subscription_is_unmatched_and_silent(rclpy_node) -> None:
+    backend, node = rclpy_node
+    cls = backend.message_class(TYPE)
+    got: list = []
+    sub = node.create_subscription(TYPE, "d_topic", got.append, 10)
+    pub = node.create_publisher(TYPE, "d_topic", 10)
+    _publish_until(node, pub, cls(data=[1.0]), got)
+    assert got and pub.get_subscription_count() == 1
+    node.destroy_subscription(sub)
+    for _ in range(50):  # the unmatching is discovery's, a moment later
+        if pub.get_subscription_count() == 0:
+            break
+        node.spin_once(0.02)
+    assert pub.get_subscription_count() == 0
+    received = len(got)
+    pub.publish(cls(data=[2.0]))
+    node.spin_once(0.2)
+    assert len(got) == received
+    with pytest.raises(ValueError, match="not a live subscription"):
         node.destroy_subscription(sub)
-        for _ in range(50):  # the unmatching is discovery's, a moment later
-            if pub.get_subscription_count() == 0:
-                break
-            node.spin_once(0.02)
-        assert pub.get_subscription_count() == 0
-        received = len(got)
-        pub.publish(cls(data=[2.0]))
-        node.spin_once(0.2)
-        assert len(got) == received
-        with pytest.raises(ValueError, match="not a live subscription"):
-            node.destroy_subscription(sub)
-    finally:
-        node.destroy()
-        rclpy_backend.shutdown()
