@@ -14,8 +14,8 @@ This process plays the robot and times the real nodes, each its own process:
   ``neural_tick`` (``answer_on_arrival:=false``) relays and commands on its control-period
   timer, as before: each waits up to a period for the tick. ``neural_rt`` is ``neural``
   with the control chain real-time: the three nodes at ``thread_priority`` 80 with
-  ``lock_memory`` (SCHED_FIFO, as a deployment on legs runs them) and this process, the
-  robot's driver, raised the same for that case.
+  ``lock_memory`` and ``cpu_dma_latency`` 0 (SCHED_FIFO, idle CPUs polling, as a deployment
+  on legs runs them) and this process, the robot's driver, raised the same for that case.
 - LCS-MPC (soft-wall cart-pole, ``graph``): the cart-pole has an unactuated joint, which the
   hardware bridge (one command per joint) does not drive, so this process stands in for the
   bridge: JointState -> state_estimator -> policy_node (LCS-MPC, H = 10) -> Action.
@@ -97,7 +97,7 @@ def node(module: str, params: dict[str, object], remaps: dict[str, str] = {}) ->
 def graph_commands(case: str, rate: float, checkpoint: Path, folder: Path) -> list[list[str]]:
     task, _, mode = CASES[case]
     rt = (
-        {"thread_priority": RT_PRIORITY[case], "lock_memory": "true"}
+        {"thread_priority": RT_PRIORITY[case], "lock_memory": "true", "cpu_dma_latency": 0}
         if case in RT_PRIORITY
         else {}
     )

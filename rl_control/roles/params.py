@@ -43,6 +43,8 @@ REALTIME = _specs(
     ("thread_priority", int, 0, "SCHED_FIFO priority 1-99 for every thread of the node's "
      "process (not permitted: a warning, normal scheduling); 0 = normal scheduling"),
     ("lock_memory", bool, False, "mlockall the process's memory (pages locked as touched)"),
+    ("cpu_dma_latency", int, -1, "µs of CPU wake-up latency to ask the kernel for while the "
+     "node runs (PM QoS; 0 = idle CPUs poll, never halt); -1 = not asked"),
 )  # fmt: skip
 
 SIM_BRIDGE = _specs(

@@ -76,10 +76,10 @@ def test_only_the_real_time_cases_raise_their_nodes(tmp_path) -> None:
     for case in control_latency.CASES:
         commands = control_latency.graph_commands(case, 500.0, tmp_path / "p.pt", tmp_path)
         for command in commands:
-            rt = {"thread_priority:=80", "lock_memory:=true"} & set(command)
-            assert rt == ({"thread_priority:=80", "lock_memory:=true"}
-                          if case.endswith("_rt") else set()), (case, command)  # fmt: skip
+            wanted = {"thread_priority:=80", "lock_memory:=true", "cpu_dma_latency:=0"}
+            rt = wanted & set(command)
+            assert rt == (wanted if case.endswith("_rt") else set()), (case, command)
     plain = control_latency.graph_commands("neural", 500.0, tmp_path / "p.pt", tmp_path)
     rt = control_latency.graph_commands("neural_rt", 500.0, tmp_path / "p.pt", tmp_path)
-    extra = " -p thread_priority:=80 -p lock_memory:=true"
+    extra = " -p thread_priority:=80 -p lock_memory:=true -p cpu_dma_latency:=0"
     assert [" ".join(c).replace(extra, "") for c in rt] == [" ".join(c) for c in plain]
