@@ -117,8 +117,9 @@ def _parameter(name: str, value):
 
 
 def test_an_empty_container_loads_nodes_as_ros2_launch_asks(embedded) -> None:
-    """As launch_ros does for a <node_container>: the container starts empty, then each
-    <composable_node> is a LoadNode request (name, namespace, remaps, typed parameters);
+    """As launch_ros does for a <node_container> (rl_control.ros.component_container): the
+    container starts empty, then each <composable_node> is a LoadNode request (name,
+    namespace, remaps, typed parameters);
     the loaded node runs in the container's process under its name, list_nodes lists it,
     and an unknown plugin is refused in the response's words."""
     from node_processes import start_nodes, stop_nodes
