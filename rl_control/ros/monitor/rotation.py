@@ -24,8 +24,12 @@ from rl_control.ros import middleware as mw
 
 #: s each per-step topic is counted in its turn
 SLOT = 1.0
-#: the counting reader: best effort and deep enough for a batch (see state.COUNT_QOS)
-ROTATION_QOS = mw.QoS(depth=1000, reliability="best_effort")
+#: the monitor's counting readers (these and state's): deep enough for one batch of a topic
+#: at up to 20 kHz, and best effort, so that the graph's writers never wait for the monitor's
+#: acknowledgements (a reliable reader that is slow to acknowledge makes Cyclone throttle the
+#: writer: the lock-step graph then runs at the monitor's pace); on one machine nothing is
+#: lost but under overload
+COUNT_QOS = mw.QoS(depth=1000, reliability="best_effort")
 
 
 @dataclass
@@ -88,6 +92,6 @@ class RotatingCounter:
             self.rates.tick(name)
             turn.pending += 1
 
-        subscription = self.node.create_subscription(type_, name, callback, ROTATION_QOS, raw=True)
+        subscription = self.node.create_subscription(type_, name, callback, COUNT_QOS, raw=True)
         turn = _Turn(name, type_, subscription, self.clock())
         self._turn = turn

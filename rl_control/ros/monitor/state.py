@@ -40,18 +40,13 @@ from rl_control.roles.topic_rates import TopicRates
 from rl_control.roles.topics import PER_STEP, TOPICS
 from rl_control.ros import middleware as mw
 from rl_control.ros.bag import qos_of
-from rl_control.ros.monitor.rotation import SLOT, RotatingCounter
+from rl_control.ros.monitor.rotation import COUNT_QOS, SLOT, RotatingCounter
 
 #: training_stats fields kept for the curves and the table
 STAT_FIELDS = ("env_steps", "episodes", "policy_version", "mean_return", "last_return",
                "steps_per_second", "policy_loss", "value_loss", "entropy")  # fmt: skip
 #: s between batched takes of the graph's messages (the page draws at 20 Hz)
 SAMPLE_PERIOD = 0.05
-#: the counting readers: deep enough for one batch of a topic at up to 20 kHz, and best
-#: effort, so that the graph's writers never wait for the monitor's acknowledgements (a
-#: reliable reader that is slow to acknowledge makes Cyclone throttle the writer: the lock-step
-#: graph then runs at the monitor's pace); on one machine nothing is lost but under overload
-COUNT_QOS = mw.QoS(depth=1000, reliability="best_effort")
 #: s between discovery passes for topics the table does not declare
 DISCOVER_PERIOD = 1.0
 #: light mode: the latest message only, never acknowledged
@@ -125,13 +120,14 @@ class GraphMonitor:
             self._listed.add(name)
             new.append(name)
             type_ = types[0] if len(types) == 1 else "?"
-            if self.light and "/" + name.rsplit("/", 1)[-1] in PER_STEP:
+            per_step = "/" + name.rsplit("/", 1)[-1] in PER_STEP  # e.g. a worker's
+            if self.light and per_step:
                 self.unwatched += (name,)  # as the table's own per-step topics: not listed
                 continue
             self.rates.declare(name, type_)
             if not _buildable(type_):
                 self.unwatched += (name,)
-            elif "/" + name.rsplit("/", 1)[-1] in PER_STEP:  # a worker's: no view draws it
+            elif per_step:  # no view draws a namespaced one: counted in the rotation
                 self.rotation.add(name, type_)
             else:
                 self._count_raw(name, type_)
