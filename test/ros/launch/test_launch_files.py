@@ -119,7 +119,7 @@ def test_train_on_hardware_gates_the_hardware_bridge_with_the_trainers_grants() 
     assert _params(nodes["hardware_bridge"]) == {
         "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
         "auto_home": "true", "auto_activate": "true", "trainer_gate": "true",
-        "thread_priority": "0",
+        "thread_priority": "0", "cpu_dma_latency": "-1",
     }  # fmt: skip
     assert _params(nodes["state_estimator"])["base_source"] == "legs"
     assert _files(nodes["trainer_node"])[0] == "backend_hardware.yaml"
@@ -140,6 +140,17 @@ def test_deploy_thread_priority_raises_the_whole_control_chain() -> None:
         assert [_params(nodes[n])["thread_priority"] for n in chain] == [expected] * 3
 
 
+def test_deploy_cpu_dma_latency_is_asked_by_the_hardware_bridge_alone() -> None:
+    """deploy.launch.xml cpu_dma_latency:=0 reaches the hardware bridge (one PM QoS request
+    covers the whole machine); by default nobody asks."""
+    for given, expected in (({"cpu_dma_latency": "0"}, "0"), ({}, "-1")):
+        plan = _plan("deploy.launch.xml", backend="hardware", task="two_link_leg",
+                     checkpoint="c.pt", **given)  # fmt: skip
+        asked = {n.name: _params(n)["cpu_dma_latency"] for n in plan.nodes
+                 if "cpu_dma_latency" in _params(n)}  # fmt: skip
+        assert asked == {"hardware_bridge": expected}
+
+
 @pytest.mark.parametrize("name", ["sim.launch.xml", "deploy.launch.xml"])
 def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) -> None:
     plan = _plan(name, backend="hardware", task="two_link_leg", checkpoint="c.pt")
@@ -155,7 +166,7 @@ def test_hardware_backend_runs_the_bridge_and_remaps_the_estimator(name: str) ->
     assert _params(bridge) == {
         "robot": "two_link_leg", "robot_namespace": "''", "task": "two_link_leg",
         "auto_home": "false", "auto_activate": "false", "trainer_gate": "false",
-        "thread_priority": "0",
+        "thread_priority": "0", "cpu_dma_latency": "-1",
     }  # fmt: skip
     estimator = nodes["state_estimator"]
     assert _files(estimator)[0] == "backend_hardware.yaml"
