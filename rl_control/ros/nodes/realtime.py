@@ -62,7 +62,11 @@ def request_cpu_latency(microseconds: int) -> None:
     halting. On a VM a halted vCPU takes the hypervisor milliseconds to run a woken task
     again. Raises OSError (e.g. permission)."""
     fd = os.open("/dev/cpu_dma_latency", os.O_WRONLY)
-    os.write(fd, struct.pack("i", microseconds))
+    try:
+        os.write(fd, struct.pack("i", microseconds))
+    except OSError:
+        os.close(fd)  # no request was made: nothing to hold open
+        raise
     _latency_request.append(fd)
 
 

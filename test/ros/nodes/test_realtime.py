@@ -110,3 +110,25 @@ def test_cpu_dma_latency_not_permitted_is_a_warning(monkeypatch) -> None:
     warnings = []
     assert realtime.make_realtime(0, False, warnings.append, cpu_latency_us=0) == []
     assert "needs root or a udev rule" in warnings[0]
+
+
+def test_a_failed_cpu_latency_write_closes_its_descriptor(monkeypatch, tmp_path) -> None:
+    """A request whose write fails was never made: its descriptor is closed, not held."""
+    opened, real_open = [], os.open
+
+    def open_file(path, flags):
+        opened.append(real_open(tmp_path / "dev", os.O_WRONLY | os.O_CREAT))
+        return opened[-1]
+
+    def refuse(fd, data):
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(realtime.os, "open", open_file)
+    monkeypatch.setattr(realtime.os, "write", refuse)
+    held = list(realtime._latency_request)
+    with pytest.raises(OSError, match="Invalid argument"):
+        realtime.request_cpu_latency(0)
+    monkeypatch.undo()
+    assert realtime._latency_request == held
+    with pytest.raises(OSError):  # closed
+        os.fstat(opened[0])
