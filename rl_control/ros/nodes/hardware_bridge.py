@@ -1,11 +1,9 @@
 """hardware_bridge: real legs on ros2_control topics, every command through the safety core.
 
-Takes the robot's joint_states (any joint order) and IMU, `action` and with `trainer_gate`
-`step_gate`; publishes the controller's Float64MultiArray, the readings in policy order on
-`state_topic`/`imu_out_topic`, and /diagnostics. Services: `home`, `activate`, `passive`,
-`estop`, `release_estop`, `reset` (Trigger), `pause` (SetBool), with `managed` the
-lifecycle's. Logic: the hardware role and Ros2ControlRobot (rl_control.roles / .robot).
-"""
+In: the robot's joint_states (any order), IMU, `action`, `step_gate` (`trainer_gate`). Out: the
+controller's Float64MultiArray, the readings in policy order (`state_topic`, `imu_out_topic`),
+/diagnostics. Services: SERVICES (Trigger), `pause` (SetBool), the lifecycle's (`managed`).
+Logic: HardwareBridgeRole and Ros2ControlRobot (rl_control.roles, rl_control.robot)."""
 
 from __future__ import annotations
 
@@ -93,8 +91,8 @@ class HardwareBridgeNode:
 
     def _service(self, name: str) -> Any:
         def serve(request: Any, response: Any) -> Any:  # pause: a SetBool (data)
-            ok, response.message = self.role.service(name, bool(getattr(request, "data", 0)))
-            response.success = ok
+            data = bool(getattr(request, "data", 0))
+            response.success, response.message = self.role.service(name, data)
             return response
 
         return serve

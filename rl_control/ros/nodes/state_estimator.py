@@ -39,14 +39,11 @@ class StateEstimatorNode:
         estimator = make_state_estimator(task, p["base_source"])
         self.role = EstimatorRole(estimator, p["max_input_age"], node.get_logger().warn)
         self.Observation = mw.message_class("rl_control_msgs/msg/Observation")
-        self.obs_pub = node.create_publisher("rl_control_msgs/msg/Observation", "observation", 10)
-        self.odom_pub = node.create_publisher("nav_msgs/msg/Odometry", "odom", 10)
-        self.marker_pub = node.create_publisher(
-            "visualization_msgs/msg/MarkerArray", "task_markers", 1
-        )
-        self.tf_pub = (
-            node.create_publisher("tf2_msgs/msg/TFMessage", "/tf", 10) if p["publish_tf"] else None
-        )
+        pub = node.create_publisher
+        self.obs_pub = pub("rl_control_msgs/msg/Observation", "observation", 10)
+        self.odom_pub = pub("nav_msgs/msg/Odometry", "odom", 10)
+        self.marker_pub = pub("visualization_msgs/msg/MarkerArray", "task_markers", 1)
+        self.tf_pub = pub("tf2_msgs/msg/TFMessage", "/tf", 10) if p["publish_tf"] else None
         sub = node.create_subscription
         sub("sensor_msgs/msg/Imu", "imu", self.on_imu, 10)
         sub("sensor_msgs/msg/JointState", "joint_states", self.on_joint_states, 10)
