@@ -74,6 +74,10 @@ class TopicRates:
         self._times.setdefault(topic, deque())
         self._count.setdefault(topic, 0)
 
+    def unsample(self, topic: str) -> None:
+        """``topic`` is counted continuously again: :meth:`rate` from its own ticks."""
+        self._sampled.pop(topic, None)
+
     def rate(self, topic: str) -> float:
         """Messages per second over the last ``window`` s (or since start, if shorter), or
         the last :meth:`sample` of a sampled topic."""

@@ -13,7 +13,7 @@ import pytest
 from rl_control.robot.description import task_urdf
 from rl_control.robot.urdf import UrdfModel
 from rl_control.ros import middleware as mw
-from rl_control.ros.monitor.state import GraphMonitor
+from rl_control.ros.monitor.state import SOURCES, GraphMonitor
 from rl_control.ros.monitor.tui import run_tui, screen
 
 
@@ -261,3 +261,44 @@ def test_full_monitor_counts_every_message_but_decodes_the_newest_of_a_batch(gra
     assert monitor.state.joints[fake.joints[0]] == pytest.approx(0.01 * fake.k)  # the newest
     # each take decodes one joint state and one plan at most, however many arrived
     assert monitor.state.version - before < 30
+
+
+@pytest.mark.parametrize("light", [False, True])
+def test_of_two_sources_of_a_drawn_thing_only_the_published_one_is_read(
+    light, ros_domain: int, monkeypatch
+) -> None:
+    """A hardware graph has joint_states but no robot_joint_states, and odom beside
+    ground_truth/odom: once discovery has seen the publishers, the views read joint_states
+    and odom continuously, and the ground_truth/odom writer gets no monitor reader (light) or
+    one for its rotation turn only (full)."""
+    monkeypatch.setenv(mw.ENV_VAR, "embedded")
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    node = mw.create_node("rl_control_monitor")
+    monitor = GraphMonitor(node, window=2.0, light=light, rotation_slot=0.2)
+    assert monitor.sources == sorted(n for group in SOURCES for n in group)  # none seen yet
+    talker = mw.create_node("fake_hardware_graph")
+    joints = talker.create_publisher("sensor_msgs/msg/JointState", "joint_states", 10)
+    odom = talker.create_publisher("nav_msgs/msg/Odometry", "odom", 10)
+    truth = talker.create_publisher("nav_msgs/msg/Odometry", "ground_truth/odom", 10)
+    deadline = time.monotonic() + 10.0
+    while monitor.sources != ["/joint_states", "/odom"] and time.monotonic() < deadline:
+        monitor.spin(0.1)
+    assert monitor.sources == ["/joint_states", "/odom"]
+    odom_cls, js_cls = (mw.message_class(t) for t in ("nav_msgs/msg/Odometry",
+                                                       "sensor_msgs/msg/JointState"))  # fmt: skip
+    readers = set()
+    for k in range(40):
+        msg = odom_cls()
+        msg.pose.pose.position.x = 1.0 + k
+        odom.publish(msg)
+        truth.publish(odom_cls())  # at the origin: never drawn
+        joints.publish(js_cls(name=["hip"], position=[0.1 * k]))
+        readers.add(truth.get_subscription_count())
+        monitor.spin(0.03)
+    assert odom.get_subscription_count() == joints.get_subscription_count() == 1
+    assert readers <= ({0} if light else {0, 1}), readers
+    assert monitor.state.base is not None and monitor.state.base[0][0] > 1.0
+    assert monitor.state.joints["hip"] > 0.0
+    node.destroy()
+    talker.destroy()
+    mw.shutdown()

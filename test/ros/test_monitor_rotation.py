@@ -84,3 +84,19 @@ def test_a_slot_that_saw_nothing_samples_zero_and_a_bad_slot_is_refused() -> Non
     assert rates.rate("/quiet") == 0.0 and rotation.topics == ["/quiet"]
     with pytest.raises(ValueError, match="rotation slot must be > 0 s"):
         RotatingCounter(node, rates, clock, slot=0.0)
+
+
+def test_a_removed_topic_leaves_the_rotation_and_its_rate_is_counted_again() -> None:
+    node, clock = FakeNode(), FakeClock()
+    rates = TopicRates(5.0, clock, topics=())
+    rotation = RotatingCounter(node, rates, clock, slot=1.0)
+    for name in ("/a", "/b", "/c"):
+        rotation.add(name, "std_msgs/msg/Empty")
+    rotation.after_take()  # /a's turn
+    rotation.remove("/a")  # the one being counted: its reader goes at once
+    rotation.remove("/c")  # a queued one
+    assert node.live == {} and rotation.topics == ["/b"]
+    _run(rotation, node, clock, 2.5, per_batch=1)
+    assert set(node.created) == {"/a", "/b"}
+    rates.tick("/a")
+    assert not next(r for r in rates.rows() if r.name == "/a").sampled

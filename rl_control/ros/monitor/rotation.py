@@ -67,6 +67,14 @@ class RotatingCounter:
         self.rates.sample(name, 0.0)
         self._queue.append((name, type_))
 
+    def remove(self, name: str) -> None:
+        """Stop rotating ``name`` (ending its turn if it is being counted now)."""
+        self._queue = deque(item for item in self._queue if item[0] != name)
+        if self._turn is not None and self._turn.name == name:
+            self.node.destroy_subscription(self._turn.subscription)
+            self._turn = None
+        self.rates.unsample(name)
+
     def after_take(self) -> None:
         """Account the batch just taken; end a slot that is over and start the next."""
         turn, now = self._turn, self.clock()

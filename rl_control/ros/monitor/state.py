@@ -20,7 +20,9 @@ pose, MPC plan) only the newest message of each batch is decoded. Only the spars
 views read (robot_description, training_stats) are decoded message by message. The per-step
 topics no view draws are counted one at a time, a second each (:mod:`.rotation`): every
 reader on a per-step topic is one more send for each of its writers, on the lock-step
-graph's critical path; their rates are sampled.
+graph's critical path; their rates are sampled. Of two topics that carry the same drawn
+thing (``SOURCES``: robot_joint_states or joint_states, odom or ground_truth/odom) only the
+first that has a publisher is read continuously; the other joins the rotation.
 
 Light mode (``light=True``, `rl-control monitor --light`): the per-step topics are not
 counted at all. The few the views draw are sampled instead: a best-effort reader of depth 1,
@@ -51,6 +53,10 @@ SAMPLE_PERIOD = 0.05
 DISCOVER_PERIOD = 1.0
 #: light mode: the latest message only, never acknowledged
 SAMPLE_QOS = mw.QoS(depth=1, reliability="best_effort")
+#: per-step topics that carry the same drawn thing: the views read the first one that has a
+#: publisher, and only that one continuously (one extra reader per step, not two, for the
+#: graph's writers); until discovery has seen a publisher, all of them
+SOURCES = (("/robot_joint_states", "/joint_states"), ("/odom", "/ground_truth/odom"))
 
 
 @dataclass
@@ -97,9 +103,13 @@ class GraphMonitor:
         self.rotation = RotatingCounter(node, self.rates, clock, rotation_slot)
         #: per-step topic -> (type, newest raw message of this batch) for the views
         self._newest: dict[str, tuple[str, bytes]] = {}
+        self._types = {t.name: t.type for t in TOPICS}
+        self._source_subs: dict[str, mw.Subscription] = {}
         for topic in TOPICS:
             handle = handlers.get(topic.name)
-            if topic.name in self.unwatched:
+            if any(topic.name in group for group in SOURCES):
+                self._subscribe_source(topic.name)
+            elif topic.name in self.unwatched:
                 if handle is not None:  # light mode: sampled, not counted
                     node.create_subscription(topic.type, topic.name, handle, SAMPLE_QOS)
             elif handle is not None and topic.name not in PER_STEP:
@@ -109,11 +119,43 @@ class GraphMonitor:
                 self.rotation.add(topic.name, topic.type)
             else:
                 self._count_raw(topic.name, topic.type)
+        self.select_sources()
+
+    @property
+    def sources(self) -> list[str]:
+        """The :data:`SOURCES` topics read continuously now."""
+        return sorted(self._source_subs)
+
+    def select_sources(self) -> None:
+        """Read each of :data:`SOURCES`' things from its first topic with a publisher only;
+        the others are counted in the rotation (full mode) or not at all (light)."""
+        for group in SOURCES:
+            chosen = next((n for n in group if self.node.get_publisher_names(n)), None)
+            if chosen is None:
+                continue  # nothing discovered yet: keep reading them all
+            if chosen not in self._source_subs:
+                self._subscribe_source(chosen)
+            for name in group:
+                if name != chosen and name in self._source_subs:
+                    self.node.destroy_subscription(self._source_subs.pop(name))
+                    if not self.light:
+                        self.rotation.add(name, self._types[name])
+
+    def _subscribe_source(self, name: str) -> None:
+        if self.light:
+            sub = self.node.create_subscription(
+                self._types[name], name, self._handlers[name], SAMPLE_QOS
+            )
+        else:
+            self.rotation.remove(name)
+            sub = self._count_raw(name, self._types[name])
+        self._source_subs[name] = sub
 
     def discover(self) -> list[str]:
         """List (and, where possible, count) the domain's topics the table lacks; returns
         the new ones. A per-step topic under a namespace stays uncounted in light mode."""
         self._discovered_at, new = self._clock(), []
+        self.select_sources()
         for name, types in self.node.get_topic_names_and_types():
             if name in self._listed:
                 continue
@@ -152,7 +194,7 @@ class GraphMonitor:
         for name, (type_, data) in newest.items():
             self._handlers[name](mw.deserialize(type_, data))
 
-    def _count_raw(self, name: str, type_: str) -> None:
+    def _count_raw(self, name: str, type_: str) -> mw.Subscription:
         """Count ``name`` from undecoded messages; keep the newest if a view draws it."""
         drawn = name in self._handlers
 
@@ -161,7 +203,7 @@ class GraphMonitor:
             if drawn:
                 self._newest[name] = (type_, data)
 
-        self.node.create_subscription(type_, name, callback, COUNT_QOS, raw=True)
+        return self.node.create_subscription(type_, name, callback, COUNT_QOS, raw=True)
 
     def _counted(self, name: str, handle: Callable[[Any], None]) -> Callable[[Any], None]:
         def callback(msg: Any) -> None:
