@@ -19,6 +19,7 @@ Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copi
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import statistics
@@ -184,13 +185,14 @@ def main() -> None:
         f"task {args.task}, {args.algo}, {args.steps} env steps, workers {counts}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
-    ratios, rows, rates = [], [], {n: [] for n in counts}
+    ratios, rows, rates, locals_ = [], [], {n: [] for n in counts}, []
     for i in range(args.repeat):  # alternate, so all sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
             local = in_process(args.task, args.algo, args.steps, Path(tmp), args.n_steps)
             work = (args.task, args.algo, args.steps, Path(tmp), args.domain)
             graphs = {n: graph(*work, n, args.n_steps, extra) for n in counts}
         ratios.append(graphs[1][0] / local)
+        locals_.append(local)
         for n in counts:
             rates[n].append(graphs[n][0])
         cells = [f"{graphs[n][0]:.0f} ({graphs[n][1]:.0f} s)" for n in counts]
@@ -224,6 +226,38 @@ def main() -> None:
         out_dir=args.out,
     )  # fmt: skip
     print(f"wrote {path}")
+    if len(counts) > 1:
+        print(f"wrote {plot_workers(rates, locals_, path.with_suffix('.png'), args)}")
+
+
+def plot_workers(rates: dict[int, list[float]], local: Sequence[float], path: Path,
+                 args: argparse.Namespace) -> Path:  # fmt: skip
+    """steps/s against workers: every run as a point, the medians joined, the in-process
+    runner's median as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = sorted(rates)
+    fig, ax = plt.subplots(figsize=(5.0, 3.4), dpi=110)
+    for n in counts:
+        ax.plot([n] * len(rates[n]), rates[n], "o", color="tab:blue", alpha=0.5)
+    ax.plot(counts, [statistics.median(rates[n]) for n in counts], "-", color="tab:blue",
+            label="graph (median of runs)")  # fmt: skip
+    ax.axhline(statistics.median(local), ls="--", color="tab:gray", label="in-process, 1 env")
+    ax.set(xlabel="workers", ylabel="env steps/s", xticks=counts)
+    ax.set_title(f"{args.algo} on {args.task}, lock-step graph", fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    from rl_control.training.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 if __name__ == "__main__":

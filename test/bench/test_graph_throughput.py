@@ -27,3 +27,13 @@ def test_interval_needs_two_timed_rows() -> None:
         graph_throughput.training_interval([0, 512], [math.nan, 100])
     with pytest.raises(ValueError, match="steps_per_s"):
         graph_throughput.training_interval([0, 512], [1.0])
+
+
+def test_the_workers_plot_is_written_as_a_png(tmp_path) -> None:
+    import argparse
+
+    args = argparse.Namespace(algo="ppo", task="soft_wall_cartpole")
+    path = graph_throughput.plot_workers(
+        {1: [30.0, 37.0], 2: [38.0, 46.0], 4: [50.0, 63.0]}, [26.0, 14.0], tmp_path / "w.png", args
+    )
+    assert path.read_bytes().startswith(b"\x89PNG") and not list(tmp_path.glob("*.part"))
