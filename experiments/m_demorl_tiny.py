@@ -208,9 +208,9 @@ def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_l
         "Eval: 3 deterministic episodes of the run's env (`episode` steps, as in training); "
         "gain = final − untrained (step 0) eval return. SAC: the same `sac` block and budget "
         "(reported, not asserted).", "",
-        "| candidate | algo | steps | episode | seeds | untrained | final | gain per seed "
-        "| min gain |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| candidate | algo | steps | episode | seeds | untrained | final | min final "
+        "| gain per seed | min gain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     lengths = []
     for cand, algos in summary.items():
@@ -224,6 +224,7 @@ def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_l
                 f"{np.mean([r['untrained'] for r in rows]):.1f} | "
                 f"{np.mean([r['final'] for r in rows]):.1f} ± "
                 f"{np.std([r['final'] for r in rows]):.1f} | "
+                f"{min(r['final'] for r in rows):.1f} | "
                 f"{', '.join(f'{x:+.1f}' for x in g)} | {min(g):+.1f} |"
             )
     if task == "two_link_leg" and lengths:

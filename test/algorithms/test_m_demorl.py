@@ -120,7 +120,7 @@ def test_learns_to_balance_the_cartpole_at_a_small_budget(tmp_path):
 def test_learns_to_track_with_the_2r_leg_at_a_small_budget(tmp_path):
     """config/train/m_demorl_two_link_leg_tiny.yaml (2000 steps of 100-step episodes, seed 0)
     in-process: the actor goes from spinning the knee (below zero torque's return) to above
-    it (seed 0 measured 18.7 -> 56.2; the bars and the spread over seeds are in
+    it (seed 0 measured 18.6 -> 56.0; the bars and the spread over seeds are in
     test/m_demorl_leg.py). ~10 s of one core."""
     run = tmp_path / "run"
     config = load_config(leg.CONFIG, {"run_dir": str(run), "eval_every": 2000,

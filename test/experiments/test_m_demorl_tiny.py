@@ -64,5 +64,8 @@ def test_the_2r_leg_config_file_is_the_chosen_candidate():
 def test_the_leg_references_are_zero_torque_and_a_tracking_pd():
     """The hand-made rows of the leg's table: doing nothing scores below the PD that tracks
     the foot path, which stays under the best return (1 per step)."""
+    from m_demorl_leg import ZERO_TORQUE  # the learning test's bars refer to it
+
     ref = tiny.references(100)
     assert 30 < ref["zero torque"] < ref["IK-PD"] - 30 and ref["IK-PD"] < 100
+    assert ref["zero torque"] == pytest.approx(ZERO_TORQUE, abs=0.05)
