@@ -89,6 +89,12 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "f": ("two_link_leg", {"env": {"max_steps": 100}, "total_steps": 2000, "algo_config": {
         "sac": {"learning_starts": 1000, "hidden": [128, 128], "batch_size": 256},
         "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    # f's two halves alone: its SAC block on 200-step episodes; 100-step episodes with a's
+    "g": ("two_link_leg", {"total_steps": 2000, "algo_config": {
+        "sac": {"learning_starts": 1000, "hidden": [128, 128], "batch_size": 256},
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    "h": ("two_link_leg", {"env": {"max_steps": 100}, "total_steps": 2000, "algo_config": {
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
     "cp_a": ("soft_wall_cartpole", {}),
     "cp_b": ("soft_wall_cartpole", {"total_steps": 2000, "algo_config": {
         "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
