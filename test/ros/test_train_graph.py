@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import domains  # test/domains.py
-import m_demorl_leg as leg
 import pytest
 import yaml
 from m_demorl_cartpole import CONFIG, assert_learned, eval_return, untrained_policy
@@ -315,26 +314,6 @@ def test_m_demorl_learns_over_the_graph(tmp_path) -> None:
     # and on a slower machine fewer, longer updates span more)
     refits = [v for v in m["mpc_transitions"] if v == v]
     assert len(refits) >= 4 and all(v > 0 for v in refits), m["mpc_transitions"]
-
-
-def test_m_demorl_learns_over_the_graph_on_the_2r_leg(tmp_path) -> None:
-    """`rl-control launch launch/train.launch.xml task:=two_link_leg algo:=m_demorl` with
-    config/train/m_demorl_two_link_leg_tiny.yaml (2000 steps of 100-step episodes): the
-    checkpoint's actor, evaluated with the runner's protocol, does better than zero torque,
-    held to the in-process test's bars (test/m_demorl_leg.py). Not lock-step deterministic
-    (see the cart-pole's test above). MEASURED"""
-    run = tmp_path / "run"
-    launch = Launch(run, steps=2000, domain=_domain(), algo="m_demorl", task="two_link_leg",
-                    extra=(f"config:={leg.CONFIG}",))  # fmt: skip
-    assert launch.finish(timeout=240) == 0, launch.output()
-    checkpoint = load_checkpoint(run)
-    assert checkpoint["algo"] == "m_demorl" and checkpoint["env_steps"] == 2000, checkpoint
-    config = load_config(leg.CONFIG)
-    final = eval_return(policy_from_record(checkpoint["policy"]), config)
-    leg.assert_learned(eval_return(untrained_policy(config), config), final)
-    m = read_metrics(run / "metrics.csv")
-    refits = [v for v in m["mpc_transitions"] if v == v]  # from 1000 steps on, every 200
-    assert len(refits) >= 2 and all(v > 0 for v in refits), m["mpc_transitions"]
 
 
 def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -> None:
