@@ -39,10 +39,13 @@ alone (seeds 0-4): f's SAC block on 200-step episodes (``g``) gains -6 to +27, e
 config/train/m_demorl_two_link_leg_tiny.yaml, which the in-process learning test runs. Over
 the graph (``rl-control launch launch/train.launch.xml task:=two_link_leg algo:=m_demorl
 config:=...``, seed 0, three runs) it went from 18.6 to 30.9, 35.2 and 34.8 only (in-process
-56.0): the updates there come in catch-up batches (after the 1000 warm-up steps at 1000,
-1001, 1002, 1005, 1013, 1046, then about every 100 steps), so the acting actor changes about
-every 100 steps, and on this leg that is enough to stay below zero torque; no graph learning
-test for the leg yet. ``a`` (seed 0) had gone from 37.0 to 21.8 there.
+56.0). Not the graph's catch-up updates (in-process with ``train_freq: 100``, 100 gradient
+steps every 100 env steps as the graph did them after its first update: 53.0 and 47.0 on
+seeds 0 and 1) but the warm-up: the graph's policy node acts with the actor's samples from
+step 0, never SAC's uniform warm-up actions (``SAC.act`` is the runner's only), and
+in-process with the warm-up acted by the untrained actor ``f`` ends at 32.1, 12.6, 42.9
+(seeds 0-2). So there is no graph learning test for the leg until the graph acts SAC's
+warm-up. ``a`` (seed 0) had gone from 37.0 to 21.8 there.
 
 Soft-wall cart-pole (200-step episodes, at most 3000): every candidate run is in
 results/m_demorl_tiny_soft_wall_cartpole.md. :data:`CARTPOLE_CHOSEN` (``cp_b``, 2000 steps)
