@@ -9,10 +9,43 @@ never asserted). SAC takes one gradient step per recorded transition (``gradient
 so the graph trainer, whose updates catch up on all transitions since the last one, does the
 same number of steps as the runner whatever the machine's speed.
 
-2R leg (session of 2026-12-03, load 16-44): no candidate learned clearly. Seed 0 gains: +15,
-+6, -6, -8, -6 for a to e. Spread of ``a`` over seeds 0-4: +15, -4, -18, -31, -6; SAC at the
-same budget: +45, -4, -9, -29, +2. At this budget the eval return is noise. Over the graph,
-``a`` (seed 0) went from 37.0 to 21.8.
+2R leg. Why the first candidates (a-e: 200-step episodes, SAC 64x64, batch 64, 200 warm-up
+steps) did not learn (session of 2026-12-07, :func:`references` and probes): the leg is light
+and its torque limit far above its loads (gravity torque at most 0.11 N·m at the knee and
+0.52 N·m at the hip against ±3 N·m), so a torque bias a fraction of the limit turns the knee
+over. The untrained actors' bias does (``f``'s, seeds 0-4: 0.01-0.75 N·m at the start, the
+knee turned over on 3 of 5 within 100 steps): ``a``'s return (26-53 over 200 steps) is below
+zero torque's 112.8 (PD on the inverse kinematics of the foot target: 193.2, best 200), and
+the trained ``a`` actors end in such a bias too (SAC, seed 1: about (0.56, -1.5) N·m
+throughout, the knee turning at 200-300 rad/s, return 19). The eval itself
+is not noisy (its 3 episodes differ by the ±0.05 rad start: zero torque 112.5, 112.5, 113.5);
+the spread is between runs and along a run (a SAC run read every 500 steps: 80, 119, 132,
+27). Probes of SAC alone, 2000 steps of 200-step episodes, final return on seeds 0/1 (zero
+torque 112.8): on ``a``'s SAC block, less entropy (init_ent_coef 0.05, ent_coef 0.01 or
+0.001, target_entropy -8) 17-58, gamma 0.9 43/32, learning rate 1e-4 27/25, observation
+normalisation 48/47, 4 gradient steps per env step at batch 256 64/18; wider nets with batch
+256 and 1000 warm-up steps did best (128x128 57/58, 256x256 68/91, with gamma 0.95 71/82,
+with tau 0.02 22/37), none near zero torque. SAC at its default sizes
+(256x256, batch 256, 1000 warm-up steps) on 200-step episodes, seeds 0/1: 101/108 at 2000
+steps, 54-83 in between, zero torque's level at 10-12k, 152/134 at 20k (~190 CPU-s a run).
+
+:data:`CHOSEN` (``f``): 100-step episodes (training and eval: the config's env section cuts
+the task's episode, reward and dynamics unchanged) with 1000 uniform warm-up steps and SAC
+128x128, batch 256: on every seed 0-9 the trained actor beats zero torque (final 48.1-76.1
+against 42.8; from 18.5-41.3 untrained, gain >= +12.9; IK-PD 97.1, best 100), ~10 CPU-s a
+run; SAC at the same budget 41.4-76.4 (gain >= +8.6; reported, not asserted). Neither change
+alone (seeds 0-4): f's SAC block on 200-step episodes (``g``) gains -6 to +27, ending at
+20-59; 100-step episodes with a's SAC block (``h``) -29 to -5. It is
+config/train/m_demorl_two_link_leg_tiny.yaml, which the in-process learning test runs. Over
+the graph (``rl-control launch launch/train.launch.xml task:=two_link_leg algo:=m_demorl
+config:=...``, seed 0, three runs) it went from 18.6 to 30.9, 35.2 and 34.8 only (in-process
+56.0). Not the graph's catch-up updates (in-process with ``train_freq: 100``, 100 gradient
+steps every 100 env steps as the graph did them after its first update: 53.0 and 47.0 on
+seeds 0 and 1) but the warm-up: the graph's policy node acts with the actor's samples from
+step 0, never SAC's uniform warm-up actions (``SAC.act`` is the runner's only), and
+in-process with the warm-up acted by the untrained actor ``f`` ends at 32.1, 12.6, 42.9
+(seeds 0-2). So there is no graph learning test for the leg until the graph acts SAC's
+warm-up. ``a`` (seed 0) had gone from 37.0 to 21.8 there.
 
 Soft-wall cart-pole (200-step episodes, at most 3000): every candidate run is in
 results/m_demorl_tiny_soft_wall_cartpole.md. :data:`CARTPOLE_CHOSEN` (``cp_b``, 2000 steps)
@@ -22,8 +55,13 @@ config/train/m_demorl_soft_wall_cartpole.yaml, which the learning tests run in-p
 over the graph. At 1200 steps (``cp_a``) seed 1 gains only +235; more imagined data
 (``cp_d``, real_ratio 0.2) is worse, less (``cp_c``, 0.8) about as good.
 
-    python experiments/m_demorl_tiny.py --candidates a b c d e --seeds 1
     python experiments/m_demorl_tiny.py --candidates a --seeds 5   # a spread over seeds
+    python experiments/m_demorl_tiny.py --candidates b c --seeds 1
+    python experiments/m_demorl_tiny.py --candidates d e --seeds 1 --no-sac
+    python experiments/m_demorl_tiny.py --candidates f --seeds 10
+    python experiments/m_demorl_tiny.py --candidates g h --seeds 5
+    python experiments/m_demorl_tiny.py --candidates f g h a b c d e --seeds 10 \
+        --report-only   # the 2R-leg table: every finished run of the five above
     python experiments/m_demorl_tiny.py --candidates cp_a --seeds 2   # the first cart-pole try
     python experiments/m_demorl_tiny.py --candidates cp_a cp_c cp_d --seeds 5 --no-sac
     python experiments/m_demorl_tiny.py --candidates cp_b --seeds 10
@@ -44,6 +82,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
     sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
 
 from experiments import fair  # noqa: E402
 
@@ -82,6 +122,17 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
         "horizon_schedule": [0, 3000, 5, 5], "starts_schedule": [0, 3000, 64, 64]}}),
     "d": ("two_link_leg", {"algo_config": {"real_ratio": 0.9}}),
     "e": ("two_link_leg", {"algo_config": {"real_ratio": 0.75}}),
+    # 100-step episodes (training and eval), 5 warm-up episodes, a wider SAC with larger
+    # batches: every seed 0-4 ends above the zero-torque return (module docstring)
+    "f": ("two_link_leg", {"env": {"max_steps": 100}, "total_steps": 2000, "algo_config": {
+        "sac": {"learning_starts": 1000, "hidden": [128, 128], "batch_size": 256},
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    # f's two halves alone: its SAC block on 200-step episodes; 100-step episodes with a's
+    "g": ("two_link_leg", {"total_steps": 2000, "algo_config": {
+        "sac": {"learning_starts": 1000, "hidden": [128, 128], "batch_size": 256},
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
+    "h": ("two_link_leg", {"env": {"max_steps": 100}, "total_steps": 2000, "algo_config": {
+        "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
     "cp_a": ("soft_wall_cartpole", {}),
     "cp_b": ("soft_wall_cartpole", {"total_steps": 2000, "algo_config": {
         "horizon_schedule": [0, 2000, 5, 5], "starts_schedule": [0, 2000, 64, 64]}}),
@@ -89,7 +140,8 @@ CANDIDATES: dict[str, tuple[str, dict[str, Any]]] = {
     "cp_d": ("soft_wall_cartpole", {"algo_config": {"real_ratio": 0.2,
              "starts_schedule": [0, 1200, 128, 128], "plan_batch": 128}}),
 }  # fmt: skip
-CHOSEN = "a"
+#: the 2R-leg candidate the learning test runs (config/train/m_demorl_two_link_leg_tiny.yaml)
+CHOSEN = "f"
 #: the cart-pole candidate the learning tests run (config/train/m_demorl_soft_wall_cartpole.yaml)
 CARTPOLE_CHOSEN = "cp_b"
 
@@ -156,28 +208,77 @@ def out_name(task: str) -> str:
     return "m_demorl_tiny" if task == "two_link_leg" else f"m_demorl_tiny_{task}"
 
 
-def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_leg") -> str:
-    import numpy as np
+def _ik_pd(env: Any, kp: float = 50.0, kd: float = 0.5) -> np.ndarray:
+    """PD on the joint targets of the foot path (inverse kinematics of p_d(t + dt), joint
+    rates J⁻¹ ṗ_d): the hand-made reference the learned actors are compared with."""
+    from rl_control.tasks import two_link_leg as leg
 
+    p = env.params
+    p_d, v_d = leg.desired_foot(np.float64(env.time + p.dt), p)
+    q_d = leg.inverse_kinematics(p_d, p)
+    l1, l2 = p.thigh_length, p.shank_length
+    c1, c12 = np.cos(q_d[0]), np.cos(q_d.sum())
+    s1, s12 = np.sin(q_d[0]), np.sin(q_d.sum())
+    jac = np.array([[l1 * c1 + l2 * c12, l2 * c12], [l1 * s1 + l2 * s12, l2 * s12]])
+    qd_d = np.linalg.solve(jac, v_d)
+    return kp * (q_d - env.state[:2]) + kd * (qd_d - env.state[2:])
+
+
+def references(max_steps: int, seed: int = 0, episodes: int = 3) -> dict[str, float]:
+    """Mean return of zero torque and of :func:`_ik_pd` on the eval episodes of ``seed``
+    (the runner's protocol: seeds seed + 10000 + i) of the 2R leg cut to ``max_steps``."""
+    from rl_control.envs.two_link_leg import TwoLinkLegEnv
+
+    controls = {"zero torque": lambda env: np.zeros(2), "IK-PD": _ik_pd}
+    out = {}
+    for name, control in controls.items():
+        total = 0.0
+        env = TwoLinkLegEnv(max_steps=max_steps)
+        for i in range(episodes):
+            env.reset(seed=seed + EVAL_SEED_OFFSET + i)
+            done = False
+            while not done:
+                _, r, term, trunc, _ = env.step(control(env))
+                total, done = total + r, term or trunc
+        env.close()
+        out[name] = total / episodes
+    return out
+
+
+def _markdown(summary: dict[str, Any], seeds: list[int], task: str = "two_link_leg") -> str:
     lines = [
         f"# Tiny M-DeMoRL on {TITLES[task]}: gain over the untrained actor, in-process", "",
         "`python experiments/m_demorl_tiny.py` (candidates in experiments/m_demorl_tiny.py). "
-        "Eval: 3 deterministic 200-step episodes; "
+        "Eval: 3 deterministic episodes of the run's env (`episode` steps, as in training); "
         "gain = final − untrained (step 0) eval return. SAC: the same `sac` block and budget "
         "(reported, not asserted).", "",
-        "| candidate | algo | steps | seeds | untrained | final | gain per seed | min gain |",
-        "|---|---|---|---|---|---|---|---|",
+        "| candidate | algo | steps | episode | seeds | untrained | final | min final "
+        "| gain per seed | min gain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
+    lengths = []
     for cand, algos in summary.items():
+        length = config(cand)["env"]["max_steps"]
+        lengths.append(length)
         for algo, rows in algos.items():
             g = [r["gain"] for r in rows]
             lines.append(
-                f"| {cand} | {algo} | {config(cand)['total_steps']} | "
+                f"| {cand} | {algo} | {config(cand)['total_steps']} | {length} | "
                 f"{[r['seed'] for r in rows]} | "
                 f"{np.mean([r['untrained'] for r in rows]):.1f} | "
                 f"{np.mean([r['final'] for r in rows]):.1f} ± "
                 f"{np.std([r['final'] for r in rows]):.1f} | "
+                f"{min(r['final'] for r in rows):.1f} | "
                 f"{', '.join(f'{x:+.1f}' for x in g)} | {min(g):+.1f} |"
+            )
+    if task == "two_link_leg" and lengths:
+        lines.append("")
+        for length in sorted(set(lengths)):
+            ref = references(length)
+            lines.append(
+                f"- {length}-step episodes, the same eval episodes (seed 0's), hand-made "
+                f"controls: zero torque {ref['zero torque']:.1f}, PD on the inverse kinematics "
+                f"of the foot target (kp 50, kd 0.5) {ref['IK-PD']:.1f}; best {length}."
             )
     return "\n".join(lines) + "\n"
 

@@ -45,3 +45,27 @@ def test_the_cartpole_config_file_is_the_chosen_candidate():
         chosen["total_steps"], chosen["eval_episodes"])  # fmt: skip
     assert shipped.algo_config == chosen["algo_config"] and shipped.num_envs == 1
     assert tiny.out_name("soft_wall_cartpole") == "m_demorl_tiny_soft_wall_cartpole"
+
+
+def test_the_2r_leg_config_file_is_the_chosen_candidate():
+    """The leg's learning test runs config/train/m_demorl_two_link_leg_tiny.yaml; the numbers
+    in its docstrings are this candidate's (the env section cuts only the episode length)."""
+    from rl_control.training.config import load_config
+
+    path = tiny.ROOT / "config/train/m_demorl_two_link_leg_tiny.yaml"
+    shipped, chosen = load_config(path), tiny.config(tiny.CHOSEN)
+    assert (shipped.algo, shipped.task, shipped.env) == ("m_demorl", chosen["task"], chosen["env"])
+    assert chosen["task"] == "two_link_leg" and set(chosen["env"]) == {"max_steps"}
+    assert (shipped.total_steps, shipped.eval_episodes) == (
+        chosen["total_steps"], chosen["eval_episodes"])  # fmt: skip
+    assert shipped.algo_config == chosen["algo_config"] and shipped.num_envs == 1
+
+
+def test_the_leg_references_are_zero_torque_and_a_tracking_pd():
+    """The hand-made rows of the leg's table: doing nothing scores below the PD that tracks
+    the foot path, which stays under the best return (1 per step)."""
+    from m_demorl_leg import ZERO_TORQUE  # the learning test's bars refer to it
+
+    ref = tiny.references(100)
+    assert 30 < ref["zero torque"] < ref["IK-PD"] - 30 and ref["IK-PD"] < 100
+    assert ref["zero torque"] == pytest.approx(ZERO_TORQUE, abs=0.05)
