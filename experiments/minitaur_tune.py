@@ -69,7 +69,8 @@ def run_study(algo: str, trials: int, steps: int) -> dict:
 def copy_results(algo: str) -> None:
     """The study's summary and best config to their committed places (byte for byte)."""
     out = ROOT / STUDY_DIR / f"minitaur_tg_{algo}"
-    for name, dest in (("summary.md", summary_file(algo)), ("best_config.yaml", tuned_config(algo))):
+    files = {"summary.md": summary_file(algo), "best_config.yaml": tuned_config(algo)}
+    for name, dest in files.items():
         if not (out / name).is_file():
             raise FileNotFoundError(f"{out / name} is missing: run the {algo} study first")
         shutil.copyfile(out / name, dest)
