@@ -32,8 +32,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ALGOS = ("ppo", "trpo")
-TRIALS = 12
-STEPS = 15_000
+TRIALS = 16
+STEPS = 20_000
 #: the training seed of every trial: outside minitaur_walk.py's reported seeds 0-4
 TUNE_SEED = 100
 #: study folders, relative to the repository root (the summaries name them)

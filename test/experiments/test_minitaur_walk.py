@@ -87,7 +87,7 @@ def test_horizon_gamma():
     with pytest.raises(ValueError):
         mw.horizon_gamma(0.01, 0.01)
     with pytest.raises(ValueError):
-        mw.variant_overrides("tuned")
+        mw.variant_overrides("tuned_alike")
 
 
 def test_trpo_then_ppo_curve_continues_the_trpo_half():
