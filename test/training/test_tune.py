@@ -129,7 +129,9 @@ def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
     )
 
 
-@pytest.mark.parametrize("name", ["ppo_minitaur", "ppo_soft_wall_cartpole"])
+@pytest.mark.parametrize(
+    "name", ["ppo_minitaur", "ppo_soft_wall_cartpole", "ppo_minitaur_tg", "trpo_minitaur_tg"]
+)
 def test_the_shipped_search_spaces_fit_their_configs(tmp_path, name):
     from rl_control.training.config import load_config
     from rl_control.training.tune import _check
