@@ -14,6 +14,11 @@ experiments/results/minitaur_tune_<algo>.md and its ``best_config.yaml`` (whose 
 names the study) to config/train/<algo>_minitaur_tg_tuned.yaml, which minitaur_walk.py's
 ``tuned`` variant reads.
 
+The committed studies (tables and tuned configs) ran on the tune as it was before commits
+ccf5642 and 4ce7d3d: evaluations were reported at their own env steps (which differ with
+``n_steps``) and at step 0, so the median pruner never stopped a trial in either study: both
+got all 16 x 20k steps, the same effort. A rerun prunes, and so draws other later trials.
+
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_tune.py        # both studies
     python experiments/minitaur_tune.py --copy-only     # copy finished studies' files only
 """
