@@ -16,8 +16,12 @@ names the study) to config/train/<algo>_minitaur_tg_tuned.yaml, which minitaur_w
 
 The committed studies (tables and tuned configs) ran on the tune as it was before commits
 ccf5642 and 4ce7d3d: evaluations were reported at their own env steps (which differ with
-``n_steps``) and at step 0, so the median pruner never stopped a trial in either study: both
-got all 16 x 20k steps, the same effort. A rerun prunes, and so draws other later trials.
+``n_steps``) and at step 0, so the median pruner stopped no trial early in either study: both
+ran all 16 trials for all 20k steps, the same effort. The one step all trials shared was the
+last, where five TRPO trials whose final return fell below the median were marked pruned after
+their whole run (none of PPO's: the untrained policy's step-0 return, above PPO's median,
+counted as their best); a trial below the median is never the best, so the choice is the same.
+A rerun prunes early, and so draws other later trials.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_tune.py        # both studies
     python experiments/minitaur_tune.py --copy-only     # copy finished studies' files only
