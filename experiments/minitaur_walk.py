@@ -9,8 +9,8 @@ the same env-step budget: TRPO → PPO is TRPO for half of it, then PPO (the sli
 values") warm-started from that run's networks for the other half. The zero-residual policy
 (the generator alone) is the reference row.
 
-Four settings variants, each applied alike to all three algorithms (no per-algorithm tuning;
-all are reported, every seed):
+Five settings variants, all reported, every seed; the first four are applied alike to all three
+algorithms (no per-algorithm tuning), the fifth is tuned per algorithm with equal effort:
 
 - ``slides``: the config files' settings as they are (tuned for the raw 8-motor task);
 - ``horizon``: two task-level changes on top, the same for all three rows. (1) The discount
@@ -25,7 +25,13 @@ all are reported, every seed):
   lets the first rollouts explore around the generator's gait rather than destroy it;
 - ``gamma``: ``horizon``'s change (1) alone (γ = 0.99, the default initial std);
 - ``std``: ``horizon``'s change (2) alone (initial log-std −1, each algorithm's slides' γ).
-  These two separate what each change contributes to ``horizon``.
+  These two separate what each change contributes to ``horizon``;
+- ``tuned``: this one variant is per algorithm. Each algorithm's settings are the best of its
+  own Optuna study (experiments/minitaur_tune.py: the same trials, steps per trial, search
+  space size, sampler seed, pruner and objective for PPO and TRPO, on a training seed never
+  reported here): PPO runs config/train/ppo_minitaur_tg_tuned.yaml, TRPO
+  trpo_minitaur_tg_tuned.yaml, and TRPO → PPO TRPO's tuned settings for its TRPO half and
+  PPO's for its PPO half.
 
 Reported per row, on the final policy's deterministic 1000-step episode (the task has no
 noise by default, so every evaluation episode is the same): forward distance (m), mean
@@ -35,10 +41,11 @@ Resumable: one JSON per finished run under experiments/results/minitaur_walk_run
 them); a rerun skips those and restarts unfinished runs. Run folders (checkpoints) go to
 runs/experiments/minitaur_walk/. The jobs go seed by seed (every variant asked for, every
 row), so a stopped study leaves whole seeds. The table shows the variants of ``--variants``;
-``--report-only`` with the default shows all four.
+``--report-only`` with the default shows all five.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py   # 5 seeds x 40k steps
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py --variants gamma,std
+    OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_walk.py --variants tuned
     python experiments/minitaur_walk.py --budget 10000 --every 5000 --variants slides  # 1st study
     python experiments/minitaur_walk.py --quick              # smoke run (not a result)
 Writes <out>/minitaur_walk.{md,json,png} and the best policy's minitaur_walk_best.gif and
@@ -69,19 +76,26 @@ CONFIGS = {
     "trpo": ROOT / "config/train/trpo_minitaur.yaml",
     "trpo_then_ppo": ROOT / "config/train/trpo_then_ppo_minitaur.yaml",
 }
+#: the ``tuned`` variant's configs (experiments/minitaur_tune.py): TRPO → PPO's PPO half PPO's
+TUNED_CONFIGS = {
+    "ppo": ROOT / "config/train/ppo_minitaur_tg_tuned.yaml",
+    "trpo": ROOT / "config/train/trpo_minitaur_tg_tuned.yaml",
+    "trpo_then_ppo": ROOT / "config/train/ppo_minitaur_tg_tuned.yaml",
+}
 ROWS = ("PPO", "TRPO", "TRPO → PPO")
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 #: the return's horizon in seconds of the ``horizon`` variant: two periods of the 2 Hz trot
 HORIZON_S = 1.0
 #: the ``horizon`` variant's initial log-std in the unit action space (std e^-1 of the bound)
 RESIDUAL_LOG_STD = -1.0
-VARIANTS = ("slides", "horizon", "gamma", "std")
+VARIANTS = ("slides", "horizon", "gamma", "std", "tuned")
 #: how a variant's rows are labelled in the table (the slides' rows keep the plain names)
 VARIANT_LABELS = {
     "slides": "",
     "horizon": " · γ by 1 s, σ₀ e⁻¹",
     "gamma": " · γ by 1 s only",
     "std": " · σ₀ e⁻¹ only",
+    "tuned": " · tuned per algorithm",
 }
 
 
@@ -93,8 +107,9 @@ def horizon_gamma(horizon_s: float, control_dt: float) -> float:
 
 
 def variant_overrides(variant: str) -> dict[str, Any]:
-    """The algo_config entries a variant sets, the same for every algorithm (module doc)."""
-    if variant == "slides":
+    """The algo_config entries a variant sets, the same for every algorithm (module doc);
+    ``tuned`` sets none alike: its settings are each algorithm's own file (TUNED_CONFIGS)."""
+    if variant in ("slides", "tuned"):
         return {}
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
@@ -130,7 +145,7 @@ def settings(
     ``slides`` variant's are the settings of the study before variants existed)."""
     from rl_control.training.io import read_yaml
 
-    data = read_yaml(CONFIGS[config])
+    data = read_yaml((TUNED_CONFIGS if variant == "tuned" else CONFIGS)[config])
     algo = {**data["algo_config"], **variant_overrides(variant), **dict(plan.overrides)}
     if "batch_size" in algo and "n_steps" in dict(plan.overrides):
         algo["batch_size"] = min(algo["batch_size"], algo["n_steps"])

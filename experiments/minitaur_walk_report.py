@@ -22,7 +22,7 @@ HEADER = (
 )  # fmt: skip
 METRICS = ("distance", "speed", "cost_of_transport", "return")
 #: the curves' line style of each settings variant, in minitaur_walk.VARIANTS order
-LINE_STYLES = ("-", "--", ":", "-.")
+LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
 
 
 def _values(results: list[dict]) -> dict[str, list[float]]:
@@ -114,8 +114,11 @@ def write_results(
         ),
         "Hyperparameters: each algorithm's own tuned settings from the slides, as in "
         "config/train/{ppo,trpo,trpo_then_ppo}_minitaur.yaml (tuned there for the raw "
-        "8-motor action space); no per-algorithm tuning here (tuning effort: the same "
-        f"{len(mw.VARIANTS) - 1} variants for each of the three). Plain rows: those settings "
+        "8-motor action space); no per-algorithm tuning in the plain, "
+        f"'{mw.VARIANT_LABELS['horizon'].lstrip(' ·')}', "
+        f"'{mw.VARIANT_LABELS['gamma'].lstrip(' ·')}' and "
+        f"'{mw.VARIANT_LABELS['std'].lstrip(' ·')}' rows (the same change for each of the "
+        "three). Plain rows: those settings "
         "as they are. Rows "
         f"'{mw.VARIANT_LABELS['horizon'].lstrip(' ·')}': the same with two task-level changes "
         f"for all three, gamma {mw.variant_overrides('horizon')['gamma']} (a {mw.HORIZON_S:g} s "
@@ -134,7 +137,17 @@ def write_results(
             "0.99 with the default initial std; initial log-std -1 with each algorithm's slides' "
             "gamma), to separate what each contributes. Curves: one colour per algorithm, one "
             "line style per variant (solid slides, dashed both changes, dotted gamma only, "
-            "dash-dot std only)."
+            "dash-dot std only, dash-dot-dot tuned)."
+        )
+    if "tuned" in plan.variants:
+        notes.append(
+            f"Rows '{mw.VARIANT_LABELS['tuned'].lstrip(' ·')}': the one per-algorithm variant, "
+            "tuned with equal effort: each algorithm's settings are the best of its own Optuna "
+            "study (experiments/minitaur_tune.py; tables minitaur_tune_ppo.md and "
+            "minitaur_tune_trpo.md: the same trials, steps per trial, search-space size, "
+            "sampler seed, pruner and objective, trained on a seed not reported here). PPO "
+            "runs config/train/ppo_minitaur_tg_tuned.yaml, TRPO trpo_minitaur_tg_tuned.yaml, "
+            "TRPO → PPO TRPO's for its TRPO half and PPO's for its PPO half."
         )
     notes += [
         "Metrics: the final policy's deterministic 1000-step episode (10 s; the task has no "
@@ -182,7 +195,8 @@ def _plot(curves: dict, zero: dict, path: Path, plan: Plan) -> None:
                              if row == row_name(a, v))  # fmt: skip
         style = LINE_STYLES[VARIANTS.index(variant)]  # one line style per variant
         color = f"C{ROWS.index(algo)}"  # one colour per algorithm
-        ax.plot(grid, ys.mean(0), style, color=color, label=f"{row} (mean of {len(runs)})")
+        ax.plot(grid, ys.mean(0), linestyle=style, color=color,
+                label=f"{row} (mean of {len(runs)})")  # fmt: skip
         ax.fill_between(grid, ys.min(0), ys.max(0), color=color, alpha=0.15)
     ax.set_xlabel("env steps")
     ax.set_ylabel("eval return (forward m − energy)")

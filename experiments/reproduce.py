@@ -264,13 +264,15 @@ def judge_ordering(better: str, worse: str) -> Callable[[dict[str, Any]], tuple[
         )
         from experiments.minitaur_walk import VARIANTS, row_name
 
-        # the study's other variants (each the same change for all three), with both rows
+        # the study's other variants (each the same change for all three, but ``tuned``: per
+        # algorithm), with both rows
         for variant in VARIANTS[1:]:
             other = row_name(better, variant), row_name(worse, variant)
             if all(r in done for r in other):
                 (hb, _), (hw, _) = (_walk_medians(summary, r) for r in other)
                 label = other[0][len(better) :].lstrip(" ·")
-                text += f"; {label} for all three: {hb:.2f} vs {hw:.2f}"
+                alike = "" if variant == "tuned" else " for all three"
+                text += f"; {label}{alike}: {hb:.2f} vs {hw:.2f}"
         return text, "partly" if rb > rw else "not reproduced"
 
     return judge

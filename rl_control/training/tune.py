@@ -20,7 +20,11 @@ lives in ``OUT/study.db`` (SQLite): running the same command again continues it 
 again first. ``OUT/summary.md`` (best values, a table of trials) and ``OUT/best_config.yaml``
 are rewritten atomically after every trial. With ``pruner: median`` a trial whose
 intermediate return falls below the median of the earlier trials' at the same env step stops
-there (Optuna's MedianPruner, after 2 finished trials; never at step 0, where all are alike).
+there (Optuna's MedianPruner, after 2 finished trials). The step-0 evaluation (the untrained
+policy, alike in every trial) is not reported: the pruner judges a trial by its best value so
+far, which that one would set for every trial whose returns then fall.
+An evaluation runs at the first update boundary at or after each multiple of ``eval_every``
+and is reported at that multiple, so that trials of different ``n_steps`` are compared.
 """
 
 from __future__ import annotations
@@ -239,8 +243,20 @@ def _objective(trial: Any, base: TrainConfig, space: SearchSpace, out: Path) -> 
     run_dir = out / "trials" / f"trial_{trial.number:04d}"
     trial.set_user_attr("run_dir", str(run_dir.relative_to(out)))
 
+    reported: set[int] = set()
+
     def report(env_steps: int, result: Any) -> None:
-        trial.report(result.mean, env_steps)
+        if env_steps == 0:
+            # the untrained policy, alike in every trial; Optuna's MedianPruner judges a trial
+            # by its best value so far, so this one would shield every trial that falls below it
+            return
+        # an evaluation comes at the first update at or after a multiple of eval_every, which
+        # depends on the trial's n_steps; the pruner compares trials at equal steps, so it is
+        # reported at that multiple (at its own step if the multiple is taken: the last one)
+        step = env_steps - env_steps % space.eval_every if space.eval_every else env_steps
+        step = env_steps if step in reported else step
+        reported.add(step)
+        trial.report(result.mean, step)
         if trial.should_prune():
             raise optuna.TrialPruned(f"return {result.mean:.6g} at env step {env_steps}")
 

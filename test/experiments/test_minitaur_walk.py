@@ -87,7 +87,7 @@ def test_horizon_gamma():
     with pytest.raises(ValueError):
         mw.horizon_gamma(0.01, 0.01)
     with pytest.raises(ValueError):
-        mw.variant_overrides("tuned")
+        mw.variant_overrides("tuned_alike")
 
 
 def test_trpo_then_ppo_curve_continues_the_trpo_half():
@@ -97,3 +97,31 @@ def test_trpo_then_ppo_curve_continues_the_trpo_half():
     assert steps.tolist() == [0, 50, 75, 100] and returns.tolist() == [1.0, 2.0, 3.0, 4.0]
     alone, _ = curve_of(first, None)
     assert np.array_equal(alone, [0, 50])
+
+
+def test_tuned_variant_runs_each_algorithms_own_tuned_config():
+    """PPO the PPO study's best config, TRPO the TRPO study's, TRPO → PPO TRPO's for its TRPO
+    half and PPO's for its PPO half; both files name their study and were tuned on a seed
+    the table never reports."""
+    from experiments import minitaur_tune as mt
+    from rl_control.training.io import read_yaml
+
+    tuned = {algo: read_yaml(mt.tuned_config(algo)) for algo in mt.ALGOS}
+    for algo, data in tuned.items():
+        head = mt.tuned_config(algo).read_text().splitlines()[0]
+        assert head.startswith(f"# best of rl-control tune study 'rl_control_tune' in "
+                               f"runs/tune/minitaur_tg_{algo} (trial ")  # fmt: skip
+        assert data["algo"] == algo and data["seed"] == mt.TUNE_SEED not in mw.FULL.seeds
+    rows = mw.rows(mw.FULL)
+    ppo, trpo, both = (rows[mw.row_name(r, "tuned")] for r in mw.ROWS)
+    for s in ppo:
+        assert (s["algo"], s["algo_config"]) == ("ppo", tuned["ppo"]["algo_config"])
+    for s in trpo:
+        assert (s["algo"], s["algo_config"]) == ("trpo", tuned["trpo"]["algo_config"])
+    for s in both:
+        assert (s["algo"], s["algo_config"]) == ("ppo", tuned["ppo"]["algo_config"])
+        first = s["init_from"]
+        assert (first["algo"], first["algo_config"]) == ("trpo", tuned["trpo"]["algo_config"])
+    # not the slides' settings under another name
+    assert ppo[0]["algo_config"] != rows["PPO"][0]["algo_config"]
+    assert trpo[0]["algo_config"] != rows["TRPO"][0]["algo_config"]

@@ -120,7 +120,7 @@ def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
     tune(config, space, out, trials=3)
     trials = _study(out).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
-    assert sorted(trials[0].intermediate_values) == [0, 128, 256, 384]
+    assert sorted(trials[0].intermediate_values) == [128, 256, 384]
     step = max(trials[2].intermediate_values)
     assert step < 384 and trials[2].intermediate_values[step] < trials[0].intermediate_values[step]
     assert (
@@ -129,7 +129,9 @@ def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
     )
 
 
-@pytest.mark.parametrize("name", ["ppo_minitaur", "ppo_soft_wall_cartpole"])
+@pytest.mark.parametrize(
+    "name", ["ppo_minitaur", "ppo_soft_wall_cartpole", "ppo_minitaur_tg", "trpo_minitaur_tg"]
+)
 def test_the_shipped_search_spaces_fit_their_configs(tmp_path, name):
     from rl_control.training.config import load_config
     from rl_control.training.tune import _check
@@ -148,3 +150,25 @@ def test_a_second_tune_on_a_folder_in_use_is_refused(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running tune holds it
         with pytest.raises(ValueError, match="is in use by another tune"):
             tune(_config(), load_space(_space(tmp_path)), out, trials=1)
+
+
+def test_trials_of_different_n_steps_are_pruned_at_the_same_grid_points(tmp_path):
+    """Evaluations fall on update boundaries (96 or 160 steps here, not the 128 grid); they
+    are reported at the grid point they belong to, so the median pruner can compare them."""
+    out = tmp_path / "tune"
+    text = ("eval_episodes: 1\neval_every: 128\npruner: median\nparams:\n"
+            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n"
+            "  algo.n_steps: {choices: [48, 80]}\n")  # fmt: skip
+    space = load_space(_space(tmp_path, text))
+    config = TrainConfig(**{**_config().to_dict(), "total_steps": 384})
+    config.algo_config.update(n_epochs=10)
+    out.mkdir()
+    storage = f"sqlite:///{out / 'study.db'}"
+    study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
+    for lr, n in ((3.0e-3, 48), (3.0e-3, 48), (1.0e-8, 80)):  # the laggard updates less often
+        study.enqueue_trial({"algo.learning_rate": lr, "algo.n_steps": n})
+    tune(config, space, out, trials=3)
+    trials = _study(out).trials
+    assert sorted(trials[0].intermediate_values) == [128, 256, 384]
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert set(trials[2].intermediate_values) < {128, 256}
