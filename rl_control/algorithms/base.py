@@ -58,6 +58,12 @@ class Algorithm(ABC):
     def act(self, obs: np.ndarray) -> PolicyOutput:
         """Exploration action for a batch of raw observations [N, obs_dim]."""
 
+    @property
+    def uniform_exploration(self) -> bool:
+        """Whether :meth:`act` draws uniformly in the action bounds now (an off-policy
+        warm-up, ``policy.uniform_act``): a policy node acting for it does the same."""
+        return False
+
     @abstractmethod
     def record(
         self,

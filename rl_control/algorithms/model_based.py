@@ -187,6 +187,10 @@ class ModelBasedSAC(Algorithm):
     def act(self, obs: np.ndarray) -> PolicyOutput:
         return self.sac.act(obs)
 
+    @property
+    def uniform_exploration(self) -> bool:
+        return self.sac.uniform_exploration
+
     def record(
         self,
         obs: np.ndarray,

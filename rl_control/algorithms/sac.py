@@ -146,16 +146,15 @@ class SAC(Algorithm):
         return cls(spec, cfg, policy, critic, seed, buffer)
 
     # --- Algorithm ----------------------------------------------------------------------
+    @property
+    def uniform_exploration(self) -> bool:
+        return self.num_timesteps < self.config.learning_starts
+
     def act(self, obs: np.ndarray) -> PolicyOutput:
-        if self.num_timesteps >= self.config.learning_starts:
+        if not self.uniform_exploration:
             return self.policy.act(obs, deterministic=False)
         n = self.policy.obs_tensor(obs).shape[0]  # validates obs
-        u = torch.rand((n, self.policy.act_dim), generator=self.generator) * 2 - 1
-        action = self.policy.from_unit(u).numpy().astype(np.float64)
-        # uniform warm-up actions: density 2^-act_dim in the unit action space
-        log_prob = np.full(n, -self.policy.act_dim * math.log(2.0))
-        mean = self.policy.from_unit(torch.zeros_like(u)).numpy().astype(np.float64)
-        return PolicyOutput(action, mean, log_prob)
+        return self.policy.uniform_act(n)
 
     def record(
         self,

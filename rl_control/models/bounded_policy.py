@@ -7,6 +7,7 @@ exploration from the same initial std. Log-probabilities are reported in u space
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 from rl_control.models.normalizer import RunningMeanStd
-from rl_control.policies.base import Policy
+from rl_control.policies.base import Policy, PolicyOutput
 
 
 def _bounds(low: Sequence[float], high: Sequence[float], act_dim: int) -> tuple[list, list]:
@@ -90,6 +91,14 @@ class BoundedPolicy(nn.Module, Policy):
         """
         center, half = self.action_center.numpy(), self.action_half_range.numpy()
         return (center + half * u.numpy()).astype(np.float64)
+
+    def uniform_act(self, n: int) -> PolicyOutput:
+        """``n`` actions uniform in the action bounds, drawn from :attr:`generator` (an
+        off-policy warm-up); mean the bounds' centre, log-prob the unit-space density 2^-d."""
+        u = torch.rand((n, self.act_dim), generator=self.generator) * 2 - 1
+        log_prob = np.full(n, -self.act_dim * math.log(2.0))
+        return PolicyOutput(self.from_unit_numpy(u), self.from_unit_numpy(torch.zeros_like(u)),
+                            log_prob)  # fmt: skip
 
     # --- Policy persistence --------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

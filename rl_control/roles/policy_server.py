@@ -43,16 +43,20 @@ class PolicyUpdate:
 
 
 def serialize_policy(
-    policy: Policy, version: int, task: str = "", task_params: dict[str, Any] | None = None
-) -> PolicyUpdate:
+    policy: Policy, version: int, task: str = "", task_params: dict[str, Any] | None = None,
+    uniform_actions: bool = False,
+) -> PolicyUpdate:  # fmt: skip
     """Pack ``policy`` as an update for ``version`` (bytes + sha256 hex checksum).
 
     ``task`` (and its parameters) travel along so a policy node knows how to turn the
-    estimated state into the policy's observation without being told separately.
+    estimated state into the policy's observation without being told separately;
+    ``uniform_actions``: the algorithm explores uniformly in the action bounds for now (an
+    off-policy warm-up), so the node does too, as the in-process runner would.
     """
     buffer = io.BytesIO()
     record = policy_record(policy)
-    record.update(task=str(task), task_params=dict(task_params or {}))
+    record.update(task=str(task), task_params=dict(task_params or {}),
+                  uniform_actions=bool(uniform_actions))  # fmt: skip
     torch.save(record, buffer)
     data = buffer.getvalue()
     return PolicyUpdate(int(version), UPDATE_FORMAT, hashlib.sha256(data).hexdigest(), data)
@@ -139,6 +143,7 @@ class PolicyServer:
         # (policy, what acts for it): rebuilt whenever another policy object is in place
         self._actor: tuple[Policy | None, Policy | NumpyGaussianActor | None] = (None, None)
         self.pending: PolicyUpdate | None = None
+        self.uniform = False  # the current update's uniform_actions (see serialize_policy)
         self.stale_observations = 0
         self.rejected_updates = 0
         self.swaps = 0
@@ -173,6 +178,8 @@ class PolicyServer:
             return
         if not self._observe_given:
             self.observe = observe
+        # a warm-up draws in the bounds; only bounded policies have them (SAC's actor)
+        self.uniform = bool(record.get("uniform_actions")) and hasattr(policy, "uniform_act")
         self.policy, self.version = policy, update.version
         if self.seed is None:
             self._reseed(policy, None)
@@ -236,7 +243,10 @@ class PolicyServer:
         if self.seed is not None and not self.deterministic:
             self._reseed(self.policy, (int(episode), int(step)))
         start = self.timer()
-        out = self.actor().act(obs[None], deterministic=self.deterministic)
+        if self.uniform and not self.deterministic:
+            out = self.policy.uniform_act(1)
+        else:
+            out = self.actor().act(obs[None], deterministic=self.deterministic)
         solve_time = self.timer() - start
         action = out.mean if self.deterministic else out.action
         info = {k: np.asarray(v)[0] for k, v in out.info.items() if np.ndim(v) > 0}

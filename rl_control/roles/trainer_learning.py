@@ -119,8 +119,9 @@ class LearningLoop(_Base):
     def _policy_update(self) -> PolicyUpdate:
         config = self.session.config
         return serialize_policy(
-            self.algorithm.policy, self.algorithm.policy_version, config.task, config.env
-        )
+            self.algorithm.policy, self.algorithm.policy_version, config.task, config.env,
+            uniform_actions=self.algorithm.uniform_exploration,
+        )  # fmt: skip
 
     @property
     def updating(self) -> bool:

@@ -232,3 +232,15 @@ def test_critic_loss_falls_on_a_fixed_batch() -> None:
     obs = np.zeros((1, 2))
     algo.record(obs, algo.act(obs), np.ones(1), np.zeros(1), np.zeros(1), obs)
     assert buffer.added == 1
+
+
+def test_uniform_exploration_lasts_until_learning_starts() -> None:
+    spec = AlgorithmSpec(3, [-2.0], [2.0], 1)
+    sac = SAC.build(spec, {"learning_starts": 5, "hidden": [8]}, seed=0)
+    obs = np.zeros((1, 3))
+    for _ in range(5):
+        assert sac.uniform_exploration
+        out = sac.act(obs)
+        assert -2.0 <= out.action[0, 0] <= 2.0 and out.log_prob[0] == -np.log(2.0)
+        sac.record(obs, out, np.zeros(1), np.zeros(1), np.zeros(1), obs)
+    assert not sac.uniform_exploration

@@ -127,3 +127,24 @@ def test_max_age_zero_never_refuses_an_observation() -> None:
     server = PolicyServer(_policy(0), max_age=0.0)
     assert server.act(0, 0, STATE, stamp=0.0, now=1e6) is not None
     assert server.stale_observations == 0
+
+
+def test_an_uniform_warm_up_update_draws_in_the_bounds_as_sac_does_in_process() -> None:
+    """SAC explores uniformly before learning_starts: an update saying so makes the node
+    draw uniformly in the bounds (seeded per step), and the next one acts the actor."""
+    from rl_control.models.actor_critic import SquashedGaussianActor
+
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(4, 2, [-3.0, -1.0], [3.0, 1.0], hidden=[8])
+    server = _swapped_server(7)
+    server.offer(serialize_policy(actor, 0, uniform_actions=True))
+    drawn = np.array([server.act(k, 0, STATE, 0.0, 0.0).action for k in range(400)])
+    assert np.all(np.abs(drawn) <= [3.0, 1.0]) and np.all(drawn.std(0) > [1.5, 0.5])
+    again = _swapped_server(7)
+    again.offer(serialize_policy(actor, 0, uniform_actions=True))
+    np.testing.assert_array_equal(again.act(5, 0, STATE, 0.0, 0.0).action, drawn[5])
+    assert server.act(400, 0, STATE, 0.0, 0.0).log_prob == -2 * np.log(2.0)
+    server.offer(serialize_policy(actor, 1))  # the first update after the warm-up
+    log_probs = {server.act(k, 0, STATE, 0.0, 0.0).log_prob for k in range(500, 510)}
+    assert len(log_probs) == 10 and -2 * np.log(2.0) not in log_probs  # the actor's density
+    assert server.uniform is False

@@ -316,6 +316,27 @@ def test_m_demorl_learns_over_the_graph(tmp_path) -> None:
     assert len(refits) >= 4 and all(v > 0 for v in refits), m["mpc_transitions"]
 
 
+def test_m_demorl_learns_over_the_graph_on_the_2r_leg(tmp_path) -> None:
+    """`rl-control launch launch/train.launch.xml task:=two_link_leg algo:=m_demorl` with
+    config/train/m_demorl_two_link_leg_tiny.yaml (2000 steps of 100-step episodes): the
+    checkpoint's actor is held to the in-process test's bars (test/m_demorl_leg.py). The
+    policy node acts SAC's uniform warm-up before learning_starts (the update says so), as
+    the in-process runner does; it acted the untrained actor before, which ended at 30.9,
+    35.2 and 34.8 on seed 0 (in-process 56.0) and would fail the bars; with the warm-up 77.0
+    (2026-12-07, seed 0, load ~3)."""
+    import m_demorl_leg
+
+    run = tmp_path / "run"
+    launch = Launch(run, steps=2000, domain=_domain(), algo="m_demorl", task="two_link_leg",
+                    extra=(f"config:={m_demorl_leg.CONFIG}",))  # fmt: skip
+    assert launch.finish(timeout=240) == 0, launch.output()
+    checkpoint = load_checkpoint(run)
+    assert checkpoint["algo"] == "m_demorl" and checkpoint["env_steps"] == 2000, checkpoint
+    config = load_config(m_demorl_leg.CONFIG)
+    final = eval_return(policy_from_record(checkpoint["policy"]), config)
+    m_demorl_leg.assert_learned(eval_return(untrained_policy(config), config), final)
+
+
 def test_m_demorl_over_the_graph_drops_and_counts_exploding_rollouts(tmp_path) -> None:
     """With explode_factor ~0 every model prediction counts as exploding: the trainer node's
     inner loop drops each planned rollout, counts it in metrics.csv, and fills no D_MPC."""
