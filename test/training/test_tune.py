@@ -105,19 +105,28 @@ def test_bad_search_spaces_name_the_key_before_any_trial(tmp_path, entry, messag
     assert not (tmp_path / "tune" / "study.db").exists()
 
 
-def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
+def _median_pruned_study(tmp_path, extra_params: str, points: list[dict]):
+    """Tune 384 PPO steps (evaluated every 128) over ``points``, enqueued in order, with
+    the median pruner; returns the study's folder."""
     out = tmp_path / "tune"
     text = ("eval_episodes: 1\neval_every: 128\npruner: median\nparams:\n"
-            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n")  # fmt: skip
+            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n" + extra_params)  # fmt: skip
     space = load_space(_space(tmp_path, text))
     config = TrainConfig(**{**_config().to_dict(), "total_steps": 384})
     config.algo_config.update(n_epochs=10)
     out.mkdir()
     storage = f"sqlite:///{out / 'study.db'}"
     study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
-    for lr in (3.0e-3, 3.0e-3, 1.0e-8):  # two that learn, then one that cannot
-        study.enqueue_trial({"algo.learning_rate": lr})
-    tune(config, space, out, trials=3)
+    for point in points:
+        study.enqueue_trial(point)
+    tune(config, space, out, trials=len(points))
+    return out
+
+
+def test_the_median_pruner_stops_a_trial_that_lags_the_earlier_ones(tmp_path):
+    # two that learn, then one that cannot
+    lrs = [{"algo.learning_rate": lr} for lr in (3.0e-3, 3.0e-3, 1.0e-8)]
+    out = _median_pruned_study(tmp_path, "", lrs)
     trials = _study(out).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert sorted(trials[0].intermediate_values) == [128, 256, 384]
@@ -155,19 +164,10 @@ def test_a_second_tune_on_a_folder_in_use_is_refused(tmp_path):
 def test_trials_of_different_n_steps_are_pruned_at_the_same_grid_points(tmp_path):
     """Evaluations fall on update boundaries (96 or 160 steps here, not the 128 grid); they
     are reported at the grid point they belong to, so the median pruner can compare them."""
-    out = tmp_path / "tune"
-    text = ("eval_episodes: 1\neval_every: 128\npruner: median\nparams:\n"
-            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n"
-            "  algo.n_steps: {choices: [48, 80]}\n")  # fmt: skip
-    space = load_space(_space(tmp_path, text))
-    config = TrainConfig(**{**_config().to_dict(), "total_steps": 384})
-    config.algo_config.update(n_epochs=10)
-    out.mkdir()
-    storage = f"sqlite:///{out / 'study.db'}"
-    study = optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
-    for lr, n in ((3.0e-3, 48), (3.0e-3, 48), (1.0e-8, 80)):  # the laggard updates less often
-        study.enqueue_trial({"algo.learning_rate": lr, "algo.n_steps": n})
-    tune(config, space, out, trials=3)
+    # the laggard updates less often
+    points = [{"algo.learning_rate": lr, "algo.n_steps": n}
+              for lr, n in ((3.0e-3, 48), (3.0e-3, 48), (1.0e-8, 80))]  # fmt: skip
+    out = _median_pruned_study(tmp_path, "  algo.n_steps: {choices: [48, 80]}\n", points)
     trials = _study(out).trials
     assert sorted(trials[0].intermediate_values) == [128, 256, 384]
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
