@@ -41,11 +41,12 @@ the graph (``rl-control launch launch/train.launch.xml task:=two_link_leg algo:=
 config:=...``, seed 0, three runs) it went from 18.6 to 30.9, 35.2 and 34.8 only (in-process
 56.0). Not the graph's catch-up updates (in-process with ``train_freq: 100``, 100 gradient
 steps every 100 env steps as the graph did them after its first update: 53.0 and 47.0 on
-seeds 0 and 1) but the warm-up: the graph's policy node acts with the actor's samples from
-step 0, never SAC's uniform warm-up actions (``SAC.act`` is the runner's only), and
+seeds 0 and 1) but the warm-up: the graph's policy node acted with the actor's samples from
+step 0, never SAC's uniform warm-up actions (``SAC.act`` was the runner's only), and
 in-process with the warm-up acted by the untrained actor ``f`` ends at 32.1, 12.6, 42.9
-(seeds 0-2). So there is no graph learning test for the leg until the graph acts SAC's
-warm-up. ``a`` (seed 0) had gone from 37.0 to 21.8 there.
+(seeds 0-2). The graph now acts SAC's warm-up (the policy updates carry
+``uniform_exploration``), and the leg's graph learning test passes (seed 0: 77.0). ``a``
+(seed 0) had gone from 37.0 to 21.8 there.
 
 Soft-wall cart-pole (200-step episodes, at most 3000): every candidate run is in
 results/m_demorl_tiny_soft_wall_cartpole.md. :data:`CARTPOLE_CHOSEN` (``cp_b``, 2000 steps)
