@@ -19,7 +19,6 @@ Writes bench/results/graph_throughput.md (``python bench/update_readme.py`` copi
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import statistics
@@ -251,12 +250,10 @@ def plot_workers(rates: dict[int, list[float]], local: Sequence[float], path: Pa
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    from rl_control.training.io import atomic_write_bytes
+    from rl_control.training.plotting import save_png
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    save_png(fig, path, dpi=110)
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

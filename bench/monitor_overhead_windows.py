@@ -44,13 +44,15 @@ class Rows:
     seen: list[tuple[float, float, float]] = field(default_factory=list)
     _last_steps: float = 0.0
     _count: int = 0
+    _size: int = -1  # the file's size at the last read: unchanged, nothing new to parse
 
     def poll(self, metrics: Path, now: float) -> None:
         """Record the rows written since the last poll, stamped ``now``."""
         from rl_control.training.metrics import read_metrics
 
-        if not metrics.is_file():
+        if not metrics.is_file() or (size := metrics.stat().st_size) == self._size:
             return
+        self._size = size
         try:
             cols = read_metrics(metrics)
         except ValueError:

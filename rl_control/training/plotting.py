@@ -40,10 +40,11 @@ class RunCurve:
     source: str = ""
 
 
-def _save(fig: Figure, out: str | os.PathLike[str]) -> Path:
+def save_png(fig: Figure, out: str | os.PathLike[str], dpi: int = 100) -> Path:
+    """Write ``fig`` to ``out`` as a PNG, atomically (no half-written image is ever seen)."""
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(out, buffer.getvalue())
     return Path(out)
 
@@ -95,7 +96,7 @@ def plot_learning_curve(csv_path: str | os.PathLike[str], out: str | os.PathLike
     if ax.has_data():
         ax.legend(loc="best")
     fig.tight_layout()
-    return _save(fig, out)
+    return save_png(fig, out)
 
 
 def group_curves(curves: Sequence[RunCurve]) -> dict[tuple[str, str], list[RunCurve]]:
@@ -185,4 +186,4 @@ def plot_runs(
     if not out.parent.is_dir():
         raise ValueError(f"folder for --out does not exist: {out.parent}")
     fig = draw_runs([load_curve(d) for d in run_dirs], band, title)
-    return _save(fig, out)
+    return save_png(fig, out)

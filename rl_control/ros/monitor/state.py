@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rl_control.roles.topic_rates import TopicRates
-from rl_control.roles.topics import PER_STEP, TOPICS
+from rl_control.roles.topics import BY_NAME, PER_STEP, TOPICS
 from rl_control.ros import middleware as mw
 from rl_control.ros.bag import qos_of
 from rl_control.ros.monitor.rotation import COUNT_QOS, SLOT, RotatingCounter
@@ -103,7 +103,6 @@ class GraphMonitor:
         self.rotation = RotatingCounter(node, self.rates, clock, rotation_slot)
         #: per-step topic -> (type, newest raw message of this batch) for the views
         self._newest: dict[str, tuple[str, bytes]] = {}
-        self._types = {t.name: t.type for t in TOPICS}
         self._source_subs: dict[str, mw.Subscription] = {}
         for topic in TOPICS:
             handle = handlers.get(topic.name)
@@ -139,16 +138,16 @@ class GraphMonitor:
                 if name != chosen and name in self._source_subs:
                     self.node.destroy_subscription(self._source_subs.pop(name))
                     if not self.light:
-                        self.rotation.add(name, self._types[name])
+                        self.rotation.add(name, BY_NAME[name].type)
 
     def _subscribe_source(self, name: str) -> None:
         if self.light:
             sub = self.node.create_subscription(
-                self._types[name], name, self._handlers[name], SAMPLE_QOS
+                BY_NAME[name].type, name, self._handlers[name], SAMPLE_QOS
             )
         else:
             self.rotation.remove(name)
-            sub = self._count_raw(name, self._types[name])
+            sub = self._count_raw(name, BY_NAME[name].type)
         self._source_subs[name] = sub
 
     def discover(self) -> list[str]:
