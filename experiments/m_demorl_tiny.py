@@ -217,10 +217,8 @@ def _ik_pd(env: Any, kp: float = 50.0, kd: float = 0.5) -> np.ndarray:
     p = env.params
     p_d, v_d = leg.desired_foot(np.float64(env.time + p.dt), p)
     q_d = leg.inverse_kinematics(p_d, p)
-    l1, l2 = p.thigh_length, p.shank_length
-    c1, c12 = np.cos(q_d[0]), np.cos(q_d.sum())
-    s1, s12 = np.sin(q_d[0]), np.sin(q_d.sum())
-    jac = np.array([[l1 * c1 + l2 * c12, l2 * c12], [l1 * s1 + l2 * s12, l2 * s12]])
+    # the foot Jacobian's columns: the task's foot velocity for a unit rate of each joint
+    jac = np.stack([leg.foot_velocity(np.concatenate([q_d, e]), p) for e in np.eye(2)], axis=1)
     qd_d = np.linalg.solve(jac, v_d)
     return kp * (q_d - env.state[:2]) + kd * (qd_d - env.state[2:])
 

@@ -68,7 +68,7 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from experiments import fair  # noqa: E402
+from experiments import fair, minitaur_tune  # noqa: E402
 
 TASK = "minitaur_tg"
 CONFIGS = {
@@ -76,12 +76,10 @@ CONFIGS = {
     "trpo": ROOT / "config/train/trpo_minitaur.yaml",
     "trpo_then_ppo": ROOT / "config/train/trpo_then_ppo_minitaur.yaml",
 }
-#: the ``tuned`` variant's configs (experiments/minitaur_tune.py): TRPO → PPO's PPO half PPO's
-TUNED_CONFIGS = {
-    "ppo": ROOT / "config/train/ppo_minitaur_tg_tuned.yaml",
-    "trpo": ROOT / "config/train/trpo_minitaur_tg_tuned.yaml",
-    "trpo_then_ppo": ROOT / "config/train/ppo_minitaur_tg_tuned.yaml",
-}
+#: the ``tuned`` variant's configs, where its studies write them: TRPO → PPO's PPO half PPO's
+TUNED_CONFIGS = {"ppo": minitaur_tune.tuned_config("ppo"),
+                 "trpo": minitaur_tune.tuned_config("trpo"),
+                 "trpo_then_ppo": minitaur_tune.tuned_config("ppo")}  # fmt: skip
 ROWS = ("PPO", "TRPO", "TRPO → PPO")
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 #: the return's horizon in seconds of the ``horizon`` variant: two periods of the 2 Hz trot
