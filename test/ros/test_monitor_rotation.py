@@ -35,13 +35,19 @@ def _run(rotation, node, clock, seconds, per_batch):
         rotation.after_take()
 
 
-def test_one_reader_at_a_time_each_for_its_slot_in_turn() -> None:
+def _rotating(names, slot=1.0):
+    """A node, clock, rates and rotation over ``names``, the first turn started."""
     node, clock = FakeNode(), FakeClock()
     rates = TopicRates(5.0, clock, topics=())
-    rotation = RotatingCounter(node, rates, clock, slot=1.0)
-    for name in ("/a", "/b", "/c"):
+    rotation = RotatingCounter(node, rates, clock, slot=slot)
+    for name in names:
         rotation.add(name, "std_msgs/msg/Empty")
     rotation.after_take()
+    return node, clock, rates, rotation
+
+
+def test_one_reader_at_a_time_each_for_its_slot_in_turn() -> None:
+    node, clock, rates, rotation = _rotating(("/a", "/b", "/c"))
     live_counts = []
     for _ in range(125):  # 6.25 s: two rounds of three 1 s slots, and the next one begun
         clock.advance(0.05)
@@ -56,12 +62,7 @@ def test_the_rate_is_measured_from_the_first_batch_that_brought_messages() -> No
     """20 messages per 50 ms batch is 400 Hz. Discovery delays the first batch by 0.3 s
     (nothing arrives before); the burst of the first batch (what had queued) is not counted
     in the rate; the count has everything."""
-    node, clock = FakeNode(), FakeClock()
-    rates = TopicRates(5.0, clock, topics=())
-    rotation = RotatingCounter(node, rates, clock, slot=1.0)
-    rotation.add("/a", "std_msgs/msg/Empty")
-    rotation.add("/b", "std_msgs/msg/Empty")
-    rotation.after_take()
+    node, clock, rates, rotation = _rotating(("/a", "/b"))
     _run(rotation, node, clock, 0.3, 0)  # not matched yet
     clock.advance(0.05)
     for _ in range(50):  # the first batch: a burst of what queued at matching
@@ -75,11 +76,7 @@ def test_the_rate_is_measured_from_the_first_batch_that_brought_messages() -> No
 
 
 def test_a_slot_that_saw_nothing_samples_zero_and_a_bad_slot_is_refused() -> None:
-    node, clock = FakeNode(), FakeClock()
-    rates = TopicRates(5.0, clock, topics=())
-    rotation = RotatingCounter(node, rates, clock, slot=0.5)
-    rotation.add("/quiet", "std_msgs/msg/Empty")
-    rotation.after_take()
+    node, clock, rates, rotation = _rotating(("/quiet",), slot=0.5)
     _run(rotation, node, clock, 0.6, 0)
     assert rates.rate("/quiet") == 0.0 and rotation.topics == ["/quiet"]
     with pytest.raises(ValueError, match="rotation slot must be > 0 s"):
@@ -87,12 +84,7 @@ def test_a_slot_that_saw_nothing_samples_zero_and_a_bad_slot_is_refused() -> Non
 
 
 def test_a_removed_topic_leaves_the_rotation_and_its_rate_is_counted_again() -> None:
-    node, clock = FakeNode(), FakeClock()
-    rates = TopicRates(5.0, clock, topics=())
-    rotation = RotatingCounter(node, rates, clock, slot=1.0)
-    for name in ("/a", "/b", "/c"):
-        rotation.add(name, "std_msgs/msg/Empty")
-    rotation.after_take()  # /a's turn
+    node, clock, rates, rotation = _rotating(("/a", "/b", "/c"))  # /a's turn
     rotation.remove("/a")  # the one being counted: its reader goes at once
     rotation.remove("/c")  # a queued one
     assert node.live == {} and rotation.topics == ["/b"]
