@@ -15,6 +15,14 @@ rounds, with a 90 % bootstrap interval of that median (seeded): met when the who
 is below the target, missed when it is above, undecided when it straddles it (or with fewer
 than 8 rounds).
 
+The same windows also give the CPU cost per env step: the user + system seconds of every
+process of the graph (the launch and its descendants) plus the monitor's, between the first
+and the last metrics row of the window, over the env steps in between. It does not see the
+hypervisor taking the VM's cores away (that stops the steps and the CPU clocks alike), so it
+drifts far less than the rate; its extra cost with the monitor is the second verdict. It
+bounds what the monitor takes from a CPU-bound graph; a pure latency cost on the lock-step
+path that burns no CPU would show in the rate only.
+
     python bench/monitor_overhead_windows.py [--rounds 12] [--window 10] [--settle 2]
 """
 
@@ -25,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,17 +45,39 @@ from results_table import start_run, write_markdown
 ARMS = ("without", "full", "light")
 
 
+def tree_cpu_s(root: int) -> float:
+    """User + system CPU seconds so far of process ``root`` and all its live descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            total += _cpu_s(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        todo += children.get(pid, [])
+    return total
+
+
 @dataclass
 class Rows:
-    """Metrics rows as they appear: (time seen, new env steps, seconds of those steps)."""
+    """Metrics rows as they appear: (time seen, new env steps, seconds of those steps), and
+    the CPU seconds of the watched processes when each was seen."""
 
     seen: list[tuple[float, float, float]] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     _last_steps: float = 0.0
     _count: int = 0
     _size: int = -1  # the file's size at the last read: unchanged, nothing new to parse
 
-    def poll(self, metrics: Path, now: float) -> None:
-        """Record the rows written since the last poll, stamped ``now``."""
+    def poll(self, metrics: Path, now: float, cpu: Callable[[], float] = lambda: 0.0) -> None:
+        """Record the rows written since the last poll, stamped ``now`` and ``cpu()``."""
         from rl_control.training.metrics import read_metrics
 
         if not metrics.is_file() or (size := metrics.stat().st_size) == self._size:
@@ -57,13 +87,14 @@ class Rows:
             cols = read_metrics(metrics)
         except ValueError:
             return  # header not written yet
-        for steps, rate in list(zip(cols["env_steps"], cols["steps_per_s"], strict=True))[
-            self._count :
-        ]:
+        fresh = list(zip(cols["env_steps"], cols["steps_per_s"], strict=True))[self._count :]
+        cpu_now = cpu() if fresh else 0.0
+        for steps, rate in fresh:
             new, self._last_steps = steps - self._last_steps, steps
             self._count += 1
             if new > 0 and np.isfinite(rate) and rate > 0:
                 self.seen.append((now, new, new / rate))
+                self.cpu.append(cpu_now)
 
 
 def window_rate(rows: Sequence[tuple[float, float, float]], start: float, end: float) -> float:
@@ -83,6 +114,16 @@ def median_interval(values: Sequence[float], seed: int = 0, draws: int = 10_000,
     meds = np.median(v[rng.integers(0, len(v), (draws, len(v)))], axis=1)
     tail = (1 - level) / 2
     return float(np.median(v)), float(np.quantile(meds, tail)), float(np.quantile(meds, 1 - tail))
+
+
+def window_cpu_per_step(rows: Rows, start: float, end: float) -> float:
+    """CPU seconds per env step between the first and the last row seen in [start, end);
+    NaN with fewer than two rows inside."""
+    inside = [i for i, (t, _, _) in enumerate(rows.seen) if start <= t < end]
+    if len(inside) < 2:
+        return float("nan")
+    steps = sum(rows.seen[i][1] for i in inside[1:])
+    return (rows.cpu[inside[-1]] - rows.cpu[inside[0]]) / steps
 
 
 MIN_ROUNDS = 8  # fewer: a bootstrap of a handful of values is too narrow to trust
@@ -111,20 +152,23 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
     graph = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)  # fmt: skip
     rows, metrics, windows = Rows(), run_dir / "metrics.csv", []
+    monitor: subprocess.Popen | None = None
+
+    def cpu() -> float:  # the graph's processes and the monitor's, if one runs
+        return tree_cpu_s(graph.pid) + (tree_cpu_s(monitor.pid) if monitor else 0.0)
 
     def wait(seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             if graph.poll() is not None:
                 raise RuntimeError(f"the graph run ended (exit {graph.returncode})")
-            rows.poll(metrics, time.monotonic())
+            rows.poll(metrics, time.monotonic(), cpu)
             time.sleep(0.05)
 
     try:
         while len(rows.seen) < 3:  # training under way (its first updates done)
             wait(0.5)
         for arm in rotation(args.rounds):
-            monitor = None
             if arm != "without":
                 monitor_cmd = [*_monitor_cmd(8700 + args.domain % 200),
                                *(["--light"] if arm == "light" else [])]  # fmt: skip
@@ -132,17 +176,20 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
                     [sys.executable, "-m", "rl_control.cli.main", *monitor_cmd], env
                 )
             wait(args.settle)
-            cpu = -_cpu_s(monitor.pid) if monitor else 0.0
+            cpu_s = -_cpu_s(monitor.pid) if monitor else 0.0
             start = time.monotonic()
             wait(args.window)
             end = time.monotonic()
             if monitor is not None:
-                cpu += _cpu_s(monitor.pid)
+                cpu_s += _cpu_s(monitor.pid)
                 monitor.terminate()
                 monitor.wait(30)
             windows.append({"arm": arm, "rate": window_rate(rows.seen, start, end),
-                            "monitor_cpu": cpu / (end - start)})  # fmt: skip
-            print(f"{arm}: {windows[-1]['rate']:.1f} env steps/s", flush=True)
+                            "monitor_cpu": cpu_s / (end - start),
+                            "cpu_per_step": window_cpu_per_step(rows, start, end)})  # fmt: skip
+            monitor = None
+            print(f"{arm}: {windows[-1]['rate']:.1f} env steps/s, "
+                  f"{1e3 * windows[-1]['cpu_per_step']:.3f} CPU-ms/step", flush=True)  # fmt: skip
     finally:
         graph.terminate()
         graph.wait(60)
@@ -165,38 +212,51 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         windows = run(args, Path(tmp))
     per_round = [windows[i : i + len(ARMS)] for i in range(0, len(windows), len(ARMS))]
-    rows, slow = [], {"full": [], "light": []}
+    rows, slow, extra = [], {"full": [], "light": []}, {"full": [], "light": []}
     for r, group in enumerate(per_round):
         by = {w["arm"]: w for w in group}
         cells = [f"round {r}", *(f"{by[a]['rate']:.1f}" for a in ARMS)]
         for arm in slow:
             slow[arm].append(1 - by[arm]["rate"] / by["without"]["rate"])
             cells.append(f"{100 * slow[arm][-1]:+.1f} %")
+        cells += [f"{1e3 * by[a]['cpu_per_step']:.3f}" for a in ARMS]
+        for arm in extra:
+            extra[arm].append(by[arm]["cpu_per_step"] / by["without"]["cpu_per_step"] - 1)
+            cells.append(f"{100 * extra[arm][-1]:+.1f} %")
         cells += [f"{by[a]['monitor_cpu']:.1%}" for a in slow]
         rows.append(cells)
-    verdicts = []
-    for arm, values in slow.items():
-        med, low, high = median_interval(values)
-        verdicts.append(f"{arm}: {100 * med:+.1f} % [{100 * low:+.1f}, {100 * high:+.1f}] "
-                        f"{decide(low, high, len(values))}")  # fmt: skip
-    rows.append(["median [90 % interval]", "", "", "", *verdicts, "", ""])
-    print("; ".join(verdicts))
+    verdicts = {}
+    for what, values_by_arm in (("slowdown", slow), ("CPU per step", extra)):
+        for arm, values in values_by_arm.items():
+            med, low, high = median_interval(values)
+            verdict = decide(low, high, len(values))
+            verdicts[what, arm] = (f"{what}, {arm}: {100 * med:+.1f} % "
+                                   f"[{100 * low:+.1f}, {100 * high:+.1f}] {verdict}")  # fmt: skip
+    rows.append(["median [90 % interval]", "", "", "", verdicts["slowdown", "full"],
+                 verdicts["slowdown", "light"], "", "", "", verdicts["CPU per step", "full"],
+                 verdicts["CPU per step", "light"], "", ""])  # fmt: skip
+    print("; ".join(verdicts.values()))
     order = " → ".join(ARMS)
     path = write_markdown(
         "monitor_overhead_windows",
         "Graph training without `rl-control monitor`, with it and with `--light`: windows of "
         "one run",
         ["round", "without: env steps/s", "full: env steps/s", "light: env steps/s",
-         "slowdown full", "slowdown light", "monitor CPU full", "monitor CPU light"],
+         "slowdown full", "slowdown light", "without: CPU-ms/step", "full: CPU-ms/step",
+         "light: CPU-ms/step", "CPU/step full", "CPU/step light", "monitor CPU full",
+         "monitor CPU light"],
         rows,
         [f"{args.algo} on {args.task} (n_steps {args.n_steps}), one lock-step graph run "
          "over the embedded back-end; the monitor started and stopped under it "
          f"({' '.join(_monitor_cmd(0)[:2])}, and with --light). {args.rounds} rounds of "
          f"{args.window:g} s windows ({order}, rotating), each opening {args.settle:g} s "
          "after the monitor's first output or exit. Window rate: new env steps over the "
-         "seconds of the metrics rows seen inside it. Monitor CPU: its user + system time "
-         "over the window. Verdict: the median slowdown's 90 % bootstrap interval against "
-         f"the {100 * TARGET:.0f} % target (pass: all of it below)."],
+         "seconds of the metrics rows seen inside it. CPU-ms/step: user + system time of "
+         "the graph's processes and the monitor's between the window's first and last "
+         "metrics row, over the env steps in between; CPU/step full, light: its increase "
+         "over the round's window without the monitor. Monitor CPU: the monitor's own user "
+         "+ system time over the window. Verdicts: the median's 90 % bootstrap interval "
+         f"against the {100 * TARGET:.0f} % target (pass: all of it below)."],
         run=meta,
     )  # fmt: skip
     print(f"wrote {path}")
