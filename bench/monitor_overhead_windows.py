@@ -23,12 +23,17 @@ drifts far less than the rate; its extra cost with the monitor is the second ver
 bounds what the monitor takes from a CPU-bound graph; a pure latency cost on the lock-step
 path that burns no CPU would show in the rate only.
 
-    python bench/monitor_overhead_windows.py [--rounds 12] [--window 10] [--settle 2]
+With ``--page`` a page is open on the monitor for its windows (bench/viser_page.py: a
+websocket client that reads everything and draws nothing, as a browser on another machine
+would): the monitor then poses the robot for it. Without a page it does not.
+
+    python bench/monitor_overhead_windows.py [--rounds 12] [--window 10] [--settle 2] [--page]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -41,6 +46,7 @@ import numpy as np
 from graph_throughput import graph_launch
 from monitor_overhead import ROOT, TARGET, _cpu_s, _monitor_cmd, _start_monitor
 from results_table import start_run, write_markdown
+from viser_page import open_page
 
 ARMS = ("without", "full", "light")
 
@@ -169,12 +175,15 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
         while len(rows.seen) < 3:  # training under way (its first updates done)
             wait(0.5)
         for arm in rotation(args.rounds):
+            page = contextlib.ExitStack()
             if arm != "without":
-                monitor_cmd = [*_monitor_cmd(8700 + args.domain % 200),
-                               *(["--light"] if arm == "light" else [])]  # fmt: skip
+                port = 8700 + args.domain % 200
+                monitor_cmd = [*_monitor_cmd(port), *(["--light"] if arm == "light" else [])]
                 monitor = _start_monitor(
                     [sys.executable, "-m", "rl_control.cli.main", *monitor_cmd], env
                 )
+                if args.page:
+                    page.enter_context(_page(port))
             wait(args.settle)
             cpu_s = -_cpu_s(monitor.pid) if monitor else 0.0
             start = time.monotonic()
@@ -182,6 +191,7 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
             end = time.monotonic()
             if monitor is not None:
                 cpu_s += _cpu_s(monitor.pid)
+                page.close()
                 monitor.terminate()
                 monitor.wait(30)
             windows.append({"arm": arm, "rate": window_rate(rows.seen, start, end),
@@ -196,6 +206,21 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
     return windows
 
 
+@contextlib.contextmanager
+def _page(port: int, timeout: float = 10.0):
+    """A page open on the monitor's viser server (which may still be binding its port)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            with open_page(port) as received:
+                yield received
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default="soft_wall_cartpole")
@@ -205,9 +230,13 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=10.0, help="s per window")
     parser.add_argument("--settle", type=float, default=2.0, help="s before a window opens")
     parser.add_argument("--domain", type=int, default=93)
+    parser.add_argument("--page", action="store_true",
+                        help="a page open on the monitor (it poses the robot for it)")  # fmt: skip
     args = parser.parse_args()
     if args.rounds < 2 or args.window <= 0 or args.settle < 0:
         parser.error("need --rounds >= 2, --window > 0 and --settle >= 0")
+    if args.page and _monitor_cmd(0)[1] == "--tui":
+        parser.error("--page needs the browser view (viser and yourdfpy)")
     meta = start_run()
     with tempfile.TemporaryDirectory() as tmp:
         windows = run(args, Path(tmp))
@@ -238,9 +267,9 @@ def main() -> None:
     print("; ".join(verdicts.values()))
     order = " → ".join(ARMS)
     path = write_markdown(
-        "monitor_overhead_windows",
+        "monitor_overhead_windows" + ("_page" if args.page else ""),
         "Graph training without `rl-control monitor`, with it and with `--light`: windows of "
-        "one run",
+        "one run" + (", a page open on the monitor" if args.page else ""),
         ["round", "without: env steps/s", "full: env steps/s", "light: env steps/s",
          "slowdown full", "slowdown light", "without: CPU-ms/step", "full: CPU-ms/step",
          "light: CPU-ms/step", "CPU/step full", "CPU/step light", "monitor CPU full",
@@ -248,7 +277,10 @@ def main() -> None:
         rows,
         [f"{args.algo} on {args.task} (n_steps {args.n_steps}), one lock-step graph run "
          "over the embedded back-end; the monitor started and stopped under it "
-         f"({' '.join(_monitor_cmd(0)[:2])}, and with --light). {args.rounds} rounds of "
+         f"({' '.join(_monitor_cmd(0)[:2])}, and with --light), "
+         + ("a page open on it (bench/viser_page.py: reads, draws nothing). " if args.page
+            else "no page open (the robot is not posed). ")
+         + f"{args.rounds} rounds of "
          f"{args.window:g} s windows ({order}, rotating), each opening {args.settle:g} s "
          "after the monitor's first output or exit. Window rate: new env steps over the "
          "seconds of the metrics rows seen inside it. CPU-ms/step: user + system time of "

@@ -7,6 +7,7 @@ import io
 import re
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -210,6 +211,41 @@ def test_page_in_headless_chromium_shows_the_robot_and_a_moving_curve(graph) -> 
     finally:
         if page is not None:
             page.close()
+        view.close()
+
+
+def test_the_robot_is_posed_only_while_a_page_is_open(graph, monkeypatch) -> None:
+    """Posing costs the monitor most of its CPU: nobody watching, nothing is posed; a page
+    that connects gets the robot as it stands, and every change after."""
+    pytest.importorskip("viser", reason="viser not installed (pip install rl_control[monitor])")
+    pytest.importorskip("yourdfpy", reason="yourdfpy not installed")
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "bench"))
+    from viser_page import open_page  # bench/viser_page.py
+
+    from rl_control.ros.monitor.web import WebView
+
+    fake, node, monitor, pump = graph
+    view = WebView(monitor, port=_free_port(), table_period=0.2)
+    poses = []
+    monkeypatch.setattr(view, "_pose", lambda: poses.append(monitor.state.version))
+    try:
+        pump(5)
+        view.update()
+        assert view.urdf is not None and poses == []  # the model loaded, not posed
+        with open_page(view.port) as received:
+            deadline = time.monotonic() + 10.0
+            while not view.server.get_clients():
+                assert time.monotonic() < deadline, "the websocket client never registered"
+                time.sleep(0.05)
+            view.update()
+            assert poses == [monitor.state.version]  # what it missed, once
+            view.update()
+            assert len(poses) == 1  # nothing changed
+            pump(2)
+            view.update()
+            assert poses[-1] == monitor.state.version and len(poses) == 2
+            assert received[0] > 0  # the page got the scene
+    finally:
         view.close()
 
 

@@ -5,6 +5,11 @@ by odometry), the latest MPC plan as a line strip, the learning curve (mean retu
 env steps, uPlot) with the latest statistics, and the topic table with rates and
 publishers. viser serves the page and pushes changes over a websocket; :meth:`WebView.update`
 sends only what changed since the last call.
+
+Posing the robot is the view's largest cost (yourdfpy's forward kinematics and a message per
+joint frame, a few ms per update at 20 Hz), so it is done only while a page is open: with no
+client the joints, base and plan are kept in the monitor's state and drawn when one
+connects (viser then sends the scene as it stands; the next update poses it).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class WebView:
         self.urdf = None
         self._description, self._version, self._table_at = "", -1, -1e9
         self._curve_len = -1
+        self._posed = -1  # the state version the robot was last posed at
         self.status = self.server.gui.add_markdown("**rl_control monitor**: waiting for the graph")
         self.curve = self.server.gui.add_uplot(
             data=(np.zeros(1), np.zeros(1)),
@@ -82,9 +88,11 @@ class WebView:
         state = self.monitor.state
         if state.description and state.description != self._description:
             self._load_robot(state.description)
+        if state.version != self._posed and self.server.get_clients():
+            self._posed = state.version
+            self._pose()
         if state.version != self._version:
             self._version = state.version
-            self._pose()
             if len(state.curve) != self._curve_len:
                 self._curve_len = len(state.curve)
                 xs, ys = zip(*state.curve, strict=True) if state.curve else ((0.0,), (0.0,))
