@@ -165,6 +165,8 @@ def _build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--host", default="127.0.0.1", help="address the page is served on")
     monitor.add_argument("--port", type=int, default=8080, help="port of the page")
     monitor.add_argument("--period", type=float, default=1.0, help="s between table redraws")
+    monitor.add_argument("--pose-period", type=float, default=0.1,
+                         help="s between robot poses on an open page (0: every take)")  # fmt: skip
     monitor.add_argument("--window", type=float, default=5.0, help="s over which rates count")
     monitor.add_argument("--duration", type=float, default=0.0, help="s to run (0 = until Ctrl-C)")
     monitor.add_argument(
@@ -378,7 +380,7 @@ def _monitor(args: argparse.Namespace) -> int:
     from rl_control.ros.monitor.run import run_monitor
 
     return run_monitor(args.tui, args.host, args.port, args.period, args.window, args.duration,
-                       args.light, args.nice)  # fmt: skip
+                       args.light, args.nice, args.pose_period)  # fmt: skip
 
 
 def _run(argv: list[str]) -> int:

@@ -225,7 +225,8 @@ def test_the_robot_is_posed_only_while_a_page_is_open(graph, monkeypatch) -> Non
     from rl_control.ros.monitor.web import WebView
 
     fake, node, monitor, pump = graph
-    view = WebView(monitor, port=_free_port(), table_period=0.2)
+    now = [0.0]
+    view = WebView(monitor, port=_free_port(), table_period=0.2, clock=lambda: now[0])
     poses = []
     monkeypatch.setattr(view, "_pose", lambda: poses.append(monitor.state.version))
     try:
@@ -242,6 +243,10 @@ def test_the_robot_is_posed_only_while_a_page_is_open(graph, monkeypatch) -> Non
             view.update()
             assert len(poses) == 1  # nothing changed
             pump(2)
+            now[0] += 0.05
+            view.update()
+            assert len(poses) == 1  # changed, but within the pose period (0.1 s)
+            now[0] += 0.05
             view.update()
             assert poses[-1] == monitor.state.version and len(poses) == 2
             assert received[0] > 0  # the page got the scene
@@ -269,6 +274,7 @@ def _value(text: str, name: str) -> float:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--period", "0"], "--period must be > 0, got 0.0"),
+     (["--pose-period", "-0.1"], "--pose-period must be >= 0, got -0.1"),
      (["--tui", "--window", "-1"], "--window must be > 0, got -1.0"),
      (["--tui", "--duration", "-2"], "--duration must be >= 0, got -2.0"),
      (["--tui", "--nice", "20"], "--nice must be in 0..19, got 20")],

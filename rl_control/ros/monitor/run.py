@@ -10,10 +10,14 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.monitor.state import GraphMonitor
 
 
-def _check(period: float, window: float, duration: float, nice: int = 0) -> None:
+def _check(
+    period: float, window: float, duration: float, nice: int = 0, pose_period: float = 0.1
+) -> None:
     for name, value in (("period", period), ("window", window)):
         if value <= 0:
             raise SystemExit(f"rl-control monitor: --{name} must be > 0, got {value}")
+    if not pose_period >= 0:
+        raise SystemExit(f"rl-control monitor: --pose-period must be >= 0, got {pose_period}")
     if duration < 0:
         raise SystemExit(f"rl-control monitor: --duration must be >= 0, got {duration}")
     if not 0 <= nice <= 19:
@@ -22,11 +26,11 @@ def _check(period: float, window: float, duration: float, nice: int = 0) -> None
 
 def run_monitor(
     tui: bool, host: str, port: int, period: float, window: float, duration: float,
-    light: bool = False, nice: int = 0,
+    light: bool = False, nice: int = 0, pose_period: float = 0.1,
 ) -> int:  # fmt: skip
     """Watch the graph until Ctrl-C or ``duration`` s, ``nice`` steps below the caller's
     CPU priority; returns the exit status."""
-    _check(period, window, duration, nice)
+    _check(period, window, duration, nice, pose_period)
     if nice:
         os.nice(nice)
     if not tui:
@@ -41,18 +45,19 @@ def run_monitor(
 
             run_tui(node, monitor, sys.stdout, period, duration, clear=sys.stdout.isatty())
             return 0
-        return _serve(node, monitor, host, port, period, duration)
+        return _serve(node, monitor, host, port, period, duration, pose_period)
     finally:
         node.destroy()
         mw.shutdown()
 
 
 def _serve(
-    node: mw.Node, monitor: GraphMonitor, host: str, port: int, period: float, duration: float
-) -> int:
+    node: mw.Node, monitor: GraphMonitor, host: str, port: int, period: float, duration: float,
+    pose_period: float,
+) -> int:  # fmt: skip
     from rl_control.ros.monitor.web import WebView
 
-    view = WebView(monitor, host, port, table_period=period)
+    view = WebView(monitor, host, port, table_period=period, pose_period=pose_period)
     print(f"rl-control monitor: http://{host}:{view.port}", flush=True)
     end = time.monotonic() + duration if duration > 0 else float("inf")
     try:

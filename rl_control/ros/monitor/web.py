@@ -7,9 +7,10 @@ publishers. viser serves the page and pushes changes over a websocket; :meth:`We
 sends only what changed since the last call.
 
 Posing the robot is the view's largest cost (yourdfpy's forward kinematics and a message per
-joint frame, a few ms per update at 20 Hz), so it is done only while a page is open: with no
-client the joints, base and plan are kept in the monitor's state and drawn when one
-connects (viser then sends the scene as it stands; the next update poses it).
+joint frame, a few ms per update), so it is done only while a page is open, at most every
+``pose_period`` s (default 0.1: 10 Hz, `--pose-period`): with no client the joints, base and
+plan are kept in the monitor's state and drawn when one connects (viser then sends the
+scene as it stands; the next update poses it).
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ class WebView:
     def __init__(
         self, monitor: GraphMonitor, host: str = "127.0.0.1", port: int = 8080,
         table_period: float = 1.0, clock: Callable[[], float] = time.monotonic,
+        pose_period: float = 0.1,
     ) -> None:  # fmt: skip
         import viser
         import viser.uplot
 
         self.monitor, self.clock, self.table_period = monitor, clock, table_period
+        self.pose_period = pose_period
         self.server = viser.ViserServer(host=host, port=port, verbose=False)
         self.server.gui.configure_theme(control_width="large")
         self.server.scene.add_grid("/grid", width=2.0, height=2.0, cell_size=0.1)
@@ -67,7 +70,7 @@ class WebView:
         self.urdf = None
         self._description, self._version, self._table_at = "", -1, -1e9
         self._curve_len = -1
-        self._posed = -1  # the state version the robot was last posed at
+        self._posed, self._posed_at = -1, -1e9  # the state version last posed, and when
         self.status = self.server.gui.add_markdown("**rl_control monitor**: waiting for the graph")
         self.curve = self.server.gui.add_uplot(
             data=(np.zeros(1), np.zeros(1)),
@@ -88,8 +91,9 @@ class WebView:
         state = self.monitor.state
         if state.description and state.description != self._description:
             self._load_robot(state.description)
-        if state.version != self._posed and self.server.get_clients():
-            self._posed = state.version
+        due = self.clock() - self._posed_at >= self.pose_period
+        if state.version != self._posed and due and self.server.get_clients():
+            self._posed, self._posed_at = state.version, self.clock()
             self._pose()
         if state.version != self._version:
             self._version = state.version
