@@ -40,30 +40,97 @@ def _x(ratio: float) -> str:
     )
 
 
-def _load(runs: Path, jobs: list[dict], key: Callable[[dict], str]) -> list[dict]:
-    out = []
-    for s in jobs:
-        path = runs / f"{key(s)}.json"
-        if path.is_file() and (data := json.loads(path.read_text())).get("settings") == s:
-            out.append(data)
-    return out
+#: one seed's result in a table: from its committed record, or kept from an earlier summary
+Row = dict[str, Any]
 
 
-def _group(results: list[dict], epoch: int, thr: float) -> dict[str, Any]:
-    """Per-seed curves of one method: returns per epoch, epochs to threshold, cost."""
-    curves = [fair.Curve.from_dict(r["curve"]) for r in results]
-    per_epoch = []
-    for c in curves:
-        wall = np.diff(c.wall_s)  # training seconds per epoch, evaluations excluded
-        per_epoch.append(float(np.median(wall)) if len(wall) else math.nan)
+def _record_row(record: dict[str, Any], epoch: int) -> Row:
+    c = fair.Curve.from_dict(record["curve"])
+    wall = np.diff(c.wall_s)  # training seconds per epoch, evaluations excluded
     return {
-        "seeds": [r["settings"]["seed"] for r in results],
-        "returns": [[float(x) for x in c.returns] for c in curves],
-        "epochs_to_threshold": [
-            fair.first_hit(c.env_steps / epoch, c.returns, thr) for c in curves
-        ],  # fmt: skip
-        "train_s_per_epoch": per_epoch,
-        "process_wall_s": [float(r.get("process_wall_s", math.nan)) for r in results],
+        "seed": record["settings"]["seed"], "epochs": [float(x) for x in c.env_steps / epoch],
+        "returns": [float(x) for x in c.returns],
+        "train_s_per_epoch": float(np.median(wall)) if len(wall) else math.nan,
+        "process_wall_s": float(record.get("process_wall_s", math.nan)), "kept": False,
+    }  # fmt: skip
+
+
+def _summary_row(group: dict[str, Any] | None, seed: int) -> Row | None:
+    """Seed ``seed`` of a group of an earlier summary (evaluated once per epoch), if there."""
+    if group is None or seed not in group["seeds"]:
+        return None
+    i = group["seeds"].index(seed)
+    returns = [float(x) for x in group["returns"][i]]
+    return {"seed": seed, "epochs": [float(e) for e in range(len(returns))], "returns": returns,
+            "train_s_per_epoch": float(group["train_s_per_epoch"][i]),
+            "process_wall_s": float(group["process_wall_s"][i]), "kept": True}  # fmt: skip
+
+
+def _place(s: dict[str, Any], ablation: bool) -> tuple[str, str]:
+    """Where a job's row goes in a task summary: ("groups", method) or ("ablation", p)."""
+    return ("ablation", f"{s['algo_config']['elite_fraction']:g}") if ablation else (
+        "groups", s["method"])  # fmt: skip
+
+
+def task_rows(plan: Plan, task: str, task_jobs: Callable, key: Callable, results: Path,
+              earlier: dict[str, Any]) -> tuple[dict[tuple[str, str], list[Row]], list[dict],
+                                                list[str]]:  # fmt: skip
+    """The rows of ``task``'s jobs: (rows per place, jobs without a row, rows dropped).
+
+    A job's row is its record in ``results`` when there is one, else its seed in ``earlier``
+    (:func:`earlier_summary`). A kept row whose epoch-0 return differs from that of a record of
+    the same seed is dropped: epoch 0 evaluates the untrained SAC actor, the same for every
+    method under a seed, so a difference means the code or the env changed since the earlier
+    summary and the rows are not one experiment."""
+    sac, rest, ablation = task_jobs(plan, task)
+    old = earlier.get(task, {})
+    placed: list[tuple[tuple[str, str], dict, Row | None]] = []
+    for s, is_ablation in [(s, False) for s in sac + rest] + [(s, True) for s in ablation]:
+        where = _place(s, is_ablation)
+        record = fair.load_result(results / f"{key(s)}.json", s)
+        row = (_record_row(record, plan.epoch) if record is not None
+               else _summary_row(old.get(where[0], {}).get(where[1]), s["seed"]))  # fmt: skip
+        placed.append((where, s, row))
+    start = {r["seed"]: r["returns"][0] for _, _, r in placed if r is not None and not r["kept"]}
+    rows: dict[tuple[str, str], list[Row]] = {}
+    missing: dict[str, dict] = {}
+    dropped: list[str] = []
+    for where, s, row in placed:
+        if row is not None and row["kept"] and not _same_start(row, start):
+            dropped.append(f"{where[1]} seed {row['seed']}")
+            row = None
+        if row is None:
+            missing.setdefault(key(s), s)
+        else:
+            rows.setdefault(where, []).append(row)
+    return rows, list(missing.values()), dropped
+
+
+def _same_start(row: Row, start: dict[int, float]) -> bool:
+    """Whether a kept row's epoch-0 return is that of the records of its seed (if any)."""
+    if row["seed"] not in start:
+        return True
+    return math.isclose(row["returns"][0], start[row["seed"]], rel_tol=1e-6, abs_tol=1e-6)
+
+
+def sac_threshold(sac: list[Row]) -> dict[str, float]:
+    """The threshold rule on SAC's rows alone: R0 + 0.8 (R_end - R0) of the mean returns."""
+    r0 = float(np.mean([r["returns"][0] for r in sac]))
+    end = float(np.mean([r["returns"][-1] for r in sac]))
+    # no threshold when SAC did not improve: the rule would put it at or below R0, which
+    # every method "reaches" at epoch 0
+    return {"r0": r0, "sac_end": end, "threshold": r0 + 0.8 * (end - r0) if end > r0 else math.nan}
+
+
+def _group(rows: list[Row], thr: float) -> dict[str, Any]:
+    """Per-seed curves of one method: returns per epoch, epochs to threshold, cost."""
+    return {
+        "seeds": [r["seed"] for r in rows],
+        "returns": [r["returns"] for r in rows],
+        "epochs_to_threshold": [fair.first_hit(r["epochs"], r["returns"], thr) for r in rows],
+        "train_s_per_epoch": [r["train_s_per_epoch"] for r in rows],
+        "process_wall_s": [r["process_wall_s"] for r in rows],
+        "kept_seeds": [r["seed"] for r in rows if r["kept"]],
     }
 
 
@@ -123,73 +190,88 @@ def _task_plan(plan: dict[str, Any], task: str) -> dict[str, Any]:
     return json.loads(json.dumps({k: plan.get(k) for k in keys}))  # tuples -> lists
 
 
-def kept_tasks(
-    path: Path, plan: Plan, budget: dict[str, Any], tasks: Sequence[str]
-) -> dict[str, Any]:
-    """Tasks of ``plan`` other than ``tasks`` whose summary in the results at ``path`` was made
-    under the same plan and budget cuts: kept as they are, so a run of some tasks on a machine
-    without the others' per-run files does not drop them from the tables."""
+def earlier_summary(path: Path, plan: Plan, budget: dict[str, Any]) -> dict[str, Any]:
+    """The task summaries in the results at ``path`` made under the same plan and budget cuts
+    (all tasks, also those outside ``plan.tasks``): the rows of runs whose records are not in
+    the results folder (lost with the machine they ran on) are kept from them."""
     if not path.is_file():
         return {}
     old = json.loads(path.read_text())
-    same_budget = json.loads(json.dumps(budget)) == old.get("budget_cuts")
+    if json.loads(json.dumps(budget)) != old.get("budget_cuts"):
+        return {}
     now = vars(plan)
-    return {
-        t: ts
-        for t, ts in old.get("tasks", {}).items()
-        if t not in tasks and same_budget  # also tasks left out of this run by --tasks
-        and _task_plan(now, t) == _task_plan(old.get("plan", {}), t)
-    }  # fmt: skip
+    return {t: ts for t, ts in old.get("tasks", {}).items()
+            if _task_plan(now, t) == _task_plan(old.get("plan", {}), t)}  # fmt: skip
 
 
-def write_results(plan: Plan, tasks: list[str], task_jobs: Callable, key: Callable,
-                  runs: Path, out: Path, total_s: float) -> dict[str, Any]:  # fmt: skip
-    """Write <out>/m_demorl_study.{md,json,csv,png} from the finished runs of ``tasks``."""
-    from experiments.m_demorl_study import BUDGET, LEG, METHODS, MUJOCO
+def write_results(
+    plan: Plan,
+    task_jobs: Callable,
+    key: Callable,
+    results: Path,
+    out: Path,
+    total_s: float,
+    earlier: dict[str, Any],
+    command: str = "python experiments/m_demorl_study.py",
+) -> dict[str, Any]:
+    """Write <out>/m_demorl_study.{md,json,csv,png} from the rows of every task whose SAC seeds
+    all have one (records in ``results``, else kept from ``earlier``)."""
+    from experiments.m_demorl_study import LEG, METHODS, MUJOCO, budget_cuts
     from rl_control.training.io import atomic_write_json, atomic_write_text
 
     summary: dict[str, Any] = {"quick": plan.quick, "seeds": list(plan.seeds), "tasks": {},
                                "plan": {k: v for k, v in vars(plan).items()},
-                               "budget_cuts": {} if plan.full else BUDGET}  # fmt: skip
-    kept = kept_tasks(out / "m_demorl_study.json", plan, summary["budget_cuts"], tasks)
-    for task in [t for t in (LEG, *MUJOCO) if t in tasks or t in kept]:
-        if task in kept:  # its per-run files are not here: the earlier summary as it was
-            summary["tasks"][task] = {**kept[task], "kept": True}
-            continue
-        thr = json.loads((runs / f"threshold_{task}.json").read_text())
-        sac, rest, ablation = task_jobs(plan, task)
-        groups = {}
-        for method in METHODS:
-            res = _load(runs, [s for s in sac + rest if s["method"] == method], key)
-            if res:
-                groups[method] = _group(res, plan.epoch, thr["threshold"])
-        ts: dict[str, Any] = {"threshold": thr, "groups": groups}
-        if ablation:
-            ts["ablation"] = {}
-            for p in plan.fractions:
-                jobs = [s for s in ablation if s["algo_config"]["elite_fraction"] == p]
-                if res := _load(runs, jobs, key):
-                    ts["ablation"][f"{p:g}"] = _group(res, plan.epoch, thr["threshold"])
+                               "budget_cuts": budget_cuts(plan)}  # fmt: skip
+    for task in (LEG, *MUJOCO):
+        rows, _, dropped = task_rows(plan, task, task_jobs, key, results, earlier)
+        if len(rows.get(("groups", "SAC"), [])) < len(plan.seeds):
+            continue  # no threshold yet
+        thr = sac_threshold(rows[("groups", "SAC")])
+        ts: dict[str, Any] = {"threshold": thr, "groups": {
+            m: _group(rows[("groups", m)], thr["threshold"]) for m in METHODS
+            if ("groups", m) in rows}}  # fmt: skip
+        if task == LEG:
+            places = [("ablation", f"{p:g}") for p in plan.fractions]
+            ts["ablation"] = {w[1]: _group(rows[w], thr["threshold"]) for w in places if w in rows}
         ts["speedup_vs_best_baseline"] = speedup(ts)
+        if dropped:
+            ts["dropped"] = dropped
         summary["tasks"][task] = ts
     summary["leg_ratio_to_sac"] = leg_ratio(summary["tasks"].get("two_link_leg", {"groups": {}}))
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "m_demorl_study.md", _markdown(plan, summary, total_s))
+    atomic_write_text(out / "m_demorl_study.md", _markdown(plan, summary, total_s, command))
     atomic_write_json(out / "m_demorl_study.json", summary)
     _write_csv(out / "m_demorl_study.csv", summary)
     plot(out / "m_demorl_study.png", summary, plan.epoch)
     return summary
 
 
-def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
+def _kept_note(ts: dict[str, Any]) -> list[str]:
+    """Which rows come from an earlier summary, which were dropped from it, as lines."""
+    sections = [*ts["groups"].items(), *((f"p = {float(p) * 100:g} %", g)
+                                         for p, g in ts.get("ablation", {}).items())]  # fmt: skip
+    kept = [f"{name} seeds {g['kept_seeds']}" for name, g in sections if g.get("kept_seeds")]
+    lines = []
+    if kept:
+        lines += ["From an earlier invocation with the same budgets (their per-run records are "
+                  "not in the results folder; the summary's rows are kept as they were, seconds "
+                  f"measured at that invocation's load): {'; '.join(kept)}.", ""]  # fmt: skip
+    if ts.get("dropped"):
+        lines += ["Dropped from the earlier summary (their epoch-0 return differs from a record "
+                  f"of the same seed: the code or env changed; rerun them): "
+                  f"{', '.join(ts['dropped'])}.", ""]  # fmt: skip
+    return lines
+
+
+def _markdown(plan: Plan, summary: dict[str, Any], total_s: float, command: str) -> str:
     title = "M-DeMoRL vs SAC vs MBPO against real env steps" + " (QUICK: not results)" * plan.quick
     budget = "none (--full: the yaml configs as they are)" if plan.full else (
         "; ".join(f"{k}: {json.dumps(v)}" for k, v in summary["budget_cuts"].items()))  # fmt: skip
     lines = [
         f"# {title}", "",
-        f"`python experiments/m_demorl_study.py{' --quick' * plan.quick}` ({total_s / 60:.1f} "
-        f"min in this invocation; finished runs are reused; the runs took "
-        f"{_run_minutes(summary):.0f} process-minutes in all, 2 at a time).", "",
+        f"`{command}` ({total_s / 60:.1f} min in this invocation; finished runs are reused; "
+        f"the runs took {_run_minutes(summary):.0f} process-minutes in all, over invocations "
+        "at different loads).", "",
         f"Budgets: epochs of {plan.epoch} env steps; {plan.leg_epochs} epochs on the 2R leg, "
         f"{plan.mujoco_epochs} on each MuJoCo task; seeds {list(plan.seeds)}; evaluation after "
         f"every epoch, {plan.eval_episodes} deterministic episodes of the SAC actor for every "
@@ -218,9 +300,7 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
             "speed-up are undefined.",
             "",
         ]
-        if ts.get("kept"):
-            lines += ["From an earlier invocation with the same budgets (its per-run files were "
-                      "not on this machine; the summary is kept as it was).", ""]  # fmt: skip
+        lines += _kept_note(ts)
         lines += _summary_table(ts["groups"]) + ["", "Eval return per epoch:", ""]
         lines += _epoch_table(ts["groups"]) + [""]
         if ts.get("ablation"):
@@ -228,7 +308,7 @@ def _markdown(plan: Plan, summary: dict[str, Any], total_s: float) -> str:
             seeds = list(plan.ablation_seeds)
             head = f"Elite-fraction ablation (M-DeMoRL, paper variant; seeds {seeds}):"
             lines += [head, ""] + _summary_table(named, "p") + [""]
-    missing = [t for t in plan.tasks if t not in summary["tasks"]]
+    missing = [t for t in plan.tasks if t not in summary["tasks"]]  # asked for, SAC unfinished
     if missing:
         lines += [f"Not run yet (their SAC runs have not finished): {', '.join(missing)}.", ""]
     sp = [f"{t} {_x(ts['speedup_vs_best_baseline'])}" if not math.isnan(

@@ -20,13 +20,22 @@ for SAC, 6 for M-DeMoRL, 8 for MBPO, one evaluation 2.5 CPU-s, ~400 CPU-s for th
 runs; at load 25 niced runs got 2-7 % of a core, so they take ~80 min on 4 workers). The
 ``mpc_acts`` variant runs on the 2R leg only (on HalfCheetah one epoch of it took over 3
 wall-minutes); ``--mujoco-mpc-acts`` adds it.
-``--full`` drops every cut (the yaml configs as they are). Per task (resumable: one JSON per
-run under --runs, written atomically; a rerun skips finished ones): SAC first, then the other
+``--full`` drops every cut (the yaml configs as they are). Per task: SAC first, then the other
 methods and the ablation; then the threshold and the results (rewritten after each task).
+
+Resumable: one record per finished run (its settings with the budget cuts, eval curve, timings)
+under <out>/m_demorl_study_runs/, written atomically when the run finishes (commit them: they
+are the table's source and survive the machine); a rerun reuses them. A run's own folder
+(checkpoints, replay buffers) is under --runs while it trains and removed when it finishes.
+A run with no record here whose seed is in the earlier summary (<out>/m_demorl_study.json,
+same plan and budget cuts: records lost with another machine) keeps that summary's row and is
+not rerun, unless a record of the same seed shows a different epoch-0 return (then it is
+rerun) or ``--rerun-kept`` is given; the table marks kept rows.
 
     python experiments/m_demorl_study.py                 # default budgets
     python experiments/m_demorl_study.py --tasks two_link_leg   # the 2R leg part only
     python experiments/m_demorl_study.py --tasks HalfCheetah-v5 Hopper-v5 --workers 4
+    python experiments/m_demorl_study.py --tasks HalfCheetah-v5 --rerun-kept  # records for all
     python experiments/m_demorl_study.py --leg-epochs 80 --mujoco-epochs 100 --full
     python experiments/m_demorl_study.py --quick         # smoke run (not a result)
 Writes <out>/m_demorl_study.{md,json,csv,png} (default out: experiments/results).
@@ -35,7 +44,6 @@ Writes <out>/m_demorl_study.{md,json,csv,png} (default out: experiments/results)
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Iterable
@@ -48,7 +56,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `experiments` importable
     sys.path.insert(0, str(ROOT))
 
 from experiments import fair  # noqa: E402
-from experiments.m_demorl_report import write_results  # noqa: E402
+from experiments import m_demorl_report as report  # noqa: E402
 
 LEG, MUJOCO = "two_link_leg", ("HalfCheetah-v5", "Hopper-v5")
 #: method -> (algorithm, config file, algo_config overrides)
@@ -155,9 +163,18 @@ key = fair.settings_key
 load_result = fair.load_result
 
 
-def run_job(job: tuple[dict, str]) -> tuple[str, float]:
-    """Train one run unless its result exists; returns (key, seconds spent here)."""
-    s, runs = job
+def budget_cuts(plan: Plan) -> dict[str, Any]:
+    """The machine-budget cuts in force under ``plan`` (none with --full)."""
+    return {} if plan.full else BUDGET
+
+
+def run_job(job: tuple[dict, str, str]) -> tuple[str, float]:
+    """Train one run unless its record exists; returns (key, seconds spent here).
+
+    ``job`` is (settings, results folder, run folders): the record (settings, eval curve,
+    timings) is written atomically into the results folder when the run finishes; the run's
+    own folder (checkpoints, replay) goes under the run folders and is removed then."""
+    s, results, runs = job
     name = key(s)
 
     def train(run_dir: Path) -> dict:
@@ -167,17 +184,18 @@ def run_job(job: tuple[dict, str]) -> tuple[str, float]:
                     label=name, log_every=s["eval_every"])  # fmt: skip
         return fair.clocked_train(data, s["seed"] + EVAL_SEED_OFFSET)
 
-    runs_dir = Path(runs)
-    seconds = fair.run_once(runs_dir / f"{name}.json", s, train, runs_dir / name, keep_run=False)
+    record = Path(results) / f"{name}.json"
+    seconds = fair.run_once(record, s, train, Path(runs) / name, keep_run=False)
     return name, seconds
 
 
-def run_all(jobs: list[dict], runs: Path, workers: int) -> None:
-    """Run the unfinished ``jobs`` (in the given order) on ``workers`` processes."""
-    todo = {key(s): s for s in jobs if load_result(runs / f"{key(s)}.json", s) is None}
-    print(f"{len(todo)} of {len(jobs)} runs to do", flush=True)
+def run_all(jobs: list[dict], results: Path, runs: Path, workers: int) -> None:
+    """Run ``jobs`` (in the given order) on ``workers`` processes."""
+    todo = {key(s): s for s in jobs}
+    print(f"{len(todo)} runs to do", flush=True)
     if todo:
-        _report(fair.run_pool(run_job, [(s, str(runs)) for s in todo.values()], workers), todo)
+        work = [(s, str(results), str(runs)) for s in todo.values()]
+        _report(fair.run_pool(run_job, work, workers), todo)
 
 
 def _report(results: Iterable[tuple[str, float]], todo: dict[str, dict]) -> None:
@@ -201,21 +219,30 @@ def task_jobs(plan: Plan, task: str) -> tuple[list[dict], list[dict], list[dict]
     return sac, rest, ablation
 
 
-def threshold(plan: Plan, task: str, runs: Path) -> dict[str, float]:
-    """The task's return threshold from the SAC curves alone (written before other runs)."""
-    import numpy as np
-
+def threshold(plan: Plan, task: str, results: Path, earlier: dict[str, Any]) -> dict[str, float]:
+    """The task's return threshold from SAC's rows alone (written to the results folder)."""
     from rl_control.training.io import atomic_write_json
 
-    sac = [load_result(runs / f"{key(s)}.json", s) for s in task_jobs(plan, task)[0]]
-    curves = [fair.Curve.from_dict(r["curve"]) for r in sac if r is not None]
-    r0 = float(np.mean([c.returns[0] for c in curves]))
-    end = float(np.mean([c.returns[-1] for c in curves]))
-    # no threshold when SAC did not improve: the rule would put it at or below R0, which
-    # every method "reaches" at epoch 0
-    out = {"r0": r0, "sac_end": end, "threshold": r0 + 0.8 * (end - r0) if end > r0 else math.nan}
-    atomic_write_json(runs / f"threshold_{task}.json", out)
+    rows = report.task_rows(plan, task, task_jobs, key, results, earlier)[0]
+    out = report.sac_threshold(rows[("groups", "SAC")])
+    atomic_write_json(results / f"threshold_{task}.json", out)
     return out
+
+
+def run_task(plan: Plan, task: str, results: Path, runs: Path, workers: int,
+             earlier: dict[str, Any], rerun_kept: bool = False) -> dict[str, float]:  # fmt: skip
+    """Run ``task``'s jobs that have no row (SAC first in the queue), then its threshold.
+
+    A job whose seed is kept from the earlier summary is not rerun (``rerun_kept``: it is, so
+    that every row gets a committed record); a second pass runs the kept rows that the new
+    records showed inconsistent (:func:`m_demorl_report.task_rows`)."""
+    for _ in range(3):
+        _, todo, _ = report.task_rows(plan, task, task_jobs, key, results,
+                                      {} if rerun_kept else earlier)  # fmt: skip
+        if not todo:
+            return threshold(plan, task, results, earlier)
+        run_all(todo, results, runs, workers)
+    raise RuntimeError(f"{task}: runs still missing after three passes")
 
 
 def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
@@ -229,8 +256,18 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
                         help="run the mpc_acts variant on the MuJoCo tasks too")  # fmt: skip
     parser.add_argument("--tasks", nargs="+", help=f"subset of {(LEG, *MUJOCO)}")
     parser.add_argument("--out", type=Path, help="results folder (default experiments/results)")
-    parser.add_argument("--runs", type=Path, help="per-run results (default runs/experiments/…)")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        help="run folders while a run trains (default runs/experiments/…); the per-run "
+        "records go to <out>/m_demorl_study_runs",
+    )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rerun-kept",
+        action="store_true",
+        help="also run the jobs whose rows are only kept from the earlier summary (no record)",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -249,24 +286,22 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
             raise ValueError(f"--tasks: unknown {sorted(unknown)}; known {(LEG, *MUJOCO)}")
         plan = replace(plan, tasks=tuple(t for t in plan.tasks if t in args.tasks))
     out = args.out or ROOT / ("runs/experiments_quick" if args.quick else "experiments/results")
+    results = out / ("m_demorl_study_runs" + "_quick" * args.quick)
     runs = args.runs or ROOT / "runs/experiments" / (
         "m_demorl_study_quick" if args.quick else "m_demorl_study"
     )
+    # read once: the summary this invocation rewrites after each task keeps these rows too
+    earlier = report.earlier_summary(out / "m_demorl_study.json", plan, budget_cuts(plan))
+    command = " ".join(["python experiments/m_demorl_study.py",
+                        *(sys.argv[1:] if argv is None else argv)])  # fmt: skip
     t0, summary = time.perf_counter(), {}
-    done: list[str] = []
     if args.report_only:  # every task whose SAC runs finished, with the runs done so far
-        done = [t for t in plan.tasks if all(load_result(runs / f"{key(s)}.json", s)
-                                             for s in task_jobs(plan, t)[0])]  # fmt: skip
-        for task in done:
-            threshold(plan, task, runs)
-        return write_results(plan, done, task_jobs, key, runs, out, 0.0)
+        return report.write_results(plan, task_jobs, key, results, out, 0.0, earlier, command)
     for task in plan.tasks:
-        sac, rest, ablation = task_jobs(plan, task)
-        run_all(sac + rest + ablation, runs, args.workers)  # SAC first in the queue
-        thr = threshold(plan, task, runs)  # SAC's curves only, by the fixed rule
+        thr = run_task(plan, task, results, runs, args.workers, earlier, args.rerun_kept)
         print(f"{task}: threshold {thr['threshold']:.1f} (from SAC: {thr})", flush=True)
-        done.append(task)
-        summary = write_results(plan, done, task_jobs, key, runs, out, time.perf_counter() - t0)
+        summary = report.write_results(plan, task_jobs, key, results, out,
+                                       time.perf_counter() - t0, earlier, command)  # fmt: skip
     return summary
 
 
