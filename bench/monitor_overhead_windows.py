@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,9 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
             print(f"{arm}: {windows[-1]['rate']:.1f} env steps/s, "
                   f"{1e3 * windows[-1]['cpu_per_step']:.3f} CPU-ms/step", flush=True)  # fmt: skip
     finally:
+        if monitor is not None:
+            monitor.terminate()
+            monitor.wait(30)
         graph.terminate()
         graph.wait(60)
     return windows
@@ -238,6 +242,8 @@ def main() -> None:
     if args.page and _monitor_cmd(0)[1] == "--tui":
         parser.error("--page needs the browser view (viser and yourdfpy)")
     meta = start_run()
+    # a SIGTERM (kill) unwinds like Ctrl-C, so the graph run and the monitor are stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory() as tmp:
         windows = run(args, Path(tmp))
     per_round = [windows[i : i + len(ARMS)] for i in range(0, len(windows), len(ARMS))]
