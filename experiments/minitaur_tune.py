@@ -41,8 +41,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ALGOS = ("ppo", "trpo")
-TRIALS = 12
-STEPS = 20_000
+TRIALS = 8
+STEPS = 15_000
 #: study folders, relative to the repository root (the summaries name them)
 STUDY_DIR = Path("runs/tune")
 
