@@ -3,25 +3,25 @@
 Each algorithm's study is ``rl-control tune`` (rl_control/training/tune.py) on its base config
 (config/train/{ppo,trpo}_minitaur_tg.yaml: the slides' settings) over its search space
 (config/tune/{ppo,trpo}_minitaur_tg.yaml: five entries each, four of them alike). Both get the
-same effort: ``TRIALS`` finished trials of ``STEPS`` env steps, the same sampler seed, median
-pruner and objective (the final deterministic evaluation return). Every trial trains on
-``TUNE_SEED``, which experiments/minitaur_walk.py never reports (its seeds are 0-4), so the
-tuned variant there is judged on seeds the tune never saw.
+same effort: ``TRIALS`` finished trials of ``STEPS`` env steps on each of the same training
+seeds (the spaces' ``train_seeds``, 100 and 101), the same sampler seed, median pruner and
+objective: the mean over the training seeds of the final deterministic evaluation return
+(rl_control/training/tune_objective.py: the seeds run one after the other, and the pruner reads
+that mean during the last seed's run). experiments/minitaur_walk.py never reports the training
+seeds (its seeds are 0-4), so the tuned variant there is judged on seeds the tune never saw.
 
-Resumable: a study folder (runs/tune/minitaur_tg_<algo>, SQLite) continues where it stopped.
+Resumable: a study folder (``study_dir(algo)``, SQLite) continues where it stopped.
 After the studies, each study's ``summary.md`` is copied to
 experiments/results/minitaur_tune_<algo>.md and its ``best_config.yaml`` (whose first line
 names the study) to config/train/<algo>_minitaur_tg_tuned.yaml, which minitaur_walk.py's
 ``tuned`` variant reads.
 
-The committed studies (tables and tuned configs) ran on the tune as it was before commits
-ccf5642 and 4ce7d3d: evaluations were reported at their own env steps (which differ with
-``n_steps``) and at step 0, so the median pruner stopped no trial early in either study: both
-ran all 16 trials for all 20k steps, the same effort. The one step all trials shared was the
-last, where five TRPO trials whose final return fell below the median were marked pruned after
-their whole run (none of PPO's: the untrained policy's step-0 return, above PPO's median,
-counted as their best); a trial below the median is never the best, so the choice is the same.
-A rerun prunes early, and so draws other later trials.
+The first studies (runs/tune/minitaur_tg_<algo>: 16 trials x 20k steps on seed 100 alone; their
+tables and tuned configs are in git before this objective) ran on the tune as it was before
+commits ccf5642 and 4ce7d3d: evaluations were reported at their own env steps (which differ
+with ``n_steps``) and at step 0, so the median pruner stopped no trial early in either study.
+Selecting on one seed suited PPO's pick to that seed (1/5 seeds of minitaur_walk past the
+generator); the studies here (``study_dir``) use the fixed pruner and two seeds.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_tune.py        # both studies
     python experiments/minitaur_tune.py --copy-only     # copy finished studies' files only
@@ -41,12 +41,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ALGOS = ("ppo", "trpo")
-TRIALS = 16
-STEPS = 20_000
-#: the training seed of every trial: outside minitaur_walk.py's reported seeds 0-4
-TUNE_SEED = 100
+TRIALS = 8
+STEPS = 15_000
 #: study folders, relative to the repository root (the summaries name them)
 STUDY_DIR = Path("runs/tune")
+
+
+def study_dir(algo: str) -> Path:
+    """``algo``'s study folder, relative to the root: the 2-seed objective's, not the first's."""
+    return STUDY_DIR / f"minitaur_tg_{algo}_2seeds"
 
 
 def base_config(algo: str) -> Path:
@@ -71,13 +74,13 @@ def run_study(algo: str, trials: int, steps: int) -> dict:
     from rl_control.training.config import load_config
     from rl_control.training.tune import load_space, tune
 
-    config = load_config(base_config(algo), {"total_steps": steps, "seed": TUNE_SEED}, [])
-    return tune(config, load_space(space_file(algo)), STUDY_DIR / f"minitaur_tg_{algo}", trials)
+    config = load_config(base_config(algo), {"total_steps": steps}, [])
+    return tune(config, load_space(space_file(algo)), study_dir(algo), trials)
 
 
 def copy_results(algo: str) -> None:
     """The study's summary and best config to their committed places (byte for byte)."""
-    out = ROOT / STUDY_DIR / f"minitaur_tg_{algo}"
+    out = ROOT / study_dir(algo)
     files = {"summary.md": summary_file(algo), "best_config.yaml": tuned_config(algo)}
     for name, dest in files.items():
         if not (out / name).is_file():

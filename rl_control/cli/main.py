@@ -127,7 +127,8 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--out", help="study folder (default runs/tune_<CONFIG name>); the same "
                       "command on it again continues the study")  # fmt: skip
     tune.add_argument("--steps", type=int, dest="total_steps", help="env steps per trial")
-    tune.add_argument("--seed", type=int, help="training seed of every trial")
+    tune.add_argument("--seed", type=int, help="training seed of every trial (a space's "
+                      "train_seeds: several, the objective their mean)")  # fmt: skip
     tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                       help="fixed override for every trial, as in train")  # fmt: skip
 
@@ -330,8 +331,13 @@ def _tune(args: argparse.Namespace) -> int:
 
     overrides = {"total_steps": args.total_steps, "seed": args.seed}
     config = load_config(args.config, overrides, args.sets)
+    space = load_space(args.space)
+    if args.seed is not None and space.train_seeds is not None:
+        seeds = list(space.train_seeds)
+        raise ValueError(f"--seed {args.seed} and {args.space}'s train_seeds {seeds} both "
+                         "set the training seeds: drop one")  # fmt: skip
     out = args.out or str(Path("runs") / f"tune_{Path(args.config).stem}")
-    result = tune(config, load_space(args.space), out, args.trials)
+    result = tune(config, space, out, args.trials)
     best = "none completed" if result["best_value"] is None else (
         f"best return {result['best_value']:.6g} with {result['best_params']}")  # fmt: skip
     print(f"tune {out}: {result['trials']} trials finished, {best}; see {out}/summary.md")

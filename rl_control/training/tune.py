@@ -3,6 +3,7 @@
 A search space file (YAML) names config keys in ``--set`` syntax and their ranges::
 
     eval_episodes: 5          # objective: final deterministic eval return, mean over these
+    train_seeds: [100, 101]   # optional: train every trial once per seed, mean of their returns
     sampler_seed: 0           # seeds Optuna's TPE sampler
     eval_every: 10000         # intermediate evaluations (0: none), what a pruner reads
     pruner: median            # or none: stop a trial below the median of the earlier ones
@@ -14,12 +15,16 @@ A search space file (YAML) names config keys in ``--set`` syntax and their range
 
 Every trial is a run folder ``OUT/trials/trial_<n>`` trained with ``Runner`` on the config
 plus the trial's values; its objective is the run's final evaluation (``eval_episodes``
-episodes from the fixed seeds ``seed + 10000 + i``, the same for every trial). The study
+episodes from the fixed seeds ``seed + 10000 + i``, the same for every trial). With
+``train_seeds`` (instead of the config's one ``seed``) a trial trains once per seed, one after
+the other, in ``trial_<n>/seed_<s>``, and its objective is the mean of their final returns
+(rl_control/training/tune_objective.py, which also says what the pruner then reads). The study
 lives in ``OUT/study.db`` (SQLite): running the same command again continues it up to
 ``--trials`` finished trials; a trial cut by a stop is marked failed and its values are tried
 again first. ``OUT/summary.md`` (best values, a table of trials) and ``OUT/best_config.yaml``
 are rewritten atomically after every trial. With ``pruner: median`` a trial whose
-intermediate return falls below the median of the earlier trials' at the same env step stops
+intermediate return (with several seeds: the mean over seeds, reported during the last
+seed's run) falls below the median of the earlier trials' at the same env step stops
 there (Optuna's MedianPruner, after 2 finished trials). The step-0 evaluation (the untrained
 policy, alike in every trial) is not reported: the pruner judges a trial by its best value so
 far, which that one would set for every trial whose returns then fall.
@@ -42,10 +47,11 @@ from typing import Any
 from rl_control.training.config import TrainConfig, apply_set
 from rl_control.training.evaluation import EVAL_SEED_OFFSET
 from rl_control.training.io import atomic_write_text, read_yaml
+from rl_control.training.tune_objective import objective, train_seeds, trial_config
 
 STUDY = "rl_control_tune"
 _ENTRY_KEYS = {"low", "high", "log", "step", "choices"}
-_FILE_KEYS = {"eval_episodes", "sampler_seed", "eval_every", "pruner", "params"}
+_FILE_KEYS = {"eval_episodes", "sampler_seed", "eval_every", "pruner", "params", "train_seeds"}
 PRUNERS = ("none", "median")
 #: config keys a search may not set: they define the study, not a trial
 _FIXED = {"seed", "run_dir", "total_steps", "eval_episodes", "algo", "task", "label"}
@@ -82,6 +88,8 @@ class SearchSpace:
     sampler_seed: int = 0
     eval_every: int = 0
     pruner: str = "none"
+    #: training seeds of every trial (None: the config's seed); the objective is their mean
+    train_seeds: tuple[int, ...] | None = None
 
 
 def _param(key: str, entry: Any, where: str) -> Param:
@@ -124,7 +132,10 @@ def load_space(path: str | os.PathLike[str]) -> SearchSpace:
     if not data["params"]:
         raise ValueError(f"{path}: params is empty: nothing to search")
     params = tuple(_param(str(k), v, str(path)) for k, v in data["params"].items())
-    space = SearchSpace(params, **{k: data[k] for k in _FILE_KEYS - {"params"} if k in data})
+    fields = {k: data[k] for k in _FILE_KEYS - {"params", "train_seeds"} if k in data}
+    if "train_seeds" in data:
+        fields["train_seeds"] = _seeds(data["train_seeds"], str(path))
+    space = SearchSpace(params, **fields)
     if space.pruner not in PRUNERS:
         raise ValueError(f"{path}: pruner must be one of {PRUNERS}, got {space.pruner!r}")
     for name, least in (("eval_episodes", 1), ("sampler_seed", 0), ("eval_every", 0)):
@@ -134,15 +145,19 @@ def load_space(path: str | os.PathLike[str]) -> SearchSpace:
     return space
 
 
-def trial_config(
-    base: TrainConfig, values: dict[str, Any], run_dir: Path, eval_every: int = 0
-) -> TrainConfig:
-    """``base`` with ``values`` applied as ``--set`` overrides and the trial's folder."""
-    data = base.to_dict()
-    for key, value in values.items():
-        apply_set(data, f"{key}={json.dumps(value)}")  # JSON is YAML: values round-trip
-    data.update(run_dir=str(run_dir), eval_every=eval_every)
-    return TrainConfig.from_dict(data, "tune trial")
+def _seeds(seeds: Any, where: str) -> tuple[int, ...]:
+    """``train_seeds``: a non-empty list of distinct integers >= 0."""
+    ints = isinstance(seeds, list) and all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    )
+    if not ints or not seeds:
+        raise ValueError(f"{where}: train_seeds must be a non-empty list of integers >= 0, "
+                         f"got {seeds!r}")  # fmt: skip
+    if len(set(seeds)) < len(seeds):
+        twice = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise ValueError(f"{where}: train_seeds lists {twice} more than once: a seed twice "
+                         "would count twice in the mean")  # fmt: skip
+    return tuple(seeds)
 
 
 @contextmanager
@@ -173,6 +188,15 @@ def _check(base: TrainConfig, space: SearchSpace, out: Path) -> None:
     except ValueError as err:
         raise ValueError(f"search space: {err}") from None
     envs.close()
+
+
+def _same_seeds(study: Any, seeds: tuple[int, ...], out: Path) -> None:
+    """A study continues on the training seeds it started with: its objective is their mean."""
+    before = study.user_attrs.get("train_seeds")
+    if before is not None and tuple(before) != seeds:
+        raise ValueError(f"{out / 'study.db'} was tuned on training seeds {before}, not "
+                         f"{list(seeds)}: use another --out")  # fmt: skip
+    study.set_user_attr("train_seeds", list(seeds))
 
 
 def _requeue_interrupted(study: Any) -> None:
@@ -216,9 +240,10 @@ def tune(
         if study.direction != optuna.study.StudyDirection.MAXIMIZE:
             raise ValueError(f"{out / 'study.db'} holds a study that does not maximise; "
                              "a tune maximises the return: use another --out")  # fmt: skip
+        _same_seeds(study, train_seeds(base, space), out)
         _requeue_interrupted(study)
         while (done := len(_finished(study))) < trials:
-            study.optimize(lambda t: _objective(t, base, space, out), n_trials=1)
+            study.optimize(lambda t: objective(t, base, space, out), n_trials=1)
             best = write_summary(study, config, space, out, trials)
             shown = "none yet" if best is None else f"{best.value:.6g} (trial {best.number})"
             print(f"tune: {done + 1}/{trials} trials finished, best return {shown}", flush=True)
@@ -234,46 +259,6 @@ def _finished(study: Any) -> list[Any]:
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
 
 
-def _objective(trial: Any, base: TrainConfig, space: SearchSpace, out: Path) -> float:
-    import optuna
-
-    from rl_control.training.runner import Runner
-
-    values = {p.key: p.suggest(trial) for p in space.params}
-    run_dir = out / "trials" / f"trial_{trial.number:04d}"
-    trial.set_user_attr("run_dir", str(run_dir.relative_to(out)))
-
-    reported: set[int] = set()
-
-    def report(env_steps: int, result: Any) -> None:
-        if env_steps == 0:
-            # the untrained policy, alike in every trial; Optuna's MedianPruner judges a trial
-            # by its best value so far, so this one would shield every trial that falls below it
-            return
-        # an evaluation comes at the first update at or after a multiple of eval_every, which
-        # depends on the trial's n_steps; the pruner compares trials at equal steps, so it is
-        # reported at that multiple (at its own step if the multiple is taken: the last one)
-        step = env_steps - env_steps % space.eval_every if space.eval_every else env_steps
-        step = env_steps if step in reported else step
-        reported.add(step)
-        trial.report(result.mean, step)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"return {result.mean:.6g} at env step {env_steps}")
-
-    config = trial_config(base, values, run_dir, space.eval_every)
-    try:
-        summary = Runner(config, tensorboard=False, on_eval=report).train()
-    except KeyboardInterrupt:
-        trial.set_user_attr("interrupted", True)  # the next tune tries these values again
-        raise
-    except ValueError as err:
-        if not str(err).startswith("non-finite"):
-            raise
-        trial.set_user_attr("diverged", str(err))  # a legitimate outcome of a search
-        raise optuna.TrialPruned(str(err)) from None
-    return float(summary["eval_return_mean"])
-
-
 def write_summary(
     study: Any, config: TrainConfig, space: SearchSpace, out: Path, trials: int
 ) -> Any:
@@ -283,17 +268,33 @@ def write_summary(
 
     rows = study.get_trials(deepcopy=False)
     keys = sorted({k for t in rows for k in t.params})
-    lines = [f"# rl-control tune: study `{STUDY}` in `{out}`", "",
-             f"{len(_finished(study))} of {trials} trials finished; objective: final "
-             f"deterministic evaluation return, {space.eval_episodes} episodes from seed "
-             f"{config.seed + EVAL_SEED_OFFSET}.", ""]  # fmt: skip
+    seeds = train_seeds(config, space)
+    several = len(seeds) > 1
+    if several:
+        goal = (
+            f"the mean over training seeds {list(seeds)} of the final deterministic "
+            f"evaluation return ({space.eval_episodes} episodes from the training seed + "
+            f"{EVAL_SEED_OFFSET} each); a pruned trial shows that mean where it stopped"
+        )
+    else:
+        goal = (
+            f"final deterministic evaluation return, training seed {seeds[0]}, "
+            f"{space.eval_episodes} episodes from seed {seeds[0] + EVAL_SEED_OFFSET}"
+        )
+    lines = [
+        f"# rl-control tune: study `{STUDY}` in `{out}`",
+        "",
+        f"{len(_finished(study))} of {trials} trials finished; objective: {goal}.",
+        "",
+    ]
     best = None
     if any(t.state.name == "COMPLETE" for t in rows):
         best = study.best_trial
         lines += [f"Best: trial {best.number}, return {best.value:.6g}, run folder "
                   f"`{best.user_attrs.get('run_dir')}`", ""]  # fmt: skip
         lines += [f"- `{k}`: {json.dumps(v)}" for k, v in best.params.items()] + [""]
-    header = ["trial", "state", "return", *(f"`{k}`" for k in keys), "run folder"]
+    by_seed = [f"return, seed {s}" for s in seeds] if several else []
+    header = ["trial", "state", "return", *by_seed, *(f"`{k}`" for k in keys), "run folder"]
     lines += ["| " + " | ".join(header) + " |", "| --- " * len(header) + "|"]
     for t in rows:
         value = "" if t.value is None else f"{t.value:.6g}"
@@ -301,6 +302,9 @@ def write_summary(
             step = max(t.intermediate_values)
             value = f"{t.intermediate_values[step]:.6g} at step {step}"
         cells = [str(t.number), t.state.name.lower(), value]
+        if several:  # a seed not trained (pruned or cut before it) stays empty
+            got = t.user_attrs.get("seed_returns", {})
+            cells += [f"{got[str(s)]:.6g}" if str(s) in got else "" for s in seeds]
         cells += [json.dumps(t.params[k]) if k in t.params else "" for k in keys]
         lines.append("| " + " | ".join(cells + [t.user_attrs.get("run_dir", "")]) + " |")
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
@@ -308,8 +312,14 @@ def write_summary(
         data = config.to_dict()
         for key, value in best.params.items():
             apply_set(data, f"{key}={json.dumps(value)}")
-        data.update(run_dir=None)
+        data.update(run_dir=None, seed=seeds[0])
+        got = (
+            f"mean final eval return {best.value:.6g} over training seeds {list(seeds)}; "
+            "seed: the first"
+            if several
+            else f"final eval return {best.value:.6g}"
+        )
         head = (f"# best of rl-control tune study {STUDY!r} in {out} (trial {best.number} of "
-                f"{len(rows)}, final eval return {best.value:.6g})\n")  # fmt: skip
+                f"{len(rows)}, {got})\n")  # fmt: skip
         atomic_write_text(out / "best_config.yaml", head + yaml.safe_dump(data, sort_keys=False))
     return best

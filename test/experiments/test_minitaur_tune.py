@@ -4,15 +4,18 @@ configs are their base configs with only the searched keys changed, inside the s
 import pytest
 
 from experiments import minitaur_tune as mt
+from experiments import minitaur_walk as mw
 from rl_control.training.config import load_config
 from rl_control.training.tune import load_space
 
 
 def test_the_two_search_spaces_have_the_same_shape_and_settings():
     ppo, trpo = (load_space(mt.space_file(a)) for a in mt.ALGOS)
-    for field in ("eval_episodes", "sampler_seed", "eval_every", "pruner"):
+    for field in ("eval_episodes", "sampler_seed", "eval_every", "pruner", "train_seeds"):
         assert getattr(ppo, field) == getattr(trpo, field), field
     assert ppo.pruner == "median" and len(ppo.params) == len(trpo.params)
+    # several training seeds, none of them one minitaur_walk.py reports
+    assert len(ppo.train_seeds) >= 2 and not set(ppo.train_seeds) & set(mw.FULL.seeds)
     shared = {p.key for p in ppo.params} & {p.key for p in trpo.params}
     assert shared == {"algo.gamma", "algo.gae_lambda", "algo.init_log_std", "algo.n_steps"}
     for a, b in zip(ppo.params, trpo.params, strict=True):
@@ -36,7 +39,10 @@ def test_a_tuned_config_changes_only_the_searched_keys_within_the_space(algo):
     assert {k: v for k, v in tuned.items() if k not in rest} == {
         k: v for k, v in base.items() if k not in rest
     }  # fmt: skip
-    assert (tuned["seed"], tuned["total_steps"]) == (mt.TUNE_SEED, mt.STEPS)
+    assert (tuned["seed"], tuned["total_steps"]) == (space.train_seeds[0], mt.STEPS)
+    head = mt.tuned_config(algo).read_text().splitlines()[0]
+    assert f"in {mt.study_dir(algo)} (trial " in head
+    assert f"over training seeds {list(space.train_seeds)}" in head
 
 
 def test_unknown_algorithms_are_refused():

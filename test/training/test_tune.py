@@ -172,3 +172,96 @@ def test_trials_of_different_n_steps_are_pruned_at_the_same_grid_points(tmp_path
     assert sorted(trials[0].intermediate_values) == [128, 256, 384]
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert set(trials[2].intermediate_values) < {128, 256}
+
+
+def _eval_returns(run_dir) -> dict[int, float]:
+    """A run folder's evaluations after step 0, read back from its metrics.csv."""
+    import csv
+
+    with open(run_dir / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["eval_return_mean"]]
+    return {int(r["env_steps"]): float(r["eval_return_mean"]) for r in rows[1:]}
+
+
+def _seeded_study(tmp_path, name: str, seeds: str, point: dict):
+    """One trial of ``point`` over 384 steps, evaluated every 128, with ``seeds`` (a
+    ``train_seeds`` line or none); returns the study folder."""
+    out = tmp_path / name
+    text = (f"eval_episodes: 1\neval_every: 128\npruner: median\n{seeds}params:\n"
+            "  algo.learning_rate: {choices: [3.0e-3, 1.0e-8]}\n")  # fmt: skip
+    config = TrainConfig(**{**_config().to_dict(), "total_steps": 384, "seed": 7})
+    out.mkdir()
+    study = optuna.create_study(
+        study_name=STUDY, storage=f"sqlite:///{out / 'study.db'}", direction="maximize"
+    )
+    study.enqueue_trial(point)
+    tune(config, load_space(_space(tmp_path, text)), out, trials=1)
+    return out
+
+
+def test_a_multi_seed_trial_reports_the_mean_over_its_seeds(tmp_path):
+    point = {"algo.learning_rate": 3.0e-3}
+    out = _seeded_study(tmp_path, "two", "train_seeds: [4, 9]\n", point)
+    (trial,) = _study(out).trials
+    folder = out / "trials" / "trial_0000"
+    runs = [_eval_returns(folder / f"seed_{s}") for s in (4, 9)]
+    assert runs[0] != runs[1]  # the seeds train differently, so the mean is not either one
+    assert trial.value == pytest.approx((runs[0][384] + runs[1][384]) / 2)
+    assert trial.intermediate_values == pytest.approx(
+        {step: (runs[0][step] + runs[1][step]) / 2 for step in (128, 256, 384)}
+    )
+    assert trial.user_attrs["seed_returns"] == pytest.approx(
+        {"4": runs[0][384], "9": runs[1][384]}
+    )
+    assert read_yaml(folder / "seed_9" / "config.yaml")["seed"] == 9
+    summary = (out / "summary.md").read_text()
+    assert "the mean over training seeds [4, 9]" in summary
+    assert "| return, seed 4 | return, seed 9 |" in summary
+    assert (
+        f"| 0 | complete | {trial.value:.6g} | {runs[0][384]:.6g} | {runs[1][384]:.6g} |"
+        in summary
+    )
+    head = (out / "best_config.yaml").read_text().splitlines()[0]
+    assert (
+        "over training seeds [4, 9]" in head and read_yaml(out / "best_config.yaml")["seed"] == 4
+    )
+
+
+def test_a_one_seed_list_trains_as_the_config_seed_does(tmp_path):
+    point = {"algo.learning_rate": 3.0e-3}
+    listed = _study(_seeded_study(tmp_path, "listed", "train_seeds: [7]\n", point)).trials[0]
+    plain = _study(_seeded_study(tmp_path, "plain", "", point)).trials[0]
+    assert (listed.value, listed.intermediate_values) == (plain.value, plain.intermediate_values)
+    assert (tmp_path / "listed" / "trials" / "trial_0000" / "checkpoint.pt").is_file()
+    assert (
+        "training seed 7, 1 episodes from seed 10007"
+        in (tmp_path / "listed" / "summary.md").read_text()
+    )
+    other = _study(_seeded_study(tmp_path, "other", "train_seeds: [8]\n", point)).trials[0]
+    assert other.value != plain.value  # the list's seed is the one trained on
+
+
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [("[]", "non-empty list"), ("[3, -1]", "integers >= 0"), ("3", "non-empty list"),
+     ("[1, true]", "integers >= 0"), ("[5, 2, 5]", r"lists \[5\] more than once")],
+)  # fmt: skip
+def test_bad_train_seeds_are_refused_when_the_space_is_read(tmp_path, seeds, message):
+    path = _space(tmp_path, f"train_seeds: {seeds}\n" + SPACE)
+    with pytest.raises(ValueError, match=f"space.yaml: train_seeds .*{message}"):
+        load_space(path)
+
+
+def test_a_study_continues_only_on_its_own_training_seeds(tmp_path):
+    out = _seeded_study(tmp_path, "tune", "train_seeds: [4]\n", {"algo.learning_rate": 1.0e-8})
+    text = "train_seeds: [4, 9]\n" + SPACE
+    with pytest.raises(ValueError, match=r"tuned on training seeds \[4\], not \[4, 9\]"):
+        tune(_config(), load_space(_space(tmp_path, text)), out, trials=2)
+
+
+def test_the_cli_refuses_a_seed_beside_the_space_s_train_seeds(tmp_path, capsys):
+    space = _space(tmp_path, "train_seeds: [1, 2]\n" + SPACE)
+    args = ["tune", str(CONFIG), "--space", str(space), "--trials", "1", "--seed", "3",
+            "--out", str(tmp_path / "tune")]  # fmt: skip
+    assert main(args) == 2
+    assert "--seed 3 and" in capsys.readouterr().err and not (tmp_path / "tune").exists()
