@@ -11,7 +11,7 @@ from rl_control.ros.monitor.state import GraphMonitor
 
 
 def _check(
-    period: float, window: float, duration: float, nice: int = 0, pose_period: float = 0.1
+    period: float, window: float, duration: float, nice: int, pose_period: float
 ) -> None:
     for name, value in (("period", period), ("window", window)):
         if value <= 0:
@@ -26,7 +26,7 @@ def _check(
 
 def run_monitor(
     tui: bool, host: str, port: int, period: float, window: float, duration: float,
-    light: bool = False, nice: int = 0, pose_period: float = 0.1,
+    light: bool, nice: int, pose_period: float,
 ) -> int:  # fmt: skip
     """Watch the graph until Ctrl-C or ``duration`` s, ``nice`` steps below the caller's
     CPU priority; returns the exit status."""
