@@ -10,9 +10,7 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.monitor.state import GraphMonitor
 
 
-def _check(
-    period: float, window: float, duration: float, nice: int, pose_period: float
-) -> None:
+def _check(period: float, window: float, duration: float, nice: int, pose_period: float) -> None:
     for name, value in (("period", period), ("window", window)):
         if value <= 0:
             raise SystemExit(f"rl-control monitor: --{name} must be > 0, got {value}")
