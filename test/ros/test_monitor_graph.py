@@ -87,7 +87,7 @@ def test_monitor_watches_a_training_graph(tmp_path: Path) -> None:
         code = launch.finish(timeout=240)
     assert code == 0, launch.output()
     text = "\n".join(tui.lines)
-    rates = [float(m[1]) for m in re.finditer(r"^/joint_states +([\d.]+) ", text, re.M)]
+    rates = [float(m[1]) for m in re.finditer(r"^/joint_states +~?([\d.]+) ", text, re.M)]
     assert max(rates) > 0, text[-3000:]  # the lock-step bridge's joint states, counted
     assert re.search(r"^/robot_description +[\d.]+ +1 ", text, re.M), text[-3000:]  # latched
     assert re.search(r"^  env_steps +\d+", text, re.M), text[-3000:]  # training_stats

@@ -251,7 +251,10 @@ def test_two_rigs_under_worker_namespaces_stay_apart(
         # rig 0 takes worker_0's actions
         while not any(m.startswith("active") for m in modes[0]) or not modes[1]:
             assert time.monotonic() < end, f"rig 0 not active: {modes[0][-3:]} {modes[1][-3:]}"
-            pub.publish(Action(action=[100.0, -100.0]))
+            # zero effort: full-scale torques spin the light leg to its velocity limit within a
+            # few periods, and on a loaded machine the bridge's overspeed fault came before
+            # any 'active' diagnostic did (a CI flake); the test is about routing, not effort
+            pub.publish(Action(action=[0.0, 0.0]))
             _spin_until(node, lambda: False, 0.02)
         _spin_until(node, lambda: False, 0.5)
         assert relayed[0] and relayed[1] and commands[1]  # both rigs run, each its own bridge
