@@ -44,10 +44,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rl_control.training.config import TrainConfig, apply_set
+from rl_control.training.config import TrainConfig
 from rl_control.training.evaluation import EVAL_SEED_OFFSET
 from rl_control.training.io import atomic_write_text, read_yaml
-from rl_control.training.tune_objective import objective, train_seeds, trial_config
+from rl_control.training.tune_objective import (
+    objective,
+    train_seeds,
+    trial_config,
+    with_values,
+)
 
 STUDY = "rl_control_tune"
 _ENTRY_KEYS = {"low", "high", "log", "step", "choices"}
@@ -309,9 +314,7 @@ def write_summary(
         lines.append("| " + " | ".join(cells + [t.user_attrs.get("run_dir", "")]) + " |")
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     if best is not None:
-        data = config.to_dict()
-        for key, value in best.params.items():
-            apply_set(data, f"{key}={json.dumps(value)}")
+        data = with_values(config.to_dict(), best.params)
         data.update(run_dir=None, seed=seeds[0])
         got = (
             f"mean final eval return {best.value:.6g} over training seeds {list(seeds)}; "

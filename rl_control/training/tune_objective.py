@@ -32,13 +32,18 @@ def trial_config(
 ) -> TrainConfig:  # fmt: skip
     """``base`` with ``values`` applied as ``--set`` overrides, the trial's folder and (when
     given) its training seed."""
-    data = base.to_dict()
-    for key, value in values.items():
-        apply_set(data, f"{key}={json.dumps(value)}")  # JSON is YAML: values round-trip
+    data = with_values(base.to_dict(), values)
     data.update(run_dir=str(run_dir), eval_every=eval_every)
     if seed is not None:
         data.update(seed=seed)
     return TrainConfig.from_dict(data, "tune trial")
+
+
+def with_values(data: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a config dict, changed in place) with ``values`` applied as ``--set``."""
+    for key, value in values.items():
+        apply_set(data, f"{key}={json.dumps(value)}")  # JSON is YAML: values round-trip
+    return data
 
 
 def train_seeds(base: TrainConfig, space: SearchSpace) -> tuple[int, ...]:
