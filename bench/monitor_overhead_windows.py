@@ -184,7 +184,7 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
                     [sys.executable, "-m", "rl_control.cli.main", *monitor_cmd], env
                 )
                 if args.page:
-                    page.enter_context(_page(port))
+                    page.enter_context(open_page(port))
             wait(args.settle)
             cpu_s = -_cpu_s(monitor.pid) if monitor else 0.0
             start = time.monotonic()
@@ -208,21 +208,6 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
         graph.terminate()
         graph.wait(60)
     return windows
-
-
-@contextlib.contextmanager
-def _page(port: int, timeout: float = 10.0):
-    """A page open on the monitor's viser server (which may still be binding its port)."""
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            with open_page(port) as received:
-                yield received
-            return
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.1)
 
 
 def main() -> None:

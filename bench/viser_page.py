@@ -10,6 +10,7 @@ the rendering's own cost stays out of the measurement.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,16 +27,25 @@ def _camera_message() -> bytes:
 
 
 @contextmanager
-def open_page(port: int, host: str = "127.0.0.1") -> Iterator[list[int]]:
-    """Connect a page to the viser server at ``port``; yields a one-item list counting the
-    bytes received so far. Closed on leaving."""
+def open_page(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[list[int]]:
+    """Connect a page to the viser server at ``port``, retrying for ``timeout`` s while the
+    server is still binding its port; yields a one-item list counting the bytes received so
+    far. Closed on leaving."""
     import viser
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     received = [0]
-    ws = connect(f"ws://{host}:{port}", subprotocols=[f"viser-v{viser.__version__}"],
-                 max_size=None)  # fmt: skip
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            ws = connect(f"ws://{host}:{port}", subprotocols=[f"viser-v{viser.__version__}"],
+                         max_size=None)  # fmt: skip
+            break
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.1)
     ws.send(_camera_message())
 
     def read() -> None:
