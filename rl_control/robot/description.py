@@ -1,7 +1,9 @@
 """A PyBullet robot's URDF (robot_description) and its joint positions in URDF names.
 
 A robot loaded from a URDF (``BulletEnv.urdf_file``, e.g. pybullet_data's Minitaur) gives
-that file, with relative mesh paths made absolute ``file://`` URIs so rviz finds them. A
+that file, with relative mesh paths made absolute ``file://`` URIs so rviz finds them, and
+its XML declaration made ``version="1.0"`` (Minitaur's says ``0.0``, which libxml2, and so
+yourdfpy and the monitor's page, refuse). A
 body built with ``createMultiBody`` (cart-pole, 2R leg) is exported from PyBullet's own
 joint and inertia data, so the description cannot drift from the simulated robot: joint
 origin = parent's inertial frame · joint frame (PyBullet keeps joint frames relative to the
@@ -28,6 +30,7 @@ _TYPES = {pybullet.JOINT_REVOLUTE: "revolute", pybullet.JOINT_PRISMATIC: "prisma
           pybullet.JOINT_FIXED: "fixed", pybullet.JOINT_PLANAR: "planar",
           pybullet.JOINT_SPHERICAL: "floating"}  # fmt: skip
 _MESH = re.compile(r'(<mesh\s[^>]*filename\s*=\s*)(["\'])(.*?)\2')
+_DECLARATION = re.compile(r"^\s*<\?xml\s[^>]*\?>")
 
 
 def _f(values: Sequence[float]) -> str:
@@ -138,7 +141,8 @@ def robot_description(env: BulletEnv, robot_names: Sequence[str]) -> str:
         import pybullet_data
 
         path = Path(pybullet_data.getDataPath()) / env.urdf_file
-        return absolute_meshes(path.read_text(), path.parent)
+        text = _DECLARATION.sub('<?xml version="1.0"?>', path.read_text(), count=1)
+        return absolute_meshes(text, path.parent)
     return export_body(cid, body, robot_names, type(env).__name__, env.joint_damping())
 
 

@@ -6,21 +6,22 @@ env steps, uPlot) with the latest statistics, and the topic table with rates and
 publishers. viser serves the page and pushes changes over a websocket; :meth:`WebView.update`
 sends only what changed since the last call.
 
-Posing the robot is the view's largest cost (yourdfpy's forward kinematics and a message per
-joint frame, a few ms per update), so it is done only while a page is open, at most every
-``pose_period`` s (default 0.1: 10 Hz, `--pose-period`): with no client the joints, base and
-plan are kept in the monitor's state and drawn when one connects (viser then sends the
-scene as it stands; the next update poses it).
+Posing the robot is the view's largest cost (a message per moved joint frame:
+:class:`~rl_control.ros.monitor.robot_scene.RobotScene` sends only those), so it is done only
+while a page is open, at most every ``pose_period`` s (default 0.1: 10 Hz, `--pose-period`):
+with no client the joints, base and plan are kept in the monitor's state and drawn when one
+connects (viser then sends the scene as it stands; the next update poses it). The plan is
+one line-segments node whose points are replaced while its length stays the same.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from rl_control.ros.monitor.robot_scene import RobotScene
 from rl_control.ros.monitor.state import GraphMonitor
 from rl_control.ros.monitor.tui import SAMPLED_NOTE, rate_text, stats_text, unwatched_note
 
@@ -67,7 +68,8 @@ class WebView:
         self.server.initial_camera.position = (0.0, -2.2, 1.2)
         self.server.initial_camera.look_at = (0.0, 0.0, 0.3)
         self.base = self.server.scene.add_frame("/robot", show_axes=False)
-        self.urdf = None
+        self.urdf: RobotScene | None = None
+        self.plan = None  # the plan's line segments, once there is a plan
         self._description, self._version, self._table_at = "", -1, -1e9
         self._curve_len = -1
         self._posed, self._posed_at = -1, -1e9  # the state version last posed, and when
@@ -107,27 +109,28 @@ class WebView:
             self.table.content = markdown_table(self.monitor)
 
     def _load_robot(self, description: str) -> None:
-        import yourdfpy
-        from viser.extras import ViserUrdf
-
         self._description = description
-        model = yourdfpy.URDF.load(io.StringIO(description), build_collision_scene_graph=False,
-                                   load_collision_meshes=False)  # fmt: skip
-        self.urdf = ViserUrdf(self.server, model, root_node_name="/robot")
-        names = self.urdf.get_actuated_joint_names()
-        self.status.content = f"**robot**: `{model.robot.name}`, {len(names)} moving joints"
+        if self.urdf is not None:
+            self.urdf.remove()
+        self.urdf = RobotScene(self.server.scene, description, root="/robot")
+        name, count = self.urdf.model.robot.name, len(self.urdf.joint_names)
+        self.status.content = f"**robot**: `{name}`, {count} moving joints"
 
     def _pose(self) -> None:
         state = self.monitor.state
         if self.urdf is not None:
-            names = self.urdf.get_actuated_joint_names()
-            self.urdf.update_cfg(np.array([state.joints.get(n, 0.0) for n in names]))
+            self.urdf.pose(state.joints)
         if state.base is not None:
             self.base.position, self.base.wxyz = state.base
         if len(state.plan) >= 2:
             points = np.asarray(state.plan, np.float32)
             segments = np.stack([points[:-1], points[1:]], axis=1)
-            self.server.scene.add_line_segments("/plan", segments, colors=(255, 80, 0))
+            if self.plan is not None and self.plan.points.shape == segments.shape:
+                self.plan.points = segments
+            else:
+                self.plan = self.server.scene.add_line_segments(
+                    "/plan", segments, colors=(255, 80, 0)
+                )
 
     def close(self) -> None:
         self.server.stop()
