@@ -1,16 +1,7 @@
 """The SB3 comparison reports speed and return of the same runs, mean ± std over seeds."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import compare_sb3
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("compare_sb3", BENCH / "compare_sb3.py")
-compare_sb3 = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(compare_sb3)
 
 
 def test_row_summarises_the_same_runs_over_seeds() -> None:

@@ -1,19 +1,9 @@
 """The control-latency bench's bookkeeping: which joint states were answered in time, the
 latencies to the Action and to the next command, and what counts as a held rate."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import control_latency
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("control_latency", BENCH / "control_latency.py")
-control_latency = importlib.util.module_from_spec(spec)
-sys.modules["control_latency"] = control_latency  # its dataclasses look their module up
-spec.loader.exec_module(control_latency)
 
 
 def _record(answers: dict[int, float], misses: list[int]) -> object:

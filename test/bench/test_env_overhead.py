@@ -1,14 +1,6 @@
 """The env-overhead timing warms both loops up and flips their order every round."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("env_overhead", BENCH / "env_overhead.py")
-env_overhead = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(env_overhead)
+import env_overhead
 
 
 def test_best_rates_warms_up_flips_order_and_keeps_the_best_round() -> None:

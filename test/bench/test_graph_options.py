@@ -1,15 +1,7 @@
 """graph_options: per-round ratios against the in-process runner and the reference variant,
 medians over the rounds, rounds without both sides left out."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("graph_options", BENCH / "graph_options.py")
-graph_options = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(graph_options)
+import graph_options
 
 
 def test_summary_takes_ratios_within_each_round() -> None:

@@ -1,17 +1,9 @@
 """Both sides of the graph throughput benchmark are timed over the same interval."""
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
+import graph_throughput
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("graph_throughput", BENCH / "graph_throughput.py")
-graph_throughput = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(graph_throughput)
 
 
 def test_interval_starts_after_the_first_update_on_both_row_layouts() -> None:

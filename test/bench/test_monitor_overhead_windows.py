@@ -1,19 +1,11 @@
 """The windowed monitor-overhead bench's bookkeeping: rows seen as they are appended, a
 window's rate from its rows, the rotation of the arms and the interval verdict."""
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location(
-    "monitor_overhead_windows", BENCH / "monitor_overhead_windows.py"
-)
-windows = importlib.util.module_from_spec(spec)
-sys.modules["monitor_overhead_windows"] = windows  # its dataclass looks its module up
-spec.loader.exec_module(windows)
+import monitor_overhead_windows as windows
 
 
 def test_rows_are_stamped_when_first_seen_and_read_once(tmp_path: Path) -> None:

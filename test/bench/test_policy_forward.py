@@ -1,16 +1,7 @@
 """policy_forward: each timed call acts on a new step (no repeated-step shortcut is timed)."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("policy_forward", BENCH / "policy_forward.py")
-policy_forward = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(policy_forward)
+import policy_forward
 
 
 def test_every_call_computes_a_fresh_action() -> None:

@@ -1,16 +1,12 @@
 """The benchmark result writer: a README-ready markdown table, written atomically."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+import results_table
+import update_readme
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-spec = importlib.util.spec_from_file_location("results_table", BENCH / "results_table.py")
-results_table = importlib.util.module_from_spec(spec)
-sys.modules["results_table"] = results_table  # dataclasses look their module up
-spec.loader.exec_module(results_table)
+BENCH = Path(results_table.__file__).parent
 
 
 def _run() -> "results_table.RunInfo":
@@ -35,9 +31,6 @@ def test_writes_title_command_table_and_machine_line(tmp_path: Path) -> None:
 
 
 def test_update_readme_picks_the_file_up(tmp_path: Path) -> None:
-    spec2 = importlib.util.spec_from_file_location("update_readme", BENCH / "update_readme.py")
-    update_readme = importlib.util.module_from_spec(spec2)
-    spec2.loader.exec_module(update_readme)
     path = results_table.write_markdown("demo", "Demo", ["x"], [[1]], run=_run(), out_dir=tmp_path)
     readme = "<!-- results:demo -->\nold\n<!-- /results:demo -->\n"
     out = update_readme.fill(readme, {path.stem: path.read_text()})

@@ -1,19 +1,10 @@
 """The soak benchmark's arithmetic: RSS read from /proc, the least-squares slope in MB/h,
 the warm-up left out, per-label series summed into the total."""
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("soak", BENCH / "soak.py")
-soak = importlib.util.module_from_spec(spec)
-sys.modules["soak"] = soak  # its dataclasses look their module up
-spec.loader.exec_module(soak)
+import soak
 
 
 def test_slope_is_mb_per_hour_of_a_least_squares_line() -> None:

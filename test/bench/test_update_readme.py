@@ -1,14 +1,8 @@
 """The README results filler replaces only named blocks; the README holds the files."""
 
-import importlib.util
 import re
-from pathlib import Path
 
-spec = importlib.util.spec_from_file_location(
-    "update_readme", Path(__file__).resolve().parents[2] / "bench" / "update_readme.py"
-)
-update_readme = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(update_readme)
+import update_readme
 
 
 def test_fill_replaces_named_blocks_only() -> None:
