@@ -24,6 +24,7 @@ Selecting on one seed suited PPO's pick to that seed (1/5 seeds of minitaur_walk
 generator); the studies here (``study_dir``) use the fixed pruner and two seeds.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_tune.py        # both studies
+    python experiments/minitaur_tune.py --algos ppo --trials 16  # continue one to 16 trials
     python experiments/minitaur_tune.py --copy-only     # copy finished studies' files only
 """
 
@@ -93,6 +94,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--algos", default=",".join(ALGOS), help="studies to run, in order")
     parser.add_argument("--copy-only", action="store_true", help="no trials: copy the files")
+    parser.add_argument("--trials", type=int, default=TRIALS,
+                        help=f"finished trials per study (default {TRIALS}; give both studies "
+                        "the same: equal effort)")  # fmt: skip
     args = parser.parse_args(None if argv is None else list(argv))
     algos = [a for a in args.algos.split(",") if a]
     if unknown := set(algos) - set(ALGOS):
@@ -100,7 +104,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     os.chdir(ROOT)  # the study folders are named relative to the root in their summaries
     for algo in algos:
         if not args.copy_only:
-            result = run_study(algo, TRIALS, STEPS)
+            result = run_study(algo, args.trials, STEPS)
             print(f"{algo}: {result['trials']} trials, best {result['best_value']}", flush=True)
         copy_results(algo)
     return 0

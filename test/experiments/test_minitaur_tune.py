@@ -48,3 +48,16 @@ def test_a_tuned_config_changes_only_the_searched_keys_within_the_space(algo):
 def test_unknown_algorithms_are_refused():
     with pytest.raises(ValueError, match="unknown algorithm"):
         mt.main(["--algos", "sac", "--copy-only"])
+
+
+def test_every_study_is_run_to_the_same_number_of_trials(monkeypatch):
+    ran, copied = [], []
+    monkeypatch.chdir(mt.ROOT)  # main() works from the root; the test's folder comes back
+    monkeypatch.setattr(mt, "run_study", lambda algo, trials, steps: ran.append(
+        (algo, trials, steps)) or {"trials": trials, "best_value": 0.0})  # fmt: skip
+    monkeypatch.setattr(mt, "copy_results", copied.append)
+    mt.main(["--trials", "16"])
+    assert ran == [(algo, 16, mt.STEPS) for algo in mt.ALGOS] and copied == list(mt.ALGOS)
+    ran.clear()
+    mt.main(["--algos", "trpo"])
+    assert ran == [("trpo", mt.TRIALS, mt.STEPS)]
