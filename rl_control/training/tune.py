@@ -223,6 +223,19 @@ def _requeue_interrupted(study: Any) -> None:
     study.set_user_attr("retried", sorted(retried))
 
 
+def sampler(seed: int, trials_so_far: int) -> Any:
+    """Optuna's TPE sampler for a study that holds ``trials_so_far`` trials. A new study's is
+    seeded by ``seed``; a continued study's by ``seed`` and its trial count: the same seed
+    again would replay the random start-up draws the study began with (a study of 8 trials
+    continued to 16 repeated its trials 0 and 1 as trials 8 and 9)."""
+    import numpy as np
+    import optuna
+
+    if trials_so_far:
+        seed = int(np.random.SeedSequence([seed, trials_so_far]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(seed=seed)
+
+
 def tune(
     config: TrainConfig, space: SearchSpace, out: str | os.PathLike[str], trials: int
 ) -> dict[str, Any]:
@@ -238,7 +251,7 @@ def tune(
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(
             study_name=STUDY, storage=f"sqlite:///{out / 'study.db'}", load_if_exists=True,
-            direction="maximize", sampler=optuna.samplers.TPESampler(seed=space.sampler_seed),
+            direction="maximize", sampler=sampler(space.sampler_seed, 0),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
             if space.pruner == "median" else optuna.pruners.NopPruner(),
         )  # fmt: skip
@@ -246,6 +259,7 @@ def tune(
             raise ValueError(f"{out / 'study.db'} holds a study that does not maximise; "
                              "a tune maximises the return: use another --out")  # fmt: skip
         _same_seeds(study, train_seeds(base, space), out)
+        study.sampler = sampler(space.sampler_seed, len(study.trials))
         _requeue_interrupted(study)
         while (done := len(_finished(study))) < trials:
             study.optimize(lambda t: objective(t, base, space, out), n_trials=1)

@@ -56,6 +56,8 @@ def test_tune_writes_trials_and_a_summary_and_continues(tmp_path, capsys):
     trials = _study(out).trials
     assert [(t.params, t.value) for t in trials[:2]] == first  # nothing re-run
     assert len(trials) == 3 and all(t.state.name == "COMPLETE" for t in trials)
+    # the continued study draws anew: a sampler seeded as the first run was would replay it
+    assert trials[2].params not in (trials[0].params, trials[1].params)
     summary = (out / "summary.md").read_text()
     best = max(trials, key=lambda t: t.value)
     assert f"Best: trial {best.number}, return {best.value:.6g}" in summary
