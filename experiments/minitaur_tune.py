@@ -24,7 +24,7 @@ Selecting on one seed suited PPO's pick to that seed (1/5 seeds of minitaur_walk
 generator); the studies here (``study_dir``) use the fixed pruner and two seeds.
 
     OMP_NUM_THREADS=1 nice -n 19 python experiments/minitaur_tune.py        # both studies
-    python experiments/minitaur_tune.py --algos ppo --trials 16  # continue one to 16 trials
+    python experiments/minitaur_tune.py --trials 24      # continue both studies further
     python experiments/minitaur_tune.py --copy-only     # copy finished studies' files only
 """
 
@@ -42,7 +42,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 ALGOS = ("ppo", "trpo")
-TRIALS = 8
+#: 16: Optuna's TPE samples from its 11th trial on (the first 10 are random start-up draws);
+#: the studies ran 8 first, then were continued to 16 (``--trials``)
+TRIALS = 16
 STEPS = 15_000
 #: study folders, relative to the repository root (the summaries name them)
 STUDY_DIR = Path("runs/tune")
