@@ -138,7 +138,8 @@ class UrdfModel:
         """Names of the joints whose transform depends on a position (mimics excluded)."""
         return [j.name for j in self.joints if j.type in MOVING and j.mimic is None]
 
-    def _positions(self, positions: Mapping[str, float]) -> dict[str, float]:
+    def positions(self, positions: Mapping[str, float]) -> dict[str, float]:
+        """Every moving joint's position, mimic joints from their leaders (missing: 0)."""
         q = {name: float(positions.get(name, 0.0)) for name in self.moving_joints}
         for j in self.joints:
             if j.mimic is not None:
@@ -151,7 +152,7 @@ class UrdfModel:
     ) -> list[tuple[Joint, np.ndarray]]:
         """(joint, parent -> child) of the moving joints (``fixed``: of the fixed-origin ones,
         published once as static transforms); joints missing from ``positions`` are at 0."""
-        q = self._positions(positions)
+        q = self.positions(positions)
         return [
             (j, j.transform(q.get(j.name, 0.0)))
             for j in self._order
@@ -162,7 +163,7 @@ class UrdfModel:
         self, positions: Mapping[str, float], root_pose: np.ndarray | None = None
     ) -> dict[str, np.ndarray]:
         """Every link's frame in the root's parent frame (``root_pose``: root link -> world)."""
-        q = self._positions(positions)
+        q = self.positions(positions)
         poses = {self.root: np.eye(4) if root_pose is None else np.asarray(root_pose)}
         for j in self._order:
             poses[j.child] = poses[j.parent] @ j.transform(q.get(j.name, 0.0))

@@ -3,6 +3,7 @@ joints that moved are sent."""
 
 from __future__ import annotations
 
+import io
 import socket
 
 import numpy as np
@@ -41,8 +42,8 @@ def _matrix(wxyz, position) -> np.ndarray:
 
 def _link_poses(robot: RobotScene) -> dict[str, np.ndarray]:
     """Each link's pose in the robot's root frame, composed from the scene's frames."""
-    joints = {j.child: j for j in robot.model.joint_map.values()}
-    poses = {robot.model.base_link: np.eye(4)}
+    joints = {j.child: j for j in robot.model.joints}
+    poses = {robot.model.root: np.eye(4)}
 
     def pose(link: str) -> np.ndarray:
         if link not in poses:
@@ -56,16 +57,21 @@ def _link_poses(robot: RobotScene) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("task", ["soft_wall_cartpole", "minitaur", "quadruped12"])
 def test_frames_compose_to_the_urdf_forward_kinematics(server, task) -> None:
-    robot = RobotScene(server.scene, task_urdf(task), root=f"/{task}")
+    """Against yourdfpy's forward kinematics: a parser and FK independent of ours."""
+    import yourdfpy
+
+    urdf = task_urdf(task)
+    robot = RobotScene(server.scene, urdf, root=f"/{task}")
+    oracle = yourdfpy.URDF.load(io.StringIO(urdf), load_meshes=False)
+    assert robot.joint_names == tuple(oracle.actuated_joint_names)
     rng = np.random.default_rng(0)
     try:
         for _ in range(3):
             cfg = rng.uniform(-1.0, 1.0, len(robot.joint_names))
             robot.pose(dict(zip(robot.joint_names, cfg, strict=True)))
-            robot.model.update_cfg(cfg)
-            base = robot.model.base_link
+            oracle.update_cfg(cfg)
             for link, pose in _link_poses(robot).items():
-                expected = robot.model.get_transform(link, base)
+                expected = oracle.get_transform(link, oracle.base_link)
                 np.testing.assert_allclose(pose, expected, atol=1e-6, err_msg=f"{task} {link}")
     finally:
         robot.remove()

@@ -113,7 +113,7 @@ class WebView:
         if self.urdf is not None:
             self.urdf.remove()
         self.urdf = RobotScene(self.server.scene, description, root="/robot")
-        name, count = self.urdf.model.robot.name, len(self.urdf.joint_names)
+        name, count = self.urdf.model.name, len(self.urdf.joint_names)
         self.status.content = f"**robot**: `{name}`, {count} moving joints"
 
     def _pose(self) -> None:
