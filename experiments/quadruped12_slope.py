@@ -29,7 +29,7 @@ import math
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,19 +145,27 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", type=Path, help="run folders (default runs/experiments/...)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--budget", type=int, default=FULL.budget,
+        help=f"env steps per run (default {FULL.budget}); another budget is its own study, "
+        "written to quadruped12_slope_<budget/1000>k.{md,json,png}",
+    )  # fmt: skip
+    parser.add_argument(
         "--report-only", action="store_true",
         help="no runs: the table from the finished ones (rows name their seeds)",
     )  # fmt: skip
     args = parser.parse_args(None if argv is None else list(argv))
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {args.workers}")
-    plan = QUICK if args.quick else FULL
+    if args.budget < 1:
+        raise ValueError(f"--budget must be at least 1 env step, got {args.budget}")
+    plan = QUICK if args.quick else replace(FULL, budget=args.budget)
+    study = study_name(plan, args.quick)
     from results_table import start_run
 
     run = start_run(argv=["experiments/quadruped12_slope.py", *(argv or sys.argv[1:])])
     out = args.out or ROOT / ("runs/experiments_quick" if args.quick else "experiments/results")
-    results = out / ("quadruped12_slope_runs" + "_quick" * args.quick)
-    runs = args.runs or ROOT / "runs/experiments" / ("quadruped12_slope" + "_quick" * args.quick)
+    results = out / f"{study}_runs"
+    runs = args.runs or ROOT / "runs/experiments" / study
     t0 = time.perf_counter()
     # seed by seed, so a stopped study leaves whole seeds
     jobs = [settings(plan, c, seed) for seed in plan.seeds for c in CONFIGS]
@@ -181,7 +189,14 @@ def main(argv: Iterable[str] | None = None) -> dict[str, Any]:
     from experiments.quadruped12_slope_report import write_results
 
     return write_results(plan, args.quick, out, found, references, runs, run,
-                         time.perf_counter() - t0)  # fmt: skip
+                         time.perf_counter() - t0, study)  # fmt: skip
+
+
+def study_name(plan: Plan, quick: bool) -> str:
+    """quadruped12_slope for the default budget, quadruped12_slope_<k>k for another."""
+    if quick:
+        return "quadruped12_slope_quick"
+    return "quadruped12_slope" + ("" if plan.budget == FULL.budget else f"_{plan.budget // 1000}k")
 
 
 def beats(learned: dict[str, list[float]], zero: dict[str, float]) -> dict[str, bool]:

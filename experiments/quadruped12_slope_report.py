@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
     from experiments.quadruped12_slope import Plan
 
-NAME = "quadruped12_slope"
-
 
 def header(slopes: tuple[float, ...]) -> tuple[str, ...]:
     cols = [c for s in slopes for c in (f"speed {s:g} rad (m/s)", f"CoT {s:g} rad")]
@@ -60,8 +58,9 @@ def write_results(
     runs: Path,
     run: RunInfo,
     seconds: float,
+    study: str = "quadruped12_slope",
 ) -> dict[str, Any]:
-    """Write quadruped12_slope.{md,json,png} (and the best policy's GIF); return the summary."""
+    """Write <study>.{md,json,png} (and the best policy's GIF); return the summary."""
     from results_table import write_markdown
 
     from experiments.quadruped12_slope import (
@@ -118,7 +117,7 @@ def write_results(
             f" ({'holds' if g['flat'] else 'loses'}: the rule is ≥ {FLAT_MARGIN:.0%} of it);"
             f" it fell on {steep} rad in {sum(row['fell'][steep])}/{len(row['seeds'])} seeds."
         )
-    gif = _record_best(out, runs, summary, quick)
+    gif = _record_best(out, runs, summary, study)
     notes = [
         f"Budget: {plan.budget} env steps per run (the M-DeMoRL paper trains its quadruped in "
         f"< 60 episodes of 1000 steps), {len(plan.seeds)} seeds planned, every finished seed "
@@ -143,9 +142,9 @@ def write_results(
     title = "quadruped12 on flat ground and slopes: learned vs the zero action" + (
         " (QUICK)" * quick
     )
-    write_markdown(NAME, title, header(EVAL_SLOPES), table, notes, run=run, out_dir=out)
-    _plot(summary, out / f"{NAME}.png")
-    atomic_write_json(out / f"{NAME}.json", summary)
+    write_markdown(study, title, header(EVAL_SLOPES), table, notes, run=run, out_dir=out)
+    _plot(summary, out / f"{study}.png")
+    atomic_write_json(out / f"{study}.json", summary)
     return summary
 
 
@@ -160,19 +159,19 @@ def _best(summary: dict) -> tuple[str, int] | None:
     return name, seed
 
 
-def _record_best(out: Path, runs: Path, summary: dict, quick: bool) -> Path | None:
+def _record_best(out: Path, runs: Path, summary: dict, study: str) -> Path | None:
     """The best run's GIF and gait diagram on the steepest slope (skipped with a note when
     its run folder is not on this machine: the GIF already in the results stays)."""
     from experiments.quadruped12_slope import EVAL_SEED_OFFSET, eval_env, walk
     from rl_control.training.checkpoint import load_checkpoint, policy_from_record
 
     best = _best(summary)
-    gif = out / (f"{NAME}_best" + "_quick" * quick + ".gif")
+    gif = out / f"{study}_best.gif"
     if best is None:
         return None
-    name, seed = best
-    summary["best"] = {"key": name, "seed": seed}
-    run_dir = runs / name
+    key, seed = best
+    summary["best"] = {"key": key, "seed": seed}
+    run_dir = runs / key
     if not (run_dir / "checkpoint.pt").is_file():
         print(f"note: no checkpoint in {run_dir}; the best policy's GIF was not re-recorded")
         return gif if gif.is_file() else None

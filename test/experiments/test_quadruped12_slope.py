@@ -37,3 +37,12 @@ def test_cells_and_the_constant_policy():
                                         "CoT 0.17 rad")  # fmt: skip
     out = qs.ConstantPolicy(qs.HAND_SET).act(np.zeros((2, 22)))
     assert out.mean.shape == (2, 16) and np.array_equal(out.mean[1], qs.HAND_SET.reshape(-1))
+
+
+def test_another_budget_is_its_own_study():
+    longer = qs.replace(qs.FULL, budget=150_000)
+    assert qs.study_name(qs.FULL, False) == "quadruped12_slope"
+    assert qs.study_name(longer, False) == "quadruped12_slope_150k"
+    assert qs.study_name(qs.QUICK, True) == "quadruped12_slope_quick"
+    a, b = qs.settings(qs.FULL, "ppo", 0), qs.settings(longer, "ppo", 0)
+    assert b["total_steps"] == 150_000 and qs.key(a) != qs.key(b)
