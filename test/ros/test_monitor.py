@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 import time
 from pathlib import Path
 
 import pytest
+from ports import free_port  # test/ports.py
 
 from rl_control.robot.description import task_urdf
 from rl_control.robot.urdf import UrdfModel
@@ -179,12 +179,6 @@ def test_light_monitor_samples_what_it_draws_and_counts_only_low_rate_topics(gra
     light_node.destroy()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_page_in_headless_chromium_shows_the_robot_and_a_moving_curve(graph) -> None:
     pytest.importorskip("viser", reason="viser not installed (pip install rl_control[monitor])")
     pytest.importorskip("yourdfpy", reason="yourdfpy not installed")
@@ -195,7 +189,7 @@ def test_page_in_headless_chromium_shows_the_robot_and_a_moving_curve(graph) -> 
     if not CHROMIUM:
         pytest.skip("Chromium not installed (apt-get install chromium)")
     fake, node, monitor, pump = graph
-    view = WebView(monitor, port=_free_port(), table_period=0.2)
+    view = WebView(monitor, port=free_port(), table_period=0.2)
     page = None
     try:
         pump(10)
@@ -226,7 +220,7 @@ def test_the_robot_is_posed_only_while_a_page_is_open(graph, monkeypatch) -> Non
 
     fake, node, monitor, pump = graph
     now = [0.0]
-    view = WebView(monitor, port=_free_port(), table_period=0.2, clock=lambda: now[0])
+    view = WebView(monitor, port=free_port(), table_period=0.2, clock=lambda: now[0])
     poses = []
     monkeypatch.setattr(view, "_pose", lambda: poses.append(monitor.state.version))
     try:

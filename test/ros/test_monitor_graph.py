@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ports import free_port  # test/ports.py
 from test_train_graph import ROOT, Launch, _domain  # test/ros: the graph tests' launch helper
 
 SHOT = ROOT / "docs" / "monitor.png"
@@ -46,12 +46,6 @@ class Monitor:
             self.proc.kill()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _browser_ready() -> str:
     """Why the browser part cannot run here ('' = it can)."""
     from headless_chromium import CHROMIUM  # test/ros/headless_chromium.py
@@ -72,7 +66,7 @@ def test_monitor_watches_a_training_graph(tmp_path: Path) -> None:
     launch = Launch(tmp_path / "run", steps=4096, domain=domain)
     tui = Monitor(domain, "--tui", "--period", "1")
     no_browser = _browser_ready()
-    port = _free_port()
+    port = free_port()
     web = None if no_browser else Monitor(domain, "--port", str(port), "--period", "0.5")
     try:
         if web is not None:

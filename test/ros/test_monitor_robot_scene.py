@@ -4,7 +4,6 @@ joints that moved are sent."""
 from __future__ import annotations
 
 import io
-import socket
 
 import numpy as np
 import pytest
@@ -12,21 +11,17 @@ import pytest
 pytest.importorskip("viser", reason="viser not installed (pip install rl_control[monitor])")
 pytest.importorskip("yourdfpy", reason="yourdfpy not installed")
 
+from ports import free_port  # test/ports.py
+
 from rl_control.robot.description import task_urdf  # noqa: E402
 from rl_control.ros.monitor.robot_scene import RobotScene  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
     import viser
 
-    server = viser.ViserServer(host="127.0.0.1", port=_free_port(), verbose=False)
+    server = viser.ViserServer(host="127.0.0.1", port=free_port(), verbose=False)
     yield server
     server.stop()
 
