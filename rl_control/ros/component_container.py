@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from rl_control.ros import middleware as mw
-from rl_control.ros.nodes.run import Unit
+from rl_control.ros.run_loop import Unit
 
 
 def load_request_argv(request: Any, params_file: Path) -> list[str]:

@@ -17,7 +17,7 @@ from rl_control.roles.params import BAG_RECORDER, declare
 from rl_control.ros import bag
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.run_loop import main_argv, run_node
 
 
 class BagRecorderNode:

@@ -24,7 +24,7 @@ from rl_control.roles.params import FAKE_ROS2_CONTROL, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.run_loop import main_argv, run_node
 from rl_control.tasks.registry import make_task
 
 

@@ -22,7 +22,7 @@ from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.lifecycle import LifecycleServices
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.realtime import apply_node_realtime
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.run_loop import main_argv, run_node
 
 SERVICES = ("home", "activate", "passive", "estop", "release_estop", "reset")
 TRIGGER, SERVICE_TYPES = "std_srvs/srv/Trigger", {"pause": "std_srvs/srv/SetBool"}

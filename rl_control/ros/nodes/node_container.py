@@ -22,7 +22,7 @@ import sys
 from rl_control.ros import middleware as mw
 from rl_control.ros.component_container import ComponentContainer
 from rl_control.ros.launch.checks import exit_on_config_error
-from rl_control.ros.nodes.run import Unit, main_argv, run_units
+from rl_control.ros.run_loop import Unit, main_argv, run_units
 
 #: node modules that can be composed (each has ``compose(argv) -> Unit``)
 PLUGINS = ("sim_bridge", "state_estimator", "policy_node")

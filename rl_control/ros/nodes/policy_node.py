@@ -21,7 +21,7 @@ from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
 from rl_control.ros.nodes.realtime import apply_node_realtime
-from rl_control.ros.nodes.run import Unit, main_argv, run_units
+from rl_control.ros.run_loop import Unit, main_argv, run_units
 
 
 class PolicyNode:

@@ -25,7 +25,7 @@ from rl_control.roles.params import SIM_BRIDGE, declare
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import Unit, main_argv, run_units
+from rl_control.ros.run_loop import Unit, main_argv, run_units
 
 
 class SimBridgeNode:

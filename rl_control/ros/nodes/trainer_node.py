@@ -21,7 +21,7 @@ from rl_control.roles.trainer_role import TrainerRole, trainer_config
 from rl_control.ros import middleware as mw
 from rl_control.ros.launch.checks import exit_on_config_error
 from rl_control.ros.nodes import messages as m
-from rl_control.ros.nodes.run import main_argv, run_node
+from rl_control.ros.run_loop import main_argv, run_node
 
 
 class TrainerNode:

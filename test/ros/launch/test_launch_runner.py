@@ -75,7 +75,7 @@ def test_output_is_prefixed_and_clean_exit_returns_zero(tmp_path: Path) -> None:
 
 
 def test_nodes_are_told_the_launchers_pid(tmp_path: Path) -> None:
-    # what a node arms its PR_SET_PDEATHSIG with (nodes/run.py: end_with_launcher)
+    # what a node arms its PR_SET_PDEATHSIG with (ros/run_loop.py: end_with_launcher)
     exe = _script(tmp_path, "env", 'print("pid", os.environ["RL_CONTROL_LAUNCHER_PID"])')
     code, out, _, _ = _run(_launch(tmp_path, f'<node exec="{exe}" name="n" output="screen"/>'))
     assert code == 0 and f"[n] pid {os.getpid()}\n" in out

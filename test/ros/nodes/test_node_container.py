@@ -8,7 +8,7 @@ import pytest
 
 from rl_control.ros import middleware as mw
 from rl_control.ros.nodes.node_container import PLUGINS, compose_all, parse_groups
-from rl_control.ros.nodes.run import Unit, run_units
+from rl_control.ros.run_loop import Unit, run_units
 
 
 @pytest.fixture

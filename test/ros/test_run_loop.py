@@ -9,7 +9,7 @@ import time
 import pytest
 
 from rl_control.ros import middleware as mw
-from rl_control.ros.nodes.run import run_node
+from rl_control.ros.run_loop import run_node
 
 
 @pytest.fixture
