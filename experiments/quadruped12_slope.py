@@ -4,7 +4,9 @@ One PPO policy per seed is trained on episodes whose ground is drawn from {0, 0.
 (config/train/ppo_quadruped12_slopes.yaml; 30k env steps: half the M-DeMoRL paper's "< 60
 episodes of 1000 steps", which is what a machine at load ~30 gave three seeds in an hour),
 then each final policy walks one deterministic 10 s episode on
-each slope. Reference rows: the zero action (the nominal 2 Hz trot of
+each slope. A second row trains the same with the task's ``fall_penalty`` (a fall otherwise
+only ends the episode, which costs little on a slope, where progress is slow anyway).
+Reference rows: the zero action (the nominal 2 Hz trot of
 rl_control/tasks/quadruped12.py) and a hand-set constant action (every foot 0.05 m back,
 front feet 0.02 m higher and rear ones 0.02 m lower: the body levelled on the slope), the
 best of a 45-point grid of constant actions on 0.17 rad (see the notes).
@@ -17,6 +19,7 @@ Resumable: one JSON per finished run under experiments/results/quadruped12_slope
 go to runs/experiments/quadruped12_slope/.
 
     nice -n 10 python experiments/quadruped12_slope.py          # 3 seeds x 30k env steps
+    python experiments/quadruped12_slope.py --budget 150000      # its own study, _150k
     python experiments/quadruped12_slope.py --report-only        # table from finished runs
     python experiments/quadruped12_slope.py --quick              # smoke run (not a result)
 Writes <out>/quadruped12_slope.{md,json,png} (default out: experiments/results).
@@ -44,8 +47,17 @@ from experiments import fair  # noqa: E402
 from rl_control.policies.constant import ConstantPolicy  # noqa: E402  (the reference rows)
 
 TASK = "quadruped12"
-CONFIGS = {"ppo": ROOT / "config/train/ppo_quadruped12_slopes.yaml"}
-ROW_NAMES = {"ppo": "PPO, trained on 0 / 0.1 / 0.17 rad"}
+#: a fall costs what 1 m of progress earns (a 10 s return is ~100x the distance in metres);
+#: chosen once, before the row's runs
+FALL_PENALTY = 100.0
+_SLOPES_YAML = ROOT / "config/train/ppo_quadruped12_slopes.yaml"
+#: the study's rows: the same training config, the second with the task's fall penalty
+CONFIGS = {"ppo": _SLOPES_YAML, "ppo_fall": _SLOPES_YAML}
+ROW_ENV: dict[str, dict[str, Any]] = {"ppo_fall": {"fall_penalty": FALL_PENALTY}}
+ROW_NAMES = {
+    "ppo": "PPO, trained on 0 / 0.1 / 0.17 rad",
+    "ppo_fall": f"PPO + fall penalty {FALL_PENALTY:g}, trained on 0 / 0.1 / 0.17 rad",
+}
 EVAL_SLOPES = (0.0, 0.1, 0.17)
 EVAL_SEED_OFFSET = 10_000  # rl_control.training.evaluation.EVAL_SEED_OFFSET
 #: the hand-set reference: per leg (FR, FL, RR, RL) step-length change, x, y, z shift (m)
@@ -80,7 +92,7 @@ def settings(plan: Plan, config: str, seed: int) -> dict:
     data = read_yaml(CONFIGS[config])
     return {
         "algo": data["algo"], "config": config, "seed": seed, "total_steps": plan.budget,
-        "env": {**data.get("env", {}), **dict(plan.env)},
+        "env": {**data.get("env", {}), **ROW_ENV.get(config, {}), **dict(plan.env)},
         "algo_config": {**data["algo_config"], **dict(plan.overrides)},
         "eval_every": plan.every, "eval_slopes": list(EVAL_SLOPES),
     }  # fmt: skip

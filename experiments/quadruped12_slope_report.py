@@ -65,6 +65,7 @@ def write_results(
 
     from experiments.quadruped12_slope import (
         EVAL_SLOPES,
+        FALL_PENALTY,
         FLAT_MARGIN,
         HAND_SET,
         ROW_NAMES,
@@ -125,7 +126,10 @@ def write_results(
         + ("." if complete else "; INCOMPLETE: the study was stopped before every run "
            "finished, rows list the seeds they have (rerun the command to finish it)."),
         "Training: config/train/ppo_quadruped12_slopes.yaml, each episode's ground drawn "
-        "from {0, 0.1, 0.17} rad; settings chosen once before the runs (zero tuning trials).",
+        "from {0, 0.1, 0.17} rad; settings chosen once before the runs (zero tuning trials). "
+        f"The fall-penalty row: the same with the task's fall_penalty {FALL_PENALTY:g} "
+        "(subtracted on the step into a fall, what 1 m of progress earns; set once, "
+        "untuned); the metrics are the same for both rows.",
         "Metrics: one deterministic 10 s episode per policy and slope (the task has no noise). "
         "Speed = distance along +x (uphill) / 10 s, so a fall counts as standing still from "
         "then on; CoT = Σ|τ·q̇|Δt / (m g d), only where d > 0. Cells: median [min, max] over "

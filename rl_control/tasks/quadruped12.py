@@ -78,6 +78,9 @@ class Quadruped12Params:
     slopes: tuple[float, ...] = ()
     ground_friction: float = 1.0
     energy_weight: float = 0.0005
+    #: subtracted once on the step the robot falls (``terminated``). 0 (the default): a fall
+    #: only ends the episode, which costs little where progress is slow anyway (up a slope)
+    fall_penalty: float = 0.0
     min_height: float = 0.12  # m of base above the ground
     max_tilt: float = 0.8  # rad of roll, or pitch away from the slope's
     max_steps: int = 1000
@@ -94,7 +97,7 @@ class Quadruped12Params:
             if not getattr(self, name) > 0:
                 raise ValueError(f"Quadruped12Params.{name} must be > 0")
         for name in ("kd", "step_length", "step_height", "step_length_range", "energy_weight",
-                     "settle_steps"):  # fmt: skip
+                     "settle_steps", "fall_penalty"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"Quadruped12Params.{name} must be >= 0")
         if len(self.shift_range) != 3 or min(self.shift_range) < 0:
@@ -264,17 +267,20 @@ def observation(s: Any, p: Quadruped12Params) -> Any:
 def reward_terms(s: Any, a: Any, s2: Any, p: Quadruped12Params) -> dict[str, Any]:
     """Rates, not increments: the step's speed along x, Δx/Δt (m/s), and the energy penalty
     −w·|τ·q̇| (w per W). A 10 s episode's return is then ~100× the distance in metres (the
-    increments, ~2.5 mm a step, left SAC's entropy bonus ~100× the reward)."""
+    increments, ~2.5 mm a step, left SAC's entropy bonus ~100× the reward). With a
+    ``fall_penalty``, also "fall": −fall_penalty on the step into a fall (s2 terminated)."""
     power = (LAYOUT.get(s2, "torque") * LAYOUT.get(s2, "velocity")).sum(-1)
-    return {
+    terms = {
         "forward": (LAYOUT.get(s2, "base_x") - LAYOUT.get(s, "base_x")) / p.control_dt,
         "energy": -p.energy_weight * abs(power),
     }
+    if p.fall_penalty:
+        terms["fall"] = -p.fall_penalty * terminated(s2, p)
+    return terms
 
 
 def reward(s: Any, a: Any, s2: Any, p: Quadruped12Params) -> Any:
-    terms = reward_terms(s, a, s2, p)
-    return terms["forward"] + terms["energy"]
+    return sum(reward_terms(s, a, s2, p).values())
 
 
 def terminated(s: Any, p: Quadruped12Params) -> Any:

@@ -66,6 +66,21 @@ def test_episodes_are_reproducible_and_the_reward_is_its_terms() -> None:
     env.close()
 
 
+def test_a_fall_ends_the_episode_with_the_fall_penalty_on_its_slope() -> None:
+    # the nominal trot yaws round and falls on the steepest slope of the set within 10 s
+    env = make_env("quadruped12", seed=0, slopes=[0.3], fall_penalty=100.0)
+    env.reset(seed=0)
+    falls = []
+    for _ in range(1000):
+        _, r, terminated, truncated, info = env.step(np.zeros(16))
+        falls.append(info["reward_terms"]["fall"])
+        assert r == pytest.approx(sum(info["reward_terms"].values()))
+        if terminated or truncated:
+            break
+    env.close()
+    assert terminated and falls[-1] == -100.0 and not any(falls[:-1])
+
+
 def test_bad_actions_are_refused_by_name() -> None:
     env = make_env("quadruped12", seed=0)
     with pytest.raises(ValueError, match="16 entries"):

@@ -16,6 +16,9 @@ def test_runs_train_on_the_slope_mix_and_are_evaluated_on_each_slope_alone():
     assert s["env"]["slopes"] == [0.0, 0.1, 0.17] and s["total_steps"] == qs.FULL.budget
     assert s["algo_config"]["init_log_std"] == -1.0
     assert qs.eval_env(s["env"], 0.1) == {"slope": 0.1}
+    fall = qs.settings(qs.FULL, "ppo_fall", 0)  # the same config plus the fall penalty
+    assert fall["env"] == {**s["env"], "fall_penalty": qs.FALL_PENALTY}
+    assert fall["algo_config"] == s["algo_config"]
     quick = qs.settings(qs.QUICK, "ppo", 0)
     assert quick["env"]["max_steps"] == 50 and quick["algo_config"]["n_steps"] == 100
 

@@ -96,6 +96,28 @@ def test_reward_termination_and_observation_on_states() -> None:
     assert q.terminated(batch, p).tolist() == [False, True]
 
 
+def test_fall_penalty_is_paid_once_on_the_step_into_a_fall() -> None:
+    import torch
+
+    p = q.Quadruped12Params(slope=0.1, fall_penalty=100.0)
+    s = np.zeros(q.LAYOUT.size)
+    s[q.LAYOUT.slice("qw")] = 1.0
+    s[q.LAYOUT.slice("base_z")] = 0.3
+    fallen = s.copy()
+    fallen[q.LAYOUT.slice("base_z")] = 0.05  # below min_height above the slope
+    assert "fall" not in q.reward_terms(s, None, fallen, q.Quadruped12Params(slope=0.1))
+    assert q.reward_terms(s, None, s, p)["fall"] == 0.0
+    assert q.reward_terms(s, None, fallen, p)["fall"] == -100.0
+    walking = q.reward(s, None, s, p)
+    batch = torch.as_tensor(np.stack([s, s])), torch.as_tensor(np.stack([s, fallen]))
+    rewards = q.reward(batch[0], None, batch[1], p)  # batched, in torch as in the graph
+    assert rewards.tolist() == pytest.approx([walking, q.reward(s, None, fallen, p)])
+    terms = q.reward_terms(batch[0], None, batch[1], p)
+    assert terms["fall"].tolist() == [0.0, -100.0]
+    with pytest.raises(ValueError, match="fall_penalty"):
+        q.Quadruped12Params(fall_penalty=-1.0)
+
+
 def test_bad_parameters_are_named() -> None:
     with pytest.raises(ValueError, match="slope"):
         q.Quadruped12Params(slope=0.5)
