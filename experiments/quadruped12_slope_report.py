@@ -111,14 +111,15 @@ def write_results(
     goal_lines = []
     for name, row in summary["rows"].items():
         g, steep, flat = row["goal"], slopes[-1], slopes[0]
+        verdict = "climbs and beats it" if g["steep"] else "does not climb and beat it"
         goal_lines.append(
             f"{name}: median speed on {steep} rad {np.median(row['speed'][steep]):.3f} vs the "
-            f"zero action's {zero[steep]:.3f} m/s ({'beats' if g['steep'] else 'does not beat'}"
-            f" it); on flat ground {np.median(row['speed'][flat]):.3f} vs {zero[flat]:.3f} m/s"
+            f"zero action's {zero[steep]:.3f} m/s ({verdict}); on flat ground "
+            f"{np.median(row['speed'][flat]):.3f} vs {zero[flat]:.3f} m/s"
             f" ({'holds' if g['flat'] else 'loses'}: the rule is ≥ {FLAT_MARGIN:.0%} of it);"
             f" it fell on {steep} rad in {sum(row['fell'][steep])}/{len(row['seeds'])} seeds."
         )
-    gif = _record_best(out, runs, summary, study)
+    gif = _record_best(out, runs, summary, study, quick)
     notes = [
         f"Budget: {plan.budget} env steps per run (the M-DeMoRL paper trains its quadruped in "
         f"< 60 episodes of 1000 steps), {len(plan.seeds)} seeds planned, every finished seed "
@@ -163,14 +164,14 @@ def _best(summary: dict) -> tuple[str, int] | None:
     return name, seed
 
 
-def _record_best(out: Path, runs: Path, summary: dict, study: str) -> Path | None:
+def _record_best(out: Path, runs: Path, summary: dict, study: str, quick: bool) -> Path | None:
     """The best run's GIF and gait diagram on the steepest slope (skipped with a note when
     its run folder is not on this machine: the GIF already in the results stays)."""
     from experiments.quadruped12_slope import EVAL_SEED_OFFSET, eval_env, walk
     from rl_control.training.checkpoint import load_checkpoint, policy_from_record
 
     best = _best(summary)
-    gif = out / f"{study}_best.gif"
+    gif = out / (f"{study}_best" + "_quick" * quick + ".gif")
     if best is None:
         return None
     key, seed = best

@@ -30,6 +30,8 @@ def test_goal_rule_beats_the_zero_action_uphill_and_holds_on_flat_ground():
     slow_flat = {**good, "0": [0.2, 0.22, 0.5]}  # median 0.22 < 95 % of 0.25
     assert qs.beats(slow_flat, zero) == {"steep": True, "flat": False}
     assert not qs.beats({**good, "0.17": [-0.3, -0.3, 1.0]}, zero)["steep"]
+    # slower back down than the trot is not up the slope
+    assert not qs.beats({**good, "0.17": [-0.2, -0.01, 0.1]}, zero)["steep"]
 
 
 def test_cells_and_the_constant_policy():
@@ -46,6 +48,6 @@ def test_another_budget_is_its_own_study():
     longer = qs.replace(qs.FULL, budget=150_000)
     assert qs.study_name(qs.FULL, False) == "quadruped12_slope"
     assert qs.study_name(longer, False) == "quadruped12_slope_150k"
-    assert qs.study_name(qs.QUICK, True) == "quadruped12_slope_quick"
+    assert qs.study_name(qs.QUICK, True) == "quadruped12_slope"  # in its own folder
     a, b = qs.settings(qs.FULL, "ppo", 0), qs.settings(longer, "ppo", 0)
     assert b["total_steps"] == 150_000 and qs.key(a) != qs.key(b)

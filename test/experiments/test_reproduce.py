@@ -54,6 +54,12 @@ def test_quadruped_slope_verdict_needs_the_steep_slope_and_flat_ground() -> None
     row["goal"] = {"steep": False, "flat": False}
     assert reproduce.judge_quadruped_slope(summary)[1] == "not reproduced"
     assert reproduce.judge_quadruped_slope({**summary, "rows": {}})[1] == "not run"
+    # every row is stated, the verdict is the best row's
+    good = {**row, "goal": {"steep": True, "flat": True}, "fell": {"0.17": [False] * 3}}
+    text, verdict = reproduce.judge_quadruped_slope({**summary, "rows": {"A": row, "B": good}})
+    assert verdict == "reproduced" and text.startswith("A, ") and "; B, " in text
+    over = {**summary, "rows": {"B": good}, "budget": 150_000}  # beyond the paper's budget
+    assert reproduce.judge_quadruped_slope(over)[1] == "partly"
 
 
 def test_minitaur_ordering_judges_the_slides_rows_and_reports_the_other_variants():
