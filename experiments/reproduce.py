@@ -152,11 +152,12 @@ DEMORL_QUADRUPED_STEPS = 60_000
 def judge_quadruped_slope(summary: dict[str, Any]) -> tuple[str, str]:
     """Paper: a policy shifting the elliptical foot trajectory walks the 12-motor quadruped
     on slopes, trained in < 60 episodes of 1000 steps (M-DeMoRL; here PPO on the same action
-    space). Per learned row, on median speeds over seeds: reproduced if it beats the zero
-    action (the nominal trot) on the steepest slope with no seed falling there and holds on
-    flat ground (the script's rule) within the paper's budget; partly if it beats the zero
-    action there (falls allowed) or holds on flat ground; else not. Every row is stated; the
-    verdict is the best row's."""
+    space). Per learned row, on median speeds over seeds: reproduced if it climbs the
+    steepest slope faster than the zero action (the nominal trot, which slides back there)
+    with no seed falling there and holds on flat ground (the script's rule,
+    ``quadruped12_slope.beats``) within the paper's budget; partly if it climbs and beats
+    the zero action there (falls allowed) or holds on flat ground; else not. Every row is
+    stated; the verdict is the best row's."""
     if not summary["rows"]:
         return "no finished runs", "not run"
     steep, flat = summary["slopes"][-1], summary["slopes"][0]
