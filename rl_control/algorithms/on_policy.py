@@ -170,14 +170,17 @@ class OnPolicyAlgorithm(Algorithm):
         action = _batch("action", out.action, n).reshape(n, -1)
         next_a = policy.obs_tensor(_batch("next_obs", next_obs, n)).numpy()
         nobs = policy.normalize_obs(obs_t)
+        bootstrap = trunc & ~term
         if "value" in out.info:
             values = _batch("value", out.info["value"], n).reshape(n)
-        else:  # e.g. actions from a remote policy node that does not send values
-            values = policy.value(nobs).numpy()
-        bootstrap = trunc & ~term
-        if bootstrap.any():
-            v_next = policy.value(policy.normalize_obs(torch.from_numpy(next_a))).numpy()
-            reward_a = reward_a + self.config.gamma * v_next * bootstrap
+            if bootstrap.any():
+                v_next = policy.value(policy.normalize_obs(torch.from_numpy(next_a))).numpy()
+                reward_a = reward_a + self.config.gamma * v_next * bootstrap
+        else:  # actions of a policy node come without values: batched in update(), where
+            # the policy and the normaliser are still the ones of this rollout
+            values = np.full(n, np.nan, np.float32)
+            if bootstrap.any():
+                self.storage.defer_bootstrap(bootstrap, next_a)
         unit_action = (action - policy.action_center.numpy()) / policy.action_half_range.numpy()
         self.storage.add(
             nobs.numpy(), unit_action, _batch("log_prob", out.log_prob, n).reshape(n),
@@ -197,6 +200,7 @@ class OnPolicyAlgorithm(Algorithm):
             raise RuntimeError(
                 f"update() needs a full rollout: {storage.step}/{storage.num_steps} steps"
             )
+        self.fill_deferred_values()
         with torch.no_grad():
             last_values = self.policy.value(self.policy.normalize_obs(self.storage.last_obs))
         self.storage.compute_returns(last_values, self.config.gamma, self.config.gae_lambda)
@@ -214,6 +218,24 @@ class OnPolicyAlgorithm(Algorithm):
         self.storage.reset()
         self.policy_version += 1
         return stats
+
+    @torch.no_grad()
+    def fill_deferred_values(self) -> None:
+        """V of the steps recorded without values (NaN), and the truncation bootstraps
+        deferred with them, each in one forward over the rollout."""
+        storage, policy = self.storage, self.policy
+        missing = torch.isnan(storage.values)
+        if missing.any():
+            storage.values[missing] = policy.value(storage.obs[missing])  # stored normalised
+        if storage.deferred_bootstraps:
+            rows = [(t, np.flatnonzero(mask)) for t, mask, _ in storage.deferred_bootstraps]
+            nxt = np.concatenate([o[envs] for (_, envs), (_, _, o) in
+                                  zip(rows, storage.deferred_bootstraps, strict=True)])
+            v_next = policy.value(policy.normalize_obs(torch.from_numpy(nxt)))
+            steps = torch.as_tensor(np.concatenate([np.full(len(e), t) for t, e in rows]))
+            envs = torch.as_tensor(np.concatenate([e for _, e in rows]))
+            storage.rewards[steps, envs] += self.config.gamma * v_next
+            storage.deferred_bootstraps = []
 
     # --- shared pieces --------------------------------------------------------------------
     def fit_value(

@@ -2,6 +2,9 @@
 
 Truncated episodes are bootstrapped when they are recorded (``reward += gamma * V(next_obs)``,
 SB3 style) and then marked done like terminations, so GAE needs only one ``dones`` array.
+Steps recorded without the acting policy's values (actions from a policy node) store NaN
+values and their bootstraps in :attr:`RolloutStorage.deferred_bootstraps`; the algorithm
+fills both in with one batched forward before computing returns.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ class RolloutStorage:
         self.returns = torch.zeros(shape)
         self.last_obs = torch.zeros(num_envs, obs_dim)  # raw next obs after the final step
         self.step = 0
+        # (step, env mask, raw next obs) of truncations whose V(next_obs) is still to add
+        self.deferred_bootstraps: list[tuple[int, np.ndarray, np.ndarray]] = []
         names = ("obs", "actions", "log_probs", "values", "rewards", "dones", "last_obs")
         self._views = {name: getattr(self, name).numpy() for name in names}
 
@@ -151,5 +156,11 @@ class RolloutStorage:
             "returns": self.returns.reshape(n),
         }
 
+    def defer_bootstrap(self, mask: np.ndarray, next_obs: np.ndarray) -> None:
+        """The step being added bootstraps the envs of ``mask`` from ``next_obs`` (raw [N,
+        obs_dim]) later: ``reward += gamma * V(next_obs)`` before the returns."""
+        self.deferred_bootstraps.append((self.step, np.array(mask, bool), np.array(next_obs)))
+
     def reset(self) -> None:
         self.step = 0
+        self.deferred_bootstraps = []

@@ -277,16 +277,26 @@ class GraphTrainer(RowFeed, LearningLoop):
         self.hooks.request_reset(lane.index)
 
     def _grant_is_safe_before_recording(self, lane: Lane) -> bool:
-        """Whether recording the held transition cannot change the grant: it neither starts
-        an on-policy update nor spends the budget (one worker only)."""
-        if self.workers > 1 or self._budget_reached(lane, 1):
+        """Whether the next step's grant may go out before the new transition is held and
+        the rows it completes are recorded: when recording can neither start an on-policy
+        update nor spend the budget, the grant after it would be the same one. Recording a
+        row takes one of this lane's pending transitions and one of the rollout's free
+        slots, so rows + pending and pending - slots do not change; the new transition
+        counts as one more pending. Off-policy with several workers, the lead bound is
+        judged after recording (the rows shrink the backlog)."""
+        many = self.workers > 1
+        if self._budget_reached(lane, 1, held=many):
             return False
         if not self.algorithm.on_policy:
-            return True  # off-policy updates run beside the traffic
+            return not many  # off-policy updates run beside the traffic
         if self.updating:
             return False
         left = self.algorithm.records_until_ready()
-        return left is not None and left > (1 if lane.held is not None else 0)
+        if left is None:
+            return False
+        if many:  # this worker's column stays open after the new transition
+            return lane.pending(True, self.algorithm.policy_version, held=True) + 1 < left
+        return left > (1 if lane.held is not None else 0)
 
     def _settle_stalled(self, lane: Lane) -> None:
         ep, undecided = lane.ep, lane.undecided

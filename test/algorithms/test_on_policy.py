@@ -100,3 +100,32 @@ def test_ppo_loss_is_a_sum_of_named_terms() -> None:
     expected = terms["policy"] + 0.5 * terms["value"] - 0.1 * terms["entropy"]
     torch.testing.assert_close(algo.total_loss(terms), expected)
     assert algo.loss_coefs() == {"policy": 1.0, "value": 0.5, "entropy": -0.1}
+
+
+@pytest.mark.parametrize("cls", [PPO, TRPO])
+def test_steps_recorded_without_values_get_them_in_one_batch_at_the_update(cls: type) -> None:
+    """A policy node sends no values: the update computes them, and the truncation
+    bootstraps, over the rollout; the returns and the update equal those of a rollout
+    recorded with the acting policy's values (up to float32 batching)."""
+    algos = [cls.build(SPEC, {"n_steps": 6, "normalize_obs": True}, seed=3) for _ in range(2)]
+    rng = np.random.default_rng(1)
+    steps = [(rng.normal(size=(2, 2)), rng.normal(size=(2, 2))) for _ in range(6)]
+    truncated = [np.array([k == 2, k in (2, 4)]) for k in range(6)]
+    for with_values, algo in zip((True, False), algos, strict=True):
+        algo.generator.manual_seed(0)
+        for (obs, nxt), trunc in zip(steps, truncated, strict=True):
+            out = algo.act(obs)
+            if not with_values:
+                del out.info["value"]
+            algo.record(obs, out, obs[:, 0], np.zeros(2, bool), trunc, nxt)
+    given, deferred = (a.storage for a in algos)
+    assert torch.isnan(deferred.values).all() and len(deferred.deferred_bootstraps) == 2
+    differ = ~torch.isclose(deferred.rewards, given.rewards)  # bootstraps not added yet
+    assert differ.nonzero().tolist() == [[2, 0], [2, 1], [4, 1]]
+    for algo in algos:
+        algo.fill_deferred_values()
+    assert deferred.deferred_bootstraps == []
+    torch.testing.assert_close(deferred.values, given.values, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(deferred.rewards, given.rewards, rtol=1e-6, atol=1e-6)
+    stats = [algo.update() for algo in algos]
+    assert stats[0]["value_loss"] == pytest.approx(stats[1]["value_loss"], rel=1e-4)

@@ -65,12 +65,14 @@ def test_record_bootstraps_truncation_but_not_termination() -> None:
     )
 
 
-def test_record_computes_value_when_the_actor_did_not_send_one() -> None:
+def test_the_update_computes_values_the_actor_did_not_send() -> None:
     algo = _ppo(num_envs=1)
     obs = np.array([[0.3, -0.2]])
     remote = algo.act(obs)
     stripped = PolicyOutput(remote.action, remote.mean, remote.log_prob)
     algo.record(obs, stripped, np.ones(1), np.zeros(1), np.zeros(1), obs)
+    assert torch.isnan(algo.storage.values[0, 0])  # left for one batched forward
+    algo.fill_deferred_values()
     assert abs(float(algo.storage.values[0, 0]) - float(remote.info["value"][0])) < 1e-6
 
 

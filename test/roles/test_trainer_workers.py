@@ -177,6 +177,32 @@ def test_on_policy_a_full_column_waits_for_the_others_and_the_update(tmp_path) -
     assert fleet.trainer.dropped_stale == 0  # nothing collected was thrown away
 
 
+def test_on_policy_a_worker_is_granted_before_the_row_it_completes_is_recorded(
+    tmp_path,
+) -> None:
+    """The grant does not wait for record(): the other workers' rows are recorded after
+    it, except when the new transition fills the worker's column (then it waits)."""
+    algo = RowAlgorithm(rows=3)
+    algo.gate.clear()  # the update waits: the grants around it stay visible
+    fleet = Fleet(tmp_path, algo, n=2, total=1000, max_steps=100)
+    order: list[str] = []
+    grant, record = fleet._grant, algo.record
+    fleet.trainer.hooks.grant = lambda k, *g: (order.append(f"grant {k}:{g[0]}"), grant(k, *g))
+    algo.record = lambda *a: (order.append(f"record {len(algo.history)}"), record(*a))
+    for _ in range(4):  # worker 0 runs first, then worker 1 completes each row
+        fleet.move(0), fleet.move(0), fleet.move(1), fleet.move(1)
+    assert order == [
+        "grant 0:0", "grant 1:0", "grant 0:1", "grant 1:1",  # first steps: nothing to record
+        "grant 0:2", "grant 1:2", "record 0",  # (1 -> 2) completes row 0: granted first
+        # (2 -> 3) fills each worker's column: no grant; rows 1 and 2 start the update
+        "record 1", "record 2",
+    ]  # fmt: skip
+    assert fleet.trainer.updating
+    algo.gate.set()
+    fleet.trainer.wait(5)
+    assert order[-2:] == ["grant 0:3", "grant 1:3"]  # the parked steps, for the new version
+
+
 def test_off_policy_a_worker_runs_at_most_max_lead_rows_ahead(tmp_path) -> None:
     fleet = Fleet(tmp_path, RowAlgorithm(on_policy=False, rows=1000), n=2, total=1000)
     rng = np.random.default_rng(0)
