@@ -228,13 +228,13 @@ class OnPolicyAlgorithm(Algorithm):
         if missing.any():
             storage.values[missing] = policy.value(storage.obs[missing])  # stored normalised
         if storage.deferred_bootstraps:
-            rows = [(t, np.flatnonzero(mask)) for t, mask, _ in storage.deferred_bootstraps]
-            nxt = np.concatenate([o[envs] for (_, envs), (_, _, o) in
-                                  zip(rows, storage.deferred_bootstraps, strict=True)])
-            v_next = policy.value(policy.normalize_obs(torch.from_numpy(nxt)))
-            steps = torch.as_tensor(np.concatenate([np.full(len(e), t) for t, e in rows]))
-            envs = torch.as_tensor(np.concatenate([e for _, e in rows]))
-            storage.rewards[steps, envs] += self.config.gamma * v_next
+            steps, envs, nxt = [], [], []
+            for t, mask, next_obs in storage.deferred_bootstraps:
+                idx = np.flatnonzero(mask)
+                steps.append(np.full(len(idx), t)), envs.append(idx), nxt.append(next_obs[idx])
+            v_next = policy.value(policy.normalize_obs(torch.from_numpy(np.concatenate(nxt))))
+            rows, cols = (torch.as_tensor(np.concatenate(x)) for x in (steps, envs))
+            storage.rewards[rows, cols] += self.config.gamma * v_next
             storage.deferred_bootstraps = []
 
     # --- shared pieces --------------------------------------------------------------------
