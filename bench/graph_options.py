@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -46,56 +45,15 @@ def _save(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _tree_cpu(root: int) -> float:
-    """utime + stime (s) of ``root`` and its live descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)  # field 4: ppid
-        ticks[pid] = int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += ticks.get(pid, 0)
-        todo += children.get(pid, [])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def graph_run(args: argparse.Namespace, work: Path, launch_args: list[str]) -> dict:
     """One graph run: env steps/s and CPU ms per env step over the training interval."""
-    from rl_control.training.metrics import read_metrics
 
     cmd, env, run_dir = gt.graph_launch(
         args.task, args.algo, args.steps, work, args.domain, args.workers, args.n_steps,
         launch_args,
     )  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=gt.ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    marks: list[float] = []  # CPU at the end of the first update, then at the last row
-    while proc.poll() is None:
-        time.sleep(0.2)
-        try:
-            metrics = read_metrics(run_dir / "metrics.csv")
-        except (OSError, ValueError):
-            continue  # not written yet
-        rates = [r for r in metrics["steps_per_s"] if r == r and r > 0]
-        if not marks and rates:
-            marks.append(_tree_cpu(proc.pid))
-        if len(marks) == 1 and metrics["env_steps"] and metrics["env_steps"][-1] >= args.steps:
-            marks.append(_tree_cpu(proc.pid))
-    if proc.returncode != 0:
-        raise RuntimeError(f"graph run failed ({proc.returncode}): {' '.join(cmd)}")
-    metrics = read_metrics(run_dir / "metrics.csv")
-    steps, seconds = gt.training_interval(metrics["env_steps"], metrics["steps_per_s"])
-    cpu = (marks[1] - marks[0]) / steps * 1000 if len(marks) == 2 else float("nan")
-    return {"rate": steps / seconds, "cpu_ms_per_step": cpu}
+    rate, _, cpu = gt.run_graph(cmd, env, run_dir, args.steps)
+    return {"rate": rate, "cpu_ms_per_step": sum(cpu.values())}
 
 
 def summary(runs: dict[str, dict], names: list[str], rounds: list[int]) -> list[list[str]]:

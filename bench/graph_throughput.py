@@ -148,18 +148,53 @@ def graph(
     workers: int = 1,
     n_steps: int = 0,
     launch_args: Sequence[str] = (),
-) -> tuple[float, float]:
-    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch)."""
-    import time
-
+) -> tuple[float, float, dict[str, float]]:
+    """(env steps/s over :func:`training_interval`, end-to-end wall seconds of the launch,
+    CPU ms per env step over the same interval by process role: see :func:`run_graph`)."""
     cmd, env, run_dir = graph_launch(
         task, algo, steps, work, domain, workers, n_steps, launch_args
     )
+    return run_graph(cmd, env, run_dir, steps)
+
+
+def run_graph(
+    cmd: list[str], env: dict[str, str], run_dir: Path, steps: int
+) -> tuple[float, float, dict[str, float]]:
+    """Run one graph launch to its end: (env steps/s over :func:`training_interval`, wall
+    seconds, CPU ms per env step of the trainer, the workers and the rest, from /proc
+    between the first timed metrics row and the last; NaN if the run ended first)."""
+    import time
+
+    from proc_cpu import tree_cpu_by_role
+
+    from rl_control.training.metrics import read_metrics
+
     start = time.perf_counter()
-    subprocess.run(
-        cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    return rate_of(run_dir), time.perf_counter() - start
+    marks: list[dict[str, float]] = []  # CPU at the end of the first update, then the last
+    while proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            metrics = read_metrics(run_dir / "metrics.csv")
+        except (OSError, ValueError):
+            continue  # not written yet
+        rates = [r for r in metrics["steps_per_s"] if r == r and r > 0]
+        if not marks and rates:
+            marks.append(tree_cpu_by_role(proc.pid))
+        if len(marks) == 1 and metrics["env_steps"] and metrics["env_steps"][-1] >= steps:
+            marks.append(tree_cpu_by_role(proc.pid))
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"graph run failed ({proc.returncode}): {' '.join(cmd)}")
+    metrics = read_metrics(run_dir / "metrics.csv")
+    timed, _ = training_interval(metrics["env_steps"], metrics["steps_per_s"])
+    roles = ("trainer", "workers", "other")
+    cpu = {r: math.nan for r in roles}
+    if len(marks) == 2:
+        cpu = {r: (marks[1][r] - marks[0][r]) / timed * 1000 for r in roles}
+    return rate_of(run_dir), wall, cpu
 
 
 def main() -> None:
@@ -187,6 +222,7 @@ def main() -> None:
     )
     ratios, rows, rates, locals_ = [], [], {n: [] for n in counts}, []
     more = [n for n in counts if n > 1]
+    cpus: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     for i in range(args.repeat):  # alternate, so all sides see the same machine load
         with tempfile.TemporaryDirectory() as tmp:
             local = in_process(args.task, args.algo, args.steps, Path(tmp), args.n_steps)
@@ -196,6 +232,7 @@ def main() -> None:
         locals_.append(local)
         for n in counts:
             rates[n].append(graphs[n][0])
+            cpus[n].append(graphs[n][2])
         cells = [f"{graphs[n][0]:.0f} ({graphs[n][1]:.0f} s)" for n in counts]
         scales = [f"{graphs[n][0] / graphs[1][0]:.2f}x" for n in more]
         print(
@@ -233,13 +270,29 @@ def main() -> None:
          "evaluations and final checkpoint excluded on all). In brackets: the launch end to "
          f"end. {args.repeat} alternating rounds. Workers / 1 worker: per round (same "
          "machine load), then the median over rounds; between the medians of the runs: "
-         f"{between or 'n/a'}."],
+         f"{between or 'n/a'}.", cpu_note(cpus, rates)],
         run=run,
         out_dir=args.out,
     )  # fmt: skip
     print(f"wrote {path}")
     if len(counts) > 1:
         print(f"wrote {plot_workers(rates, locals_, path.with_suffix('.png'), args)}")
+
+
+def cpu_note(cpus: dict[int, list[dict[str, float]]], rates: dict[int, list[float]]) -> str:
+    """The graph's CPU per env step by process role, medians over rounds, and the cores it
+    kept busy (rate x CPU per step) for each worker count."""
+    parts = []
+    for n, runs in cpus.items():
+        med = {r: statistics.median(c[r] for c in runs) for r in runs[0]}
+        cores = statistics.median(
+            rate * sum(c.values()) / 1000 for rate, c in zip(rates[n], runs, strict=True)
+        )
+        parts.append(f"{n} worker(s) {med['trainer']:.2f} / {med['workers']:.2f} / "
+                     f"{med['other']:.2f} ms, {cores:.2f} cores busy")  # fmt: skip
+    return ("CPU per env step over the same interval (user + system from /proc, medians "
+            "over rounds), trainer / workers (bridges, estimators, policy nodes) / the rest "
+            "(launch, robot publishers): " + "; ".join(parts) + ".")  # fmt: skip
 
 
 def plot_workers(rates: dict[int, list[float]], local: Sequence[float], path: Path,

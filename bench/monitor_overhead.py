@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 
 from graph_throughput import graph
+from proc_cpu import cpu_s
 from results_table import RESULTS_DIR, start_run, verdict, write_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,12 +44,6 @@ def _monitor_cmd(port: int) -> list[str]:
 
 
 ARMS = ("without", "full", "light")
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _start_monitor(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
@@ -75,13 +70,13 @@ def one_run(task: str, algo: str, steps: int, domain: int, arm: str) -> dict:
         if arm != "without":
             cmd = [*_monitor_cmd(8700 + domain % 200), *(["--light"] if arm == "light" else [])]
             monitor = _start_monitor([*cli, *cmd], env)
-            cpu = -_cpu_s(monitor.pid)
+            cpu = -cpu_s(monitor.pid)
         try:
-            rate, wall = graph(task, algo, steps, Path(tmp), domain)
+            rate, wall, _ = graph(task, algo, steps, Path(tmp), domain)
         finally:
             if monitor is not None:
                 alive = monitor.poll() is None
-                cpu += _cpu_s(monitor.pid) if alive else float("nan")
+                cpu += cpu_s(monitor.pid) if alive else float("nan")
                 monitor.terminate()
                 monitor.wait(30)
         if monitor is not None and not alive:

@@ -45,31 +45,12 @@ from pathlib import Path
 
 import numpy as np
 from graph_throughput import graph_launch
-from monitor_overhead import ROOT, TARGET, _cpu_s, _monitor_cmd, _start_monitor
+from monitor_overhead import ROOT, TARGET, _monitor_cmd, _start_monitor
+from proc_cpu import cpu_s, tree_cpu_s
 from results_table import start_run, write_markdown
 from viser_page import open_page
 
 ARMS = ("without", "full", "light")
-
-
-def tree_cpu_s(root: int) -> float:
-    """User + system CPU seconds so far of process ``root`` and all its live descendants."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # the process ended while we looked
-        children.setdefault(ppid, []).append(pid)
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            total += _cpu_s(pid)
-        except (OSError, ValueError, IndexError):
-            continue
-        todo += children.get(pid, [])
-    return total
 
 
 @dataclass
@@ -186,17 +167,17 @@ def run(args: argparse.Namespace, work: Path) -> list[dict]:
                 if args.page:
                     page.enter_context(open_page(port))
             wait(args.settle)
-            cpu_s = -_cpu_s(monitor.pid) if monitor else 0.0
+            monitor_s = -cpu_s(monitor.pid) if monitor else 0.0
             start = time.monotonic()
             wait(args.window)
             end = time.monotonic()
             if monitor is not None:
-                cpu_s += _cpu_s(monitor.pid)
+                monitor_s += cpu_s(monitor.pid)
                 page.close()
                 monitor.terminate()
                 monitor.wait(30)
             windows.append({"arm": arm, "rate": window_rate(rows.seen, start, end),
-                            "monitor_cpu": cpu_s / (end - start),
+                            "monitor_cpu": monitor_s / (end - start),
                             "cpu_per_step": window_cpu_per_step(rows, start, end)})  # fmt: skip
             monitor = None
             print(f"{arm}: {windows[-1]['rate']:.1f} env steps/s, "

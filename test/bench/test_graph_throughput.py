@@ -29,3 +29,12 @@ def test_the_workers_plot_is_written_as_a_png(tmp_path) -> None:
         {1: [30.0, 37.0], 2: [38.0, 46.0], 4: [50.0, 63.0]}, [26.0, 14.0], tmp_path / "w.png", args
     )
     assert path.read_bytes().startswith(b"\x89PNG") and not list(tmp_path.glob("*.part"))
+
+
+def test_cpu_note_gives_medians_per_role_and_the_cores_kept_busy() -> None:
+    one = {"trainer": 1.0, "workers": 4.0, "other": 0.5}
+    cpus = {1: [one, {"trainer": 3.0, "workers": 4.0, "other": 0.5}, one],
+            2: [{"trainer": 1.0, "workers": 4.0, "other": 0.0}]}  # fmt: skip
+    note = graph_throughput.cpu_note(cpus, {1: [200.0, 100.0, 200.0], 2: [300.0]})
+    assert "1 worker(s) 1.00 / 4.00 / 0.50 ms, 1.10 cores busy" in note  # 200 x 5.5 ms
+    assert "2 worker(s) 1.00 / 4.00 / 0.00 ms, 1.50 cores busy" in note

@@ -341,8 +341,7 @@ class EmbeddedNode(api.Node):
                 node._dispatch()
 
     def _dispatch(self) -> None:
-        self._guard.take()
-        self._poll_clock()
+        self._guard.take()  # the clock is taken when read (now()), not on every wake-up
         for sub in list(self._subs):
             sub.dispatch()
         for service in list(self._services):
