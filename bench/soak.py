@@ -54,11 +54,15 @@ def rss_mb(pid: int) -> float | None:
 def namespaced(pid: int, label: str) -> str:
     """``label`` under the process's ROS namespace (its ``__ns:=`` argument): the workers'
     nodes share names, not namespaces."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            args = f.read().decode(errors="replace").split("\0")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return label
+    for _ in range(40):  # the launch reports the pid of its fork, maybe before the exec
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            return label
+        if "--ros-args" in args:
+            break
+        time.sleep(0.05)
     ns = next((a[len("__ns:=") :] for a in args if a.startswith("__ns:=")), "")
     return f"{ns.strip('/')}/{label}" if ns.strip("/") else label
 
