@@ -47,7 +47,6 @@ def _save(path: Path, data: dict) -> None:
 
 def graph_run(args: argparse.Namespace, work: Path, launch_args: list[str]) -> dict:
     """One graph run: env steps/s and CPU ms per env step over the training interval."""
-
     cmd, env, run_dir = gt.graph_launch(
         args.task, args.algo, args.steps, work, args.domain, args.workers, args.n_steps,
         launch_args,

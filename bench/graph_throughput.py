@@ -189,12 +189,12 @@ def run_graph(
     if proc.returncode != 0:
         raise RuntimeError(f"graph run failed ({proc.returncode}): {' '.join(cmd)}")
     metrics = read_metrics(run_dir / "metrics.csv")
-    timed, _ = training_interval(metrics["env_steps"], metrics["steps_per_s"])
+    timed, seconds = training_interval(metrics["env_steps"], metrics["steps_per_s"])
     roles = ("trainer", "workers", "other")
     cpu = {r: math.nan for r in roles}
     if len(marks) == 2:
         cpu = {r: (marks[1][r] - marks[0][r]) / timed * 1000 for r in roles}
-    return rate_of(run_dir), wall, cpu
+    return timed / seconds, wall, cpu
 
 
 def main() -> None:

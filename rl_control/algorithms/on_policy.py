@@ -231,7 +231,9 @@ class OnPolicyAlgorithm(Algorithm):
             steps, envs, nxt = [], [], []
             for t, mask, next_obs in storage.deferred_bootstraps:
                 idx = np.flatnonzero(mask)
-                steps.append(np.full(len(idx), t)), envs.append(idx), nxt.append(next_obs[idx])
+                steps.append(np.full(len(idx), t))
+                envs.append(idx)
+                nxt.append(next_obs[idx])
             v_next = policy.value(policy.normalize_obs(torch.from_numpy(np.concatenate(nxt))))
             rows, cols = (torch.as_tensor(np.concatenate(x)) for x in (steps, envs))
             storage.rewards[rows, cols] += self.config.gamma * v_next
